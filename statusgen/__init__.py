@@ -1,0 +1,3 @@
+"""statusgen: a status site, feeds and email notifications from files in git."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,70 @@
+"""`statusgen` on the command line: parse arguments, call the library, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from statusgen import __version__
+from statusgen.build import build, check
+from statusgen.errors import ContentErrors, StatusgenError
+
+log = logging.getLogger("statusgen")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(message)s", stream=sys.stderr,
+                        level=logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        return args.run(args)
+    except ContentErrors as errors:
+        for error in errors.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(errors.errors)} error{'s' if len(errors.errors) != 1 else ''}; nothing was written",
+              file=sys.stderr)
+        return errors.exit_code
+    except StatusgenError as error:
+        print(f"statusgen: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+def _check(args: argparse.Namespace) -> int:
+    site = check(args.site)
+    log.info("%s: %d components, %d incidents and maintenance windows, no errors",
+             args.site, len(site.components), len(site.incidents))
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    result = build(args.site, args.out, args.now)
+    log.info("built %d files into %s in %.2f s", len(result.outputs), result.out_dir, result.seconds)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="statusgen", description="Build a status site from files in git.")
+    parser.add_argument("--version", action="version", version=f"statusgen {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--site", type=Path, default=Path("."), help="the site folder (default: .)")
+    verbosity = common.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="print more detail")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check_cmd = commands.add_parser("check", parents=[common], help="validate the site files")
+    check_cmd.set_defaults(run=_check)
+
+    build_cmd = commands.add_parser("build", parents=[common], help="build the site")
+    build_cmd.add_argument("--out", type=Path, help="output folder (default: SITE/public)")
+    build_cmd.add_argument("--now", help="build as if it were this time (ISO 8601)")
+    build_cmd.set_defaults(run=_build)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

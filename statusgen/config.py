@@ -1,0 +1,143 @@
+"""`content/site.yaml`: the site settings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel import Locale, UnknownLocaleError
+
+from statusgen.errors import ContentError, Problems
+from statusgen.fields import Fields, did_you_mean
+from statusgen.model import Contact, NotifyConfig, SiteConfig, Text
+from statusgen.times import TimeError, parse_duration
+from statusgen.yamlsource import parse_document
+
+CONFIG_PATH = "content/site.yaml"
+KEYS = ("title", "description", "base_url", "languages", "timezone", "contacts",
+        "subscriptions", "notify", "history_days", "page_size")
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?\Z")
+FALLBACK = SiteConfig(title=Text((("en", "Status"),)), description=None,
+                      base_url="https://status.invalid/", languages=("en",),
+                      timezone=ZoneInfo("UTC"))
+
+
+def load_config(site_dir: Path, problems: Problems) -> SiteConfig:
+    """Read the site settings; on errors, record them and return a usable fallback."""
+    try:
+        data = parse_document(CONFIG_PATH, (site_dir / CONFIG_PATH).read_bytes()).data
+    except FileNotFoundError:
+        problems.add(CONFIG_PATH, 1, "expected the site settings file; found no file")
+        return FALLBACK
+    except ContentError as error:
+        problems.errors.append(error)
+        return FALLBACK
+    before = len(problems.errors)
+    config = _read_config(Fields(CONFIG_PATH, data, problems, what="the site settings"), problems)
+    return config if len(problems.errors) == before else FALLBACK
+
+
+def _read_config(fields: Fields, problems: Problems) -> SiteConfig:
+    fields.reject_unknown(KEYS)
+    languages = _languages(fields)
+    title = fields.text("title", languages, required=True)
+    notify = fields.mapping("notify")
+    subscriptions = fields.mapping("subscriptions")
+    return SiteConfig(
+        title=title or FALLBACK.title,
+        description=fields.text("description", languages),
+        base_url=_base_url(fields),
+        languages=languages,
+        timezone=_timezone(fields),
+        contacts=_contacts(fields, languages),
+        subscriptions_url=_subscriptions_url(subscriptions),
+        notify=_notify(notify) if notify else NotifyConfig(),
+        history_days=fields.integer("history_days", 14, minimum=1),
+        page_size=fields.integer("page_size", 20, minimum=1),
+    )
+
+
+def _languages(fields: Fields) -> tuple[str, ...]:
+    if not fields.require("languages", "a list of language codes such as [nl, en]"):
+        return FALLBACK.languages
+    items = fields.sequence("languages", "a list of language codes such as [nl, en]") or []
+    languages: list[str] = []
+    for index, code in enumerate(items):
+        line = items.line_of(index)
+        if not isinstance(code, str) or not LANGUAGE.match(code) or not _known_locale(code):
+            fields.problems.add(fields.path, line,
+                                f"languages: expected a language code such as 'nl' or 'en'; found {code!r}")
+        elif code in languages:
+            fields.problems.add(fields.path, line, f"languages: {code!r} is listed twice")
+        else:
+            languages.append(code)
+    return tuple(languages) or FALLBACK.languages
+
+
+def _known_locale(code: str) -> bool:
+    try:
+        Locale.parse(code.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
+
+
+def _base_url(fields: Fields) -> str:
+    if not fields.require("base_url", "the absolute URL the site is published at"):
+        return FALLBACK.base_url
+    url = fields.string("base_url", "an absolute URL") or ""
+    if not re.match(r"https?://[^/\s]+(/\S*)?\Z", url):
+        fields.error("base_url", f"base_url: expected an absolute http(s) URL such as "
+                                 f"'https://status.example.org/'; found {url!r}")
+        return FALLBACK.base_url
+    return url if url.endswith("/") else url + "/"
+
+
+def _timezone(fields: Fields) -> ZoneInfo:
+    name = fields.string("timezone", "a timezone name such as 'Europe/Brussels'") or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        fields.error("timezone", f"timezone: expected an IANA timezone such as 'Europe/Brussels'; "
+                                 f"found {name!r}{did_you_mean(name, available_timezones())}")
+        return FALLBACK.timezone
+
+
+def _contacts(fields: Fields, languages: tuple[str, ...]) -> tuple[Contact, ...]:
+    contacts = fields.mapping("contacts")
+    if contacts is None:
+        return ()
+    found = []
+    for key in contacts.data:
+        entry = contacts.mapping(key)
+        if entry is None or not entry.ok:
+            continue
+        entry.reject_unknown(("email", "phone", "url", "hours"))
+        found.append(Contact(key=str(key), email=entry.string("email"),
+                             phone=entry.string("phone"), url=entry.string("url"),
+                             hours=entry.text("hours", languages)))
+    return tuple(found)
+
+
+def _subscriptions_url(subscriptions: Fields | None) -> str | None:
+    if subscriptions is None:
+        return None
+    subscriptions.reject_unknown(("url",))
+    return subscriptions.string("url", "the subscription service's public URL")
+
+
+def _notify(notify: Fields) -> NotifyConfig:
+    notify.reject_unknown(("from", "unsubscribe_mailto", "reminders", "smtp"))
+    reminders = []
+    for index, value in enumerate(notify.sequence("reminders", "a list of lead times such as [24h]") or []):
+        try:
+            reminders.append(int(parse_duration(value).total_seconds() // 60))
+        except TimeError as error:
+            items = notify.data["reminders"]
+            notify.problems.add(notify.path, items.line_of(index), f"reminders: {error}")
+    return NotifyConfig(
+        sender=notify.string("from", "an email address"),
+        unsubscribe_mailto=notify.string("unsubscribe_mailto", "an email address"),
+        reminders=tuple(sorted(set(reminders), reverse=True)) if notify.has("reminders") else (1440,),
+    )

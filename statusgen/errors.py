@@ -1,0 +1,62 @@
+"""The exceptions statusgen raises, and the one place they are turned into exit codes.
+
+    StatusgenError
+    ├── ContentError(path, line, message)   one problem in a site file
+    ├── ContentErrors(errors)               all content problems of a run, at once
+    ├── UsageError                          a bad command line or option (exit 2)
+    └── BuildError                          the build itself failed (exit 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class StatusgenError(Exception):
+    """Base of every error statusgen reports to its user."""
+
+    exit_code = 1
+
+
+@dataclass(order=True, unsafe_hash=True)
+class ContentError(StatusgenError):
+    """A problem in one site file, printed as `PATH:LINE: message`."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class ContentErrors(StatusgenError):
+    """Every content error found in one run, sorted by file and line."""
+
+    def __init__(self, errors: list[ContentError]) -> None:
+        self.errors = sorted(set(errors))
+        super().__init__("\n".join(str(error) for error in self.errors))
+
+
+class UsageError(StatusgenError):
+    """The command line asked for something impossible."""
+
+    exit_code = 2
+
+
+class BuildError(StatusgenError):
+    """The site could not be written."""
+
+
+class Problems:
+    """Collects content errors so that a run reports all of them, not only the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[ContentError] = []
+
+    def add(self, path: str, line: int, message: str) -> None:
+        self.errors.append(ContentError(path, line, message))
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ContentErrors(self.errors)

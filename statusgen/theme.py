@@ -1,0 +1,128 @@
+"""The theme: templates, static files and translations, looked up site first.
+
+A site's own `site_templates/` overrides the packaged theme file by file (templates,
+static files) and key by key (translations), as MkDocs' `custom_dir` does. A template
+that overrides another can extend it as `!theme/NAME`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from babel.units import format_unit
+from zoneinfo import ZoneInfo
+
+import statusgen
+from statusgen.errors import BuildError
+from statusgen.yamlsource import parse_document
+
+
+def packaged_theme() -> Path:
+    """The default theme: inside the wheel, or at the repository root in a checkout."""
+    package = Path(statusgen.__file__).parent
+    for candidate in (package / "site_templates", package.parent / "site_templates"):
+        if (candidate / "templates").is_dir():
+            return candidate
+    raise BuildError(f"the default theme is missing (looked in {package}/site_templates)")
+
+
+class Theme:
+    def __init__(self, site_dir: Path) -> None:
+        own = site_dir / "site_templates"
+        default = packaged_theme()
+        self.dirs = [own, default] if own.resolve() != default.resolve() else [default]
+        self.default = default
+
+    @cached_property
+    def environment(self) -> jinja2.Environment:
+        own = [jinja2.FileSystemLoader(str(d / "templates")) for d in self.dirs]
+        theme = jinja2.PrefixLoader({"!theme": jinja2.FileSystemLoader(str(self.default / "templates"))})
+        env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader([*own, theme]),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        return env
+
+    def static_files(self) -> Iterator[tuple[str, Path]]:
+        """(relative path, file) of every static asset, the site's own winning."""
+        seen: set[str] = set()
+        for folder in (d / "static" for d in self.dirs):
+            for file in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                name = file.relative_to(folder).as_posix()
+                if file.is_file() and name not in seen:
+                    seen.add(name)
+                    yield name, file
+
+    @functools.cache
+    def messages(self, lang: str) -> dict[str, Any]:
+        """Translations for one language: English underneath, the theme's, then the site's."""
+        merged: dict[str, Any] = {}
+        for code in dict.fromkeys(("en", lang)):
+            for folder in reversed(self.dirs):
+                file = folder / "i18n" / f"{code}.yaml"
+                if file.is_file():
+                    merged.update(parse_document(file.as_posix(), file.read_bytes()).data or {})
+        return merged
+
+
+class Translator:
+    """`t(key, **values)` for templates, with CLDR plurals and dates from babel."""
+
+    def __init__(self, lang: str, messages: dict[str, Any], tz: ZoneInfo) -> None:
+        self.lang = lang
+        self.locale = Locale.parse(lang.replace("-", "_"))
+        self.messages = messages
+        self.tz = tz
+
+    def __call__(self, key: str, count: int | None = None, **values: Any) -> str:
+        message: Any = self.messages
+        for part in key.split("."):
+            message = message.get(part) if isinstance(message, dict) else None
+        if message is None:
+            raise BuildError(f"no translation for {key!r} in the theme (language {self.lang})")
+        if isinstance(message, dict):
+            message = message.get(self.locale.plural_form(count or 0)) or message["other"]
+        return str(message).format(count=count, **values)
+
+    def datetime(self, moment: datetime) -> str:
+        """A moment in the site timezone, with the zone named: `28 nov 2026 09:20 CET`."""
+        local = moment.astimezone(self.tz)
+        return f"{format_datetime(local, self('format_datetime'), locale=self.locale)} {local.tzname()}"
+
+    def date(self, moment: datetime) -> str:
+        return format_date(moment.astimezone(self.tz).date() if isinstance(moment, datetime) else moment,
+                           self("format_date"), locale=self.locale)
+
+    def month(self, moment: datetime) -> str:
+        return format_date(moment.astimezone(self.tz).date(), self("format_month"), locale=self.locale)
+
+    def duration(self, length: timedelta) -> str:
+        minutes = max(0, int(length.total_seconds() // 60))
+        days, rest = divmod(minutes, 1440)
+        hours, minutes = divmod(rest, 60)
+        units = [("duration-day", days), ("duration-hour", hours), ("duration-minute", minutes)]
+        parts = [format_unit(n, unit, length="short", locale=self.locale) for unit, n in units if n]
+        return " ".join(parts) or format_unit(0, "duration-minute", length="short", locale=self.locale)
+
+    def percent(self, value: float | None, digits: int = 2) -> str:
+        if value is None:
+            return self("no_data")
+        floor = int(value * 10**digits) / 10**digits  # never show 100% for a day with downtime
+        return format_decimal(floor, format="0." + "0" * digits, locale=self.locale) + "%"
+
+    @property
+    def language_name(self) -> str:
+        return (self.locale.get_display_name(self.locale) or self.lang).capitalize()

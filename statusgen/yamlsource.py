@@ -1,0 +1,126 @@
+"""Read YAML (and Markdown front matter) keeping the line of every key and item.
+
+Validation messages must say `PATH:LINE`, so mappings and sequences come back as
+`Located` containers that remember where each of their entries was written.
+Timestamps are kept as strings: statusgen parses them itself, in the site timezone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from statusgen.errors import ContentError
+
+
+class LocatedDict(dict):
+    """A mapping that knows its own line and the line of each key."""
+
+    line: int
+    key_lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LocatedList(list):
+    """A sequence that knows its own line and the line of each item."""
+
+    line: int
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that builds located containers and leaves timestamps as text."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
+    loader.flatten_mapping(node)
+    mapping = LocatedDict()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "expected a plain key", key_node.start_mark
+            )
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = key_node.start_mark.line + 1
+    return mapping
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
+    items = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+    items.line = node.start_mark.line + 1
+    items.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return items
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed file: its data, the Markdown body after front matter, and line offsets."""
+
+    data: Any
+    body: str
+    body_line: int
+
+
+def read_text(path: str, raw: bytes) -> str:
+    """Decode a site file, refusing what is not UTF-8 or is empty."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ContentError(path, line, f"expected UTF-8 text; found byte 0x{raw[error.start]:02x}") from None
+    if not text.strip():
+        raise ContentError(path, 1, "expected content; found an empty file")
+    return text
+
+
+def parse_yaml(path: str, text: str, first_line: int = 1) -> Any:
+    """Parse YAML text whose first line is line `first_line` of the file."""
+    try:
+        # Padding with blank lines keeps every mark equal to the line in the file.
+        return yaml.load("\n" * (first_line - 1) + text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else first_line
+        problem = error.problem or error.context or "invalid YAML"
+        raise ContentError(path, line, f"invalid YAML: {problem}") from None
+
+
+def parse_document(path: str, raw: bytes) -> Document:
+    """Parse a `.yaml` file, or a `.md` file with YAML front matter between `---` lines."""
+    text = read_text(path, raw)
+    if not path.endswith(".md"):
+        return Document(parse_yaml(path, text), "", 0)
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise ContentError(path, 1, "expected front matter starting with '---'; found "
+                           f"{lines[0].strip()[:40]!r}")
+    for index, line in enumerate(lines[1:], start=1):
+        if line.strip() == "---":
+            front = "".join(lines[1:index])
+            return Document(parse_yaml(path, front, first_line=2),
+                            "".join(lines[index + 1:]), index + 2)
+    raise ContentError(path, 1, "expected front matter to end with a '---' line; found none")
