@@ -25,8 +25,8 @@ from statusgen.model import (
 from statusgen.times import TimeError, parse_time
 from statusgen.yamlsource import LocatedDict, LocatedList, parse_document
 
-INCIDENT_KEYS = ("title", "type", "impact", "components", "updates")
-MAINTENANCE_KEYS = ("title", "type", "components", "updates", "window")
+INCIDENT_KEYS = ("title", "type", "impact", "components", "updates", "postmortem")
+MAINTENANCE_KEYS = ("title", "type", "components", "updates", "window", "postmortem")
 UPDATE_KEYS = ("at", "status", "body", "components", "notify", "id")
 FINAL_STATUSES = ("resolved", "completed", "cancelled")
 IMPACT_OF_STATUS = {
@@ -85,8 +85,17 @@ class _IncidentReader:
             id=self.id, path=fields.path, kind=kind,
             title=title or Text.same(self.languages, self.id),
             impact=impact, priority=priority, components=components, updates=updates,
-            window=window, postmortem=Text.same(self.languages, body.strip()) if body.strip() else None,
+            window=window, postmortem=self._postmortem(body),
         )
+
+    def _postmortem(self, body: str) -> Text | None:
+        """The post-mortem: the file's Markdown body, or per language under `postmortem`."""
+        if self.fields.has("postmortem"):
+            if body.strip():
+                self.fields.error("postmortem", "postmortem: expected either this key or a Markdown "
+                                                "body after the front matter; found both")
+            return self.fields.text("postmortem", self.languages)
+        return Text.same(self.languages, body.strip()) if body.strip() else None
 
     def _priority(self) -> str | None:
         value = self.fields.get("impact")

@@ -34,7 +34,7 @@ def write_site(outputs: Mapping[str, bytes], out_dir: Path) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log.info("wrote %d files to %s", len(outputs), out_dir)
+    log.debug("wrote %d files to %s", len(outputs), out_dir)
 
 
 def _swap(staging: Path, out_dir: Path) -> None:
