@@ -18,8 +18,7 @@ log = logging.getLogger("statusgen")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(format="%(message)s", stream=sys.stderr,
-                        level=logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO)
+    _report_to_stderr(logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO)
     try:
         return args.run(args)
     except ContentErrors as errors:
@@ -31,6 +30,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StatusgenError as error:
         print(f"statusgen: {error}", file=sys.stderr)
         return error.exit_code
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a message is logged (tests swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+def _report_to_stderr(level: int) -> None:
+    for handler in [h for h in log.handlers if isinstance(h, _StderrHandler)]:
+        log.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -155,12 +155,11 @@ class _LanguagePages:
 
         alternates = [(code, urls.absolute(config, path_in(code)), self.language_names[code],
                        link(path_in(code))) for code in config.languages]
-        html = self.theme.environment.get_template(template).render(
+        html = self.theme.render(template,
             site=self.site, config=config, state=self.state, lang=self.lang, t=self.t,
             urls=urls, link=link, path=path, canonical=urls.absolute(config, path),
             alternates=alternates, menu=self.pages, uptime=self.uptime, index=self.index,
-            markdown=render_markdown, weights=WEIGHTS, **context,
-        )
+            markdown=render_markdown, **context)
         self.outputs.add(urls.file_of(path), html)
 
 

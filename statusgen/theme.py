@@ -22,7 +22,7 @@ from babel.units import format_unit
 from zoneinfo import ZoneInfo
 
 import statusgen
-from statusgen.errors import BuildError
+from statusgen.errors import BuildError, ContentError, ContentErrors
 from statusgen.yamlsource import parse_document
 
 
@@ -55,6 +55,23 @@ class Theme:
             keep_trailing_newline=True,
         )
         return env
+
+    def render(self, template: str, **context: Any) -> str:
+        """Render a template; a broken template is reported by its file and line."""
+        try:
+            return self.environment.get_template(template).render(**context)
+        except jinja2.TemplateSyntaxError as error:
+            raise ContentErrors([ContentError(self._shown(error.filename or error.name or template),
+                                              error.lineno, f"template error: {error.message}")]) from None
+        except jinja2.TemplateError as error:
+            raise BuildError(f"template {template!r}: {error}") from None
+
+    def _shown(self, filename: str) -> str:
+        path = Path(filename).resolve()
+        for folder in self.dirs:
+            if path.is_relative_to(folder.resolve().parent):
+                return path.relative_to(folder.resolve().parent).as_posix()
+        return filename
 
     def static_files(self) -> Iterator[tuple[str, Path]]:
         """(relative path, file) of every static asset, the site's own winning."""
