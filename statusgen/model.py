@@ -114,10 +114,16 @@ class Incident:
 
     @property
     def component_ids(self) -> tuple[str, ...]:
-        ids = dict.fromkeys(cid for cid, _ in self.components)
-        for update in self.updates:
-            ids.update(dict.fromkeys(cid for cid, _ in update.components))
-        return tuple(ids)
+        return tuple(cid for cid, _ in self.affected)
+
+    @cached_property
+    def affected(self) -> tuple[tuple[str, str], ...]:
+        """Every component the incident touched, with the worst status it gave it."""
+        worst: dict[str, str] = {}
+        for cid, status in [*self.components, *(c for u in self.updates for c in u.components)]:
+            if cid not in worst or severity(status) > severity(worst[cid]):
+                worst[cid] = status
+        return tuple(worst.items())
 
 
 @dataclass(frozen=True)
