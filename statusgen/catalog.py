@@ -23,6 +23,10 @@ class Catalog:
     groups: tuple[Group, ...]
     components: tuple[Component, ...]
     layout: tuple[str, ...]
+    unchecked: frozenset[str] = frozenset()
+    """Ids written in components.yaml on entries with errors: already reported there."""
+    readable: bool = True
+    """False when components.yaml could not be read at all, so no reference can be judged."""
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -39,8 +43,13 @@ class Catalog:
         """Expand a component or group reference, or record why it is unknown."""
         if isinstance(ref, str) and ref in self.ids:
             return self.expand(ref)
+        if not self.readable or ref in self.unchecked:
+            return ()  # components.yaml's own error says it; repeating it here would mislead
         problems.add(path, line, f"unknown component {ref!r}{did_you_mean(str(ref), self.ids)}")
         return ()
+
+
+UNREADABLE = Catalog((), (), (), readable=False)
 
 
 def load_catalog(site_dir: Path, languages: tuple[str, ...], problems: Problems) -> Catalog:
@@ -48,14 +57,14 @@ def load_catalog(site_dir: Path, languages: tuple[str, ...], problems: Problems)
         data = parse_document(COMPONENTS_PATH, (site_dir / COMPONENTS_PATH).read_bytes()).data
     except FileNotFoundError:
         problems.add(COMPONENTS_PATH, 1, "expected a list of components; found no file")
-        return Catalog((), (), ())
+        return UNREADABLE
     except ContentError as error:
         problems.errors.append(error)
-        return Catalog((), (), ())
+        return UNREADABLE
     if not isinstance(data, LocatedList):
         problems.add(COMPONENTS_PATH, getattr(data, "line", 1),
                      f"expected a list of components and groups; found {describe(data)}")
-        return Catalog((), (), ())
+        return UNREADABLE
     return _read_entries(data, languages, problems)
 
 
@@ -79,7 +88,9 @@ def _read_entries(entries: LocatedList, languages: tuple[str, ...], problems: Pr
             if component:
                 components.append(component)
                 layout.append(component.id)
-    return Catalog(tuple(groups), tuple(components), tuple(layout))
+    ids = {item.id for item in (*groups, *components)}
+    return Catalog(tuple(groups), tuple(components), tuple(layout),
+                   unchecked=frozenset(seen) - ids)
 
 
 def _read_id(fields: Fields, seen: dict[str, int]) -> str | None:

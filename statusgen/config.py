@@ -23,24 +23,30 @@ FALLBACK = SiteConfig(title=Text((("en", "Status"),)), description=None,
                       timezone=ZoneInfo("UTC"))
 
 
-def load_config(site_dir: Path, problems: Problems) -> SiteConfig:
-    """Read the site settings; on errors, record them and return a usable fallback."""
+def load_config(site_dir: Path, problems: Problems) -> SiteConfig | None:
+    """Read the site settings, recording every problem.
+
+    A broken field gets a safe default so the other files are still checked; but without
+    the file or a clean list of languages nothing else can be judged (every localised
+    text would look wrong), so then this returns None.
+    """
     try:
         data = parse_document(CONFIG_PATH, (site_dir / CONFIG_PATH).read_bytes()).data
     except FileNotFoundError:
         problems.add(CONFIG_PATH, 1, "expected the site settings file; found no file")
-        return FALLBACK
+        return None
     except ContentError as error:
         problems.errors.append(error)
-        return FALLBACK
-    before = len(problems.errors)
-    config = _read_config(Fields(CONFIG_PATH, data, problems, what="the site settings"), problems)
-    return config if len(problems.errors) == before else FALLBACK
-
-
-def _read_config(fields: Fields, problems: Problems) -> SiteConfig:
+        return None
+    fields = Fields(CONFIG_PATH, data, problems, what="the site settings")
+    if not fields.ok:
+        return None
     fields.reject_unknown(KEYS)
     languages = _languages(fields)
+    return _read_config(fields, languages) if languages else None
+
+
+def _read_config(fields: Fields, languages: tuple[str, ...]) -> SiteConfig:
     title = fields.text("title", languages, required=True)
     notify = fields.mapping("notify")
     subscriptions = fields.mapping("subscriptions")
@@ -58,10 +64,13 @@ def _read_config(fields: Fields, problems: Problems) -> SiteConfig:
     )
 
 
-def _languages(fields: Fields) -> tuple[str, ...]:
+def _languages(fields: Fields) -> tuple[str, ...] | None:
+    """The site's languages, or None if the list has any problem."""
     if not fields.require("languages", "a list of language codes such as [nl, en]"):
-        return FALLBACK.languages
-    items = fields.sequence("languages", "a list of language codes such as [nl, en]") or []
+        return None
+    items = fields.sequence("languages", "a list of language codes such as [nl, en]")
+    if items is None:
+        return None
     languages: list[str] = []
     for index, code in enumerate(items):
         line = items.line_of(index)
@@ -72,7 +81,9 @@ def _languages(fields: Fields) -> tuple[str, ...]:
             fields.problems.add(fields.path, line, f"languages: {code!r} is listed twice")
         else:
             languages.append(code)
-    return tuple(languages) or FALLBACK.languages
+    if not items:
+        fields.error("languages", "languages: expected at least one language code; found none")
+    return tuple(languages) if len(languages) == len(items) and languages else None
 
 
 def _known_locale(code: str) -> bool:

@@ -20,9 +20,13 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 
 
 def did_you_mean(found: str, known: Iterable[str]) -> str:
-    """` (did you mean 'x'?)` for a near miss among `known`, else ''."""
-    matches = difflib.get_close_matches(str(found), list(known), n=1, cutoff=0.6)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
+    """` (did you mean 'x'?)` for a near miss among `known`, else ''.
+
+    Case is ignored when comparing: `NL` or `Resolved` are near misses too.
+    """
+    by_folded = {str(name).casefold(): str(name) for name in known}
+    matches = difflib.get_close_matches(str(found).casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f" (did you mean {by_folded[matches[0]]!r}?)" if matches else ""
 
 
 def describe(value: Any) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from statusgen.catalog import Catalog
 from statusgen.errors import ContentError, Problems
-from statusgen.fields import Fields, describe, one_of
+from statusgen.fields import Fields, describe, did_you_mean, one_of
 from statusgen.model import (
     COMPONENT_STATUSES,
     IMPACTS,
@@ -125,7 +125,8 @@ class _IncidentReader:
             if status not in COMPONENT_STATUSES:
                 self.fields.problems.add(self.fields.path, line,
                                          f"{ref}: expected a component status, one of "
-                                         f"{one_of(COMPONENT_STATUSES)}; found {describe(status)}")
+                                         f"{one_of(COMPONENT_STATUSES)}; found {describe(status)}"
+                                         f"{did_you_mean(str(status), COMPONENT_STATUSES)}")
                 continue
             for cid in ids:
                 found[cid] = status
@@ -170,16 +171,21 @@ class _IncidentReader:
                       components=components, notify=notify, line=fields.line())
 
     def _check_order(self, updates: list[Update]) -> None:
+        """No two updates at one instant, and nothing after the first final update."""
+        final: Update | None = None
         for previous, update in zip(updates, updates[1:]):
+            if final is None and previous.status in FINAL_STATUSES:
+                final = previous
             if update.at == previous.at:
                 self.fields.problems.add(self.fields.path, update.line,
                                          f"two updates at the same time {_shown(update.at, self.config)} "
-                                         f"(the other is on line {previous.line})")
-            elif previous.status in FINAL_STATUSES:
+                                         f"(the other is on line {previous.line}); "
+                                         "expected each update at its own time")
+            elif final is not None:
                 self.fields.problems.add(self.fields.path, update.line,
                                          f"update at {_shown(update.at, self.config)} comes after the "
-                                         f"{previous.status} update at {_shown(previous.at, self.config)} "
-                                         f"(line {previous.line}); expected nothing after it")
+                                         f"{final.status} update at {_shown(final.at, self.config)} "
+                                         f"(line {final.line}); expected nothing after it")
 
     def _window(self) -> Window | None:
         window = self.fields.mapping("window")
@@ -193,8 +199,9 @@ class _IncidentReader:
         if start is None or end is None:
             return None
         if end <= start:
+            relation = "before" if end < start else "equal to"
             window.error("end", f"window: expected the end after the start; found end "
-                                f"{_shown(end, self.config)} before start {_shown(start, self.config)}")
+                                f"{_shown(end, self.config)} {relation} start {_shown(start, self.config)}")
             return None
         return Window(start, end)
 

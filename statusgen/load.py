@@ -8,13 +8,13 @@ together as one `ContentErrors`.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from statusgen.catalog import load_catalog
 from statusgen.config import load_config
-from statusgen.errors import Problems
+from statusgen.errors import ContentErrors, Problems
 from statusgen.incidents import incident_files, load_incident
-from statusgen.model import Incident, Site, Subscriber
+from statusgen.model import Site, Subscriber
 from statusgen.pages import load_pages
 from statusgen.subscribers import load_subscribers
 
@@ -29,10 +29,14 @@ def load_site(site_dir: Path) -> tuple[Site, tuple[Subscriber, ...]]:
     """
     problems = Problems()
     config = load_config(site_dir, problems)
+    if config is None:
+        # Languages and timezone shape every other check; guessing them would only
+        # bury the real problem under errors that are not there.
+        raise ContentErrors(problems.errors)
     catalog = load_catalog(site_dir, config.languages, problems)
     files = incident_files(site_dir)
+    _check_unique_ids(site_dir, files, problems)
     incidents = [i for f in files if (i := load_incident(site_dir, f, config, catalog, problems))]
-    _check_unique_ids(incidents, problems)
     pages = load_pages(site_dir, config, problems)
     subscribers = load_subscribers(site_dir, config, catalog, problems)
     problems.raise_if_any()
@@ -44,11 +48,13 @@ def load_site(site_dir: Path) -> tuple[Site, tuple[Subscriber, ...]]:
     return site, subscribers
 
 
-def _check_unique_ids(incidents: list[Incident], problems: Problems) -> None:
-    first: dict[str, Incident] = {}
-    for incident in sorted(incidents, key=lambda i: i.path):
-        if incident.id in first:
-            problems.add(incident.path, 1, f"duplicate incident id {incident.id!r}: "
-                                           f"{first[incident.id].path} has the same file name")
+def _check_unique_ids(site_dir: Path, files: list[Path], problems: Problems) -> None:
+    """An incident's id is its file name; checked on the files, so a broken one counts too."""
+    first: dict[str, str] = {}
+    for path in sorted(file.relative_to(site_dir).as_posix() for file in files):
+        incident_id = PurePosixPath(path).stem
+        if incident_id in first:
+            problems.add(path, 1, f"duplicate incident id {incident_id!r}: "
+                                  f"{first[incident_id]} has the same file name")
         else:
-            first[incident.id] = incident
+            first[incident_id] = path

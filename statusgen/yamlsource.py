@@ -72,8 +72,15 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
     return items
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+class _DetailLoader(yaml.SafeLoader):
+    """The pure-Python parser, run again only on a syntax error: its messages say what it
+    expected and what it found (libyaml's only what it missed), on every platform alike."""
+
+
+_DetailLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+for _loader in (_Loader, _DetailLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 @dataclass(frozen=True)
@@ -99,14 +106,35 @@ def read_text(path: str, raw: bytes) -> str:
 
 def parse_yaml(path: str, text: str, first_line: int = 1) -> Any:
     """Parse YAML text whose first line is line `first_line` of the file."""
+    # Padding with blank lines keeps every mark equal to the line in the file.
+    source = "\n" * (first_line - 1) + text
     try:
-        # Padding with blank lines keeps every mark equal to the line in the file.
-        return yaml.load("\n" * (first_line - 1) + text, Loader=_Loader)
+        return yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else first_line
-        problem = error.problem or error.context or "invalid YAML"
-        raise ContentError(path, line, f"invalid YAML: {problem}") from None
+        raise _syntax_error(path, _detailed(error, source), source, first_line) from None
+
+
+def _detailed(error: yaml.MarkedYAMLError, source: str) -> yaml.MarkedYAMLError:
+    try:
+        yaml.load(source, Loader=_DetailLoader)
+    except yaml.MarkedYAMLError as detailed:
+        return detailed
+    return error
+
+
+def _syntax_error(path: str, error: yaml.MarkedYAMLError, source: str, first_line: int) -> ContentError:
+    """Where the YAML went wrong, and what the parser was in the middle of."""
+    problem, context = error.problem_mark, error.context_mark
+    # A problem found only at the end of the text (an unclosed quote or bracket) is
+    # reported where the unclosed thing starts: the end is often not a line of the file.
+    at_end = problem is None or problem.index >= len(source.rstrip())
+    mark = context if at_end and context is not None else problem or context
+    line = mark.line + 1 if mark else first_line
+    message = error.problem or "not valid YAML"
+    if error.context:
+        where = f" from line {context.line + 1}" if context and context.line + 1 != line else ""
+        message = f"{error.context}{where}, {message}"
+    return ContentError(path, line, f"invalid YAML: {message}")
 
 
 def parse_document(path: str, raw: bytes) -> Document:
