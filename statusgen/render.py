@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
+
+from markupsafe import Markup
 
 from statusgen import urls
 from statusgen.errors import BuildError
@@ -24,12 +28,18 @@ from statusgen.uptime import WEIGHTS, ComponentUptime
 log = logging.getLogger(__name__)
 
 
+_STATUS = Markup('<span class="status s-{0}"><span class="icon" aria-hidden="true"></span>{1}</span>')
+_TIME = Markup('<time datetime="{0}">{1}</time>')
+
+
 class Outputs(dict[str, bytes]):
     """Output files by path; writing one path twice is a bug in the theme or the site."""
 
     def add(self, path: str, content: str | bytes) -> None:
         if path in self:
             raise BuildError(f"two outputs would be written to {path!r}")
+        if path.startswith("/") or ".." in path.split("/") or not path:
+            raise BuildError(f"refusing to write outside the output folder: {path!r}")
         self[path] = content.encode("utf-8") if isinstance(content, str) else content
 
 
@@ -45,14 +55,40 @@ def paginate(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [items[:0]]
 
 
-def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: Theme) -> Outputs:
+def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: Theme,
+                parallel: bool = True) -> Outputs:
+    """Every output file; the languages render side by side on machines with several cores."""
+    global _job
     outputs = Outputs()
-    index = _IncidentIndex(state)
-    for lang in state.site.config.languages:
-        _LanguagePages(state, uptime, theme, lang, index, outputs).render()
+    languages = state.site.config.languages
+    _job = (state, uptime, theme, _IncidentIndex(state))
+    processes = min(len(languages), os.cpu_count() or 1) if parallel else 1
+    try:
+        if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+            # Forked workers inherit the state; only the rendered bytes travel back.
+            with multiprocessing.get_context("fork").Pool(processes) as pool:
+                parts = pool.map(_render_language, languages)
+        else:
+            parts = [_render_language(lang) for lang in languages]
+    finally:
+        _job = None
+    for part in parts:
+        for path, content in part.items():
+            outputs.add(path, content)
     for name, file in theme.static_files():
         outputs.add(f"static/{name}", file.read_bytes())
     outputs.add("api/uptime.json", uptime_json(state, uptime))
+    return outputs
+
+
+_job: tuple[SiteState, dict[str, ComponentUptime], Theme, _IncidentIndex] | None = None
+
+
+def _render_language(lang: str) -> Outputs:
+    assert _job is not None
+    state, uptime, theme, index = _job
+    outputs = Outputs()
+    _LanguagePages(state, uptime, theme, lang, index, outputs).render()
     return outputs
 
 
@@ -98,10 +134,30 @@ class _LanguagePages:
         self.t = Translator(lang, theme.messages(lang), self.config.timezone)
         self.pages = [p for p in self.site.pages if p.lang == lang]
         self.pages.sort(key=lambda p: (p.order, p.name))
+        self.bars: dict[str, Markup] = {}
+        self.snippets: dict[object, Markup] = {}  # status and time markup recur on many pages
         self.language_names = {
             code: Translator(code, theme.messages(code), self.config.timezone).language_name
             for code in self.config.languages
         }
+
+    def status(self, value: str) -> Markup:
+        """A component status as words with a symbol, never as colour alone."""
+        if value not in self.snippets:
+            self.snippets[value] = _STATUS.format(value, self.t("component_status." + value))
+        return self.snippets[value]
+
+    def time(self, moment: datetime) -> Markup:
+        if moment not in self.snippets:
+            self.snippets[moment] = _TIME.format(moment.isoformat(), self.t.datetime(moment))
+        return self.snippets[moment]
+
+    def uptime_bars(self, component_id: str) -> Markup:
+        """A component's uptime bars, rendered once per language and reused on every page."""
+        if component_id not in self.bars:
+            self.bars[component_id] = Markup(self.theme.render(
+                "uptime.html", t=self.t, lang=self.lang, figures=self.uptime[component_id]))
+        return self.bars[component_id]
 
     def render(self) -> None:
         config, lang = self.config, self.lang
@@ -159,7 +215,8 @@ class _LanguagePages:
             site=self.site, config=config, state=self.state, lang=self.lang, t=self.t,
             urls=urls, link=link, path=path, canonical=urls.absolute(config, path),
             alternates=alternates, menu=self.pages, uptime=self.uptime, index=self.index,
-            markdown=render_markdown, **context)
+            markdown=render_markdown, uptime_bars=self.uptime_bars, status=self.status,
+            time=self.time, **context)
         self.outputs.add(urls.file_of(path), html)
 
 

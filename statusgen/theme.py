@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,8 @@ class Translator:
         self.locale = Locale.parse(lang.replace("-", "_"))
         self.messages = messages
         self.tz = tz
+        self._datetimes: dict[datetime, str] = {}  # babel is slow; the same moments recur
+        self._dates: dict[date, str] = {}
 
     def __call__(self, key: str, count: int | None = None, **values: Any) -> str:
         message: Any = self.messages
@@ -115,13 +117,18 @@ class Translator:
         return str(message).format(count=count, **values)
 
     def datetime(self, moment: datetime) -> str:
-        """A moment in the site timezone, with the zone named: `28 nov 2026 09:20 CET`."""
-        local = moment.astimezone(self.tz)
-        return f"{format_datetime(local, self('format_datetime'), locale=self.locale)} {local.tzname()}"
+        """A moment in the site timezone, with the zone named: `28 Nov 2026, 09:20 CET`."""
+        if moment not in self._datetimes:
+            local = moment.astimezone(self.tz)
+            self._datetimes[moment] = (f"{format_datetime(local, self('format_datetime'), locale=self.locale)} "
+                                       f"{local.tzname()}")
+        return self._datetimes[moment]
 
-    def date(self, moment: datetime) -> str:
-        return format_date(moment.astimezone(self.tz).date() if isinstance(moment, datetime) else moment,
-                           self("format_date"), locale=self.locale)
+    def date(self, moment: datetime | date) -> str:
+        day = moment.astimezone(self.tz).date() if isinstance(moment, datetime) else moment
+        if day not in self._dates:
+            self._dates[day] = format_date(day, self("format_date"), locale=self.locale)
+        return self._dates[day]
 
     def month(self, moment: datetime) -> str:
         return format_date(moment.astimezone(self.tz).date(), self("format_month"), locale=self.locale)

@@ -8,8 +8,6 @@ relatively, so the site works from any folder and from `file://`; feeds, emails 
 
 from __future__ import annotations
 
-import posixpath
-
 from statusgen.model import SiteConfig
 
 
@@ -45,12 +43,14 @@ def file_of(path: str) -> str:
 
 
 def relative(from_path: str, to_path: str) -> str:
-    """A link from the page at `from_path` to `to_path`."""
-    here = posixpath.dirname(file_of(from_path)) or "."
-    target = posixpath.relpath(to_path.rstrip("/") or ".", here)
-    if to_path == "" or to_path.endswith("/"):
-        return "./" if target == "." else target + "/"
-    return target
+    """A link from the page at `from_path` to `to_path` (both site paths)."""
+    here = file_of(from_path).split("/")[:-1]
+    there = to_path.split("/")
+    common = 0
+    while common < min(len(here), len(there) - 1) and here[common] == there[common]:
+        common += 1
+    link = "../" * (len(here) - common) + "/".join(there[common:])
+    return link or "./"
 
 
 def absolute(config: SiteConfig, path: str) -> str:
