@@ -7,7 +7,7 @@ from pathlib import Path
 
 from statusgen.catalog import Catalog
 from statusgen.errors import ContentError, Problems
-from statusgen.fields import Fields, describe, did_you_mean, one_of
+from statusgen.fields import ID_PATTERN, Fields, describe, did_you_mean, one_of
 from statusgen.model import (
     COMPONENT_STATUSES,
     IMPACTS,
@@ -47,6 +47,10 @@ def incident_files(site_dir: Path) -> list[Path]:
 def load_incident(site_dir: Path, file: Path, config: SiteConfig, catalog: Catalog,
                   problems: Problems) -> Incident | None:
     path = file.relative_to(site_dir).as_posix()
+    if not ID_PATTERN.match(file.stem):
+        problems.add(path, 1, "file name: expected lowercase letters, digits and '-' (the file name "
+                              f"is the incident's id and URL); found {file.stem!r}")
+        return None
     try:
         document = parse_document(path, file.read_bytes())
     except ContentError as error:

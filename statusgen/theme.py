@@ -8,6 +8,7 @@ that overrides another can extend it as `!theme/NAME`.
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -17,7 +18,7 @@ from typing import Any
 import jinja2
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import parse_pattern
 from babel.units import format_unit
 from zoneinfo import ZoneInfo
 
@@ -91,8 +92,21 @@ class Theme:
             for folder in reversed(self.dirs):
                 file = folder / "i18n" / f"{code}.yaml"
                 if file.is_file():
-                    merged.update(parse_document(file.as_posix(), file.read_bytes()).data or {})
+                    _merge(merged, parse_document(file.as_posix(), file.read_bytes()).data or {})
         return merged
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> None:
+    """Override translations key by key, nested sections included."""
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and not _is_plural(value):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _is_plural(value: dict[str, Any]) -> bool:
+    return "other" in value
 
 
 class Translator:
@@ -142,10 +156,13 @@ class Translator:
         return " ".join(parts) or format_unit(0, "duration-minute", length="short", locale=self.locale)
 
     def percent(self, value: float | None, digits: int = 2) -> str:
+        """`99.84%`, `99,84 %`: the locale's percent format with two decimals."""
         if value is None:
             return self("no_data")
         floor = int(value * 10**digits) / 10**digits  # never show 100% for a day with downtime
-        return format_decimal(floor, format="0." + "0" * digits, locale=self.locale) + "%"
+        pattern = parse_pattern(self.locale.percent_formats[None].pattern)
+        pattern.frac_prec = (digits, digits)
+        return pattern.apply(Decimal(str(floor)) / 100, self.locale)
 
     @property
     def language_name(self) -> str:

@@ -191,3 +191,16 @@ def test_the_wheel_contains_the_theme(tmp_path: Path) -> None:
     assert theme, "the theme folder is empty"
     assert {f"statusgen/{name}" for name in theme} <= names
     assert "statusgen/cli.py" in names
+
+
+def test_a_site_can_override_one_nested_translation(make_site: MakeSite, tmp_path: Path) -> None:
+    site = make_site({"site_templates/i18n/en.yaml": "indicator:\n  none: Everything works\n"})
+    home = build(site, tmp_path / "out", EXAMPLE_NOW).outputs["index.html"].decode()
+    assert "Everything works" in home
+    assert "Operational" in home  # the rest of the theme's texts are still there
+
+
+def test_percentages_follow_the_language(make_site: MakeSite, tmp_path: Path) -> None:
+    outputs = build(make_site(), tmp_path / "out", EXAMPLE_NOW).outputs
+    assert "100.00% uptime" in outputs["index.html"].decode()
+    assert "100,00% beschikbaar" in outputs["nl/index.html"].decode()

@@ -610,3 +610,12 @@ def test_a_valid_site_passes(make_site: MakeSite, run_cli: RunCli) -> None:
                                                 "  components: [eu-dcc]")})
     code, _, err = run_cli("check", "--site", site)
     assert code == 0, err
+
+
+def test_incident_file_names_must_be_valid_ids(make_site, run_cli) -> None:
+    site = make_site({"incidents/PDF down.md": "---\ntitle: T\nupdates:\n"
+                                               "  - {at: 2026-11-20 10:00, status: resolved, body: x}\n---\n"})
+    code, _, err = run_cli("check", "--site", site)
+    assert code == 1
+    assert err.splitlines()[0] == ("incidents/PDF down.md:1: file name: expected lowercase letters, digits "
+                                   "and '-' (the file name is the incident's id and URL); found 'PDF down'")
