@@ -57,7 +57,7 @@ def _report_to_stderr(level: int) -> None:
 def _check(args: argparse.Namespace) -> int:
     site = check(args.site)
     log.info("%s: %d components, %d incidents and maintenance windows, no errors",
-             args.site, len(site.components), len(site.incidents))
+             args.site.resolve(), len(site.components), len(site.incidents))
     return 0
 
 
