@@ -17,7 +17,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from statusgen import urls
+from statusgen import api, badges, embed, feeds, ical, urls
 from statusgen.errors import BuildError
 from statusgen.markup import render_markdown
 from statusgen.model import COMPONENT_STATUSES, Page, Site
@@ -27,6 +27,10 @@ from statusgen.uptime import WEIGHTS, ComponentUptime
 
 log = logging.getLogger(__name__)
 
+
+MACHINE_OUTPUTS = (feeds.feed_outputs, ical.calendar_outputs, api.api_outputs, badges.badge_outputs,
+                   embed.embed_outputs)
+"""What machines and other sites read: each maps (state, theme) to {path: bytes}."""
 
 _STATUS = Markup('<span class="status s-{0}"><span class="icon" aria-hidden="true"></span>{1}</span>')
 _TIME = Markup('<time datetime="{0}">{1}</time>')
@@ -78,6 +82,9 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
     for name, file in theme.static_files():
         outputs.add(f"static/{name}", file.read_bytes())
     outputs.add("api/uptime.json", uptime_json(state, uptime))
+    for produce in MACHINE_OUTPUTS:
+        for path, content in produce(state, theme).items():
+            outputs.add(path, content)
     return outputs
 
 
