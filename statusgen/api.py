@@ -1,11 +1,206 @@
-"""The Statuspage public API v2 as static JSON files under api/v2/."""
+"""The Statuspage public API v2 as static JSON files under `api/v2/`.
+
+Same documents, shapes, key order, value sets and semantics as Atlassian Statuspage's
+public Status API, so existing clients, widgets and monitors work unchanged:
+
+    summary.json                          page, components, incidents (unresolved),
+                                          scheduled_maintenances (upcoming and active), status
+    status.json                           page, status
+    components.json                       page, components (groups included)
+    incidents.json                        page, the 50 most recent incidents
+    incidents/unresolved.json             page, investigating / identified / monitoring
+    scheduled-maintenances.json           page, the 50 most recent maintenances
+    scheduled-maintenances/upcoming.json  page, status scheduled
+    scheduled-maintenances/active.json    page, status in_progress or verifying
+
+The default language is at `api/v2/`; every other language has the same documents, with
+names and texts in that language, under `LANG/api/v2/` (a statusgen extension).
+
+Choices where Statuspage is not ours to copy: ids are derived from the file ids
+(`statusgen.ids`), `shortlink` is the incident's own page, a resolved incident with a
+post-mortem has status `postmortem` (as Statuspage shows it once one is published), and
+a cancelled maintenance is left out of the lists (Statuspage has no such status).
+"""
 
 from __future__ import annotations
 
-from statusgen.state import SiteState
-from statusgen.theme import Theme
+import json
+from datetime import datetime, time
+from typing import Any
+
+from statusgen import ids, urls
+from statusgen.model import Component, Group
+from statusgen.state import IncidentState, SiteState, component_changes
+from statusgen.theme import Theme, Translator
+from statusgen.times import iso_time
+
+LIMIT = 50
+UNRESOLVED = ("investigating", "identified", "monitoring")
+ACTIVE = ("in_progress", "verifying")
 
 
 def api_outputs(state: SiteState, theme: Theme) -> dict[str, bytes]:
-    """Output path → file content."""
-    return {}
+    outputs = {}
+    changed_at = _last_changes(state)
+    for lang in state.site.config.languages:
+        prefix = urls.lang_prefix(state.site.config, lang) + "api/v2/"
+        for name, document in api_documents(state, theme, lang, changed_at).items():
+            outputs[prefix + name] = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+    return outputs
+
+
+def api_documents(state: SiteState, theme: Theme, lang: str,
+                  changed_at: dict[str, datetime] | None = None) -> dict[str, dict[str, Any]]:
+    """Every API document for one language, by file name."""
+    t = Translator(lang, theme.messages(lang), state.site.config.timezone)
+    api = _Api(state, t, lang, _last_changes(state) if changed_at is None else changed_at)
+    page, status = api.page(), api.status()
+    components = api.components()
+    published = [e for e in state.incidents if not e.incident.is_maintenance]
+    maintenance = [e for e in state.incidents if e.incident.is_maintenance and e.status != "cancelled"]
+    unresolved = [api.incident(e) for e in published if e.status in UNRESOLVED]
+    upcoming = [api.incident(e) for e in sorted(maintenance, key=_by_start) if e.status == "scheduled"]
+    active = [api.incident(e) for e in sorted(maintenance, key=_by_start) if e.status in ACTIVE]
+    return {
+        "summary.json": {"page": page, "components": components, "incidents": unresolved,
+                         "scheduled_maintenances": active + upcoming, "status": status},
+        "status.json": {"page": page, "status": status},
+        "components.json": {"page": page, "components": components},
+        "incidents.json": {"page": page, "incidents": [api.incident(e) for e in published[:LIMIT]]},
+        "incidents/unresolved.json": {"page": page, "incidents": unresolved},
+        "scheduled-maintenances.json": {"page": page, "scheduled_maintenances":
+                                        [api.incident(e) for e in maintenance[:LIMIT]]},
+        "scheduled-maintenances/upcoming.json": {"page": page, "scheduled_maintenances": upcoming},
+        "scheduled-maintenances/active.json": {"page": page, "scheduled_maintenances": active},
+    }
+
+
+def _by_start(entry: IncidentState) -> tuple[datetime, str]:
+    return entry.started_at, entry.id
+
+
+class _Api:
+    """Statuspage's objects for one language, each built once and reused."""
+
+    def __init__(self, state: SiteState, t: Translator, lang: str, changed_at: dict[str, datetime]) -> None:
+        self.state, self.site, self.t, self.lang = state, state.site, t, lang
+        self.config = state.site.config
+        self.page_id = ids.page_id(self.config.base_url)
+        self.changed_at = changed_at
+        self.beginning = min((e.created_at for e in state.incidents), default=state.now)
+        self._incidents: dict[str, dict[str, Any]] = {}
+
+    def time(self, moment: datetime | None) -> str | None:
+        return None if moment is None else iso_time(moment, self.config.timezone)
+
+    def page(self) -> dict[str, Any]:
+        updated = max((e.updated_at for e in self.state.incidents), default=self.beginning)
+        return {"id": self.page_id, "name": self.config.title[self.lang], "url": self.config.base_url.rstrip("/"),
+                "time_zone": self.config.timezone.key, "updated_at": self.time(updated)}
+
+    def status(self) -> dict[str, str]:
+        return {"indicator": self.state.indicator.indicator, "description": self.state.indicator.description}
+
+    def components(self) -> list[dict[str, Any]]:
+        """Top-level entries in page order, each group followed by its components."""
+        found = []
+        for position, entry_id in enumerate(self.site.layout, start=1):
+            group = self.site.groups_by_id.get(entry_id)
+            if group is None:
+                found.append(self.component(self.site.components_by_id[entry_id], position))
+                continue
+            found.append(self.group(group, position))
+            found += [self.component(self.site.components_by_id[cid], index)
+                      for index, cid in enumerate(group.components, start=1)]
+        return found
+
+    def component(self, component: Component, position: int | None = None) -> dict[str, Any]:
+        if position is None:
+            siblings = self.site.groups_by_id[component.group].components if component.group else self.site.layout
+            position = siblings.index(component.id) + 1
+        created = self._created(component.start_date)
+        return {
+            "id": ids.component_id(component.id), "name": component.name[self.lang],
+            "status": self.state.component_statuses[component.id],
+            "created_at": self.time(created), "updated_at": self.time(self.changed_at.get(component.id, created)),
+            "position": position,
+            "description": component.description[self.lang] if component.description else None,
+            "showcase": component.showcase,
+            "start_date": component.start_date.isoformat() if component.start_date else None,
+            "group_id": ids.component_id(component.group) if component.group else None,
+            "page_id": self.page_id, "group": False, "only_show_if_degraded": component.only_show_if_degraded,
+        }
+
+    def group(self, group: Group, position: int) -> dict[str, Any]:
+        created = self.beginning
+        updated = max((self.changed_at.get(cid, created) for cid in group.components), default=created)
+        return {
+            "id": ids.component_id(group.id), "name": group.name[self.lang],
+            "status": self.state.group_status(group.id),
+            "created_at": self.time(created), "updated_at": self.time(updated), "position": position,
+            "description": group.description[self.lang] if group.description else None,
+            "showcase": False, "start_date": None, "group_id": None, "page_id": self.page_id,
+            "group": True, "only_show_if_degraded": False,
+            "components": [ids.component_id(cid) for cid in group.components],
+        }
+
+    def _created(self, start_date: Any) -> datetime:
+        if start_date is None:
+            return self.beginning
+        return datetime.combine(start_date, time(0), tzinfo=self.config.timezone)
+
+    def incident(self, entry: IncidentState) -> dict[str, Any]:
+        if entry.id not in self._incidents:
+            self._incidents[entry.id] = self._incident(entry)
+        return self._incidents[entry.id]
+
+    def _incident(self, entry: IncidentState) -> dict[str, Any]:
+        incident = entry.incident
+        public = ids.incident_id(incident.id)
+        monitoring = next((u.at for u in entry.updates if u.status == "monitoring"), None)
+        document: dict[str, Any] = {
+            "id": public, "name": incident.title[self.lang], "status": self._status(entry),
+            "created_at": self.time(entry.created_at), "updated_at": self.time(entry.updated_at),
+            "monitoring_at": self.time(monitoring), "resolved_at": self.time(entry.ended_at),
+            "impact": incident.impact,
+            "shortlink": urls.absolute(self.config, urls.incident(self.config, self.lang, incident.id)),
+            "started_at": self.time(entry.created_at if incident.is_maintenance else entry.started_at),
+            "page_id": self.page_id,
+            "incident_updates": self._updates(entry, public),
+            "components": [self.component(self.site.components_by_id[cid]) for cid in incident.component_ids],
+        }
+        if incident.window is not None:
+            document["scheduled_for"] = self.time(incident.window.start)
+            document["scheduled_until"] = self.time(incident.window.end)
+        return document
+
+    def _status(self, entry: IncidentState) -> str:
+        if entry.status == "resolved" and entry.incident.postmortem is not None:
+            return "postmortem"
+        return entry.status
+
+    def _updates(self, entry: IncidentState, public: str) -> list[dict[str, Any]]:
+        found = []
+        for update, changes in reversed(component_changes(entry)):
+            at = self.time(update.at)
+            body = self.t("automatic." + update.status) if update.automatic else update.body[self.lang]
+            affected = [{"code": ids.component_id(cid), "name": self.site.components_by_id[cid].name[self.lang],
+                         "old_status": old, "new_status": new} for cid, old, new in changes]
+            found.append({
+                "id": ids.update_id(entry.id, update.id), "status": update.status, "body": body,
+                "incident_id": public, "created_at": at, "updated_at": at, "display_at": at,
+                "affected_components": affected or None, "deliver_notifications": update.notify,
+                "custom_tweet": None, "tweet_id": None,
+            })
+        return found
+
+
+def _last_changes(state: SiteState) -> dict[str, datetime]:
+    """When each component's status last changed, up to now."""
+    changed: dict[str, datetime] = {}
+    for entry in state.incidents:
+        for update, changes in component_changes(entry):
+            for cid, _, _ in changes:
+                if cid not in changed or update.at > changed[cid]:
+                    changed[cid] = update.at
+    return changed

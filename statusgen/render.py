@@ -23,6 +23,7 @@ from statusgen.markup import render_markdown
 from statusgen.model import COMPONENT_STATUSES, Page, Site
 from statusgen.state import IncidentState, SiteState
 from statusgen.theme import Theme, Translator
+from statusgen.times import iso_time
 from statusgen.uptime import WEIGHTS, ComponentUptime
 
 log = logging.getLogger(__name__)
@@ -45,13 +46,6 @@ class Outputs(dict[str, bytes]):
         if path.startswith("/") or ".." in path.split("/") or not path:
             raise BuildError(f"refusing to write outside the output folder: {path!r}")
         self[path] = content.encode("utf-8") if isinstance(content, str) else content
-
-
-def iso_time(moment: datetime, site: Site) -> str:
-    """ISO 8601 with milliseconds in the site timezone's offset, as Statuspage writes it."""
-    local = moment.astimezone(site.config.timezone)
-    text = local.isoformat(timespec="milliseconds")
-    return text[:-6] + "Z" if text.endswith("+00:00") and site.config.timezone.key in ("UTC", "Etc/UTC") else text
 
 
 def paginate(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -244,7 +238,7 @@ def uptime_json(state: SiteState, uptime: dict[str, ComponentUptime]) -> str:
                       "incidents": list(day.incidents)} for day in figures.days],
         })
     document = {
-        "generated_at": iso_time(state.now, site),
+        "generated_at": iso_time(state.now, site.config.timezone),
         "time_zone": site.config.timezone.key,
         "days": len(next(iter(uptime.values())).days) if uptime else 0,
         "weights": {s: WEIGHTS.get(s, 0.0) for s in COMPONENT_STATUSES if s != "operational"},

@@ -228,3 +228,19 @@ def indicator(states: list[IncidentState], statuses: dict[str, str]) -> Indicato
     ):
         worst = "maintenance"
     return Indicator(worst, DESCRIPTIONS[worst])
+
+
+def component_changes(entry: IncidentState) -> list[tuple[Update, tuple[tuple[str, str, str], ...]]]:
+    """For each published update: the components whose status it changed, as (id, old, new)."""
+    starts = {segment.start: dict(segment.statuses) for segment in entry.segments}
+    ends = {segment.end for segment in entry.segments if segment.end is not None}
+    current: dict[str, str] = {}
+    changes = []
+    for update in entry.updates:
+        new = starts.get(update.at, {} if update.at in ends else current)
+        ids = sorted(set(current) | set(new))
+        changed = tuple((cid, current.get(cid, "operational"), new.get(cid, "operational"))
+                        for cid in ids if current.get(cid, "operational") != new.get(cid, "operational"))
+        changes.append((update, changed))
+        current = new
+    return changes

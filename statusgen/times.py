@@ -83,3 +83,10 @@ def parse_duration(value: object) -> timedelta:
     if number or not text or minutes <= 0:
         raise TimeError(f"expected a duration like '24h', '90m' or '2d'; found {value!r}")
     return timedelta(minutes=minutes)
+
+
+def iso_time(moment: datetime, tz: ZoneInfo) -> str:
+    """ISO 8601 with milliseconds in the site timezone's offset, as Statuspage writes it:
+    `2026-11-28T09:20:00.000+01:00`, or `...Z` on a UTC site."""
+    text = moment.astimezone(tz).isoformat(timespec="milliseconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") and tz.key in ("UTC", "Etc/UTC") else text
