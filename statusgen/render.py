@@ -17,7 +17,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from statusgen import api, badges, embed, feeds, ical, urls
+from statusgen import api, badges, embed, feeds, ical, seo, urls
 from statusgen.errors import BuildError
 from statusgen.markup import render_markdown
 from statusgen.model import COMPONENT_STATUSES, Page, Site
@@ -79,6 +79,8 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
     for produce in MACHINE_OUTPUTS:
         for path, content in produce(state, theme).items():
             outputs.add(path, content)
+    for path, content in seo.seo_outputs(list(outputs), state.site.config).items():
+        outputs.add(path, content)
     return outputs
 
 
