@@ -34,6 +34,8 @@ from statusgen.state import IncidentState, SiteState, component_changes
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
 
+FOLDER = "api/v2/"
+"""Where the documents sit under each language's home."""
 LIMIT = 50
 UNRESOLVED = ("investigating", "identified", "monitoring")
 ACTIVE = ("in_progress", "verifying")
@@ -43,7 +45,7 @@ def api_outputs(state: SiteState, theme: Theme) -> dict[str, bytes]:
     outputs = {}
     changed_at = _last_changes(state)
     for lang in state.site.config.languages:
-        prefix = urls.lang_prefix(state.site.config, lang) + "api/v2/"
+        prefix = urls.home(state.site.config, lang) + FOLDER
         for name, document in api_documents(state, theme, lang, changed_at).items():
             outputs[prefix + name] = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
     return outputs

@@ -23,11 +23,10 @@ from statusgen.errors import BuildError
 from statusgen.model import SiteConfig
 from statusgen.state import SiteState
 from statusgen.theme import Theme, Translator
-from statusgen.yamlsource import parse_document
 
 BANNER = "embed/banner.js"
 CONFIG_SLOT = "/*CONFIG*/"
-SUMMARY = "api/v2/summary.json"
+SUMMARY = api.FOLDER + "summary.json"
 """Statuspage's summary, under each language's home (`urls.home`): the banner reads it there."""
 ACTIVE_STATUSES = api.UNRESOLVED + api.ACTIVE
 """The statuses an item the banner shows can have (Statuspage's unresolved ones)."""
@@ -37,7 +36,7 @@ def embed_outputs(state: SiteState, theme: Theme) -> dict[str, bytes]:
     """Output path → file content."""
     config = state.site.config
     settings = banner_settings(config, theme)
-    return {BANNER: banner_script(theme_file(theme, "banner.js"), settings).encode("ascii")}
+    return {BANNER: banner_script(theme.find(BANNER), settings).encode("ascii")}
 
 
 def banner_settings(config: SiteConfig, theme: Theme) -> dict[str, Any]:
@@ -55,7 +54,7 @@ def banner_settings(config: SiteConfig, theme: Theme) -> dict[str, Any]:
 
 
 def _language_settings(config: SiteConfig, theme: Theme, lang: str) -> dict[str, Any]:
-    t = Translator(lang, banner_messages(theme, lang), config.timezone)
+    t = Translator(lang, theme.messages(lang), config.timezone)
     return {
         "p": urls.home(config, lang),
         "x": t("embed.dismiss"),
@@ -74,32 +73,6 @@ class _Slot(int):
 
     def __format__(self, spec: str) -> str:
         return "#"
-
-
-def banner_messages(theme: Theme, lang: str) -> dict[str, Any]:
-    """The theme's translations plus the banner's own words under `embed`.
-
-    The banner's words live beside the script (`embed/i18n/LANG.yaml`, English
-    underneath, site first) so the banner ships as one folder; an `embed:` section in
-    the theme's i18n files wins, key by key.
-    """
-    own: dict[str, Any] = {}
-    for code in dict.fromkeys(("en", lang)):
-        for folder in reversed(theme.dirs):
-            file = folder / "embed" / "i18n" / f"{code}.yaml"
-            if file.is_file():
-                own.update(parse_document(file.as_posix(), file.read_bytes()).data or {})
-    messages = dict(theme.messages(lang))
-    messages["embed"] = {**own, **messages.get("embed", {})}
-    return messages
-
-
-def theme_file(theme: Theme, name: str) -> Path:
-    """`embed/NAME` from the first theme folder that has it: the site's own wins."""
-    for folder in theme.dirs:
-        if (folder / "embed" / name).is_file():
-            return folder / "embed" / name
-    raise BuildError(f"the theme has no embed/{name}")
 
 
 def banner_script(template: Path, settings: dict[str, Any]) -> str:

@@ -25,7 +25,6 @@ must not write every one of them into every feed.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -36,7 +35,7 @@ from markupsafe import Markup
 from statusgen import urls
 from statusgen.markup import render_markdown
 from statusgen.model import Site, SiteConfig, Update
-from statusgen.state import IncidentState, SiteState
+from statusgen.state import IncidentState, SiteState, incidents_by_item
 from statusgen.theme import Theme, Translator
 
 log = logging.getLogger(__name__)
@@ -75,21 +74,6 @@ def item_ids(site: Site) -> list[str]:
     """What has its own feeds and calendar: the whole site (`""`), then every group and
     component in page order."""
     return ["", *(g.id for g in site.groups), *(c.id for c in site.components)]
-
-
-def incidents_by_item(site: Site, incidents: Iterable[IncidentState],
-                      limit: int | None = None) -> dict[str, list[IncidentState]]:
-    """The incidents of the whole site (key `""`), each component and each group, in the
-    order given, at most `limit` each; one pass over the incidents, however many feeds."""
-    selected: dict[str, list[IncidentState]] = defaultdict(list)
-    group_of = {c.id: c.group for c in site.components}
-    for incident in incidents:
-        items = {"", *incident.incident.component_ids}
-        items |= {group_of[cid] for cid in incident.incident.component_ids if group_of[cid]}
-        for item in items:
-            if limit is None or len(selected[item]) < limit:
-                selected[item].append(incident)
-    return selected
 
 
 def item_folder(config: SiteConfig, lang: str, item_id: str) -> str:

@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 from icalendar import Calendar, Event, Timezone
 
 from statusgen import ids, urls, uptime
-from statusgen.feeds import incidents_by_item, item_folder, item_ids, item_names, update_markdown
+from statusgen.feeds import item_folder, item_ids, item_names, update_markdown
 from statusgen.model import Site
-from statusgen.state import IncidentState, SiteState
+from statusgen.state import IncidentState, SiteState, incidents_by_item
 from statusgen.theme import Theme, Translator
 
 log = logging.getLogger(__name__)

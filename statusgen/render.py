@@ -10,7 +10,6 @@ import json
 import logging
 import multiprocessing
 import os
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,8 +19,8 @@ from markupsafe import Markup
 from statusgen import api, badges, embed, feeds, ical, seo, urls
 from statusgen.errors import BuildError
 from statusgen.markup import render_markdown
-from statusgen.model import COMPONENT_STATUSES, Page, Site
-from statusgen.state import IncidentState, SiteState
+from statusgen.model import COMPONENT_STATUSES, Page
+from statusgen.state import IncidentState, SiteState, incidents_by_item
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
 from statusgen.uptime import WEIGHTS, ComponentUptime
@@ -96,20 +95,10 @@ def _render_language(lang: str) -> Outputs:
 
 
 class _IncidentIndex:
-    """Incidents by component, group and day, built in one pass over all incidents."""
+    """Incidents by component and group, and by recent day, each built in one pass."""
 
     def __init__(self, state: SiteState) -> None:
-        site = state.site
-        self.by_component: dict[str, list[IncidentState]] = defaultdict(list)
-        group_of = {c.id: c.group for c in site.components}
-        for incident in state.incidents:
-            groups = set()
-            for cid in incident.incident.component_ids:
-                self.by_component[cid].append(incident)
-                if group_of[cid]:
-                    groups.add(group_of[cid])
-            for group in sorted(groups):
-                self.by_component[group].append(incident)
+        self.by_component = incidents_by_item(state.site, state.incidents)
         self.recent_days = _recent_days(state)
 
 
@@ -188,6 +177,7 @@ class _LanguagePages:
             self.page("component.html", urls.component(config, lang, item_id, number),
                       lambda l, n=number: urls.component(config, l, item_id, n),
                       item=group or self.site.components_by_id[item_id], is_group=group is not None,
+                      follow_base=urls.component(config, lang, item_id),
                       incidents=chunk,
                       pagination=self.pagination(number, len(chunks),
                                                  lambda c, lg, n: urls.component(c, lg, item_id, n)))
@@ -214,6 +204,7 @@ class _LanguagePages:
 
         alternates = [(code, urls.absolute(config, path_in(code)), self.language_names[code],
                        link(path_in(code))) for code in config.languages]
+        context.setdefault("follow_base", urls.home(config, self.lang))
         html = self.theme.render(template,
             site=self.site, config=config, state=self.state, lang=self.lang, t=self.t,
             urls=urls, link=link, path=path, canonical=urls.absolute(config, path),

@@ -17,9 +17,10 @@ from statusgen.model import SiteConfig
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file, as sitemaps.org allows
 SITEMAP_NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml"'
-PER_LANGUAGE = ("api/*", "history.atom", "history.rss", "maintenance.ics", "components/*")
+PER_LANGUAGE = ("api/*", "history.atom", "history.rss", "maintenance.ics", "components/*", "badge.svg",
+                "badge.json")
 """Paths other sites may read, under every language's prefix."""
-SHARED = ("embed/*", "badge.svg", "badge.json")
+SHARED = ("embed/*",)
 
 
 def seo_outputs(pages: Iterable[str], config: SiteConfig) -> dict[str, bytes]:

@@ -11,6 +11,8 @@ A maintenance window moves on its own: before its start it is *scheduled*, insid
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -244,3 +246,18 @@ def component_changes(entry: IncidentState) -> list[tuple[Update, tuple[tuple[st
         changes.append((update, changed))
         current = new
     return changes
+
+
+def incidents_by_item(site: Site, incidents: Iterable[IncidentState],
+                      limit: int | None = None) -> dict[str, list[IncidentState]]:
+    """The incidents of the whole site (key `""`), each component and each group, in the
+    order given, at most `limit` each; one pass over the incidents, however many feeds."""
+    selected: dict[str, list[IncidentState]] = defaultdict(list)
+    group_of = {c.id: c.group for c in site.components}
+    for incident in incidents:
+        items = {"", *incident.incident.component_ids}
+        items |= {group_of[cid] for cid in incident.incident.component_ids if group_of[cid]}
+        for item in items:
+            if limit is None or len(selected[item]) < limit:
+                selected[item].append(incident)
+    return selected

@@ -74,6 +74,13 @@ class Theme:
                 return path.relative_to(folder.resolve().parent).as_posix()
         return filename
 
+    def find(self, name: str) -> Path:
+        """A theme file (e.g. `embed/banner.js`) from the first theme folder that has it."""
+        for folder in self.dirs:
+            if (folder / name).is_file():
+                return folder / name
+        raise BuildError(f"the theme has no {name}")
+
     def static_files(self) -> Iterator[tuple[str, Path]]:
         """(relative path, file) of every static asset, the site's own winning."""
         seen: set[str] = set()

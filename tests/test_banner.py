@@ -407,7 +407,7 @@ def test_the_example_sites_script(example_build: BuildResult) -> None:
 
 def test_a_site_overrides_the_script_and_its_words(make_site: MakeSite) -> None:
     site = make_site({"site_templates/embed/banner.js": "// a site's own banner\nconsole.log(/*CONFIG*/)\n",
-                      "site_templates/embed/i18n/nl.yaml": "dismiss: Wegklikken\n"})
+                      "site_templates/i18n/nl.yaml": "embed:\n  dismiss: Wegklikken\n"})
     script = render(site, NOW)[2][BANNER].decode()
     assert script.startswith('console.log({"a":"api/v2/summary.json","b":"https://status.example.org/"')
     assert '"x":"Wegklikken"' in script and '"x":"Dismiss"' in script
