@@ -29,7 +29,7 @@ from datetime import datetime, time
 from typing import Any
 
 from statusgen import ids, urls
-from statusgen.model import Component, Group
+from statusgen.model import Component, Group, Update
 from statusgen.state import IncidentState, SiteState, component_changes
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
@@ -185,7 +185,7 @@ class _Api:
         found = []
         for update, changes in reversed(component_changes(entry)):
             at = self.time(update.at)
-            body = self.t("automatic." + update.status) if update.automatic else update.body[self.lang]
+            body = update_body(update, self.t, self.lang)
             affected = [{"code": ids.component_id(cid), "name": self.site.components_by_id[cid].name[self.lang],
                          "old_status": old, "new_status": new} for cid, old, new in changes]
             found.append({
@@ -195,6 +195,11 @@ class _Api:
                 "custom_tweet": None, "tweet_id": None,
             })
         return found
+
+
+def update_body(update: Update, t: Translator, lang: str) -> str:
+    """An update's text in one language; a maintenance's automatic steps say what happened."""
+    return t("automatic." + update.status) if update.automatic else update.body[lang]
 
 
 def _last_changes(state: SiteState) -> dict[str, datetime]:

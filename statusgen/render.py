@@ -16,7 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from statusgen import api, badges, embed, feeds, ical, seo, urls
+from statusgen import api, badges, embed, feeds, ical, seo, snapshot, urls
 from statusgen.errors import BuildError
 from statusgen.markup import render_markdown
 from statusgen.model import COMPONENT_STATUSES, Page
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 MACHINE_OUTPUTS = (feeds.feed_outputs, ical.calendar_outputs, api.api_outputs, badges.badge_outputs,
-                   embed.embed_outputs)
+                   embed.embed_outputs, snapshot.snapshot_outputs)
 """What machines and other sites read: each maps (state, theme) to {path: bytes}."""
 
 _STATUS = Markup('<span class="status s-{0}"><span class="icon" aria-hidden="true"></span>{1}</span>')

@@ -1,0 +1,4 @@
+"""Notification emails from the theme's templates.
+
+Placeholder: being written.
+"""

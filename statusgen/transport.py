@@ -1,0 +1,4 @@
+"""Delivering email: the outbox (a Maildir, the default) and SMTP.
+
+Placeholder: being written.
+"""
