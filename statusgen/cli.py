@@ -67,6 +67,14 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notify(args: argparse.Namespace) -> int:
+    from statusgen.notify import notify  # the notifier's imports stay out of builds
+
+    notify(args.site, args.out, args.now, transport=args.transport, store_path=args.store,
+           dry_run=args.dry_run, connections=args.connections)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="statusgen", description="Build a status site from files in git.")
     parser.add_argument("--version", action="version", version=f"statusgen {__version__}")
@@ -84,6 +92,16 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, help="output folder (default: SITE/public)")
     build_cmd.add_argument("--now", help="build as if it were this time (ISO 8601)")
     build_cmd.set_defaults(run=_build)
+
+    notify_cmd = commands.add_parser("notify", parents=[common], help="email subscribers what changed")
+    notify_cmd.add_argument("--out", type=Path, help="the built site (default: SITE/public)")
+    notify_cmd.add_argument("--now", help="announce as if it were this time (default: the build's time)")
+    notify_cmd.add_argument("--transport", choices=("outbox", "smtp"), default="outbox",
+                            help="outbox: .eml files in SITE/.statusgen/outbox (default); smtp: STATUSGEN_SMTP_*")
+    notify_cmd.add_argument("--store", type=Path, help="the notifier store (default: SITE/.statusgen/notify.db)")
+    notify_cmd.add_argument("--connections", type=int, default=4, help="parallel SMTP connections (default 4)")
+    notify_cmd.add_argument("--dry-run", action="store_true", help="print who would get what; change nothing")
+    notify_cmd.set_defaults(run=_notify)
     return parser
 
 

@@ -148,7 +148,21 @@ def _notify(notify: Fields) -> NotifyConfig:
             items = notify.data["reminders"]
             notify.problems.add(notify.path, items.line_of(index), f"reminders: {error}")
     return NotifyConfig(
+        smtp=_smtp(notify.mapping("smtp")),
         sender=notify.string("from", "an email address"),
         unsubscribe_mailto=notify.string("unsubscribe_mailto", "an email address"),
         reminders=tuple(sorted(set(reminders), reverse=True)) if notify.has("reminders") else (1440,),
     )
+
+
+def _smtp(smtp: Fields | None) -> tuple[tuple[str, str], ...]:
+    """Where the SMTP relay is; credentials come from the environment, never from git."""
+    if smtp is None or not smtp.ok:
+        return ()
+    if smtp.has("password") or smtp.has("user"):
+        key = "password" if smtp.has("password") else "user"
+        smtp.error(key, f"smtp.{key}: secrets come from the environment (STATUSGEN_SMTP_USER, "
+                        "STATUSGEN_SMTP_PASSWORD), never from files in git; remove it")
+    smtp.reject_unknown(("host", "port", "security", "password", "user"))
+    found = {key: smtp.string(key, "text") for key in ("host", "port", "security")}
+    return tuple((key, value) for key, value in found.items() if value is not None)

@@ -4,7 +4,8 @@
     ├── ContentError(path, line, message)   one problem in a site file
     ├── ContentErrors(errors)               all content problems of a run, at once
     ├── UsageError                          a bad command line or option (exit 2)
-    └── BuildError                          the build itself failed (exit 1)
+    ├── BuildError                          the build itself failed (exit 1)
+    └── DeliveryError                       messages failed for good or may not have arrived (exit 1)
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class UsageError(StatusgenError):
 
 class BuildError(StatusgenError):
     """The site could not be written."""
+
+
+class DeliveryError(StatusgenError):
+    """Some notifications failed for good, or may not have been delivered."""
 
 
 class Problems:

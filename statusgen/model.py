@@ -153,6 +153,8 @@ class NotifyConfig:
     unsubscribe_mailto: str | None = None
     reminders: tuple[int, ...] = (24 * 60,)
     """Minutes before a maintenance window opens at which a reminder goes out."""
+    smtp: tuple[tuple[str, str], ...] = ()
+    """Non-secret SMTP settings (host, port, security); the environment overrides them."""
 
 
 @dataclass(frozen=True)
