@@ -1,0 +1,75 @@
+"""Notifier benchmark: one event to 10,000 subscribers through a local SMTP sink.
+
+    python bench/notify_bench.py [--subscribers 10000] [--connections 4]
+
+Prints the time to queue and render, and messages per second over SMTP (aiosmtpd on
+127.0.0.1, so this measures statusgen and its ledger, not a real relay).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from statusgen.build import build  # noqa: E402
+from statusgen.notify import notify  # noqa: E402
+from statusgen.transport import SmtpSettings, SmtpTransport  # noqa: E402
+from tests.smtpsink import SmtpSink  # noqa: E402
+
+SITE = """\
+title: Benchmark status
+base_url: https://status.example.org/
+languages: [nl, en]
+timezone: Europe/Brussels
+subscriptions: {url: https://status.example.org/subscriptions/}
+notify: {from: status@example.org}
+"""
+INCIDENT = """\
+---
+title: {nl: Certificaten niet beschikbaar, en: Certificates unavailable}
+impact: P1
+components: {api: major_outage}
+updates:
+  - {at: 2026-11-30 09:00, status: investigating, body: {nl: "We **onderzoeken** het.", en: "We are **investigating**."}}
+---
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, SmtpSink() as sink:
+        root = Path(folder)
+        (root / "content").mkdir()
+        (root / "content" / "site.yaml").write_text(SITE)
+        (root / "components.yaml").write_text("- id: api\n  name: API\n")
+        (root / "incidents").mkdir()
+        (root / "subscribers.yaml").write_text("".join(
+            f"- {{email: partner{n:05d}@example.org, language: {'nl' if n % 2 else 'en'}}}\n"
+            for n in range(args.subscribers)))
+        env = {"STATUSGEN_SECRET_KEY": "b" * 32}
+        build(root, root / "public", "2026-11-30T08:00:00+01:00")
+        notify(root, env=env, stream=io.StringIO())  # the baseline
+        (root / "incidents" / "p1.md").write_text(INCIDENT)
+        build(root, root / "public", "2026-11-30T09:05:00+01:00")
+        transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=sink.port, security="none",
+                                               user=None, password=None), connections=args.connections)
+        started = time.perf_counter()
+        notify(root, transport=transport, env=env, stream=sys.stderr)
+        seconds = time.perf_counter() - started
+        assert sink.wait_for(args.subscribers, timeout=10)
+        print(f"{len(sink.messages)} messages in {seconds:.2f} s: {len(sink.messages) / seconds:.0f} messages/s "
+              f"({args.connections} connections, queueing and rendering included)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""`statusgen notify` end to end: real builds, a real SMTP server on 127.0.0.1, real SQLite."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statusgen.build import build
+from statusgen.errors import DeliveryError
+from statusgen.notify import notify
+from statusgen.transport import SmtpSettings, SmtpTransport
+from tests.conftest import ROOT, MakeSite
+from tests.smtpsink import SmtpSink
+
+SECRET = "s" * 32
+SITE_YAML = """\
+title: {en: Example status, nl: Voorbeeldstatus}
+base_url: https://status.example.org/
+languages: [en, nl]
+timezone: Europe/Brussels
+subscriptions: {url: https://status.example.org/subscriptions/}
+notify: {from: status@example.org, unsubscribe_mailto: leave@example.org, reminders: [24h]}
+"""
+SUBSCRIBERS = """\
+- {email: group@example.org, components: [eu-dcc], language: nl}
+- {email: app@example.org, components: [dcc-app]}
+- {email: all@example.org}
+- {email: lookup@example.org, components: [lookup-portal]}
+"""
+APP_DOWN = """\
+---
+title: {{en: App sign-in fails, nl: Aanmelden in de app mislukt}}
+impact: P2
+components: {{dcc-app: major_outage}}
+updates:
+  - {{at: 2026-11-30 09:00, status: investigating, body: {{en: We are looking into it., nl: We onderzoeken het.}}}}
+{more}---
+"""
+
+
+class Notifier:
+    """A site, its builds and notify runs against one SMTP sink."""
+
+    def __init__(self, root: Path, sink: SmtpSink) -> None:
+        self.root, self.sink, self.out = root, sink, root / "public"
+
+    def write(self, path: str, text: str) -> None:
+        (self.root / path).parent.mkdir(parents=True, exist_ok=True)
+        (self.root / path).write_text(textwrap.dedent(text))
+
+    def run(self, now: str, **kwargs: Any) -> Any:
+        build(self.root, self.out, now)
+        transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=self.sink.port, security="none",
+                                               user=None, password=None), connections=2)
+        return notify(self.root, self.out, transport=transport, env={"STATUSGEN_SECRET_KEY": SECRET},
+                      stream=io.StringIO(), **kwargs)
+
+
+@pytest.fixture
+def sink() -> Any:
+    with SmtpSink() as server:
+        yield server
+
+
+@pytest.fixture
+def site(make_site: MakeSite, sink: SmtpSink) -> Notifier:
+    root = make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS})
+    return Notifier(root, sink)
+
+
+def test_the_first_run_records_a_baseline_and_sends_nothing(site: Notifier) -> None:
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    report = site.run("2026-11-30T10:00:00+01:00")
+    assert report.baseline and site.sink.messages == []
+    assert (site.root / ".statusgen" / "notify.db").is_file()
+
+
+def test_a_new_incident_reaches_exactly_the_subscribers_of_its_components(site: Notifier) -> None:
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    report = site.run("2026-11-30T10:00:00+01:00")
+    assert [e.kind for e in report.events] == ["incident_created"]
+    assert site.sink.per_recipient() == {"group@example.org": 1, "app@example.org": 1, "all@example.org": 1}
+    dutch = site.sink.to("group@example.org")[0]
+    assert "Aanmelden in de app mislukt" in dutch["Subject"] and "P2" in dutch["Subject"]
+    english = site.sink.to("app@example.org")[0]
+    assert "App sign-in fails" in english["Subject"]
+    assert english["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "https://status.example.org/subscriptions/unsubscribe?token=" in english["List-Unsubscribe"]
+
+
+def test_updates_thread_under_the_first_email_and_reruns_send_nothing(site: Notifier) -> None:
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    site.run("2026-11-30T10:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(
+        more="  - {at: 2026-11-30 10:30, status: identified, body: Found it.}\n"))
+    site.run("2026-11-30T11:00:00+01:00")
+    first, second = site.sink.to("app@example.org")
+    assert second["In-Reply-To"] == first["Message-ID"]
+    assert first["Message-ID"] in second["References"]
+    site.run("2026-11-30T11:05:00+01:00")
+    assert len(site.sink.to("app@example.org")) == 2
+
+
+def test_editing_an_old_updates_wording_sends_nothing(site: Notifier) -> None:
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    site.run("2026-11-30T10:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more="").replace("We are looking into it.", "We investigate."))
+    report = site.run("2026-11-30T10:10:00+01:00")
+    assert report.events == [] and len(site.sink.messages) == 3
+
+
+def test_a_quiet_update_sends_nothing(site: Notifier) -> None:
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    site.run("2026-11-30T10:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(
+        more="  - {at: 2026-11-30 10:30, status: investigating, body: Typo fixed., notify: false}\n"))
+    assert site.run("2026-11-30T11:00:00+01:00").events == []
+
+
+def test_a_maintenance_is_scheduled_reminded_started_and_completed(site: Notifier) -> None:
+    site.run("2026-12-01T08:00:00+01:00")
+    site.write("incidents/db.md", """\
+        ---
+        title: Database upgrade
+        type: maintenance
+        components: [dcc-certificates]
+        window: {start: 2026-12-06 22:00, end: 2026-12-07 02:00}
+        updates:
+          - {at: 2026-12-01 09:00, status: scheduled, body: We will upgrade the database.}
+        ---
+        """)
+    steps = [("2026-12-01T10:00:00+01:00", "maintenance_scheduled"), ("2026-12-05T23:00:00+01:00", "maintenance_reminder"),
+             ("2026-12-06T22:05:00+01:00", "maintenance_started"), ("2026-12-07T02:05:00+01:00", "maintenance_completed")]
+    for now, kind in steps:
+        assert [e.kind for e in site.run(now).events] == [kind], now
+    site.run("2026-12-07T03:00:00+01:00")
+    assert site.sink.per_recipient() == {"group@example.org": 4, "all@example.org": 4}
+    subjects = [m["Subject"] for m in site.sink.to("all@example.org")]
+    assert len(set(subjects)) == 4
+
+
+def test_a_dry_run_changes_nothing(site: Notifier) -> None:
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    build(site.root, site.out, "2026-11-30T10:00:00+01:00")
+    stream = io.StringIO()
+    notify(site.root, site.out, dry_run=True, stream=stream, env={})
+    assert "would send incident_created (app/update/20261130T080000Z) to 3: group@example.org" in stream.getvalue()
+    assert site.run("2026-11-30T10:00:00+01:00").events != []
+
+
+def test_a_permanent_failure_is_reported_and_the_others_go_out(make_site: MakeSite) -> None:
+    def refuse(session: Any, envelope: Any) -> str | None:
+        return "550 5.1.1 no such mailbox" if envelope.rcpt_tos == ["app@example.org"] else None
+
+    with SmtpSink(refuse) as sink:
+        site = Notifier(make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS}), sink)
+        site.run("2026-11-30T08:00:00+01:00")
+        site.write("incidents/app.md", APP_DOWN.format(more=""))
+        with pytest.raises(DeliveryError, match="1 deliveries failed for good"):
+            site.run("2026-11-30T10:00:00+01:00")
+        assert sink.per_recipient() == {"group@example.org": 1, "all@example.org": 1}
+        site.run("2026-11-30T10:05:00+01:00")  # not retried, no new failure
+        assert len(sink.messages) == 2
+
+
+def test_the_store_is_never_inside_the_published_folder(site: Notifier) -> None:
+    from statusgen.errors import UsageError
+    build(site.root, site.out, "2026-11-30T08:00:00+01:00")
+    with pytest.raises(UsageError, match="inside the published folder"):
+        notify(site.root, site.out, store_path=site.out / "notify.db", env={}, stream=io.StringIO())
+
+
+def test_a_run_killed_part_way_is_finished_by_the_next_and_nobody_gets_two(make_site: MakeSite, tmp_path: Path) -> None:
+    people = "".join(f"- {{email: partner{n:04d}@example.org}}\n" for n in range(2000))
+    root = make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": people})
+    out = root / "public"
+    build(root, out, "2026-11-30T08:00:00+01:00")
+    command = [sys.executable, "-m", "statusgen", "notify", "--site", str(root), "--transport", "smtp", "-q"]
+    process: dict[str, subprocess.Popen[bytes]] = {}
+
+    def kill_at_500(session: Any, envelope: Any) -> None:
+        if len(sink.messages) == 500:
+            os.kill(process["run"].pid, signal.SIGKILL)
+        return None
+
+    with SmtpSink(kill_at_500) as sink:
+        env = {**os.environ, "STATUSGEN_SECRET_KEY": SECRET, "STATUSGEN_SMTP_HOST": "127.0.0.1",
+               "STATUSGEN_SMTP_PORT": str(sink.port), "STATUSGEN_SMTP_SECURITY": "none"}
+        assert subprocess.run(command, env=env, check=False).returncode == 0  # the baseline
+        (root / "incidents" / "app.md").write_text(APP_DOWN.format(more=""))
+        build(root, out, "2026-11-30T10:00:00+01:00")
+        process["run"] = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+        _, _ = process["run"].communicate(timeout=120)
+        assert process["run"].returncode == -signal.SIGKILL
+        assert 500 <= len(sink.messages) < 2000
+        rerun = subprocess.run(command, env=env, check=False, capture_output=True, text=True, timeout=120)
+        assert sink.wait_for(2000, timeout=5)
+        counts = sink.per_recipient()
+        assert len(counts) == 2000 and set(counts.values()) == {1}, rerun.stderr
