@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 from statusgen import __version__
@@ -13,6 +14,8 @@ from statusgen.build import build, check
 from statusgen.errors import ContentErrors, StatusgenError
 
 log = logging.getLogger("statusgen")
+COMMAND_MODULES: tuple[str, ...] = ()
+"""Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,7 +105,17 @@ def _parser() -> argparse.ArgumentParser:
     notify_cmd.add_argument("--connections", type=int, default=4, help="parallel SMTP connections (default 4)")
     notify_cmd.add_argument("--dry-run", action="store_true", help="print who would get what; change nothing")
     notify_cmd.set_defaults(run=_notify)
+
+    for register in _command_modules():
+        register(commands, common)
     return parser
+
+
+def _command_modules() -> list[Any]:
+    """Commands that live beside their feature: each module has `register(commands, common)`."""
+    import importlib
+
+    return [importlib.import_module(f"statusgen.{name}").register for name in COMMAND_MODULES]
 
 
 if __name__ == "__main__":
