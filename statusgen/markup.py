@@ -21,7 +21,7 @@ TAGS = {
 }
 ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
 # Text with none of these characters renders the same as Markdown: skip the parser.
-MARKDOWN_SYNTAX = re.compile(r"[\\`*_{}\[\]<>#+|!~&]|^\s*(\d+[.)]|[-=]+)\s|\n\s*\n|\n\s*[-*+]\s|://", re.M)
+MARKDOWN_SYNTAX = re.compile(r"[\\`*_{}\[\]<>#+|!~&]|^\s*(\d+[.)]|[-=]+)\s|\n\s*\n|\n\s*[-*+]\s|://|  \n", re.M)
 _markdown = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
 
 

@@ -140,9 +140,12 @@ def mail_settings(config: SiteConfig, env: Mapping[str, str]) -> MailSettings:
     if url and not secret:
         log.warning("STATUSGEN_SECRET_KEY is not set: emails get a mailto: unsubscribe address only")
         url = None
-    return MailSettings(sender=sender, site_host=urlsplit(config.base_url).hostname or "localhost",
-                        subscriptions_url=url, unsubscribe_mailto=config.notify.unsubscribe_mailto,
-                        secret=secret)
+    try:
+        return MailSettings(sender=sender, site_host=urlsplit(config.base_url).hostname or "localhost",
+                            subscriptions_url=url, unsubscribe_mailto=config.notify.unsubscribe_mailto,
+                            secret=secret)
+    except ValueError as error:
+        raise UsageError(f"notify: {error}") from None
 
 
 def _messages(pending: list[Delivery], theme: Theme, settings: MailSettings) -> Iterator[Outgoing]:

@@ -7,7 +7,7 @@ the page does not. `statusgen notify` compares it with what it announced before.
     {"format": "statusgen-snapshot/1", "generated_at": ..., "site": {...},
      "components": {id: {name, group, status}}, "groups": {id: {name, components}},
      "incidents": {file id: {public_id, kind, title, impact, priority, status, url,
-                             started_at, ended_at, window, components, updates: [...]}}}
+                             started_at, ended_at, window, components, postmortem, updates: [...]}}}
 
 Texts are mappings of language to text; times are ISO 8601 in the site's offset; keys
 are sorted, so two builds of the same input give the same bytes.
@@ -68,6 +68,7 @@ def _incident(state: SiteState, entry: IncidentState, translators: dict[str, Tra
         "window": {"start": iso_time(incident.window.start, tz), "end": iso_time(incident.window.end, tz)}
         if incident.window else None,
         "components": dict(incident.affected),
+        "postmortem": _texts(incident.postmortem, config.languages) if incident.postmortem else None,
         "updates": [{
             "id": update.id, "public_id": ids.update_id(incident.id, update.id),
             "at": iso_time(update.at, tz), "status": update.status, "notify": update.notify,

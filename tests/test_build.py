@@ -204,3 +204,9 @@ def test_percentages_follow_the_language(make_site: MakeSite, tmp_path: Path) ->
     outputs = build(make_site(), tmp_path / "out", EXAMPLE_NOW).outputs
     assert "100.00% uptime" in outputs["index.html"].decode()
     assert "100,00% beschikbaar" in outputs["nl/index.html"].decode()
+
+
+def test_markdown_hard_line_breaks_survive_the_plain_text_shortcut() -> None:
+    from statusgen.markup import render_markdown
+    assert render_markdown("line one  \nline two") == "<p>line one<br>\nline two</p>"
+    assert render_markdown("just words") == "<p>just words</p>"
