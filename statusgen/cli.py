@@ -14,7 +14,7 @@ from statusgen.build import build, check
 from statusgen.errors import ContentErrors, StatusgenError
 
 log = logging.getLogger("statusgen")
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("authoring",)
 """Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
 
 
