@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import sys
 from collections.abc import Sequence
@@ -74,7 +75,7 @@ def _notify(args: argparse.Namespace) -> int:
     from statusgen.notify import notify  # the notifier's imports stay out of builds
 
     notify(args.site, args.out, args.now, transport=args.transport, store_path=args.store,
-           dry_run=args.dry_run, connections=args.connections)
+           dry_run=args.dry_run, connections=args.connections, stream=None if not args.quiet else io.StringIO())
     return 0
 
 

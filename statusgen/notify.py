@@ -10,6 +10,7 @@ or a failed connection sends what is still pending and nothing twice.
 
 from __future__ import annotations
 
+import email.policy
 import json
 import logging
 import os
@@ -80,9 +81,10 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,
         theme = Theme(site_dir)
         settings = mail_settings(site.config, env)
         chosen = _transport(transport, site_dir, site.config, env, connections)
-        chosen.deliver(_messages(pending, theme, settings), store, Progress(stream=stream))
+        chosen.deliver(_Messages(pending, theme, settings), store, Progress(stream=stream))
     after = store.counts()
     report.counts = {state: after.get(state, 0) - before.get(state, 0) for state in after}
+    report.counts["pending"] = after.get("pending", 0)  # what is still queued, from any run
     _summarise(report, stream)
     return report
 
@@ -148,17 +150,27 @@ def mail_settings(config: SiteConfig, env: Mapping[str, str]) -> MailSettings:
         raise UsageError(f"notify: {error}") from None
 
 
-def _messages(pending: list[Delivery], theme: Theme, settings: MailSettings) -> Iterator[Outgoing]:
-    """Each pending delivery as a message; each (event, language) is rendered once."""
-    rendered: dict[tuple[str, str], RenderedEmail] = {}
-    for delivery in pending:
-        key = (delivery.event.key, delivery.subscriber.language)
-        if key not in rendered:
-            rendered[key] = render_email(delivery.event, delivery.context, delivery.subscriber.language, theme)
-        message = build_message(rendered[key], delivery.event, delivery.context, delivery.subscriber, settings)
-        yield Outgoing(delivery.id, settings.sender, delivery.subscriber.email,
-                       message_id(delivery.event, delivery.context, delivery.subscriber.email, settings),
-                       message.as_bytes())
+class _Messages:
+    """Pending deliveries as messages, built as the transport asks for them (the first one
+    goes out at once, not after all are built); each (event, language) is rendered once."""
+
+    def __init__(self, pending: list[Delivery], theme: Theme, settings: MailSettings) -> None:
+        self.pending, self.theme, self.settings = pending, theme, settings
+
+    def __len__(self) -> int:
+        return len(self.pending)
+
+    def __iter__(self) -> Iterator[Outgoing]:
+        rendered: dict[tuple[str, str], RenderedEmail] = {}
+        for delivery in self.pending:
+            event, context, subscriber = delivery.event, delivery.context, delivery.subscriber
+            key = (event.key, subscriber.language)
+            if key not in rendered:
+                rendered[key] = render_email(event, context, subscriber.language, self.theme)
+            message = build_message(rendered[key], event, context, subscriber, self.settings)
+            yield Outgoing(delivery.id, self.settings.sender, subscriber.email,
+                           message_id(event, context, subscriber.email, self.settings),
+                           message.as_bytes(policy=email.policy.SMTP))
 
 
 def _transport(chosen: Transport | str, site_dir: Path, config: SiteConfig, env: Mapping[str, str],
@@ -191,6 +203,7 @@ def _summarise(report: NotifyReport, stream: IO[str]) -> None:
               " delivered; they are not sent again", file=stream)
     failed = report.counts.get("failed", 0)
     uncertain = report.counts.get("uncertain", 0) + report.interrupted
-    if failed or uncertain:
-        raise DeliveryError(f"{failed} deliveries failed for good and {uncertain} are uncertain; "
-                            "see the notifier store for the addresses and errors")
+    deferred = report.counts.get("pending", 0)
+    if failed or uncertain or deferred:
+        raise DeliveryError(f"{failed} deliveries failed for good, {uncertain} are uncertain and {deferred} "
+                            "are still queued for the next run; see the notifier store for the details")

@@ -13,6 +13,19 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 
+class LoopbackController(Controller):
+    """aiosmtpd's Controller on an ephemeral port of 127.0.0.1: it checks the server by
+    connecting to `self.port`, so the port the system chose is read back before that."""
+
+    def __init__(self, handler: Any, **options: Any) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=0, **options)
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
 class SmtpSink:
     """Collects every accepted message; `on_data` may answer something else than 250."""
 
@@ -20,7 +33,7 @@ class SmtpSink:
         self.messages: list[tuple[str, EmailMessage]] = []
         self.on_data = on_data
         self.arrived = threading.Condition()
-        self.controller = Controller(self, hostname="127.0.0.1", port=0)
+        self.controller = LoopbackController(self)
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()
@@ -31,7 +44,7 @@ class SmtpSink:
 
     @property
     def port(self) -> int:
-        return self.controller.server.sockets[0].getsockname()[1]
+        return self.controller.port
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.on_data and (answer := self.on_data(session, envelope)):

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from conftest import EXAMPLE_NOW, ROOT, MakeSite
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLE_NOW, ROOT, MakeSite
 from statusgen.authoring import slugify, written_time, yaml_value
 from statusgen.load import load_site
 

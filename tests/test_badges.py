@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from jsonschema import Draft202012Validator
 
-from statusgen.badges import CHAR_WIDTHS, COLOR_OF_INDICATOR, COLOR_OF_STATUS, LABEL_COLOR, status_badge, text_width
+from statusgen.badges import (
+    CHAR_WIDTHS,
+    COLOR_OF_INDICATOR,
+    COLOR_OF_STATUS,
+    LABEL_COLOR,
+    status_badge,
+    text_width,
+)
 from statusgen.build import render
 from statusgen.model import COMPONENT_STATUSES
 from statusgen.theme import Theme, Translator

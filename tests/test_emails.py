@@ -17,8 +17,16 @@ import jinja2
 import pytest
 
 from statusgen.build import BuildResult, build
-from statusgen.emails import (EmailRenderer, MailSettings, RenderedEmail, build_message, markdown_to_text,
-                              message_id, render_email, thread_root)
+from statusgen.emails import (
+    EmailRenderer,
+    MailSettings,
+    RenderedEmail,
+    build_message,
+    markdown_to_text,
+    message_id,
+    render_email,
+    thread_root,
+)
 from statusgen.events import THREAD_STARTERS, Event, diff
 from statusgen.model import Subscriber
 from statusgen.theme import Theme

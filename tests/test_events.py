@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statusgen.events import diff
-from statusgen.recipients import recipients
 from statusgen.model import Subscriber
+from statusgen.recipients import recipients
 
 NOW = datetime(2026, 11, 30, 11, tzinfo=UTC)
 

@@ -7,11 +7,11 @@ import string
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from zoneinfo import ZoneInfo
 
 from statusgen.yamlsource import parse_document
 from tests.conftest import ROOT

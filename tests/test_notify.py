@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import os
 import signal
@@ -17,7 +19,7 @@ from statusgen.build import build
 from statusgen.errors import DeliveryError
 from statusgen.notify import notify
 from statusgen.transport import SmtpSettings, SmtpTransport
-from tests.conftest import ROOT, MakeSite
+from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
 
 SECRET = "s" * 32
@@ -169,7 +171,7 @@ def test_a_permanent_failure_is_reported_and_the_others_go_out(make_site: MakeSi
         site = Notifier(make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS}), sink)
         site.run("2026-11-30T08:00:00+01:00")
         site.write("incidents/app.md", APP_DOWN.format(more=""))
-        with pytest.raises(DeliveryError, match="1 deliveries failed for good"):
+        with pytest.raises(DeliveryError, match="1 deliveries failed for good, 0 are uncertain and 0 are still queued"):
             site.run("2026-11-30T10:00:00+01:00")
         assert sink.per_recipient() == {"group@example.org": 1, "all@example.org": 1}
         site.run("2026-11-30T10:05:00+01:00")  # not retried, no new failure
@@ -210,3 +212,33 @@ def test_a_run_killed_part_way_is_finished_by_the_next_and_nobody_gets_two(make_
         assert sink.wait_for(2000, timeout=5)
         counts = sink.per_recipient()
         assert len(counts) == 2000 and set(counts.values()) == {1}, rerun.stderr
+
+
+def test_a_relay_that_cannot_be_reached_leaves_everything_queued_for_the_next_run(site: Notifier) -> None:
+    import socket
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    build(site.root, site.out, "2026-11-30T10:00:00+01:00")
+    dead = SmtpTransport(SmtpSettings(host="127.0.0.1", port=closed, security="none", user=None, password=None),
+                         retries=1, backoff=0.01)
+    with pytest.raises(DeliveryError, match="3 are still queued for the next run"):
+        notify(site.root, site.out, transport=dead, env={"STATUSGEN_SECRET_KEY": SECRET}, stream=io.StringIO())
+    site.run("2026-11-30T10:05:00+01:00")
+    assert site.sink.per_recipient() == {"group@example.org": 1, "app@example.org": 1, "all@example.org": 1}
+
+
+def test_the_default_outbox_writes_one_file_per_message(site: Notifier, run_cli) -> None:
+    build(site.root, site.out, "2026-11-30T08:00:00+01:00")
+    assert run_cli("notify", "--site", site.root)[0] == 0
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    build(site.root, site.out, "2026-11-30T10:00:00+01:00")
+    code, _, err = run_cli("notify", "--site", site.root)
+    assert code == 0, err
+    files = sorted((site.root / ".statusgen" / "outbox" / "new").iterdir())
+    assert len(files) == 3
+    parsed = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
+    assert sorted(m["To"] for m in parsed) == ["all@example.org", "app@example.org", "group@example.org"]
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)

@@ -9,6 +9,7 @@ from statusgen.build import BuildResult
 from statusgen.model import SiteConfig, Text
 from statusgen.seo import headers, sitemaps
 
+
 def config(base_url: str) -> SiteConfig:
     return SiteConfig(title=Text.same(("en",), "S"), description=None, base_url=base_url,
                       languages=("en",), timezone=ZoneInfo("UTC"))

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import io
-import shutil
 import socket
 import ssl
 import stat
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -20,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from statusgen.transport import (
@@ -34,6 +31,7 @@ from statusgen.transport import (
     maildir_name,
     masked,
 )
+from tests.smtpsink import LoopbackController
 
 SENDER = "status@example.org"
 WAIT = 10  # seconds: the most any server-side event may take
@@ -149,20 +147,6 @@ class Relay:
         return Counter(recipient for _, recipients, _, _ in self.accepted for recipient in recipients)
 
 
-class LoopbackController(Controller):
-    """aiosmtpd's Controller on an ephemeral port: it checks the server by connecting to
-    `self.port`, so the port the system chose is read back before that."""
-
-    def __init__(self, handler: Relay, **options: Any) -> None:
-        super().__init__(handler, hostname="127.0.0.1", port=0, server_hostname="relay.test", ready_timeout=WAIT,
-                         **options)
-
-    def _trigger_server(self) -> None:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Any]]:
     """Start a relay (a `Relay` or a subclass of it); stopped after the test."""
@@ -170,7 +154,7 @@ def serve() -> Iterator[Callable[..., Any]]:
 
     def start(relay: Relay | None = None, **options: Any) -> Any:
         relay = relay or Relay()
-        controller = LoopbackController(relay, **options)
+        controller = LoopbackController(relay, ready_timeout=WAIT, server_hostname="relay.test", **options)
         controller.start()
         controllers.append(controller)
         relay.port = controller.port
@@ -563,14 +547,30 @@ def test_the_dot_line_is_held_back_and_leading_dots_are_doubled() -> None:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+    """A self-signed certificate for 127.0.0.1 and its key, made with `cryptography`."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(private.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(private, hashes.SHA256()))
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
     return cert, key
 
 
