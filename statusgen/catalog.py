@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from statusgen.errors import ContentError, Problems
+from statusgen.errors import Problems
 from statusgen.fields import ID_PATTERN, Fields, describe, did_you_mean
 from statusgen.model import Component, Group
-from statusgen.yamlsource import LocatedList, parse_document
+from statusgen.yamlsource import LocatedList, read_document
 
 COMPONENTS_PATH = "components.yaml"
 COMPONENT_KEYS = ("id", "name", "description", "start_date", "showcase", "only_show_if_degraded")
@@ -53,14 +53,10 @@ UNREADABLE = Catalog((), (), (), readable=False)
 
 
 def load_catalog(site_dir: Path, languages: tuple[str, ...], problems: Problems) -> Catalog:
-    try:
-        data = parse_document(COMPONENTS_PATH, (site_dir / COMPONENTS_PATH).read_bytes()).data
-    except FileNotFoundError:
-        problems.add(COMPONENTS_PATH, 1, "expected a list of components; found no file")
+    document = read_document(site_dir, COMPONENTS_PATH, problems, missing="expected a list of components")
+    if document is None:
         return UNREADABLE
-    except ContentError as error:
-        problems.errors.append(error)
-        return UNREADABLE
+    data = document.data
     if not isinstance(data, LocatedList):
         problems.add(COMPONENTS_PATH, getattr(data, "line", 1),
                      f"expected a list of components and groups; found {describe(data)}")

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
 
-from statusgen.errors import ContentError, Problems
+from statusgen.errors import Problems
 from statusgen.fields import Fields, did_you_mean
 from statusgen.model import Contact, NotifyConfig, SiteConfig, Text
 from statusgen.times import TimeError, parse_duration
-from statusgen.yamlsource import parse_document
+from statusgen.yamlsource import read_document
 
 CONFIG_PATH = "content/site.yaml"
 KEYS = ("title", "description", "base_url", "languages", "timezone", "contacts",
@@ -30,15 +30,10 @@ def load_config(site_dir: Path, problems: Problems) -> SiteConfig | None:
     the file or a clean list of languages nothing else can be judged (every localised
     text would look wrong), so then this returns None.
     """
-    try:
-        data = parse_document(CONFIG_PATH, (site_dir / CONFIG_PATH).read_bytes()).data
-    except FileNotFoundError:
-        problems.add(CONFIG_PATH, 1, "expected the site settings file; found no file")
+    document = read_document(site_dir, CONFIG_PATH, problems, missing="expected the site settings file")
+    if document is None:
         return None
-    except ContentError as error:
-        problems.errors.append(error)
-        return None
-    fields = Fields(CONFIG_PATH, data, problems, what="the site settings")
+    fields = Fields(CONFIG_PATH, document.data, problems, what="the site settings")
     if not fields.ok:
         return None
     fields.reject_unknown(KEYS)

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from statusgen.catalog import Catalog
-from statusgen.errors import ContentError, Problems
+from statusgen.errors import Problems
 from statusgen.fields import ID_PATTERN, Fields, describe, did_you_mean, one_of
 from statusgen.model import (
     COMPONENT_STATUSES,
@@ -23,7 +23,7 @@ from statusgen.model import (
     severity,
 )
 from statusgen.times import TimeError, parse_time
-from statusgen.yamlsource import LocatedDict, LocatedList, parse_document
+from statusgen.yamlsource import LocatedDict, LocatedList, read_document
 
 INCIDENT_KEYS = ("title", "type", "impact", "components", "updates", "postmortem")
 MAINTENANCE_KEYS = ("title", "type", "components", "updates", "window", "postmortem")
@@ -51,10 +51,8 @@ def load_incident(site_dir: Path, file: Path, config: SiteConfig, catalog: Catal
         problems.add(path, 1, "file name: expected lowercase letters, digits and '-' (the file name "
                               f"is the incident's id and URL); found {file.stem!r}")
         return None
-    try:
-        document = parse_document(path, file.read_bytes())
-    except ContentError as error:
-        problems.errors.append(error)
+    document = read_document(site_dir, path, problems)
+    if document is None:
         return None
     before = len(problems.errors)
     fields = Fields(path, document.data, problems, what="an incident (a mapping with title and updates)")

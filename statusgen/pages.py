@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from statusgen.errors import ContentError, Problems
+from statusgen.errors import Problems
 from statusgen.fields import Fields, did_you_mean
 from statusgen.model import Page, SiteConfig
-from statusgen.yamlsource import parse_document
+from statusgen.yamlsource import read_document
 
 PAGE_NAME = re.compile(r"(?P<name>[a-z0-9][a-z0-9-]*)(\.(?P<lang>[a-z]{2,3}(-[A-Z]{2})?))?\.md\Z")
 RESERVED = {"incidents", "history", "components", "api", "embed", "static", "subscribe"}
@@ -47,10 +47,8 @@ def _load_page(site_dir: Path, file: Path, config: SiteConfig, problems: Problem
         problems.add(path, 1, f"unknown language {lang!r}{did_you_mean(lang, config.languages)}; "
                               f"the site has {', '.join(config.languages)}")
         return None
-    try:
-        document = parse_document(path, file.read_bytes())
-    except ContentError as error:
-        problems.errors.append(error)
+    document = read_document(site_dir, path, problems)
+    if document is None:
         return None
     fields = Fields(path, document.data, problems, what="page settings (title and order)")
     fields.reject_unknown(("title", "order"))

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 from statusgen.catalog import Catalog
-from statusgen.errors import ContentError, Problems
+from statusgen.errors import Problems
 from statusgen.fields import Fields, describe, did_you_mean
 from statusgen.model import SiteConfig, Subscriber
-from statusgen.yamlsource import LocatedList, parse_document
+from statusgen.yamlsource import LocatedList, read_document
 
 SUBSCRIBERS_PATH = "subscribers.yaml"
 EMAIL = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+\Z")
@@ -17,14 +17,10 @@ EMAIL = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+\Z")
 
 def load_subscribers(site_dir: Path, config: SiteConfig, catalog: Catalog,
                      problems: Problems) -> tuple[Subscriber, ...]:
-    file = site_dir / SUBSCRIBERS_PATH
-    if not file.exists():
+    document = read_document(site_dir, SUBSCRIBERS_PATH, problems)  # optional: no file, no subscribers
+    if document is None:
         return ()
-    try:
-        data = parse_document(SUBSCRIBERS_PATH, file.read_bytes()).data
-    except ContentError as error:
-        problems.errors.append(error)
-        return ()
+    data = document.data
     if not isinstance(data, LocatedList):
         problems.add(SUBSCRIBERS_PATH, getattr(data, "line", 1),
                      f"expected a list of subscribers; found {describe(data)}")

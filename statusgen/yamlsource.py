@@ -8,11 +8,12 @@ Timestamps are kept as strings: statusgen parses them itself, in the site timezo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from statusgen.errors import ContentError
+from statusgen.errors import ContentError, Problems
 
 
 class LocatedDict(dict):
@@ -155,3 +156,20 @@ def parse_document(path: str, raw: bytes) -> Document:
             return Document(parse_yaml(path, front, first_line=2),
                             "".join(lines[index + 1:]), index + 2)
     raise ContentError(path, 1, "expected front matter to end with a '---' line; found none")
+
+
+def read_document(site_dir: Path, path: str, problems: Problems, missing: str | None = None) -> Document | None:
+    """Read and parse one site file, recording what is wrong with it.
+
+    None when the file cannot be used: it is broken (recorded), or it is absent, which is
+    recorded as `missing` ("expected ...; found no file") unless the file is optional.
+    """
+    try:
+        return parse_document(path, (site_dir / path).read_bytes())
+    except FileNotFoundError:
+        if missing is not None:
+            problems.add(path, 1, f"{missing}; found no file")
+        return None
+    except ContentError as error:
+        problems.errors.append(error)
+        return None
