@@ -164,6 +164,7 @@ class _LanguagePages:
             self.page("history.html", urls.history(config, lang, number),
                       lambda l, n=number: urls.history(config, l, n),
                       incidents=chunk, pagination=self.pagination(number, len(chunks), urls.history))
+        self.page("subscribe.html", urls.subscribe(config, lang), lambda l: urls.subscribe(config, l))
         for content in self.pages:
             self.content_page(content)
         self.page("404.html", urls.lang_prefix(config, lang) + "404.html",

@@ -33,6 +33,10 @@ def history(config: SiteConfig, lang: str, page: int = 1) -> str:
     return base if page == 1 else f"{base}{page}/"
 
 
+def subscribe(config: SiteConfig, lang: str) -> str:
+    return f"{lang_prefix(config, lang)}subscribe/"
+
+
 def content_page(config: SiteConfig, lang: str, name: str) -> str:
     return f"{lang_prefix(config, lang)}{name}/"
 

@@ -210,3 +210,22 @@ def test_markdown_hard_line_breaks_survive_the_plain_text_shortcut() -> None:
     from statusgen.markup import render_markdown
     assert render_markdown("line one  \nline two") == "<p>line one<br>\nline two</p>"
     assert render_markdown("just words") == "<p>just words</p>"
+
+
+def test_the_subscribe_page_posts_to_the_service_with_components_by_group(example_build: BuildResult) -> None:
+    html = example_build.outputs["en/subscribe/index.html"].decode()
+    assert '<form class="subscribe" method="post" action="https://status.example.org/subscriptions/subscribe">' in html
+    assert '<input id="email" name="email" type="email" autocomplete="email" required maxlength="254">' in html
+    assert '<input type="checkbox" name="components" value="eu-dcc"> All of EU Digital COVID Certificates' in html
+    assert '<input type="checkbox" name="components" value="dcc-app"> Mobile app' in html
+    assert '<option value="en" lang="en" selected>English</option>' in html
+    assert 'name="website" type="text" tabindex="-1"' in html  # the honeypot
+    for page in ("en/index.html", "en/components/dcc-app/index.html"):
+        assert 'href="' in example_build.outputs[page].decode() and "subscribe/" in example_build.outputs[page].decode()
+
+
+def test_without_a_service_the_subscribe_page_offers_feeds(make_site: MakeSite, tmp_path: Path) -> None:
+    html = build(make_site(), tmp_path / "out", EXAMPLE_NOW).outputs["subscribe/index.html"].decode()
+    assert "<form" not in html
+    assert "Email subscriptions are not offered on this status page." in html
+    assert '<a href="../components/dcc-app/history.atom" type="application/atom+xml">Atom feed</a>' in html
