@@ -15,7 +15,7 @@ from statusgen.build import build, check
 from statusgen.errors import ContentErrors, StatusgenError
 
 log = logging.getLogger("statusgen")
-COMMAND_MODULES: tuple[str, ...] = ("authoring",)
+COMMAND_MODULES: tuple[str, ...] = ("authoring", "subscriptions", "serve")
 """Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
 
 

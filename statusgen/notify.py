@@ -30,6 +30,7 @@ from statusgen.model import SiteConfig, Subscriber
 from statusgen.notifystore import Delivery, NotifyStore, SqliteNotifyStore
 from statusgen.recipients import recipients
 from statusgen.snapshot import FORMAT, PATH
+from statusgen.subscriptions import audience, subscriptions_db
 from statusgen.theme import Theme
 from statusgen.times import TimeError, parse_time
 from statusgen.transport import Outgoing, OutboxTransport, Progress, SmtpSettings, SmtpTransport, Transport
@@ -59,7 +60,8 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,
     stream = stream or sys.stderr
     site_dir = site_dir.resolve()
     out_dir = (out_dir or site_dir / "public").resolve()
-    site, subscribers = load_site(site_dir)
+    site, listed = load_site(site_dir)
+    subscribers = audience(site, listed, subscriptions_db(site_dir, env))  # + self-service, − unsubscribed
     snapshot = read_snapshot(out_dir)
     moment = _moment(now, snapshot, site.config)
     store = store or SqliteNotifyStore(_store_path(store_path or default_store(site_dir), out_dir))

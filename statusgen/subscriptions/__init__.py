@@ -1,0 +1,28 @@
+"""Self-service subscriptions: the service behind the status site's subscribe form.
+
+    forms.py     what the forms send, checked at the edge (address, components, language)
+    store.py     subscriptions, the suppression list and rate limits (SQLite; a Protocol)
+    mail.py      the confirmation and "already subscribed" emails, sent in the background
+    security.py  where POSTs may come from, CSRF tokens, response headers
+    pages.py     the service's pages (site_templates/service/) in the site's look
+    app.py       the WSGI app: routes and the subscribe → confirm → manage → unsubscribe flow
+    service.py   settings from site.yaml and the environment; waitress
+    merge.py     `audience`: who the notifier mails (yaml + confirmed − unsubscribed)
+    ops.py       `statusgen subscribers list|export|remove`
+    commands.py  the command line
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from statusgen.subscriptions.merge import audience, subscriptions_db
+
+__all__ = ["audience", "register", "subscriptions_db"]
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    """`statusgen subscriptions serve` and `statusgen subscribers ...` (see commands.py)."""
+    from statusgen.subscriptions.commands import register as register_commands
+
+    register_commands(commands, common)

@@ -1,0 +1,99 @@
+"""`statusgen subscriptions serve` and `statusgen subscribers list|export|remove`.
+
+Thin, like the rest of the CLI: parse, call one library function, print. The service's
+and the ops tools' modules are imported only when their command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from statusgen.subscriptions.merge import subscriptions_db
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    service = commands.add_parser("subscriptions", help="the self-service subscription service",
+                                  description="Run the subscription service (subscribe, confirm, manage, "
+                                              "unsubscribe) behind the status site.")
+    actions = service.add_subparsers(dest="subscriptions_action", required=True, metavar="ACTION")
+    serve = actions.add_parser("serve", parents=[common], help="serve the subscription service with waitress",
+                               description="Serve the subscription service under the path of subscriptions.url "
+                                           "in content/site.yaml. Needs STATUSGEN_SECRET_KEY.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8025, help="port to listen on (default 8025)")
+    _db_option(serve)
+    serve.set_defaults(run=_serve)
+
+    ops = commands.add_parser("subscribers", help="list, export or erase subscribers (ops)",
+                              description="What statusgen stores about subscribers, from subscribers.yaml, the "
+                                          "subscription store and the notifier store. Addresses are shown in full.")
+    tasks = ops.add_subparsers(dest="subscribers_action", required=True, metavar="ACTION")
+    listing = tasks.add_parser("list", parents=[common], help="every subscriber: source, state, components")
+    _db_option(listing)
+    listing.set_defaults(run=_list)
+    for name, run, text in (("export", _export, "print everything stored about ADDRESS as JSON"),
+                            ("remove", _remove, "erase ADDRESS (it stays unsubscribed, as a digest only)")):
+        task = tasks.add_parser(name, parents=[common], help=text)
+        task.add_argument("address", metavar="ADDRESS")
+        _db_option(task)
+        task.add_argument("--store", type=Path, help="the notifier store (default: SITE/.statusgen/notify.db)")
+        task.set_defaults(run=run)
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, help="the subscription store (default: $STATUSGEN_SUBSCRIPTIONS_DB, "
+                                                "else SITE/.statusgen/subscriptions.db)")
+
+
+def _db(args: argparse.Namespace) -> Path:
+    return args.db or subscriptions_db(args.site.resolve(), os.environ)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from statusgen.subscriptions.service import serve
+
+    try:
+        serve(args.site, args.host, args.port, args.db)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from statusgen.subscriptions.ops import format_listing, list_subscribers
+
+    print(format_listing(list_subscribers(args.site.resolve(), _db(args))))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from statusgen.notify import default_store
+    from statusgen.subscriptions.ops import export_address
+
+    site = args.site.resolve()
+    document = export_address(site, args.address, _db(args), args.store or default_store(site))
+    print(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False))
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from statusgen.notify import default_store
+    from statusgen.subscriptions.ops import remove_address
+
+    site = args.site.resolve()
+    done = remove_address(site, args.address, _db(args), args.store or default_store(site))
+    print(f"{done.address}: removed {done.subscriptions} subscription(s) and {done.rate_limits} rate counter(s); "
+          "it stays unsubscribed, stored as a salted digest only")
+    print(f"notifier store: {done.deliveries} deliveries now name the digest instead of the address"
+          + (f"; {done.cancelled} queued ones will not be sent" if done.cancelled else ""))
+    if done.outbox:
+        print(f"the outbox holds {len(done.outbox)} message(s) to this address; delete them once relayed:")
+        for path in done.outbox:
+            print(f"  {path}")
+    if done.in_yaml:
+        print(f"reminder: {done.address} is also in subscribers.yaml; remove it there and commit, "
+              "or it stays in git's history of that file")
+    return 0

@@ -1,0 +1,127 @@
+"""What the forms send, checked once at the edge: an address, components, a language.
+
+The subscribe form has one contract, whether it comes from the static site's page or
+from the service's own: `email`, `components` (repeated; component or group ids; none
+means everything), `language`, and `website`, a honeypot that people leave empty.
+Problems come back as `Problem`s (a translation key and its values), so the page that
+shows them speaks the visitor's language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from statusgen.model import Site
+from statusgen.subscribers import EMAIL
+
+MAX_ADDRESS = 254
+"""RFC 5321's limit for a path, the longest address that can be delivered."""
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class FormData(Protocol):
+    """werkzeug's MultiDict, as far as reading a form needs it."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def getlist(self, key: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    """The form field it is about: `email`, `components` or `language`."""
+    key: str
+    """A translation key under `service.error.`."""
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What a subscriber follows and in which language."""
+
+    components: tuple[str, ...] | None
+    """Component or group ids as chosen; None follows everything."""
+    language: str
+
+
+@dataclass(frozen=True)
+class Request:
+    email: str
+    choices: Choices
+
+
+class AddressError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def normalise_address(raw: str) -> str:
+    """The address as stored and mailed: stripped, its domain lowercased (the local part
+    may be case-sensitive, RFC 5321 §2.4). Raises AddressError with a translation key.
+
+    A line break anywhere is refused before stripping: it is the start of a header
+    injection, never a typing slip worth repairing."""
+    if "\r" in raw or "\n" in raw:
+        raise AddressError("email_lines")
+    email = raw.strip()
+    if not email:
+        raise AddressError("email_missing")
+    if len(email) > MAX_ADDRESS:
+        raise AddressError("email_too_long")
+    if CONTROL.search(email) or not EMAIL.match(email):
+        raise AddressError("email_invalid")
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def read_subscribe(form: FormData, site: Site) -> tuple[Request | None, list[Problem]]:
+    """The subscribe form: a request, or every problem with it."""
+    problems: list[Problem] = []
+    email = ""
+    try:
+        email = normalise_address(str(form.get("email", "")))
+    except AddressError as error:
+        problems.append(Problem("email", error.key))
+    choices = read_choices(form, site, problems, language_field="language")
+    if problems or choices is None:
+        return None, problems
+    return Request(email, choices), []
+
+
+def read_choices(form: FormData, site: Site, problems: list[Problem],
+                 language_field: str = "language") -> Choices | None:
+    """Components and language from a form; adds to `problems` what is wrong."""
+    before = len(problems)
+    components = _components(form.getlist("components"), site, problems)
+    language = str(form.get(language_field, "") or site.config.default_language)
+    if language not in site.config.languages:
+        problems.append(Problem("language", "language", {"found": language[:20],
+                                                         "expected": ", ".join(site.config.languages)}))
+    return Choices(components, language) if len(problems) == before else None
+
+
+def _components(refs: Sequence[str], site: Site, problems: list[Problem]) -> tuple[str, ...] | None:
+    known = set(site.groups_by_id) | set(site.components_by_id)
+    chosen = tuple(dict.fromkeys(ref.strip() for ref in refs if ref.strip()))
+    for ref in chosen:
+        if ref not in known:
+            problems.append(Problem("components", "unknown_component", {"id": ref[:60]}))
+    return chosen or None
+
+
+def expand(components: tuple[str, ...] | None, site: Site) -> tuple[str, ...] | None:
+    """Component ids a choice means today: a group means all its components (also ones
+    added to it later); ids no longer in components.yaml are left out."""
+    if components is None:
+        return None
+    found: list[str] = []
+    for ref in components:
+        if ref in site.groups_by_id:
+            found += site.groups_by_id[ref].components
+        elif ref in site.components_by_id:
+            found.append(ref)
+    return tuple(dict.fromkeys(found))

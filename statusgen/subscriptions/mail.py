@@ -1,0 +1,172 @@
+"""The service's emails: "confirm your subscription" and "you are already subscribed".
+
+Both come from one template pair, `site_templates/emails/confirm.txt` and
+`confirm.html` (with `already` as the switch), looked up like the notification emails
+(`emails.email_environment`), in the subscriber's language, text + HTML. Headers go
+through the same checks as the notifications' (one line each, one recipient).
+
+`Mailer` sends from a background thread through the notifier's transports (SMTP or the
+outbox), so a request never waits for the mail server: the answer to the subscribe
+form takes the same time whether an email goes out or not.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import io
+import itertools
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from statusgen.emails import POLICY, MailSettings, _render, _set_headers, email_environment
+from statusgen.model import Site
+from statusgen.theme import Theme, Translator
+from statusgen.tokens import MAX_AGE, make_token
+from statusgen.transport import Outgoing, Progress, Transport, masked, masked_in
+
+log = logging.getLogger(__name__)
+
+KINDS = ("confirm", "already")
+CONFIRM_HOURS = int(MAX_AGE["confirm"] / timedelta(hours=1))
+"""How long a confirmation link works, as the email and the "check your email" page say."""
+
+
+@dataclass(frozen=True)
+class Composer:
+    """Builds the service's emails for one site."""
+
+    site: Site
+    theme: Theme
+    settings: MailSettings
+    public_url: str
+    secret: str = field(repr=False)
+
+    def link(self, purpose: str, address: str, now: datetime) -> str:
+        """`{public_url}{purpose}?token=...`: the token is the whole authorisation."""
+        return f"{self.public_url}{purpose}?token={make_token(self.secret, purpose, address, now=now)}"
+
+    def compose(self, kind: str, address: str, lang: str, now: datetime) -> Outgoing:
+        """The email of `kind` to `address`; every link is made whatever the kind, so
+        composing costs the same for an unknown address and a known one."""
+        if kind not in KINDS:
+            raise ValueError(f"email kind: expected one of {', '.join(KINDS)}; found {kind!r}")
+        t = Translator(lang, self.theme.messages(lang), self.site.config.timezone)
+        site_title = self.site.config.title[lang]
+        context = {
+            "t": t, "lang": lang, "site_title": site_title, "already": kind == "already",
+            "confirm_url": self.link("confirm", address, now),
+            "manage_url": self.link("manage", address, now),
+            "unsubscribe_url": self.link("unsubscribe", address, now),
+            "status_url": self.site.config.base_url,
+            "hours": CONFIRM_HOURS,
+        }
+        subject = t(f"service.email.{kind}_subject", site=site_title)
+        context["subject"] = subject
+        env = email_environment(self.theme)
+        message = self._message(address, subject, now)
+        message.set_content(_render(env, "confirm.txt", context), cte="quoted-printable")
+        message.add_alternative(_render(env, "confirm.html", context), subtype="html", cte="quoted-printable")
+        del message.get_payload()[1]["MIME-Version"]  # add_alternative adds one to the part
+        message["Content-Language"] = lang
+        return Outgoing(0, self.settings.sender, address, message["Message-ID"],
+                        message.as_bytes(policy=email.policy.SMTP))
+
+    def _message(self, address: str, subject: str, now: datetime) -> EmailMessage:
+        message = EmailMessage(policy=POLICY)
+        _set_headers(message, [
+            ("From", self.settings.sender), ("To", address), ("Subject", subject),
+            ("Date", format_datetime(now)), ("Message-ID", make_msgid(domain=self.settings.site_host)),
+            ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation replies
+            ("X-Auto-Response-Suppress", "OOF, AutoReply"),
+        ])
+        return message
+
+
+class Mailer:
+    """Hands messages to a transport from one background thread, in batches."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._queue: deque[Outgoing] = deque()
+        self._busy = 0
+        self._ids = itertools.count(1)
+        self._changed = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._work, name="statusgen-mailer", daemon=True)
+        self._thread.start()
+
+    def send(self, outgoing: Outgoing) -> None:
+        with self._changed:
+            self._queue.append(Outgoing(next(self._ids), outgoing.sender, outgoing.recipient,
+                                        outgoing.message_id, outgoing.data))
+            self._busy += 1
+            self._changed.notify_all()
+
+    def drain(self, timeout: float = 30) -> bool:
+        """Wait until everything sent so far was handed to the transport (or failed)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._busy == 0, timeout)
+
+    def close(self, timeout: float = 30) -> None:
+        self.drain(timeout)
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        self._thread.join(timeout)
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._queue or self._closed)
+                if not self._queue:
+                    return
+                batch = list(self._queue)
+                self._queue.clear()
+            try:
+                self.transport.deliver(batch, _Ledger(batch), Progress(stream=_LogStream(), label="subscriptions"))
+            except Exception:  # noqa: BLE001 - the service must go on; the next request may work
+                log.exception("subscriptions: could not hand %d email(s) to the transport", len(batch))
+            finally:
+                with self._changed:
+                    self._busy -= len(batch)
+                    self._changed.notify_all()
+
+
+class _Ledger:
+    """The transports' ledger for single emails: nothing to resume, so outcomes are logged."""
+
+    def __init__(self, batch: list[Outgoing]) -> None:
+        self._to = {outgoing.delivery_id: outgoing.recipient for outgoing in batch}
+
+    def committing(self, delivery_id: int) -> None:
+        pass
+
+    def sent(self, delivery_id: int) -> None:
+        log.debug("subscriptions: email to %s sent", masked(self._to[delivery_id]))
+
+    def retry_later(self, delivery_id: int, error: str) -> None:
+        self._problem("deferred (the visitor can send the form again)", delivery_id, error)
+
+    def failed(self, delivery_id: int, error: str) -> None:
+        self._problem("failed", delivery_id, error)
+
+    def uncertain(self, delivery_id: int, error: str) -> None:
+        self._problem("may not have been delivered", delivery_id, error)
+
+    def _problem(self, what: str, delivery_id: int, error: str) -> None:
+        address = self._to[delivery_id]
+        log.warning("subscriptions: email to %s %s: %s", masked(address), what, masked_in(error, address))
+
+
+class _LogStream(io.TextIOBase):
+    """`Progress` writes lines; the service sends them to its log instead of stderr."""
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            log.debug("%s", text.rstrip())
+        return len(text)

@@ -1,0 +1,64 @@
+"""Who the notifier mails: subscribers.yaml plus the service's confirmed subscribers,
+minus everyone on the suppression list.
+
+    subscribers.yaml ─┐
+                      ├─▶ an address's own confirmed record replaces its yaml entry
+    confirmed rows ───┘   ─▶ minus suppressed addresses (an unsubscribe always wins)
+
+The store is opened read-only: the notifier never changes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from statusgen.errors import UsageError
+from statusgen.model import Site, Subscriber
+from statusgen.subscriptions.forms import expand
+from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, address_key
+
+log = logging.getLogger(__name__)
+
+DB_VARIABLE = "STATUSGEN_SUBSCRIPTIONS_DB"
+
+
+def subscriptions_db(site_dir: Path, env: Mapping[str, str]) -> Path:
+    """Where the subscription store is: `STATUSGEN_SUBSCRIPTIONS_DB`, else in the site's
+    private `.statusgen/` folder (never in the published output)."""
+    chosen = env.get(DB_VARIABLE, "").strip()
+    return Path(chosen) if chosen else site_dir / ".statusgen" / "subscriptions.db"
+
+
+def audience(site: Site, yaml_subscribers: Iterable[Subscriber], db_path: Path | None) -> tuple[Subscriber, ...]:
+    """The final list of subscribers for a notifier run (see the module docstring).
+
+    Without a store file only subscribers.yaml counts; when the site has a subscription
+    service that is worth a warning: its unsubscribes cannot be honoured from here."""
+    listed = tuple(yaml_subscribers)
+    if db_path is None or not db_path.is_file():
+        if site.config.subscriptions_url:
+            log.warning("no subscription store at %s: only subscribers.yaml is used, and unsubscribes made "
+                        "through the subscription service are not applied (set %s)", db_path, DB_VARIABLE)
+        return listed
+    try:
+        store = SqliteSubscriptionStore(db_path, readonly=True)
+    except (sqlite3.Error, RuntimeError) as error:
+        raise UsageError(f"the subscription store {db_path} cannot be read: {error}") from None
+    try:
+        return combine(site, listed, store)
+    finally:
+        store.close()
+
+
+def combine(site: Site, listed: tuple[Subscriber, ...], store: SubscriptionStore) -> tuple[Subscriber, ...]:
+    suppressed = {entry.digest for entry in store.suppressions()}
+    own = {s.key: s for s in store.subscriptions() if s.state == "confirmed"}
+    languages = site.config.languages
+    chosen = [s for s in listed if address_key(s.email) not in own]
+    chosen += [Subscriber(s.email, expand(s.components, site),
+                          s.language if s.language in languages else site.config.default_language)
+               for s in own.values()]
+    return tuple(s for s in chosen if store.digest(s.email) not in suppressed)

@@ -1,0 +1,366 @@
+"""The subscription store: self-service subscriptions, the suppression list, rate limits.
+
+One small interface (`SubscriptionStore`) with SQLite as the embedded default, like the
+notifier's store, so a PostgreSQL backend can follow for several service instances.
+
+    subscriptions   one row per address: pending ──confirm──▶ confirmed ──unsubscribe──▶ (deleted)
+    unsubscribes    the suppression list: an address that unsubscribed is never mailed
+                    again (not by the notifier, not from subscribers.yaml) until it
+                    confirms a new subscription itself
+    rate_limits     counters per client and per address, in fixed windows
+
+Addresses are matched by their `address_key` (the whole address lowercased). Every
+suppression entry also carries a salted digest of that key: the notifier and the
+service match on the digest, so an erased address (`erase`) can stay suppressed with
+its address column emptied. Rate-limit buckets are stored only as digests.
+
+The schema is versioned (`meta.schema_version`) and grown by `MIGRATIONS`, applied in
+order at startup; a store made by a newer statusgen is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from statusgen.tokens import MAX_AGE
+
+PENDING_LIFETIME = MAX_AGE["confirm"]
+"""A subscription nobody confirms is forgotten when its confirmation link expires."""
+
+Migration = tuple[str, ...] | Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: tuple[Migration, ...] = (
+    # 1: the first schema
+    (
+        """CREATE TABLE subscriptions (
+            address TEXT PRIMARY KEY,            -- address_key(email): the whole address lowercased
+            email TEXT NOT NULL,                 -- as given, stripped, domain lowercased
+            components TEXT,                     -- JSON list of component or group ids; NULL: everything
+            language TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'confirmed')),
+            created_at TEXT NOT NULL,
+            requested_at TEXT NOT NULL,          -- the last time the form was sent for it
+            confirmed_at TEXT,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX subscriptions_by_state ON subscriptions (state, requested_at)",
+        """CREATE TABLE unsubscribes (
+            digest TEXT PRIMARY KEY,             -- address_digest(address): what matching uses
+            address TEXT UNIQUE,                 -- NULL once erased on request
+            at TEXT NOT NULL
+        )""",
+        """CREATE TABLE rate_limits (
+            bucket TEXT PRIMARY KEY,             -- a digest of 'client:IP' or 'email:ADDRESS'
+            window_start INTEGER NOT NULL,       -- Unix seconds
+            window_seconds INTEGER NOT NULL,
+            hits INTEGER NOT NULL
+        )""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def address_key(email: str) -> str:
+    """The form an address is matched by: `Spoc@Partner.example` is `spoc@partner.example`."""
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    email: str
+    components: tuple[str, ...] | None
+    """Component or group ids as chosen (groups expand when mail is sent); None: everything."""
+    language: str
+    state: str
+    """`pending` or `confirmed`."""
+    created_at: str
+    requested_at: str
+    confirmed_at: str | None = None
+
+    @property
+    def key(self) -> str:
+        return address_key(self.email)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    digest: str
+    address: str | None
+    """None once the address was erased on request."""
+    at: str
+
+
+class SubscriptionStore(Protocol):
+    def schema_version(self) -> int: ...
+    def find(self, email: str) -> Subscription | None: ...
+    def request(self, email: str, components: tuple[str, ...] | None, language: str, now: datetime) -> str: ...
+    def confirm(self, email: str, now: datetime) -> Subscription | None: ...
+    def save(self, email: str, components: tuple[str, ...] | None, language: str, now: datetime) -> Subscription: ...
+    def unsubscribe(self, email: str, now: datetime) -> None: ...
+    def is_suppressed(self, email: str) -> bool: ...
+    def hit(self, bucket: str, limit: int, window: timedelta, now: datetime) -> int: ...
+    def purge(self, now: datetime) -> int: ...
+    def subscriptions(self) -> list[Subscription]: ...
+    def suppressions(self) -> list[Suppression]: ...
+    def digest(self, email: str) -> str: ...
+    def erase(self, email: str, now: datetime) -> dict[str, int]: ...
+    def export(self, email: str) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+class SqliteSubscriptionStore:
+    """The default store: one SQLite file (WAL), shared by the service's threads.
+
+    `readonly` opens an existing store without changing it (the notifier's view); it
+    must already have the current schema.
+    """
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        if readonly:
+            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                                       isolation_level=None)
+        else:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            path.chmod(0o600)  # it holds addresses
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")  # the notifier may read while the service writes
+        if readonly:
+            self._check_version(self._version(), exact=True)
+        else:
+            self._migrate()
+        self._salt = bytes.fromhex(self._meta("salt") or "")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ── schema ────────────────────────────────────────────────────────────────────
+
+    def schema_version(self) -> int:
+        return self._version()
+
+    def _version(self) -> int:
+        try:
+            return int(self._meta("schema_version") or 0)
+        except sqlite3.OperationalError:  # no meta table: an empty file
+            return 0
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _check_version(self, found: int, exact: bool = False) -> None:
+        if found > SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path}: made by a newer statusgen (schema {found}; this one knows "
+                               f"{SCHEMA_VERSION})")
+        if exact and found != SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path}: schema {found}, expected {SCHEMA_VERSION}; start the "
+                               "subscription service once to upgrade it")
+
+    def _migrate(self) -> None:
+        """Apply the migrations this file has not had yet, each in its own transaction."""
+        with self._transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)", (secrets.token_hex(32),))
+        self._check_version(self._version())
+        for number in range(self._version() + 1, SCHEMA_VERSION + 1):
+            with self._transaction() as db:
+                if self._version() >= number:  # another process got there first
+                    continue
+                migration = MIGRATIONS[number - 1]
+                if callable(migration):
+                    migration(db)
+                else:
+                    for statement in migration:
+                        db.execute(statement)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(number),))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # ── subscriptions ─────────────────────────────────────────────────────────────
+
+    def find(self, email: str) -> Subscription | None:
+        with self._lock:
+            return self._find(self._db, address_key(email))
+
+    @staticmethod
+    def _find(db: sqlite3.Connection, key: str) -> Subscription | None:
+        row = db.execute("SELECT email, components, language, state, created_at, requested_at, confirmed_at"
+                         " FROM subscriptions WHERE address = ?", (key,)).fetchone()
+        return _subscription(row) if row else None
+
+    def request(self, email: str, components: tuple[str, ...] | None, language: str, now: datetime) -> str:
+        """Someone sent the form for `email`; returns what the address was before: `new`
+        (unknown or unsubscribed), `pending` or `confirmed`. Every case writes one row, so
+        the work (and time) does not tell them apart. A confirmed subscription keeps its
+        choices: only its owner changes them, through the manage link."""
+        key, at = address_key(email), _iso(now)
+        with self._transaction() as db:
+            found = self._find(db, key)
+            if found is None:
+                db.execute("INSERT INTO subscriptions VALUES (?, ?, ?, ?, 'pending', ?, ?, NULL, ?)",
+                           (key, email, _json(components), language, at, at, at))
+                return "new"
+            if found.state == "pending":
+                db.execute("UPDATE subscriptions SET email = ?, components = ?, language = ?, requested_at = ?,"
+                           " updated_at = ? WHERE address = ?", (email, _json(components), language, at, at, key))
+            else:
+                db.execute("UPDATE subscriptions SET requested_at = ? WHERE address = ?", (at, key))
+            return found.state
+
+    def confirm(self, email: str, now: datetime) -> Subscription | None:
+        """pending → confirmed, and the address leaves the suppression list; None if there is
+        no subscription to confirm (never asked for, expired, or unsubscribed since)."""
+        key, at = address_key(email), _iso(now)
+        with self._transaction() as db:
+            found = self._find(db, key)
+            if found is None:
+                return None
+            if found.state == "pending":
+                db.execute("UPDATE subscriptions SET state = 'confirmed', confirmed_at = ?, updated_at = ?"
+                           " WHERE address = ?", (at, at, key))
+            db.execute("DELETE FROM unsubscribes WHERE digest = ?", (self.digest(key),))
+            return self._find(db, key)
+
+    def save(self, email: str, components: tuple[str, ...] | None, language: str, now: datetime) -> Subscription:
+        """The owner's own choices (through a signed manage link): a confirmed subscription."""
+        key, at = address_key(email), _iso(now)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO subscriptions VALUES (?, ?, ?, ?, 'confirmed', ?, ?, ?, ?)"
+                " ON CONFLICT (address) DO UPDATE SET components = excluded.components, language ="
+                " excluded.language, state = 'confirmed', confirmed_at = coalesce(confirmed_at, excluded.confirmed_at),"
+                " updated_at = excluded.updated_at",
+                (key, email, _json(components), language, at, at, at, at))
+            found = self._find(db, key)
+        assert found is not None
+        return found
+
+    def unsubscribe(self, email: str, now: datetime) -> None:
+        """Suppress the address and forget its subscription; doing it again changes nothing."""
+        key = address_key(email)
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO unsubscribes VALUES (?, ?, ?)", (self.digest(key), key, _iso(now)))
+            db.execute("DELETE FROM subscriptions WHERE address = ?", (key,))
+
+    def is_suppressed(self, email: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM unsubscribes WHERE digest = ?",
+                                    (self.digest(email),)).fetchone() is not None
+
+    def subscriptions(self) -> list[Subscription]:
+        with self._lock:
+            rows = self._db.execute("SELECT email, components, language, state, created_at, requested_at,"
+                                    " confirmed_at FROM subscriptions ORDER BY address").fetchall()
+        return [_subscription(row) for row in rows]
+
+    def suppressions(self) -> list[Suppression]:
+        with self._lock:
+            rows = self._db.execute("SELECT digest, address, at FROM unsubscribes ORDER BY address, digest").fetchall()
+        return [Suppression(*row) for row in rows]
+
+    def digest(self, email: str) -> str:
+        """A salted digest of the address: the salt is random per store, so the digests of
+        one store say nothing about another's, nor can a table of known addresses be
+        precomputed for them."""
+        return hmac.new(self._salt, address_key(email).encode(), hashlib.sha256).hexdigest()
+
+    # ── abuse and housekeeping ────────────────────────────────────────────────────
+
+    def hit(self, bucket: str, limit: int, window: timedelta, now: datetime) -> int:
+        """Count one hit in `bucket`; 0 if within `limit` hits per `window`, else the
+        seconds until the window ends (what Retry-After says)."""
+        stamp, length = int(now.timestamp()), int(window.total_seconds())
+        name = self.digest(bucket)
+        with self._transaction() as db:
+            row = db.execute("SELECT window_start, hits FROM rate_limits WHERE bucket = ?", (name,)).fetchone()
+            if row is None or stamp >= row[0] + length:
+                start, hits = stamp, 1
+            else:
+                start, hits = row[0], row[1] + 1
+            db.execute("INSERT OR REPLACE INTO rate_limits VALUES (?, ?, ?, ?)", (name, start, length, hits))
+        return 0 if hits <= limit else max(1, start + length - stamp)
+
+    def purge(self, now: datetime) -> int:
+        """Forget unconfirmed subscriptions whose link has expired, and finished rate windows."""
+        with self._transaction() as db:
+            gone = db.execute("DELETE FROM subscriptions WHERE state = 'pending' AND requested_at < ?",
+                              (_iso(now - PENDING_LIFETIME),)).rowcount
+            db.execute("DELETE FROM rate_limits WHERE window_start + window_seconds <= ?", (int(now.timestamp()),))
+        return gone
+
+    def erase(self, email: str, now: datetime) -> dict[str, int]:
+        """Forget the address (a data-protection erasure): its subscription and rate-limit
+        counters go; it stays suppressed, by digest only, so it is not mailed again."""
+        key = address_key(email)
+        digest = self.digest(key)
+        with self._transaction() as db:
+            removed = {
+                "subscriptions": db.execute("DELETE FROM subscriptions WHERE address = ?", (key,)).rowcount,
+                "rate_limits": db.execute("DELETE FROM rate_limits WHERE bucket = ?",
+                                          (self.digest(f"email:{key}"),)).rowcount,
+            }
+            db.execute("INSERT OR IGNORE INTO unsubscribes VALUES (?, NULL, ?)", (digest, _iso(now)))
+            db.execute("UPDATE unsubscribes SET address = NULL WHERE digest = ?", (digest,))
+        return removed
+
+    def export(self, email: str) -> dict[str, Any]:
+        """Everything this store holds about the address (a data-protection request)."""
+        key = address_key(email)
+        found = self.find(key)
+        with self._lock:
+            suppression = self._db.execute("SELECT address, at FROM unsubscribes WHERE digest = ?",
+                                           (self.digest(key),)).fetchone()
+            counter = self._db.execute("SELECT window_start, window_seconds, hits FROM rate_limits WHERE bucket = ?",
+                                       (self.digest(f"email:{key}"),)).fetchone()
+        return {
+            "subscription": None if found is None else {
+                "email": found.email, "state": found.state, "language": found.language,
+                "components": list(found.components) if found.components is not None else None,
+                "created_at": found.created_at, "requested_at": found.requested_at,
+                "confirmed_at": found.confirmed_at},
+            "suppression": None if suppression is None else {
+                "address": suppression[0], "since": suppression[1], "erased": suppression[0] is None},
+            "email_rate_limit": None if counter is None else {
+                "window_start": datetime.fromtimestamp(counter[0], UTC).isoformat(timespec="seconds"),
+                "window_seconds": counter[1], "emails_requested": counter[2]},
+        }
+
+
+def _subscription(row: tuple[Any, ...]) -> Subscription:
+    email, components, language, state, created_at, requested_at, confirmed_at = row
+    chosen = json.loads(components) if components is not None else None
+    return Subscription(email, tuple(chosen) if chosen is not None else None, language, state,
+                        created_at, requested_at, confirmed_at)
+
+
+def _json(components: tuple[str, ...] | None) -> str | None:
+    return None if components is None else json.dumps(list(components))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
