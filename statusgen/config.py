@@ -130,7 +130,14 @@ def _subscriptions_url(subscriptions: Fields | None) -> str | None:
     if subscriptions is None:
         return None
     subscriptions.reject_unknown(("url",))
-    return subscriptions.string("url", "the subscription service's public URL")
+    url = subscriptions.string("url", "the subscription service's public URL")
+    if url is None:
+        return None
+    if not re.match(r"https?://[^/\s]+(/\S*)?\Z", url):
+        subscriptions.error("url", f"subscriptions.url: expected an absolute http(s) URL such as "
+                                   f"'https://status.example.org/subscriptions/'; found {url!r}")
+        return None
+    return url if url.endswith("/") else url + "/"  # links are made by appending route names
 
 
 def _notify(notify: Fields) -> NotifyConfig:

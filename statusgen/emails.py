@@ -30,7 +30,7 @@ import logging
 import re
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
@@ -75,7 +75,7 @@ class MailSettings:
     subscriptions_url: str | None
     """The self-service subscription service, e.g. https://status.example.org/subscriptions/."""
     unsubscribe_mailto: str | None
-    secret: str | None
+    secret: str | None = field(repr=False)
     """Signs the unsubscribe/manage tokens; required when subscriptions_url is set."""
 
     def __post_init__(self) -> None:

@@ -619,3 +619,16 @@ def test_incident_file_names_must_be_valid_ids(make_site, run_cli) -> None:
     assert code == 1
     assert err.splitlines()[0] == ("incidents/PDF down.md:1: file name: expected lowercase letters, digits "
                                    "and '-' (the file name is the incident's id and URL); found 'PDF down'")
+
+
+def test_the_subscription_service_url_must_be_absolute_and_gets_its_slash(make_site, run_cli) -> None:
+    from statusgen.load import load_site
+    site_yaml = ("title: T\nbase_url: https://s.example.org/\nlanguages: [en, nl]\ntimezone: UTC\n"
+                 "subscriptions: {url: %s}\n")
+    site, _ = load_site(make_site({"content/site.yaml": site_yaml % "https://s.example.org/subscriptions"}))
+    assert site.config.subscriptions_url == "https://s.example.org/subscriptions/"
+    code, _, err = run_cli("check", "--site", make_site({"content/site.yaml": site_yaml % "/subscriptions/"},
+                                                        name="relative"))
+    assert code == 1
+    assert err.splitlines()[0] == ("content/site.yaml:5: subscriptions.url: expected an absolute http(s) URL such as "
+                                   "'https://status.example.org/subscriptions/'; found '/subscriptions/'")
