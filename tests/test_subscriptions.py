@@ -79,13 +79,13 @@ class Service:
     """The service for a site, on an ephemeral port of 127.0.0.1, mailing to `sink`."""
 
     def __init__(self, root: Path, sink: SmtpSink, env: dict[str, str] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, port: int = 0) -> None:
         self.root, self.sink = root, sink
         transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=sink.port), connections=1,
                                   local_hostname="localhost")
         self.app: SubscriptionApp = make_app(root, env={"STATUSGEN_SECRET_KEY": SECRET, **(env or {})},
                                              transport=transport, clock=clock or self.clock)
-        self.server = make_server(self.app, "127.0.0.1", 0)
+        self.server = make_server(self.app, "127.0.0.1", port)
         self.port = self.server.effective_port
         self._stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="waitress", daemon=True)
