@@ -25,14 +25,18 @@ a cancelled maintenance is left out of the lists (Statuspage has no such status)
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from statusgen import ids, urls
 from statusgen.model import Component, Group, Update
 from statusgen.state import IncidentState, SiteState, component_changes
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
+
+if TYPE_CHECKING:
+    from statusgen.incremental import RenderMemo
 
 FOLDER = "api/v2/"
 """Where the documents sit under each language's home."""
@@ -41,14 +45,64 @@ UNRESOLVED = ("investigating", "identified", "monitoring")
 ACTIVE = ("in_progress", "verifying")
 
 
-def api_outputs(state: SiteState, theme: Theme) -> dict[str, bytes]:
-    outputs = {}
-    changed_at = _last_changes(state)
+def api_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> dict[str, bytes]:
+    """Every document in every language.
+
+    With a `memo`, a language's documents are reused while everything they list is
+    unchanged (an edit to an old incident leaves the API as it was), and each incident's
+    component changes are reused while the incident is unchanged.
+    """
+    outputs: dict[str, bytes] = {}
+    changed_at = _last_changes(state, memo)
+    listed = _listed(state, changed_at, memo) if memo is not None else None
     for lang in state.site.config.languages:
         prefix = urls.home(state.site.config, lang) + FOLDER
-        for name, document in api_documents(state, theme, lang, changed_at).items():
-            outputs[prefix + name] = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+
+        def make(lang: str = lang, prefix: str = prefix) -> dict[str, bytes]:
+            return {prefix + name: (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+                    for name, document in api_documents(state, theme, lang, changed_at).items()}
+
+        if memo is None:
+            outputs.update(make())
+        else:
+            fingerprint = (memo.site_key, listed)
+            outputs.update(memo.recall(f"api:{lang}", "", fingerprint, make))
     return outputs
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The incidents and maintenance each document lists."""
+
+    published: list[IncidentState]
+    maintenance: list[IncidentState]
+    unresolved: list[IncidentState]
+    upcoming: list[IncidentState]
+    active: list[IncidentState]
+
+    @classmethod
+    def of(cls, state: SiteState) -> _Selection:
+        published = [e for e in state.incidents if not e.incident.is_maintenance]
+        maintenance = [e for e in state.incidents if e.incident.is_maintenance and e.status != "cancelled"]
+        by_start = sorted(maintenance, key=_by_start)
+        return cls(published[:LIMIT], maintenance[:LIMIT], [e for e in published if e.status in UNRESOLVED],
+                   [e for e in by_start if e.status == "scheduled"], [e for e in by_start if e.status in ACTIVE])
+
+
+def _listed(state: SiteState, changed_at: dict[str, datetime], memo: RenderMemo) -> tuple[object, ...]:
+    """Everything a language's documents show besides the theme, settings and catalog."""
+    selection = _Selection.of(state)
+    beginning, updated = _page_times(state)
+    lists = (selection.published, selection.maintenance, selection.unresolved, selection.upcoming,
+             selection.active)
+    return (state.indicator, tuple(sorted(state.component_statuses.items())), tuple(sorted(changed_at.items())),
+            beginning, updated, tuple(memo.digests(entries) for entries in lists))
+
+
+def _page_times(state: SiteState) -> tuple[datetime, datetime]:
+    """When the page began (its first incident) and when it last changed."""
+    beginning = min((e.created_at for e in state.incidents), default=state.now)
+    return beginning, max((e.updated_at for e in state.incidents), default=beginning)
 
 
 def api_documents(state: SiteState, theme: Theme, lang: str,
@@ -58,20 +112,19 @@ def api_documents(state: SiteState, theme: Theme, lang: str,
     api = _Api(state, t, lang, _last_changes(state) if changed_at is None else changed_at)
     page, status = api.page(), api.status()
     components = api.components()
-    published = [e for e in state.incidents if not e.incident.is_maintenance]
-    maintenance = [e for e in state.incidents if e.incident.is_maintenance and e.status != "cancelled"]
-    unresolved = [api.incident(e) for e in published if e.status in UNRESOLVED]
-    upcoming = [api.incident(e) for e in sorted(maintenance, key=_by_start) if e.status == "scheduled"]
-    active = [api.incident(e) for e in sorted(maintenance, key=_by_start) if e.status in ACTIVE]
+    selection = _Selection.of(state)
+    unresolved = [api.incident(e) for e in selection.unresolved]
+    upcoming = [api.incident(e) for e in selection.upcoming]
+    active = [api.incident(e) for e in selection.active]
     return {
         "summary.json": {"page": page, "components": components, "incidents": unresolved,
                          "scheduled_maintenances": active + upcoming, "status": status},
         "status.json": {"page": page, "status": status},
         "components.json": {"page": page, "components": components},
-        "incidents.json": {"page": page, "incidents": [api.incident(e) for e in published[:LIMIT]]},
+        "incidents.json": {"page": page, "incidents": [api.incident(e) for e in selection.published]},
         "incidents/unresolved.json": {"page": page, "incidents": unresolved},
         "scheduled-maintenances.json": {"page": page, "scheduled_maintenances":
-                                        [api.incident(e) for e in maintenance[:LIMIT]]},
+                                        [api.incident(e) for e in selection.maintenance]},
         "scheduled-maintenances/upcoming.json": {"page": page, "scheduled_maintenances": upcoming},
         "scheduled-maintenances/active.json": {"page": page, "scheduled_maintenances": active},
     }
@@ -89,16 +142,15 @@ class _Api:
         self.config = state.site.config
         self.page_id = ids.page_id(self.config.base_url)
         self.changed_at = changed_at
-        self.beginning = min((e.created_at for e in state.incidents), default=state.now)
+        self.beginning, self.updated = _page_times(state)
         self._incidents: dict[str, dict[str, Any]] = {}
 
     def time(self, moment: datetime | None) -> str | None:
         return None if moment is None else iso_time(moment, self.config.timezone)
 
     def page(self) -> dict[str, Any]:
-        updated = max((e.updated_at for e in self.state.incidents), default=self.beginning)
         return {"id": self.page_id, "name": self.config.title[self.lang], "url": self.config.base_url.rstrip("/"),
-                "time_zone": self.config.timezone.key, "updated_at": self.time(updated)}
+                "time_zone": self.config.timezone.key, "updated_at": self.time(self.updated)}
 
     def status(self) -> dict[str, str]:
         return {"indicator": self.state.indicator.indicator, "description": self.state.indicator.description}
@@ -202,12 +254,22 @@ def update_body(update: Update, t: Translator, lang: str) -> str:
     return t("automatic." + update.status) if update.automatic else update.body[lang]
 
 
-def _last_changes(state: SiteState) -> dict[str, datetime]:
+def _last_changes(state: SiteState, memo: RenderMemo | None = None) -> dict[str, datetime]:
     """When each component's status last changed, up to now."""
     changed: dict[str, datetime] = {}
     for entry in state.incidents:
-        for update, changes in component_changes(entry):
-            for cid, _, _ in changes:
-                if cid not in changed or update.at > changed[cid]:
-                    changed[cid] = update.at
+        own = _changes(entry) if memo is None else \
+            memo.recall("api-changes", entry.id, memo.digest(entry), lambda entry=entry: _changes(entry))
+        for cid, at in own:
+            if cid not in changed or at > changed[cid]:
+                changed[cid] = at
     return changed
+
+
+def _changes(entry: IncidentState) -> tuple[tuple[str, datetime], ...]:
+    """When one incident last changed each component's status."""
+    changed: dict[str, datetime] = {}
+    for update, changes in component_changes(entry):
+        for cid, _, _ in changes:
+            changed[cid] = max(changed.get(cid, update.at), update.at)
+    return tuple(changed.items())

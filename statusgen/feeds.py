@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
@@ -37,6 +38,9 @@ from statusgen.markup import render_markdown
 from statusgen.model import Site, SiteConfig, Update
 from statusgen.state import IncidentState, SiteState, incidents_by_item
 from statusgen.theme import Theme, Translator
+
+if TYPE_CHECKING:
+    from statusgen.incremental import RenderMemo
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +57,38 @@ _WINDOW = Markup("<p>{0} {1} – {2}</p>\n")
 _POSTMORTEM = Markup("<h2>{0}</h2>\n{1}\n")
 
 
-def feed_outputs(state: SiteState, theme: Theme) -> dict[str, bytes]:
-    """Output path → file content: an Atom and an RSS file per language and feed."""
+def feed_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> dict[str, bytes]:
+    """Output path → file content: an Atom and an RSS file per language and feed.
+
+    With a `memo`, a feed whose entries are unchanged since the last build is reused.
+    """
     config = state.site.config
-    selections = incidents_by_item(state.site, newest_first(state.incidents), FEED_SIZE)
+    selections = feed_selections(state.site, newest_first(state.incidents))
     outputs: dict[str, bytes] = {}
     for lang in config.languages:
         writer = _FeedWriter(state.site, Translator(lang, theme.messages(lang), config.timezone))
         for item_id in item_ids(state.site):
-            outputs.update(writer.outputs(item_id, selections.get(item_id, [])))
+            selection = selections.get(item_id, [])
+            if memo is None:
+                outputs.update(writer.outputs(item_id, selection))
+            else:
+                fingerprint = (memo.site_key, memo.digests(selection))
+                outputs.update(memo.recall(f"feed:{lang}", item_id, fingerprint,
+                                           lambda w=writer, i=item_id, s=selection: w.outputs(i, s)))
     return outputs
+
+
+def feed_selections(site: Site, newest: list[IncidentState]) -> dict[str, list[IncidentState]]:
+    """`incidents_by_item(site, newest, FEED_SIZE)`, looking only as far back as it must:
+    the newest few hundred incidents fill most feeds, and this runs on every rebuild."""
+    wanted = len(item_ids(site))
+    reach = FEED_SIZE * 8
+    while True:
+        selections = incidents_by_item(site, newest[:reach], FEED_SIZE)
+        full = sum(len(selection) == FEED_SIZE for selection in selections.values())
+        if reach >= len(newest) or full == wanted:
+            return selections
+        reach *= 4
 
 
 def newest_first(incidents: Iterable[IncidentState]) -> list[IncidentState]:

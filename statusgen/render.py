@@ -2,6 +2,12 @@
 
 Nothing is written here; `render_site` returns the complete set of outputs so that
 `output.write_site` can swap them into place at once, or not at all.
+
+Given a `RenderMemo` (serve mode), a page is rendered again only when its fingerprint
+changed: the site-wide inputs every page shows (theme files, language, settings,
+components and groups, the menu) plus the page's own, listed where the page is made
+(`inputs=`). A template that shows more than that must add it there, or a rebuild
+would keep an outdated page. The home page shows nearly everything and is always made.
 """
 
 from __future__ import annotations
@@ -10,7 +16,8 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,8 +25,9 @@ from markupsafe import Markup
 
 from statusgen import api, badges, embed, feeds, ical, seo, snapshot, urls
 from statusgen.errors import BuildError
+from statusgen.incremental import RenderMemo, digest
 from statusgen.markup import render_markdown
-from statusgen.model import COMPONENT_STATUSES, Page
+from statusgen.model import COMPONENT_STATUSES, Page, Site, SiteConfig
 from statusgen.state import IncidentState, SiteState, incidents_by_item
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
@@ -31,6 +39,9 @@ log = logging.getLogger(__name__)
 MACHINE_OUTPUTS = (feeds.feed_outputs, ical.calendar_outputs, api.api_outputs, badges.badge_outputs,
                    embed.embed_outputs, snapshot.snapshot_outputs)
 """What machines and other sites read: each maps (state, theme) to {path: bytes}."""
+REMEMBERING: tuple[Callable[..., dict[str, bytes]], ...] = (feeds.feed_outputs, api.api_outputs,
+                                                          snapshot.snapshot_outputs)
+"""Machine outputs that take a `memo` themselves and reuse their parts across builds."""
 
 _STATUS = Markup('<span class="status s-{0}"><span class="icon" aria-hidden="true"></span>{1}</span>')
 _TIME = Markup('<time datetime="{0}">{1}</time>')
@@ -46,6 +57,13 @@ class Outputs(dict[str, bytes]):
             raise BuildError(f"refusing to write outside the output folder: {path!r}")
         self[path] = content.encode("utf-8") if isinstance(content, str) else content
 
+    def merge(self, checked: dict[str, bytes]) -> None:
+        """Add outputs whose paths were checked by `add` already (in a worker, or when the
+        memo first kept them); only a path written twice is still an error."""
+        if twice := self.keys() & checked.keys():
+            raise BuildError(f"two outputs would be written to {min(twice)!r}")
+        self.update(checked)
+
 
 def paginate(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     """Pages of at most `size` items; always at least one (possibly empty) page."""
@@ -53,45 +71,146 @@ def paginate(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: Theme,
-                parallel: bool = True) -> Outputs:
-    """Every output file; the languages render side by side on machines with several cores."""
-    global _job
+                parallel: bool = True, memo: RenderMemo | None = None) -> Outputs:
+    """Every output file; the languages render side by side on machines with several cores.
+
+    With a `memo`, outputs whose fingerprint is unchanged since the memo's last build are
+    taken from it instead of being rendered again.
+    """
     outputs = Outputs()
-    languages = state.site.config.languages
-    _job = (state, uptime, theme, _IncidentIndex(state))
-    processes = min(len(languages), os.cpu_count() or 1) if parallel else 1
-    try:
-        if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
-            # Forked workers inherit the state; only the rendered bytes travel back.
-            with multiprocessing.get_context("fork").Pool(processes) as pool:
-                parts = pool.map(_render_language, languages)
-        else:
-            parts = [_render_language(lang) for lang in languages]
-    finally:
-        _job = None
-    for part in parts:
-        for path, content in part.items():
-            outputs.add(path, content)
+    theme_key = theme_digest(theme) if memo else b""
+    uptime_keys = {cid: digest(figures) for cid, figures in uptime.items()} if memo else {}
+    if memo is not None:
+        memo.site_key = machine_inputs(state, theme_key)
+    job = _Job(state, uptime, theme, _IncidentIndex(state), memo, theme_key, uptime_keys)
+    for part in _render_pages(job, parallel):
+        outputs.merge(part)
+    if memo is not None:
+        memo.outputs["pages"] = len(outputs)
     for name, file in theme.static_files():
         outputs.add(f"static/{name}", file.read_bytes())
-    outputs.add("api/uptime.json", uptime_json(state, uptime))
-    for produce in MACHINE_OUTPUTS:
-        for path, content in produce(state, theme).items():
-            outputs.add(path, content)
-    for path, content in seo.seo_outputs(list(outputs), state.site.config).items():
+    outputs.add("api/uptime.json", uptime_json(state, uptime) if memo is None else memo.recall(
+        "uptime-json", "", (memo.site_key, state.now, tuple(uptime_keys.items())),
+        lambda: uptime_json(state, uptime)))
+    for path, content in machine_outputs(state, theme, memo):
+        outputs.add(path, content)
+    for path, content in _seo_files(list(outputs), state.site.config, memo).items():
         outputs.add(path, content)
     return outputs
 
 
-_job: tuple[SiteState, dict[str, ComponentUptime], Theme, _IncidentIndex] | None = None
+def _render_pages(job: _Job, parallel: bool) -> list[dict[str, bytes]]:
+    """Every language's pages; in forked workers when there are many to render."""
+    global _job
+    languages = job.state.site.config.languages
+    processes = min(len(languages), os.cpu_count() or 1) if parallel else 1
+    if job.memo is not None and not _all_pages_change(job.state, job.theme_digest, job.memo):
+        processes = 1  # a few pages: starting workers would take longer than rendering them
+    _job = job
+    try:
+        if processes == 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return [_render_language(lang) for lang in languages]
+        # Forked workers inherit the state (and the memo); only new bytes travel back.
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            parts = pool.map(_render_in_worker, languages)
+    finally:
+        _job = None
+    if job.memo is None:
+        return parts
+    return [job.memo.absorb(part).get(_page_kind(lang), {}) for lang, part in zip(languages, parts, strict=True)]
+
+
+def _seo_files(html: list[str], config: SiteConfig, memo: RenderMemo | None) -> dict[str, bytes]:
+    """sitemap and friends: made from the list of pages, so reused while it is the same."""
+    if memo is None:
+        return seo.seo_outputs(html, config)
+    return memo.recall("seo", "", (config, tuple(html)), lambda: seo.seo_outputs(html, config))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every language's worker reads: inherited by forked workers, never sent."""
+
+    state: SiteState
+    uptime: dict[str, ComponentUptime]
+    theme: Theme
+    index: _IncidentIndex
+    memo: RenderMemo | None
+    theme_digest: bytes
+    uptime_keys: dict[str, bytes]
+    """A digest of each component's uptime figures (with a memo)."""
+
+
+_job: _Job | None = None
+
+
+def _all_pages_change(state: SiteState, theme_key: bytes, memo: RenderMemo) -> bool:
+    """Whether some language's site-wide inputs changed since the memo's last build."""
+    same = [memo.same("site", lang, site_inputs(state.site, lang, theme_key)) for lang in state.site.config.languages]
+    return not all(same)
+
+
+def site_inputs(site: Site, lang: str, theme_key: bytes) -> bytes:
+    """What every page of a language shows besides its own content: the theme, settings,
+    components and groups, and the menu of content pages."""
+    menu = tuple(sorted((p.order, p.name, p.title) for p in site.pages if p.lang == lang))
+    return digest((theme_key, lang, site.config, site.groups, site.components, site.layout, menu))
+
+
+def _page_kind(lang: str) -> str:
+    return f"page:{lang}"
 
 
 def _render_language(lang: str) -> Outputs:
     assert _job is not None
-    state, uptime, theme, index = _job
     outputs = Outputs()
-    _LanguagePages(state, uptime, theme, lang, index, outputs).render()
+    _LanguagePages(_job, lang, outputs).render()
     return outputs
+
+
+def _render_in_worker(lang: str) -> Any:
+    """In a forked worker: the pages, or with a memo what it made (reused pages stay behind)."""
+    assert _job is not None
+    outputs = _render_language(lang)
+    return outputs if _job.memo is None else _job.memo.export((_page_kind(lang), f"bars:{lang}"))
+
+
+def theme_digest(theme: Theme) -> bytes:
+    """A hash of every file of the theme folders (templates, translations, assets): any
+    edit to the theme makes every page new."""
+    import hashlib
+
+    hasher = hashlib.blake2b(digest_size=16)
+    for folder in theme.dirs:
+        for root, _, names in sorted(os.walk(folder)):
+            for name in sorted(names):
+                file = os.path.join(root, name)
+                hasher.update(f"{file}\0".encode("utf-8", "surrogateescape"))
+                with open(file, "rb") as handle:
+                    hasher.update(handle.read())
+    return hasher.digest()
+
+
+def machine_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None) -> Iterator[tuple[str, bytes]]:
+    """Every `MACHINE_OUTPUTS` file; with a memo, calendars are reused while the windows they
+    list are unchanged, and feeds, API and snapshot reuse their parts."""
+    for produce in MACHINE_OUTPUTS:
+        if memo is None:
+            yield from produce(state, theme).items()
+        elif produce in REMEMBERING:
+            yield from produce(state, theme, memo).items()
+        elif produce is ical.calendar_outputs:
+            fingerprint = (memo.site_key, memo.digests(ical.calendar_windows(state)))
+            yield from memo.recall("ical", "", fingerprint, lambda p=produce: p(state, theme)).items()
+        else:
+            yield from produce(state, theme).items()
+
+
+def machine_inputs(state: SiteState, theme_key: bytes) -> bytes:
+    """What every machine output reads besides the incidents: theme, settings, catalog."""
+    site = state.site
+    return digest((theme_key, site.config, site.groups, site.components, site.layout))
+
 
 
 class _IncidentIndex:
@@ -119,10 +238,11 @@ def _recent_days(state: SiteState) -> list[tuple[date, list[IncidentState]]]:
 
 
 class _LanguagePages:
-    def __init__(self, state: SiteState, uptime: dict[str, ComponentUptime], theme: Theme,
-                 lang: str, index: _IncidentIndex, outputs: Outputs) -> None:
+    def __init__(self, job: _Job, lang: str, outputs: Outputs) -> None:
+        state, theme = job.state, job.theme
         self.state, self.site, self.config = state, state.site, state.site.config
-        self.uptime, self.theme, self.lang, self.index, self.outputs = uptime, theme, lang, index, outputs
+        self.uptime, self.theme, self.lang, self.index, self.outputs = job.uptime, theme, lang, job.index, outputs
+        self.memo, self.kind = job.memo, _page_kind(lang)
         self.t = Translator(lang, theme.messages(lang), self.config.timezone)
         self.pages = [p for p in self.site.pages if p.lang == lang]
         self.pages.sort(key=lambda p: (p.order, p.name))
@@ -132,6 +252,8 @@ class _LanguagePages:
             code: Translator(code, theme.messages(code), self.config.timezone).language_name
             for code in self.config.languages
         }
+        self.site_inputs = site_inputs(self.site, lang, job.theme_digest) if self.memo is not None else b""
+        self.uptime_keys = job.uptime_keys
 
     def status(self, value: str) -> Markup:
         """A component status as words with a symbol, never as colour alone."""
@@ -144,39 +266,62 @@ class _LanguagePages:
             self.snippets[moment] = _TIME.format(moment.isoformat(), self.t.datetime(moment))
         return self.snippets[moment]
 
+    def digests(self, incidents: Sequence[IncidentState]) -> tuple[bytes, ...]:
+        return self.memo.digests(incidents) if self.memo is not None else ()
+
     def uptime_bars(self, component_id: str) -> Markup:
-        """A component's uptime bars, rendered once per language and reused on every page."""
+        """A component's uptime bars, rendered once per language and reused on every page
+        (and, with a memo, by the next build while its figures are the same)."""
         if component_id not in self.bars:
-            self.bars[component_id] = Markup(self.theme.render(
-                "uptime.html", t=self.t, lang=self.lang, figures=self.uptime[component_id]))
+            def make() -> Markup:
+                return Markup(self.theme.render("uptime.html", t=self.t, lang=self.lang,
+                                                figures=self.uptime[component_id]))
+            self.bars[component_id] = make() if self.memo is None else self.memo.recall(
+                f"bars:{self.lang}", component_id, (self.site_inputs, self.uptime_key(component_id)), make)
         return self.bars[component_id]
 
+    def uptime_key(self, component_id: str) -> bytes:
+        return self.uptime_keys[component_id]
+
+    def status_inputs(self, component_ids: Sequence[str]) -> tuple[Hashable, ...]:
+        """What a component page shows of components: their status now and uptime bars."""
+        if self.memo is None:
+            return ()
+        return tuple((cid, self.state.component_statuses[cid], self.uptime_key(cid)) for cid in component_ids)
+
     def render(self) -> None:
-        config, lang = self.config, self.lang
-        self.page("index.html", urls.home(config, lang), lambda l: urls.home(config, l))
+        config, lang, now = self.config, self.lang, self.state.now
+        self.page("index.html", urls.home(config, lang), lambda l: urls.home(config, l), None,
+                  last_updated=now)
         for incident in self.state.incidents:
+            # An ongoing incident's page shows how long it has lasted, to the minute.
+            lasting = None if incident.ended_at or incident.incident.is_maintenance else \
+                int((now - incident.started_at).total_seconds() // 60)
             self.page("incident.html", urls.incident(config, lang, incident.id),
-                      lambda l, i=incident.id: urls.incident(config, l, i), incident=incident)
+                      lambda l, i=incident.id: urls.incident(config, l, i),
+                      (self.digests((incident,)), lasting), incident=incident)
         for item in [*self.site.groups, *self.site.components]:
             self.component_pages(item.id)
         chunks = paginate(self.state.incidents, config.page_size)
         for number, chunk in enumerate(chunks, start=1):
             self.page("history.html", urls.history(config, lang, number),
-                      lambda l, n=number: urls.history(config, l, n),
+                      lambda l, n=number: urls.history(config, l, n), (len(chunks), self.digests(chunk)),
                       incidents=chunk, pagination=self.pagination(number, len(chunks), urls.history))
-        self.page("subscribe.html", urls.subscribe(config, lang), lambda l: urls.subscribe(config, l))
+        self.page("subscribe.html", urls.subscribe(config, lang), lambda l: urls.subscribe(config, l), ())
         for content in self.pages:
             self.content_page(content)
         self.page("404.html", urls.lang_prefix(config, lang) + "404.html",
-                  lambda l: urls.lang_prefix(config, l) + "404.html", absolute_links=True)
+                  lambda l: urls.lang_prefix(config, l) + "404.html", (), absolute_links=True)
 
     def component_pages(self, item_id: str) -> None:
         config, lang = self.config, self.lang
         chunks = paginate(self.index.by_component.get(item_id, []), config.page_size)
         group = self.site.groups_by_id.get(item_id)
+        shown = self.status_inputs(group.components if group else (item_id,))
         for number, chunk in enumerate(chunks, start=1):
             self.page("component.html", urls.component(config, lang, item_id, number),
                       lambda l, n=number: urls.component(config, l, item_id, n),
+                      (shown, len(chunks), self.digests(chunk)),
                       item=group or self.site.components_by_id[item_id], is_group=group is not None,
                       follow_base=urls.component(config, lang, item_id),
                       incidents=chunk,
@@ -186,7 +331,7 @@ class _LanguagePages:
     def content_page(self, content: Page) -> None:
         config, lang = self.config, self.lang
         self.page("page.html", urls.content_page(config, lang, content.name),
-                  lambda l: urls.content_page(config, l, content.name), content=content)
+                  lambda l: urls.content_page(config, l, content.name), (content,), content=content)
 
     def pagination(self, number: int, total: int, path_of: Any) -> dict[str, Any]:
         return {
@@ -195,9 +340,28 @@ class _LanguagePages:
             "next": path_of(self.config, self.lang, number + 1) if number < total else None,
         }
 
-    def page(self, template: str, path: str, path_in: Any, absolute_links: bool = False,
-             **context: Any) -> None:
-        """Render one page at site path `path`; `path_in(lang)` gives its translations."""
+    def page(self, template: str, path: str, path_in: Any, inputs: Hashable | None,
+             absolute_links: bool = False, **context: Any) -> None:
+        """Render one page at site path `path`; `path_in(lang)` gives its translations.
+
+        `inputs` is everything the page shows besides the site-wide inputs (None: it
+        shows what changes with every build); with a memo, the last build's page is
+        reused when they are unchanged.
+        """
+        file = urls.file_of(path)
+        fingerprint = None if inputs is None or self.memo is None else (self.site_inputs, template, inputs)
+        if fingerprint is not None:
+            kept = self.memo.lookup(self.kind, file, fingerprint)  # type: ignore[union-attr]
+            if isinstance(kept, bytes):
+                self.outputs.merge({file: kept})
+                return
+        html = self.render_page(template, path, path_in, absolute_links, context)
+        self.outputs.add(file, html)
+        if self.memo is not None:
+            self.memo.keep(self.kind, file, fingerprint, self.outputs[file])
+
+    def render_page(self, template: str, path: str, path_in: Any, absolute_links: bool,
+                    context: dict[str, Any]) -> str:
         config = self.config
 
         def link(target: str) -> str:
@@ -206,13 +370,13 @@ class _LanguagePages:
         alternates = [(code, urls.absolute(config, path_in(code)), self.language_names[code],
                        link(path_in(code))) for code in config.languages]
         context.setdefault("follow_base", urls.home(config, self.lang))
-        html = self.theme.render(template,
+        context.setdefault("last_updated", None)
+        return self.theme.render(template,
             site=self.site, config=config, state=self.state, lang=self.lang, t=self.t,
             urls=urls, link=link, path=path, canonical=urls.absolute(config, path),
             alternates=alternates, menu=self.pages, uptime=self.uptime, index=self.index,
             markdown=render_markdown, uptime_bars=self.uptime_bars, status=self.status,
             time=self.time, **context)
-        self.outputs.add(urls.file_of(path), html)
 
 
 def uptime_json(state: SiteState, uptime: dict[str, ComponentUptime]) -> str:

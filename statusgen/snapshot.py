@@ -16,7 +16,7 @@ are sorted, so two builds of the same input give the same bytes.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from statusgen import ids, urls
 from statusgen.api import update_body
@@ -25,18 +25,54 @@ from statusgen.state import IncidentState, SiteState, component_changes
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
 
+if TYPE_CHECKING:
+    from statusgen.incremental import RenderMemo
+
 PATH = "api/snapshot.json"
 FORMAT = "statusgen-snapshot/1"
 
 
-def snapshot_outputs(state: SiteState, theme: Theme) -> dict[str, bytes]:
-    text = json.dumps(snapshot(state, theme), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+def snapshot_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> dict[str, bytes]:
+    """The snapshot file; with a `memo`, joined from each incident's JSON text of the last
+    build where the incident is unchanged (the same bytes as one `json.dumps`)."""
+    if memo is None:
+        text = _dumps(snapshot(state, theme))
+    else:
+        translators = _translators(state, theme)
+        members = {entry.id: memo.recall("snapshot", entry.id, (memo.site_key, memo.digest(entry)),
+                                         lambda entry=entry: _member(entry.id, _incident(state, entry, translators)))
+                   for entry in state.incidents}
+        incidents = "{" + ",".join(members[key] for key in sorted(members)) + "}"
+        parts = {key: _member(key, value) for key, value in _site_part(state).items()}
+        parts["incidents"] = _member("incidents", incidents, encoded=True)
+        text = "{" + ",".join(parts[key] for key in sorted(parts)) + "}"
     return {PATH: (text + "\n").encode()}
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _member(key: str, value: Any, encoded: bool = False) -> str:
+    """`"key":value` as `_dumps` writes it inside an object; objects joined from sorted
+    members are then the same text as one `_dumps` of the whole."""
+    return f"{_dumps(key)}:{value if encoded else _dumps(value)}"
+
+
 def snapshot(state: SiteState, theme: Theme) -> dict[str, Any]:
+    translators = _translators(state, theme)
+    return {**_site_part(state),
+            "incidents": {entry.id: _incident(state, entry, translators) for entry in state.incidents}}
+
+
+def _translators(state: SiteState, theme: Theme) -> dict[str, Translator]:
+    config = state.site.config
+    return {lang: Translator(lang, theme.messages(lang), config.timezone) for lang in config.languages}
+
+
+def _site_part(state: SiteState) -> dict[str, Any]:
+    """Everything but the incidents."""
     site, config = state.site, state.site.config
-    translators = {lang: Translator(lang, theme.messages(lang), config.timezone) for lang in config.languages}
     return {
         "format": FORMAT,
         "generated_at": iso_time(state.now, config.timezone),
@@ -48,7 +84,6 @@ def snapshot(state: SiteState, theme: Theme) -> dict[str, Any]:
                               "status": state.component_statuses[c.id]} for c in site.components},
         "groups": {g.id: {"name": _texts(g.name, config.languages), "components": list(g.components)}
                    for g in site.groups},
-        "incidents": {entry.id: _incident(state, entry, translators) for entry in state.incidents},
     }
 
 

@@ -1,0 +1,205 @@
+"""Incremental rebuilds (`Builder`, as `serve --watch` uses it): after any edit, the output
+is byte for byte what a full build of the edited site writes at the same `now`, and a
+one-incident edit renders only the few pages that show that incident."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from statusgen.build import Builder, build
+from statusgen.errors import ContentErrors
+from statusgen.theme import packaged_theme
+from tests.conftest import EXAMPLE_NOW, ROOT
+from tests.golden import read_tree
+
+INCIDENTS = ROOT / "incidents" / "2026"
+OUTAGE = "incidents/2026/2026-11-03-pdf-certificates-unavailable.md"
+ONGOING = "incidents/2026/2026-11-30-lookup-app-slow.md"
+MAINTENANCE = "incidents/2026/2026-12-06-gateway-and-signing-network-upgrade.md"
+GONE = "incidents/2026/2026-09-24-gateway-timeouts.md"
+NEW_INCIDENT = """\
+---
+title: {en: A new incident, nl: Een nieuw incident}
+impact: minor
+components: {dcc-app: degraded_performance}
+updates:
+  - {at: 2026-11-29 10:00, status: investigating, body: Looking.}
+  - {at: 2026-11-29 11:00, status: resolved, body: Fixed.}
+---
+"""
+ANOTHER_UPDATE = """\
+  - at: 2026-11-30 11:30
+    status: monitoring
+    body: {en: Searches are fast again; we keep watching., nl: Zoeken is weer snel.}
+"""
+
+
+def copy_example(folder: Path) -> Path:
+    """The example site's files (not its output, nor the theme, which stays the packaged one)."""
+    folder.mkdir(parents=True)
+    for name in ("components.yaml", "subscribers.yaml"):
+        shutil.copy(ROOT / name, folder / name)
+    for name in ("content", "incidents"):
+        shutil.copytree(ROOT / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "site")
+
+
+def edit(site: Path, path: str, old: str, new: str) -> None:
+    file = site / path
+    text = file.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {path}"
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def add_update(site: Path, path: str) -> None:
+    """Append an update to an incident whose updates are the last thing in its front matter."""
+    text = (site / path).read_text(encoding="utf-8").rstrip().removesuffix("---")
+    (site / path).write_text(text + ANOTHER_UPDATE + "---\n", encoding="utf-8")
+
+
+def write(site: Path, path: str, text: str) -> None:
+    (site / path).parent.mkdir(parents=True, exist_ok=True)
+    (site / path).write_text(text, encoding="utf-8")
+
+
+def override_template(site: Path, name: str, old: str, new: str) -> None:
+    """Give the site its own copy of a theme template, edited."""
+    target = site / "site_templates" / "templates" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        shutil.copy(packaged_theme() / "templates" / name, target)
+    edit(site, target.relative_to(site).as_posix(), old, new)
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "title": lambda s: edit(s, OUTAGE, "en: PDF", "en: Downloadable PDF"),
+    "update text": lambda s: edit(s, ONGOING, "We are investigating the cause.", "We look into it."),
+    "add update": lambda s: add_update(s, ONGOING),
+    "move window": lambda s: edit(s, MAINTENANCE, "start: 2026-12-06 22:00", "start: 2026-11-30 11:00"),
+    "delete": lambda s: (s / GONE).unlink(),
+    "add": lambda s: write(s, "incidents/2026/2026-11-29-new.md", NEW_INCIDENT),
+    "template": lambda s: override_template(s, "incident.html", '<article class="incident',
+                                            '<p>Edited template</p>\n<article class="incident'),
+    "translation": lambda s: write(s, "site_templates/i18n/en.yaml", "nav_history: Archive\n"),
+    "site.yaml": lambda s: edit(s, "content/site.yaml", "en: Regional Integration Platform status",
+                                "en: Platform status"),
+    "components.yaml": lambda s: edit(s, "components.yaml", "en: EU Digital COVID Certificates",
+                                      "en: EU COVID Certificates"),
+    "content page": lambda s: edit(s, "content/pages/help.en.md", "This page shows", "Edited. This page shows"),
+}
+LOCAL = ("title", "update text", "add update", "delete", "move window")
+"""Edits of one incident: a rebuild renders the home page, the incident's own page, the
+history page and the pages of the components and groups it touches, in both languages;
+at most 16 of the example site's 66 pages (the P1 outage touches five)."""
+MOST_PAGES = 16
+
+
+def assert_same_as_full_build(site: Path, out: Path, tmp_path: Path, now: str = EXAMPLE_NOW) -> None:
+    full = build(site, tmp_path / "full", now)
+    built = read_tree(out)
+    assert sorted(built) == sorted(full.outputs)
+    different = [path for path in sorted(built) if built[path] != full.outputs[path]]
+    assert not different, f"differ from a full build: {different[:10]}"
+    shutil.rmtree(tmp_path / "full")
+
+
+@pytest.mark.parametrize("change", sorted(EDITS))
+def test_an_incremental_rebuild_equals_a_full_build(change: str, site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    first = builder.build()
+    assert first.counters["pages_reused"] == 0
+    EDITS[change](site)
+    again = builder.build()
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+    if change in LOCAL:
+        assert 0 < again.counters["pages_rendered"] <= MOST_PAGES, again.counters
+        assert again.counters["files_parsed"] <= 1 and again.counters["states_computed"] <= 2
+
+
+def test_nothing_changed_renders_only_the_home_pages(site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    again = builder.build()
+    assert again.counters["pages_rendered"] == 2  # the home page, in two languages: it says when
+    assert again.counters["files_parsed"] == 0 and again.written == 0
+
+
+def test_forked_workers_fill_the_cache_too(site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=True)
+    builder.build()
+    EDITS["components.yaml"](site)  # every page changes: rendered by the workers again
+    builder.build()
+    EDITS["title"](site)
+    again = builder.build()
+    assert again.counters["pages_rendered"] <= MOST_PAGES
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_time_moving_on_moves_maintenance_and_durations(site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    for later in ("2026-11-30T12:07:00+01:00", "2026-12-06T23:00:00+01:00", "2026-12-08T09:00:00+01:00"):
+        builder.now = later
+        builder.build()
+        assert_same_as_full_build(site, tmp_path / "out", tmp_path, later)
+
+
+def test_a_broken_edit_keeps_the_last_good_build_and_recovers(site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    before = read_tree(tmp_path / "out")
+    original = (site / OUTAGE).read_text(encoding="utf-8")
+    (site / OUTAGE).write_text(original.replace("impact: P1", "impact: P9"), encoding="utf-8")
+    with pytest.raises(ContentErrors) as raised:
+        builder.build()
+    assert str(raised.value.errors[0]).startswith(f"{OUTAGE}:")
+    assert read_tree(tmp_path / "out") == before
+    (site / OUTAGE).write_text(original.replace("en: PDF", "en: The PDF"), encoding="utf-8")
+    builder.build()
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_a_broken_template_is_reported_and_the_cache_survives(site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    override_template(site, "history.html", "{% block main %}", "{% block main %}{% if %}")
+    with pytest.raises(ContentErrors):
+        builder.build()
+    (site / "site_templates" / "templates" / "history.html").unlink()
+    again = builder.build()
+    assert again.counters["pages_rendered"] <= 4  # the theme is as before: the home pages and little else
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+STEPS = ["title", "update text", "add update", "move window", "delete", "add", "content page",
+         "components.yaml", "translation"]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=4, unique=True),
+       minutes=st.lists(st.integers(0, 60 * 24 * 8), min_size=4, max_size=4))
+def test_any_sequence_of_edits_and_times_equals_a_full_build(tmp_path_factory: pytest.TempPathFactory,
+                                                              steps: list[str], minutes: list[int]) -> None:
+    from datetime import datetime, timedelta
+
+    folder = tmp_path_factory.mktemp("sequence")
+    site = copy_example(folder / "site")
+    builder = Builder(site, folder / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    start = datetime.fromisoformat(EXAMPLE_NOW)
+    for step, offset in zip(steps, minutes[:len(steps)], strict=True):
+        EDITS[step](site)
+        builder.now = (start + timedelta(minutes=offset)).isoformat()
+        builder.build()
+        assert_same_as_full_build(site, folder / "out", folder, builder.now)

@@ -1,0 +1,173 @@
+"""`statusgen serve --watch`: a real server process on 127.0.0.1, real files, real HTTP.
+
+Every wait polls with a deadline (no fixed sleeps): a rebuild is seen within two seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statusgen.serve import EVENTS, inject
+from tests.conftest import EXAMPLE_NOW
+from tests.test_incremental import OUTAGE, copy_example
+
+PAGE = "en/incidents/2026-11-03-pdf-certificates-unavailable/"
+TITLE = "en: PDF certificates unavailable for all partners"
+REBUILT_WITHIN = 2.0
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    url: str
+    lines: list[str] = field(default_factory=list)
+    _queue: queue.Queue[str] = field(default_factory=queue.Queue)
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(self.get("__statusgen/status")[1])
+
+    def terminal(self) -> str:
+        """Everything the server printed so far."""
+        while not self._queue.empty():
+            self.lines.append(self._queue.get())
+        return "".join(self.lines)
+
+
+def until(check: Callable[[], Any], within: float, what: str) -> Any:
+    """Poll `check` until it returns something true; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {within} s: {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    site = copy_example(tmp_path / "site")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "statusgen", "serve", "--site", str(site), "--watch", "--port", "0",
+         "--now", EXAMPLE_NOW], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stderr is not None
+        with process.stderr:
+            for line in process.stderr:
+                lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    seen: list[str] = []
+
+    def started() -> str | None:
+        while not lines.empty():
+            seen.append(lines.get())
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", "".join(seen))
+        return match[1] if match else None
+
+    running = Server(process, until(started, 60, "the server says where it listens"), seen, lines)
+    running.site = site  # type: ignore[attr-defined]
+    yield running
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    reader.join(timeout=10)
+
+
+def write(server: Server, text: str) -> None:
+    (server.site / OUTAGE).write_text(text, encoding="utf-8")  # type: ignore[attr-defined]
+
+
+def original(server: Server) -> str:
+    return (server.site / OUTAGE).read_text(encoding="utf-8")  # type: ignore[attr-defined]
+
+
+def test_serve_rebuilds_on_edits_shows_errors_and_stops_on_ctrl_c(server: Server) -> None:
+    code, html = server.get(PAGE)
+    assert code == 200 and "PDF certificates unavailable for all partners" in html
+    assert "statusgen serve: live reload" in html and EVENTS in html
+    on_disk = (server.site / "public" / PAGE / "index.html").read_text(encoding="utf-8")  # type: ignore[attr-defined]
+    assert "live reload" not in on_disk and "<script" not in on_disk
+
+    text = original(server)
+    write(server, text.replace(TITLE, "en: Certificates as PDF were unavailable"))
+    until(lambda: "Certificates as PDF were unavailable" in server.get(PAGE)[1], REBUILT_WITHIN,
+          "the edited title is served")
+
+    write(server, text.replace("impact: P1", "impact: P9"))
+    status = until(lambda: server.status()["errors"], REBUILT_WITHIN, "the broken file's error is reported")
+    assert status[0].startswith(f"{OUTAGE}:")
+    assert "impact: expected one of" in status[0]
+    until(lambda: status[0] in server.terminal(), 5, "the error is printed in the terminal")
+    assert "Certificates as PDF were unavailable" in server.get(PAGE)[1]  # the last good page
+
+    write(server, text)
+    until(lambda: not server.status()["errors"] and TITLE[4:] in server.get(PAGE)[1], REBUILT_WITHIN,
+          "the fixed site is served")
+
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=10) == 0
+
+
+def test_a_burst_of_writes_is_one_rebuild(server: Server) -> None:
+    text = original(server)
+    before = server.status()["builds"]
+    for n in range(5):  # an editor's save: several writes within 100 ms
+        write(server, text.replace(TITLE, f"en: Burst {n}"))
+        time.sleep(0.015)
+    until(lambda: "Burst 4" in server.get(PAGE)[1], REBUILT_WITHIN, "the last write is served")
+    write(server, text.replace(TITLE, "en: After the burst"))  # a build of its own, after the burst's
+    until(lambda: "After the burst" in server.get(PAGE)[1], REBUILT_WITHIN, "the next edit is served")
+    assert server.status()["builds"] == before + 2
+
+
+def test_the_event_stream_sends_the_status_now_and_after_each_build(server: Server) -> None:
+    with urllib.request.urlopen(server.url + EVENTS.lstrip("/"), timeout=10) as stream:
+        assert stream.headers["Content-Type"] == "text/event-stream"
+        first = json.loads(stream.readline().decode().removeprefix("data: "))
+        assert first["build"] and first["errors"] == []
+        stream.readline()
+        write(server, original(server).replace("impact: P1", "impact: P9"))
+        while (line := stream.readline().decode()) and '"errors": []' in line or line.strip() == "":
+            pass  # the build starting (no errors yet), then the failed one
+        assert OUTAGE in line
+
+
+def test_a_missing_page_is_the_sites_404_with_the_script(server: Server) -> None:
+    code, html = server.get("no/such/page/")
+    assert code == 404 and "statusgen serve: live reload" in html and "<html" in html
+
+
+def test_the_script_goes_before_the_closing_body() -> None:
+    page = inject(b"<html><body><p>x</p></body></html>", "1-1")
+    assert page.startswith(b"<html><body><p>x</p><script>") and page.endswith(b"</script>\n</body></html>")
+    assert b'var served = "1-1"' in page
+    assert inject(b"<p>no body</p>", None).startswith(b"<p>no body</p><script>")
