@@ -269,6 +269,9 @@ class _LanguagePages:
     def digests(self, incidents: Sequence[IncidentState]) -> tuple[bytes, ...]:
         return self.memo.digests(incidents) if self.memo is not None else ()
 
+    def digest(self, incident: IncidentState) -> bytes:
+        return self.memo.digest(incident) if self.memo is not None else b""
+
     def uptime_bars(self, component_id: str) -> Markup:
         """A component's uptime bars, rendered once per language and reused on every page
         (and, with a memo, by the next build while its figures are the same)."""
@@ -299,7 +302,7 @@ class _LanguagePages:
                 int((now - incident.started_at).total_seconds() // 60)
             self.page("incident.html", urls.incident(config, lang, incident.id),
                       lambda l, i=incident.id: urls.incident(config, l, i),
-                      (self.digests((incident,)), lasting), incident=incident)
+                      (self.digest(incident), lasting), incident=incident)
         for item in [*self.site.groups, *self.site.components]:
             self.component_pages(item.id)
         chunks = paginate(self.state.incidents, config.page_size)
@@ -352,8 +355,8 @@ class _LanguagePages:
         fingerprint = None if inputs is None or self.memo is None else (self.site_inputs, template, inputs)
         if fingerprint is not None:
             kept = self.memo.lookup(self.kind, file, fingerprint)  # type: ignore[union-attr]
-            if isinstance(kept, bytes):
-                self.outputs.merge({file: kept})
+            if isinstance(kept, bytes) and file not in self.outputs:  # (else `add` below says why)
+                self.outputs[file] = kept  # its path was checked when it was first made
                 return
         html = self.render_page(template, path, path_in, absolute_links, context)
         self.outputs.add(file, html)
