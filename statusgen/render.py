@@ -254,6 +254,7 @@ class _LanguagePages:
         }
         self.site_inputs = site_inputs(self.site, lang, job.theme_digest) if self.memo is not None else b""
         self.uptime_keys = job.uptime_keys
+        self.bars_keys: dict[str, bytes] = {}
 
     def status(self, value: str) -> Markup:
         """A component status as words with a symbol, never as colour alone."""
@@ -287,10 +288,20 @@ class _LanguagePages:
         return self.uptime_keys[component_id]
 
     def status_inputs(self, component_ids: Sequence[str]) -> tuple[Hashable, ...]:
-        """What a component page shows of components: their status now and uptime bars."""
+        """What a component page shows of components: their status now and uptime bars.
+
+        The bars as drawn, not the figures: the figures move with every minute of `now`,
+        the drawing (whole days, percentages to two decimals) far less often, and every
+        page of a component's paginated history shows them.
+        """
         if self.memo is None:
             return ()
-        return tuple((cid, self.state.component_statuses[cid], self.uptime_key(cid)) for cid in component_ids)
+        return tuple((cid, self.state.component_statuses[cid], self.bars_key(cid)) for cid in component_ids)
+
+    def bars_key(self, component_id: str) -> bytes:
+        if component_id not in self.bars_keys:
+            self.bars_keys[component_id] = digest(str(self.uptime_bars(component_id)))
+        return self.bars_keys[component_id]
 
     def render(self) -> None:
         config, lang, now = self.config, self.lang, self.state.now
