@@ -154,17 +154,8 @@ def email_context(event: Event, snapshot: dict[str, Any], lang: str, t: Translat
 
 @functools.lru_cache(maxsize=16)
 def email_environment(theme: Theme) -> jinja2.Environment:
-    """Jinja for `site_templates/emails/`: the site's own first, the theme's as `!theme/`."""
-    own = [jinja2.FileSystemLoader(str(folder / "emails")) for folder in theme.dirs]
-    default = jinja2.PrefixLoader({"!theme": jinja2.FileSystemLoader(str(theme.default / "emails"))})
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([*own, default]),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    """Jinja for `site_templates/emails/` (site first, `!theme/`), with the `personal` filter."""
+    env = theme.jinja("emails", html_only=True)
     env.filters["personal"] = _section
     return env
 

@@ -42,20 +42,27 @@ class Theme:
         default = packaged_theme()
         self.dirs = [own, default] if own.resolve() != default.resolve() else [default]
         self.default = default
+        self._environments: dict[str, jinja2.Environment] = {}
 
     @cached_property
     def environment(self) -> jinja2.Environment:
-        own = [jinja2.FileSystemLoader(str(d / "templates")) for d in self.dirs]
-        theme = jinja2.PrefixLoader({"!theme": jinja2.FileSystemLoader(str(self.default / "templates"))})
-        env = jinja2.Environment(
-            loader=jinja2.ChoiceLoader([*own, theme]),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        return env
+        """The pages' templates (`site_templates/templates/`)."""
+        return self.jinja("templates")
+
+    def jinja(self, folder: str, html_only: bool = False) -> jinja2.Environment:
+        """Jinja for one theme folder (templates, emails, service): the site's own files
+        first, the packaged theme's also as `!theme/NAME`; made once per folder.
+        `html_only` escapes only `.html` templates (emails have a plain-text part)."""
+        if folder not in self._environments:
+            own = [jinja2.FileSystemLoader(str(d / folder)) for d in self.dirs]
+            theme = jinja2.PrefixLoader({"!theme": jinja2.FileSystemLoader(str(self.default / folder))})
+            escape = (jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False,
+                                               default=False) if html_only else True)
+            self._environments[folder] = jinja2.Environment(
+                loader=jinja2.ChoiceLoader([*own, theme]), autoescape=escape,
+                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                keep_trailing_newline=True)
+        return self._environments[folder]
 
     def render(self, template: str, **context: Any) -> str:
         """Render a template; a broken template is reported by its file and line."""

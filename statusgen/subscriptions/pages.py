@@ -97,13 +97,4 @@ class Pages:
 @functools.lru_cache(maxsize=16)
 def service_environment(theme: Theme) -> jinja2.Environment:
     """Jinja for `site_templates/service/`: the site's own first, the theme's as `!theme/`."""
-    own = [jinja2.FileSystemLoader(str(folder / "service")) for folder in theme.dirs]
-    default = jinja2.PrefixLoader({"!theme": jinja2.FileSystemLoader(str(theme.default / "service"))})
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader([*own, default]),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return theme.jinja("service")
