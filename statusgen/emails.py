@@ -119,9 +119,9 @@ def render_email(event: Event, snapshot: dict[str, Any], lang: str, theme: Theme
     context = email_context(event, snapshot, lang, t)
     env = email_environment(theme)
     log.debug("rendering %s (%s) in %s", event.key, event.kind, lang)
-    subject = _render(env, "subject.txt", context).strip()
+    subject = render_template(env, "subject.txt", context).strip()
     context["subject"] = subject
-    return RenderedEmail(subject, _render(env, "event.txt", context), _render(env, "event.html", context))
+    return RenderedEmail(subject, render_template(env, "event.txt", context), render_template(env, "event.html", context))
 
 
 def email_context(event: Event, snapshot: dict[str, Any], lang: str, t: Translator) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def email_environment(theme: Theme) -> jinja2.Environment:
     return env
 
 
-def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as error:
@@ -384,7 +384,7 @@ def build_message(rendered: RenderedEmail, event: Event, snapshot: dict[str, Any
     sent_at = _moment(snapshot["generated_at"])
     values = _personal_values(event, snapshot, subscriber, settings, sent_at)
     message = EmailMessage(policy=POLICY)
-    _set_headers(message, [*_headers(rendered, event, snapshot, subscriber, settings, sent_at),
+    set_headers(message, [*_headers(rendered, event, snapshot, subscriber, settings, sent_at),
                            *_unsubscribe_headers(values, settings)])
     conditions = _conditions(subscriber, settings)
     message.set_content(_fill(rendered.text, values, conditions, str), cte="quoted-printable")
@@ -395,7 +395,7 @@ def build_message(rendered: RenderedEmail, event: Event, snapshot: dict[str, Any
     return message
 
 
-def _set_headers(message: EmailMessage, headers: list[tuple[str, str]]) -> None:
+def set_headers(message: EmailMessage, headers: list[tuple[str, str]]) -> None:
     for name, value in headers:
         if "\r" in value or "\n" in value or not value.strip():
             raise ValueError(f"{name}: a header value must be one non-empty line; found {value!r}")

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from statusgen.emails import POLICY, MailSettings, _render, _set_headers, email_environment
+from statusgen.emails import POLICY, MailSettings, email_environment, render_template, set_headers
 from statusgen.model import Site
 from statusgen.theme import Theme, Translator
 from statusgen.tokens import MAX_AGE, make_token
@@ -69,8 +69,8 @@ class Composer:
         context["subject"] = subject
         env = email_environment(self.theme)
         message = self._message(address, subject, now)
-        message.set_content(_render(env, "confirm.txt", context), cte="quoted-printable")
-        message.add_alternative(_render(env, "confirm.html", context), subtype="html", cte="quoted-printable")
+        message.set_content(render_template(env, "confirm.txt", context), cte="quoted-printable")
+        message.add_alternative(render_template(env, "confirm.html", context), subtype="html", cte="quoted-printable")
         del message.get_payload()[1]["MIME-Version"]  # add_alternative adds one to the part
         message["Content-Language"] = lang
         return Outgoing(0, self.settings.sender, address, message["Message-ID"],
@@ -78,7 +78,7 @@ class Composer:
 
     def _message(self, address: str, subject: str, now: datetime) -> EmailMessage:
         message = EmailMessage(policy=POLICY)
-        _set_headers(message, [
+        set_headers(message, [
             ("From", self.settings.sender), ("To", address), ("Subject", subject),
             ("Date", format_datetime(now)), ("Message-ID", make_msgid(domain=self.settings.site_host)),
             ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation replies
