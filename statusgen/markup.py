@@ -36,3 +36,14 @@ def render_markdown(text: str) -> Markup:
     raw = _markdown.reset().convert(text)
     return Markup(nh3.clean(raw, tags=TAGS, attributes=ATTRIBUTES, link_rel="noopener noreferrer",
                             url_schemes={"http", "https", "mailto"}))
+
+
+def render_prose(text: str, label: str) -> Markup:
+    """Markdown for a page, with each table in a box of its own that scrolls on a phone
+    (WCAG lets a data table keep its two dimensions), which the keyboard can reach and
+    a screen reader names."""
+    rendered = render_markdown(text)
+    if "<table>" not in rendered:
+        return rendered
+    box = Markup('<div class="table-box" role="region" tabindex="0" aria-label="{0}"><table>').format(label)
+    return Markup(str(rendered).replace("<table>", str(box)).replace("</table>", "</table></div>"))

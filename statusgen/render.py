@@ -26,7 +26,7 @@ from markupsafe import Markup
 from statusgen import api, badges, embed, feeds, ical, seo, snapshot, urls
 from statusgen.errors import BuildError
 from statusgen.incremental import RenderMemo, digest
-from statusgen.markup import render_markdown
+from statusgen.markup import render_markdown, render_prose
 from statusgen.model import COMPONENT_STATUSES, Page, Site, SiteConfig
 from statusgen.state import IncidentState, SiteState, incidents_by_item
 from statusgen.theme import Theme, Translator
@@ -389,7 +389,7 @@ class _LanguagePages:
             site=self.site, config=config, state=self.state, lang=self.lang, t=self.t,
             urls=urls, link=link, path=path, canonical=urls.absolute(config, path),
             alternates=alternates, menu=self.pages, uptime=self.uptime, index=self.index,
-            markdown=render_markdown, uptime_bars=self.uptime_bars, status=self.status,
+            markdown=render_markdown, prose=render_prose, uptime_bars=self.uptime_bars, status=self.status,
             time=self.time, **context)
 
 
