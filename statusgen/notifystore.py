@@ -12,6 +12,7 @@ Every change is committed at once, so a killed run loses nothing and repeats not
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -70,6 +71,8 @@ class NotifyStore(Protocol):
     def retry_later(self, delivery_id: int, error: str) -> None: ...
     def failed(self, delivery_id: int, error: str) -> None: ...
     def uncertain(self, delivery_id: int, error: str) -> None: ...
+    def deliveries_to(self, address: str) -> list[dict[str, Any]]: ...
+    def erase(self, address: str, replacement: str) -> tuple[int, int]: ...
 
 
 class SqliteNotifyStore:
@@ -204,3 +207,28 @@ class SqliteNotifyStore:
 
     def uncertain(self, delivery_id: int, error: str) -> None:
         self._set(delivery_id, "uncertain", error)
+
+    def deliveries_to(self, address: str) -> list[dict[str, Any]]:
+        """Everything recorded about deliveries to one address (a data-protection request)."""
+        rows = self._db.execute(
+            "SELECT d.event_key, e.kind, d.state, d.attempts, d.error, d.updated_at, d.language, d.components"
+            " FROM deliveries d JOIN events e ON e.key = d.event_key WHERE lower(d.recipient) = ? ORDER BY d.id",
+            (address.lower(),)).fetchall()
+        names = ("event", "kind", "state", "attempts", "error", "updated_at", "language", "components")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def erase(self, address: str, replacement: str) -> tuple[int, int]:
+        """Put `replacement` wherever the ledger has the address; a delivery still queued
+        is cancelled first, or the next run would mail the replacement. Returns (rows
+        rewritten, deliveries cancelled)."""
+        key = address.lower()
+        pattern = re.compile(re.escape(key), re.IGNORECASE)
+        with self._transaction() as db:
+            cancelled = db.execute("UPDATE deliveries SET state = 'failed', error = 'the address was erased on"
+                                   " request' WHERE lower(recipient) = ? AND state IN ('pending', 'committing')",
+                                   (key,)).rowcount
+            rows = db.execute("SELECT id, error FROM deliveries WHERE lower(recipient) = ?", (key,)).fetchall()
+            for delivery_id, error in rows:
+                db.execute("UPDATE deliveries SET recipient = ?, error = ? WHERE id = ?",
+                           (replacement, pattern.sub(replacement, error) if error else error, delivery_id))
+        return len(rows), cancelled

@@ -60,3 +60,17 @@ def test_the_schema_is_versioned(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "notify.db") as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_erasing_an_address_rewrites_the_ledger_and_cancels_what_is_queued(tmp_path: Path) -> None:
+    store = SqliteNotifyStore(tmp_path / "notify.db")
+    store.queue([(EVENT, CONTEXT, PEOPLE)], {EVENT.key}, {})
+    first, second = store.pending()
+    store.committing(first.id)
+    store.failed(first.id, "550 one@example.org unknown")
+    assert [d["state"] for d in store.deliveries_to("ONE@example.org")] == ["failed"]
+    assert store.erase("one@example.org", "erased:abc") == (1, 0)
+    assert store.deliveries_to("one@example.org") == []
+    assert store.deliveries_to("erased:abc")[0]["error"] == "550 erased:abc unknown"
+    assert store.erase("two@example.org", "erased:def") == (1, 1)
+    assert store.pending() == []

@@ -7,14 +7,13 @@
              salted digest only, so the address is not mailed again without being stored;
              the notifier store's deliveries keep their history under that digest
 
-The notifier store is read and scrubbed with SQL on its `deliveries` table: the one place
-it keeps an address.
+The notifier store is read and scrubbed through its own methods (`deliveries_to`,
+`erase`), the one place it keeps an address.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 from statusgen.errors import UsageError
 from statusgen.load import load_site
 from statusgen.model import Subscriber
+from statusgen.notifystore import SqliteNotifyStore
 from statusgen.subscriptions.forms import AddressError, normalise_address
 from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, address_key
 
@@ -159,37 +159,21 @@ def _address(address: str) -> str:
 def _deliveries(notify_db: Path, key: str) -> list[dict[str, Any]]:
     if not notify_db.is_file():
         return []
-    db = sqlite3.connect(f"{notify_db.resolve().as_uri()}?mode=ro", uri=True)
+    store = SqliteNotifyStore(notify_db)
     try:
-        rows = db.execute("SELECT d.event_key, e.kind, d.state, d.attempts, d.error, d.updated_at, d.language,"
-                          " d.components FROM deliveries d JOIN events e ON e.key = d.event_key"
-                          " WHERE lower(d.recipient) = ? ORDER BY d.id", (key,)).fetchall()
+        return store.deliveries_to(key)
     finally:
-        db.close()
-    names = ("event", "kind", "state", "attempts", "error", "updated_at", "language", "components")
-    return [dict(zip(names, row, strict=True)) for row in rows]
+        store.close()
 
 
 def _scrub_deliveries(notify_db: Path, key: str, replacement: str) -> tuple[int, int]:
-    """Put `replacement` where the notifier store has the address; a delivery still
-    queued is marked failed first, or the next run would mail the replacement."""
     if not notify_db.is_file():
         return 0, 0
-    db = sqlite3.connect(notify_db, isolation_level=None)
+    store = SqliteNotifyStore(notify_db)
     try:
-        db.execute("BEGIN IMMEDIATE")
-        cancelled = db.execute("UPDATE deliveries SET state = 'failed', error = 'the address was erased on request'"
-                               " WHERE lower(recipient) = ? AND state IN ('pending', 'committing')",
-                               (key,)).rowcount
-        rows = db.execute("SELECT id, error FROM deliveries WHERE lower(recipient) = ?", (key,)).fetchall()
-        pattern = re.compile(re.escape(key), re.IGNORECASE)
-        for delivery_id, error in rows:
-            db.execute("UPDATE deliveries SET recipient = ?, error = ? WHERE id = ?",
-                       (replacement, pattern.sub(replacement, error) if error else error, delivery_id))
-        db.execute("COMMIT")
+        return store.erase(key, replacement)
     finally:
-        db.close()
-    return len(rows), cancelled
+        store.close()
 
 
 def outbox_messages(site_dir: Path, key: str) -> list[Path]:
