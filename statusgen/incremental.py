@@ -26,7 +26,6 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from typing import Any, TypeVar
 
 from statusgen import uptime
@@ -155,7 +154,7 @@ class StateCache:
         statuses = component_statuses(site, states)
         self._known = known
         self.known_digests = {id(e.state): e.digest for e in known.values() if e.state is not None and e.digest}
-        return _ListedOnce(site, now, tuple(states), statuses, indicator(states, statuses))
+        return SiteState(site, now, tuple(states), statuses, indicator(states, statuses))
 
     def _state(self, incident: Incident, now: datetime) -> _Known:
         entry = self._known.get(incident.id)
@@ -170,15 +169,6 @@ class StateCache:
         """The digest of a state of this build (computed with it)."""
         found = self.known_digests.get(id(state))
         return digest(state) if found is None else found
-
-
-class _ListedOnce(SiteState):
-    """A `SiteState` that makes its lists of active and upcoming incidents once: each
-    scans every incident, and the home page template asks for each of them twice."""
-
-    active_incidents = cached_property(SiteState.active_incidents.fget)  # type: ignore[attr-defined]
-    active_maintenance = cached_property(SiteState.active_maintenance.fget)  # type: ignore[attr-defined]
-    upcoming_maintenance = cached_property(SiteState.upcoming_maintenance.fget)  # type: ignore[attr-defined]
 
 
 def horizon(incident: Incident) -> datetime:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 
 from statusgen.model import Incident, Site, Text, Update, severity
@@ -109,15 +110,16 @@ class SiteState:
     component_statuses: dict[str, str]
     indicator: Indicator
 
-    @property
+    # Each list scans every incident, and templates ask for them more than once: made once.
+    @cached_property
     def active_incidents(self) -> list[IncidentState]:
         return [s for s in self.incidents if s.is_active and not s.incident.is_maintenance]
 
-    @property
+    @cached_property
     def active_maintenance(self) -> list[IncidentState]:
         return [s for s in self.incidents if s.is_active and s.incident.is_maintenance]
 
-    @property
+    @cached_property
     def upcoming_maintenance(self) -> list[IncidentState]:
         upcoming = [s for s in self.incidents if s.is_upcoming]
         return sorted(upcoming, key=lambda s: (s.started_at, s.id))
