@@ -92,11 +92,15 @@ def _known_locale(code: str) -> bool:
 def _base_url(fields: Fields) -> str:
     if not fields.require("base_url", "the absolute URL the site is published at"):
         return FALLBACK.base_url
-    url = fields.string("base_url", "an absolute URL") or ""
+    return _folder_url(fields, "base_url", "base_url", "https://status.example.org/") or FALLBACK.base_url
+
+
+def _folder_url(fields: Fields, key: str, name: str, example: str) -> str | None:
+    """An absolute http(s) URL ending in `/`, as links are made by appending paths to it."""
+    url = fields.string(key, "an absolute URL") or ""
     if not re.match(r"https?://[^/\s]+(/\S*)?\Z", url):
-        fields.error("base_url", f"base_url: expected an absolute http(s) URL such as "
-                                 f"'https://status.example.org/'; found {url!r}")
-        return FALLBACK.base_url
+        fields.error(key, f"{name}: expected an absolute http(s) URL such as {example!r}; found {url!r}")
+        return None
     return url if url.endswith("/") else url + "/"
 
 
@@ -130,14 +134,9 @@ def _subscriptions_url(subscriptions: Fields | None) -> str | None:
     if subscriptions is None:
         return None
     subscriptions.reject_unknown(("url",))
-    url = subscriptions.string("url", "the subscription service's public URL")
-    if url is None:
+    if not subscriptions.has("url"):
         return None
-    if not re.match(r"https?://[^/\s]+(/\S*)?\Z", url):
-        subscriptions.error("url", f"subscriptions.url: expected an absolute http(s) URL such as "
-                                   f"'https://status.example.org/subscriptions/'; found {url!r}")
-        return None
-    return url if url.endswith("/") else url + "/"  # links are made by appending route names
+    return _folder_url(subscriptions, "url", "subscriptions.url", "https://status.example.org/subscriptions/")
 
 
 def _notify(notify: Fields) -> NotifyConfig:
