@@ -7,7 +7,6 @@ that overrides another can extend it as `!theme/NAME`.
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -43,6 +42,7 @@ class Theme:
         self.dirs = [own, default] if own.resolve() != default.resolve() else [default]
         self.default = default
         self._environments: dict[str, jinja2.Environment] = {}
+        self._messages: dict[str, dict[str, Any]] = {}
 
     @cached_property
     def environment(self) -> jinja2.Environment:
@@ -98,15 +98,18 @@ class Theme:
                     seen.add(name)
                     yield name, file
 
-    @functools.cache
     def messages(self, lang: str) -> dict[str, Any]:
-        """Translations for one language: English underneath, the theme's, then the site's."""
+        """Translations for one language: English underneath, the theme's, then the site's;
+        read once per theme (a cache on the instance, so a discarded theme is freed)."""
+        if lang in self._messages:
+            return self._messages[lang]
         merged: dict[str, Any] = {}
         for code in dict.fromkeys(("en", lang)):
             for folder in reversed(self.dirs):
                 file = folder / "i18n" / f"{code}.yaml"
                 if file.is_file():
                     _merge(merged, parse_document(file.as_posix(), file.read_bytes()).data or {})
+        self._messages[lang] = merged
         return merged
 
 
