@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from statusgen import ids, urls
 from statusgen.model import Component, Group, Update
-from statusgen.state import IncidentState, SiteState, component_changes
+from statusgen.state import IncidentState, SiteState
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
 
@@ -235,7 +235,7 @@ class _Api:
 
     def _updates(self, entry: IncidentState, public: str) -> list[dict[str, Any]]:
         found = []
-        for update, changes in reversed(component_changes(entry)):
+        for update, changes in reversed(entry.changes):
             at = self.time(update.at)
             body = update_body(update, self.t, self.lang)
             affected = [{"code": ids.component_id(cid), "name": self.site.components_by_id[cid].name[self.lang],
@@ -269,7 +269,7 @@ def _last_changes(state: SiteState, memo: RenderMemo | None = None) -> dict[str,
 def _changes(entry: IncidentState) -> tuple[tuple[str, datetime], ...]:
     """When one incident last changed each component's status."""
     changed: dict[str, datetime] = {}
-    for update, changes in component_changes(entry):
+    for update, changes in entry.changes:
         for cid, _, _ in changes:
             changed[cid] = max(changed.get(cid, update.at), update.at)
     return tuple(changed.items())

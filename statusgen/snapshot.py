@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from statusgen import ids, urls
 from statusgen.api import update_body
 from statusgen.model import Text
-from statusgen.state import IncidentState, SiteState, component_changes
+from statusgen.state import IncidentState, SiteState
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
 
@@ -110,7 +110,7 @@ def _incident(state: SiteState, entry: IncidentState, translators: dict[str, Tra
             "automatic": update.automatic,
             "body": {lang: update_body(update, t, lang) for lang, t in translators.items()},
             "changes": [list(change) for change in changes],
-        } for update, changes in component_changes(entry)],
+        } for update, changes in entry.changes],
     }
 
 

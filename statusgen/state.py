@@ -59,6 +59,11 @@ class IncidentState:
     ended_at: datetime | None
     """When it was resolved, completed or cancelled; None while it goes on."""
 
+    @cached_property
+    def changes(self) -> list[tuple[Update, tuple[tuple[str, str, str], ...]]]:
+        """`component_changes(self)`, worked out once for the API, the snapshot and the emails."""
+        return component_changes(self)
+
     @property
     def id(self) -> str:
         return self.incident.id
