@@ -21,6 +21,7 @@ import http.server
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +43,8 @@ DEBOUNCE = 0.1
 """Seconds without a new file event before a rebuild starts: an editor's save is a burst."""
 KEEPALIVE = 15.0
 """Seconds between comments on an idle event stream, so proxies and browsers keep it open."""
+SIGNAL_CHECK = 0.2
+"""How often the main thread wakes up to notice Ctrl-C (see `serve`)."""
 EVENTS = "/__statusgen/events"
 STATUS = "/__statusgen/status"
 WATCHED = ("content", "incidents", "site_templates")
@@ -359,17 +362,26 @@ def serve(site_dir: Path, out_dir: Path | None = None, now: str | None = None, h
           port: int = 8000, watch: bool = False) -> int:
     """Build, serve until Ctrl-C, and with `watch` rebuild on every edit; returns the exit code."""
     preview = Preview(site_dir, out_dir, now, host, port, watch)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # a process manager's stop: as Ctrl-C
     try:
         preview.start()
         log.info("serving %s at %s%s (Ctrl-C to stop)", preview.builder.out_dir, preview.url,
                  ", rebuilding on changes" if watch else "")
         while True:
-            time.sleep(3600)
+            # Short naps, not one long sleep: the kernel may hand Ctrl-C's signal to one of
+            # the other threads, and then a sleeping main thread would not see it until
+            # the sleep ends (Python runs signal handlers in the main thread only).
+            time.sleep(SIGNAL_CHECK)
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
         preview.stop()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -72,7 +72,7 @@ def until(check: Callable[[], Any], within: float, what: str) -> Any:
 def server(tmp_path: Path) -> Iterator[Server]:
     site = copy_example(tmp_path / "site")
     process = subprocess.Popen(
-        [sys.executable, "-m", "statusgen", "serve", "--site", str(site), "--watch", "--port", "0",
+        [sys.executable, "-X", "faulthandler", "-m", "statusgen", "serve", "--site", str(site), "--watch", "--port", "0",
          "--now", EXAMPLE_NOW], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: queue.Queue[str] = queue.Queue()
@@ -134,7 +134,37 @@ def test_serve_rebuilds_on_edits_shows_errors_and_stops_on_ctrl_c(server: Server
           "the fixed site is served")
 
     server.process.send_signal(signal.SIGINT)
-    assert server.process.wait(timeout=10) == 0
+    assert stopped(server) == 0
+
+
+def stopped(server: Server, within: float = 10) -> int:
+    """The exit code once the server has stopped; if it does not, fail with the stack of
+    every thread (faulthandler prints them on SIGABRT)."""
+    try:
+        return server.process.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        server.process.send_signal(signal.SIGABRT)
+        server.process.wait(timeout=10)
+        time.sleep(0.5)  # the reader thread collects the last lines
+        pytest.fail(f"serve did not stop within {within} s:\n{server.terminal()}")
+
+
+def test_ctrl_c_stops_serve_whichever_thread_the_signal_lands_on(server: Server) -> None:
+    """The kernel hands a process's signal to any thread that does not block it. On Linux,
+    kill() with a thread's id prefers that thread: here, one that is not the main thread,
+    which is the case a main thread asleep for an hour never noticed."""
+    others = [int(task.name) for task in Path(f"/proc/{server.process.pid}/task").iterdir()
+              if int(task.name) != server.process.pid]
+    assert others, "serve --watch runs an HTTP thread, a rebuild thread and watchers"
+    os.kill(others[0], signal.SIGINT)
+    assert stopped(server, within=5) == 0
+    assert "stopping" in server.terminal()
+
+
+def test_sigterm_stops_serve_as_ctrl_c_does(server: Server) -> None:
+    server.process.send_signal(signal.SIGTERM)
+    assert stopped(server, within=5) == 0
+    assert "stopping" in server.terminal()
 
 
 def test_a_burst_of_writes_is_one_rebuild(server: Server) -> None:
