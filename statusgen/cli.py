@@ -34,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StatusgenError as error:
         print(f"statusgen: {error}", file=sys.stderr)
         return error.exit_code
+    except KeyboardInterrupt:
+        print("statusgen: interrupted", file=sys.stderr)
+        return 130
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -16,6 +16,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -111,13 +112,20 @@ def _render_pages(job: _Job, parallel: bool) -> list[dict[str, bytes]]:
         if processes == 1 or "fork" not in multiprocessing.get_all_start_methods():
             return [_render_language(lang) for lang in languages]
         # Forked workers inherit the state (and the memo); only new bytes travel back.
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
+        with multiprocessing.get_context("fork").Pool(processes, initializer=_worker_signals) as pool:
             parts = pool.map(_render_in_worker, languages)
     finally:
         _job = None
     if job.memo is None:
         return parts
     return [job.memo.absorb(part).get(_page_kind(lang), {}) for lang, part in zip(languages, parts, strict=True)]
+
+
+def _worker_signals() -> None:
+    """A forked worker leaves Ctrl-C to its parent (which ends the pool) and dies when the
+    pool ends it, whatever handlers the parent had (`serve` has its own for both)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _seo_files(html: list[str], config: SiteConfig, memo: RenderMemo | None) -> dict[str, bytes]:

@@ -363,7 +363,10 @@ def serve(site_dir: Path, out_dir: Path | None = None, now: str | None = None, h
     """Build, serve until Ctrl-C, and with `watch` rebuild on every edit; returns the exit code."""
     preview = Preview(site_dir, out_dir, now, host, port, watch)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)  # a process manager's stop: as Ctrl-C
+        # Ctrl-C and a process manager's stop both end the preview, also when it was
+        # started where SIGINT is ignored (a script's background job), as uvicorn does.
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         preview.start()
         log.info("serving %s at %s%s (Ctrl-C to stop)", preview.builder.out_dir, preview.url,

@@ -518,21 +518,37 @@ class _Run:
         self._halted: str | None = None
         self._stopped = False
         self._crash: BaseException | None = None
+        self._ended = threading.Condition()
+        self._working = 0
 
     def run(self, workers: int) -> None:
         threads = [threading.Thread(target=self._work, args=(n,), name=f"smtp-{n}") for n in range(workers)]
+        self._working = workers
         for thread in threads:
             thread.start()
         try:
-            for thread in threads:
-                thread.join()
+            self._wait_for_workers()
         except BaseException:  # Ctrl-C: finish the messages in hand, leave the rest pending
             self._stop()
-            for thread in threads:
-                thread.join()
+            self._wait_for_workers()
             raise
+        for thread in threads:
+            thread.join()  # they have ended their work: this returns at once
         if self._crash is not None:
             raise self._crash
+
+    def _wait_for_workers(self) -> None:
+        """Until every worker has ended its work.
+
+        Not `Thread.join`: on Python 3.11 a KeyboardInterrupt raised inside `join` can mark
+        a thread that is still running as ended (threading's bpo-45274 clean-up releases the
+        running thread's own lock), and the run would then exit while a worker is handing a
+        message over. Short waits also let the main thread notice a Ctrl-C whose signal the
+        kernel gave to a worker thread.
+        """
+        with self._ended:
+            while not self._ended.wait_for(lambda: self._working == 0, timeout=0.2):
+                pass
 
     def _work(self, worker: int) -> None:
         connection = _Connection(self.transport, on_open=lambda: self._set_live(worker, True))
@@ -547,6 +563,9 @@ class _Run:
         finally:
             self._set_live(worker, False)
             connection.close()
+            with self._ended:
+                self._working -= 1
+                self._ended.notify_all()
 
     def _take(self, worker: int) -> _Job | None:
         with self._lock:

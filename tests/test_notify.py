@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,51 @@ def test_a_run_killed_part_way_is_finished_by_the_next_and_nobody_gets_two(make_
     assert all(states[recipient] == "sent" for recipient in set(counts) - uncertain)
     assert rerun.returncode == 1
     assert f"{len(uncertain)} are uncertain" in rerun.stderr, rerun.stderr
+
+
+def test_ctrl_c_finishes_the_messages_in_hand_and_the_next_run_sends_the_rest(make_site: MakeSite) -> None:
+    """Ctrl-C lands on whichever thread the kernel picks (kill() with a worker thread's id
+    prefers that one): the run still stops promptly, hands over what it had started,
+    records it, and leaves the rest pending, nothing uncertain."""
+    people = "".join(f"- {{email: partner{n:04d}@example.org}}\n" for n in range(400))
+    root = make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": people})
+    out = root / "public"
+    build(root, out, "2026-11-30T08:00:00+01:00")
+    # As from a terminal: Python leaves SIGINT ignored when its parent ignores it, as a
+    # shell script's background jobs do, and the tests may run as one.
+    command = [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+               " from statusgen.cli import main; sys.exit(main())",
+               "notify", "--site", str(root), "--transport", "smtp"]
+    process: dict[str, subprocess.Popen[str]] = {}
+
+    def slowly(session: Any, envelope: Any) -> None:
+        if "run" in process and len(sink.messages) == 50:
+            pid = process["run"].pid
+            worker = next(int(t.name) for t in Path(f"/proc/{pid}/task").iterdir() if int(t.name) != pid)
+            os.kill(worker, signal.SIGINT)
+        time.sleep(0.005)
+        return None
+
+    with SmtpSink(slowly) as sink:
+        env = {**os.environ, "STATUSGEN_SECRET_KEY": SECRET, "STATUSGEN_SMTP_HOST": "127.0.0.1",
+               "STATUSGEN_SMTP_PORT": str(sink.port), "STATUSGEN_SMTP_SECURITY": "none"}
+        assert subprocess.run(command, env=env, check=False, capture_output=True).returncode == 0  # the baseline
+        (root / "incidents" / "app.md").write_text(APP_DOWN.format(more=""))
+        build(root, out, "2026-11-30T10:00:00+01:00")
+        process["run"] = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        _, stderr = process["run"].communicate(timeout=60)
+        assert process["run"].returncode == 130, stderr
+        assert "statusgen: interrupted" in stderr and "Traceback" not in stderr
+        first = len(sink.messages)
+        assert 50 <= first < 400
+        with sqlite3.connect(root / ".statusgen" / "notify.db") as db:
+            states = dict(db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
+        assert states == {"sent": first, "pending": 400 - first}
+        rerun = subprocess.run(command, env=env, check=False, capture_output=True, text=True, timeout=60)
+        assert rerun.returncode == 0, rerun.stderr
+        assert sink.wait_for(400, timeout=5)
+        counts = sink.per_recipient()
+    assert len(counts) == 400 and set(counts.values()) == {1}
 
 
 def test_a_relay_that_cannot_be_reached_leaves_everything_queued_for_the_next_run(site: Notifier) -> None:
