@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from statusgen import api, badges, embed, feeds, ical, seo, snapshot, urls
 from statusgen.errors import BuildError
@@ -84,24 +84,30 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
     if memo is not None:
         memo.site_key = machine_inputs(state, theme_key)
     job = _Job(state, uptime, theme, _IncidentIndex(state), memo, theme_key, uptime_keys)
-    for part in _render_pages(job, parallel):
+    rest = Outputs()
+
+    def other_outputs() -> None:  # made here while forked workers render the pages
+        for name, file in theme.static_files():
+            rest.add(f"static/{name}", file.read_bytes())
+        rest.add("api/uptime.json", uptime_json(state, uptime) if memo is None else memo.recall(
+            "uptime-json", "", (memo.site_key, state.now, tuple(uptime_keys.items())),
+            lambda: uptime_json(state, uptime)))
+        for path, content in machine_outputs(state, theme, memo):
+            rest.add(path, content)
+
+    for part in _render_pages(job, parallel, other_outputs):
         outputs.merge(part)
     if memo is not None:
         memo.outputs["pages"] = len(outputs)
-    for name, file in theme.static_files():
-        outputs.add(f"static/{name}", file.read_bytes())
-    outputs.add("api/uptime.json", uptime_json(state, uptime) if memo is None else memo.recall(
-        "uptime-json", "", (memo.site_key, state.now, tuple(uptime_keys.items())),
-        lambda: uptime_json(state, uptime)))
-    for path, content in machine_outputs(state, theme, memo):
-        outputs.add(path, content)
+    outputs.merge(rest)
     for path, content in _seo_files(list(outputs), state.site.config, memo).items():
         outputs.add(path, content)
     return outputs
 
 
-def _render_pages(job: _Job, parallel: bool) -> list[dict[str, bytes]]:
-    """Every language's pages; in forked workers when there are many to render."""
+def _render_pages(job: _Job, parallel: bool, meanwhile: Callable[[], None]) -> list[dict[str, bytes]]:
+    """Every language's pages; in forked workers when there are many to render, while this
+    process runs `meanwhile` (else it runs it first)."""
     global _job
     languages = job.state.site.config.languages
     processes = min(len(languages), os.cpu_count() or 1) if parallel else 1
@@ -110,10 +116,13 @@ def _render_pages(job: _Job, parallel: bool) -> list[dict[str, bytes]]:
     _job = job
     try:
         if processes == 1 or "fork" not in multiprocessing.get_all_start_methods():
+            meanwhile()
             return [_render_language(lang) for lang in languages]
         # Forked workers inherit the state (and the memo); only new bytes travel back.
         with multiprocessing.get_context("fork").Pool(processes, initializer=_worker_signals) as pool:
-            parts = pool.map(_render_in_worker, languages)
+            pending = pool.map_async(_render_in_worker, languages)
+            meanwhile()
+            parts = pending.get()
     finally:
         _job = None
     if job.memo is None:
@@ -221,6 +230,23 @@ def machine_inputs(state: SiteState, theme_key: bytes) -> bytes:
 
 
 
+_MARK = "\x00"
+"""Around a link target or slot name in a rendered `_Shape`: never in a site's text (YAML
+and the loaders refuse control characters), and checked against the calls made."""
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A shared piece as rendered once: `pieces` alternate text and markers, `"L" + target`
+    for a link and `"S" + name` for a slot. Not `reusable` if the text held a marker
+    character of its own; then the piece is rendered for every page."""
+
+    pieces: tuple[str, ...]
+    targets: frozenset[str]
+    current: str | None
+    reusable: bool
+
+
 class _IncidentIndex:
     """Incidents by component and group, and by recent day, each built in one pass."""
 
@@ -263,6 +289,8 @@ class _LanguagePages:
         self.site_inputs = site_inputs(self.site, lang, job.theme_digest) if self.memo is not None else b""
         self.uptime_keys = job.uptime_keys
         self.bars_keys: dict[str, bytes] = {}
+        self.shapes: dict[tuple[str, str | None, datetime | None], _Shape] = {}
+        self.resolved: dict[Hashable, list[str]] = {}
 
     def status(self, value: str) -> Markup:
         """A component status as words with a symbol, never as colour alone."""
@@ -382,18 +410,83 @@ class _LanguagePages:
         if self.memo is not None:
             self.memo.keep(self.kind, file, fingerprint, self.outputs[file])
 
-    def render_page(self, template: str, path: str, path_in: Any, absolute_links: bool,
-                    context: dict[str, Any]) -> str:
+    def chrome(self, name: str, path: str, absolute_links: bool, last_updated: datetime | None,
+               slots: dict[str, str]) -> Markup:
+        """A piece every page of the language shares (header.html, footer.html): rendered
+        once, its links then resolved for the page at `path` and its slots filled.
+
+        The links of a page in folder `en/incidents/a/` resolve the same as from any other
+        folder beside it (`en/incidents/b/`), unless a link points inside the folder: so
+        resolved pieces are shared by the pages of one parent folder.
+        """
+        shape = self.shape(name, None, last_updated)
+        if path in shape.targets:  # the page is one of the links: it is marked current
+            shape = self.shape(name, path, last_updated)
+        if not shape.reusable:
+            return Markup(self.render_chrome(name, last_updated, self.link_for(path, absolute_links),
+                                             lambda slot: Markup(slots.get(slot, "")), shape.current))
+        folder = path.rpartition("/")[0] + "/" if "/" in path else ""
+        inside = any(target.startswith(folder) for target in shape.targets)
+        key = (name, shape.current, last_updated, absolute_links,
+               path if inside or not folder else folder.rstrip("/").rpartition("/")[0])
+        pieces = self.resolved.get(key)
+        if pieces is None:
+            link = self.link_for(path, absolute_links)
+            pieces = [piece if n % 2 == 0 else str(escape(link(piece[1:]))) if piece[0] == "L" else piece
+                      for n, piece in enumerate(shape.pieces)]
+            self.resolved[key] = pieces
+        return Markup("".join(piece if n % 2 == 0 or piece[0] != "S" else slots.get(piece[1:], "")
+                              for n, piece in enumerate(pieces)))
+
+    def shape(self, name: str, current: str | None, last_updated: datetime | None) -> _Shape:
+        """`name` rendered with a marker for each link and slot (see `_Shape`)."""
+        key = (name, current, last_updated)
+        if key not in self.shapes:
+            calls: list[str] = []
+
+            def mark(kind: str) -> Callable[[str], Markup]:
+                def marker(value: str) -> Markup:
+                    calls.append(kind + value)
+                    return Markup(f"{_MARK}{kind}{value}{_MARK}")
+                return marker
+
+            text = self.render_chrome(name, last_updated, mark("L"), mark("S"), current)
+            pieces = tuple(text.split(_MARK))
+            self.shapes[key] = _Shape(pieces, frozenset(c[1:] for c in calls if c[0] == "L"), current,
+                                      reusable=list(pieces[1::2]) == calls)
+        return self.shapes[key]
+
+    def render_chrome(self, name: str, last_updated: datetime | None, link: Callable[[str], Any],
+                      slot: Callable[[str], Any], current: str | None) -> str:
+        """A shared piece, with no page-specific context: `current` stands for the page."""
+        return self.theme.render(name, site=self.site, config=self.config, state=self.state, lang=self.lang,
+                                 t=self.t, urls=urls, link=link, slot=slot, current=current, menu=self.pages,
+                                 last_updated=last_updated, uptime=self.uptime, index=self.index,
+                                 markdown=render_markdown, prose=render_prose, uptime_bars=self.uptime_bars,
+                                 status=self.status, time=self.time)
+
+    def link_for(self, path: str, absolute_links: bool) -> Callable[[str], str]:
         config = self.config
 
         def link(target: str) -> str:
             return urls.absolute(config, target) if absolute_links else urls.relative(path, target)
+        return link
+
+    def render_page(self, template: str, path: str, path_in: Any, absolute_links: bool,
+                    context: dict[str, Any]) -> str:
+        config = self.config
+        link = self.link_for(path, absolute_links)
 
         alternates = [(code, urls.absolute(config, path_in(code)), self.language_names[code],
                        link(path_in(code))) for code in config.languages]
         context.setdefault("follow_base", urls.home(config, self.lang))
         context.setdefault("last_updated", None)
-        return self.theme.render(template,
+        last_updated = context["last_updated"]
+
+        def chrome(name: str, **slots: str) -> Markup:
+            return self.chrome(name, path, absolute_links, last_updated, slots)
+
+        return self.theme.render(template, chrome=chrome,
             site=self.site, config=config, state=self.state, lang=self.lang, t=self.t,
             urls=urls, link=link, path=path, canonical=urls.absolute(config, path),
             alternates=alternates, menu=self.pages, uptime=self.uptime, index=self.index,
