@@ -11,6 +11,7 @@ what `build` would write at the same `now`.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -102,11 +103,25 @@ def render(site_dir: Path, now: str | datetime | None = None) -> tuple[Site, Sit
 
 
 def _render(site_dir: Path, now: str | datetime | None, stages: _Stages) -> tuple[Site, SiteState, Outputs]:
-    site = stages.run("load", lambda: check(site_dir))
-    state = stages.run("state", lambda: site_state(site, resolve_now(site, now)))
-    uptime = stages.run("uptime", lambda: site_uptime(state))
-    outputs = stages.run("render", lambda: render_site(state, uptime, Theme(site_dir)))
+    with fewer_collections():
+        site = stages.run("load", lambda: check(site_dir))
+        state = stages.run("state", lambda: site_state(site, resolve_now(site, now)))
+        uptime = stages.run("uptime", lambda: site_uptime(state))
+        outputs = stages.run("render", lambda: render_site(state, uptime, Theme(site_dir)))
     return site, state, outputs
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """A build makes millions of objects that live until it ends, and Python's collector
+    would look through all of them again and again (a tenth of a large build's time):
+    collect young objects less often while it runs, as mypy does."""
+    before = gc.get_threshold()
+    gc.set_threshold(200_000, 30, 30)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def output_folder(site_dir: Path, out_dir: Path | None) -> tuple[Path, Path]:
@@ -145,6 +160,10 @@ class Builder:
         self._theme: tuple[bytes, Theme] | None = None
 
     def build(self) -> BuildResult:
+        with fewer_collections():
+            return self._build()
+
+    def _build(self) -> BuildResult:
         started = time.perf_counter()
         stages, cache = _Stages(), self.cache
         site, _ = stages.run("load", lambda: load_site(self.site_dir, cache.files))

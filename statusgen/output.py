@@ -17,13 +17,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from statusgen.errors import BuildError
 
 log = logging.getLogger(__name__)
-WRITERS = 8
 SWAP_SHARE = 0.5
 """Past this share of changed files, swapping in a whole new folder is faster."""
 
@@ -43,14 +41,20 @@ def write_site(outputs: Mapping[str, bytes], out_dir: Path) -> None:
 
 
 def _write_files(staging: Path, outputs: Mapping[str, bytes]) -> None:
-    """Write every file; threads overlap the file system's latency (the GIL is released)."""
-    folders = sorted({(staging / path).parent for path in outputs}, key=lambda f: len(f.parts))
-    with ThreadPoolExecutor(WRITERS) as pool:
-        list(pool.map(lambda folder: folder.mkdir(parents=True, exist_ok=True), folders))
-        list(pool.map(lambda item: _write_file(staging / item[0], item[1]), sorted(outputs.items())))
+    """Write every file, one after the other with plain `os` calls: the system calls take
+    a tenth of a millisecond per file, and a thread pool's bookkeeping (or pathlib's) took
+    ten times that (`bench/build_bench.py`: 25,000 files, 3.7 s with 8 threads, ~0.5 s)."""
+    root = os.fspath(staging)
+    made = {""}
+    for path in sorted(outputs):
+        folder = path.rpartition("/")[0]
+        if folder not in made:
+            os.makedirs(os.path.join(root, folder), exist_ok=True)
+            made.add(folder)
+        _write_file(os.path.join(root, path), outputs[path])
 
 
-def _write_file(target: Path, content: bytes) -> None:
+def _write_file(target: str, content: bytes) -> None:
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         view = memoryview(content)
@@ -88,12 +92,8 @@ def write_changes(outputs: Mapping[str, bytes], out_dir: Path, previous: Mapping
         write_site(outputs, out_dir)
         return None
     gone = [path for path in previous if path not in outputs]
-    if len(changed) > WRITERS:
-        with ThreadPoolExecutor(WRITERS) as pool:
-            list(pool.map(lambda path: _replace_file(out_dir / path, outputs[path]), sorted(changed)))
-    else:
-        for path in sorted(changed):
-            _replace_file(out_dir / path, outputs[path])
+    for path in sorted(changed):
+        _replace_file(out_dir / path, outputs[path])
     for path in sorted(gone):
         _remove_file(out_dir, path)
     log.debug("wrote %d files, deleted %d in %s", len(changed), len(gone), out_dir)

@@ -12,6 +12,7 @@ would keep an outdated page. The home page shows nearly everything and is always
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import multiprocessing
@@ -119,10 +120,17 @@ def _render_pages(job: _Job, parallel: bool, meanwhile: Callable[[], None]) -> l
             meanwhile()
             return [_render_language(lang) for lang in languages]
         # Forked workers inherit the state (and the memo); only new bytes travel back.
-        with multiprocessing.get_context("fork").Pool(processes, initializer=_worker_signals) as pool:
-            pending = pool.map_async(_render_in_worker, languages)
-            meanwhile()
-            parts = pending.get()
+        # Frozen, the objects made so far are left alone by the collector: in this process
+        # while it waits, and in the workers, whose pages they then share with this one
+        # instead of copying them on the collector's first look.
+        gc.freeze()
+        try:
+            with multiprocessing.get_context("fork").Pool(processes, initializer=_worker_signals) as pool:
+                pending = pool.map_async(_render_in_worker, languages)
+                meanwhile()
+                parts = pending.get()
+        finally:
+            gc.unfreeze()
     finally:
         _job = None
     if job.memo is None:
@@ -245,6 +253,14 @@ class _Shape:
     targets: frozenset[str]
     current: str | None
     reusable: bool
+    args: tuple[Any, ...] = ()
+    """The arguments it was made with, kept alive: objects among them are keyed by `id`."""
+
+
+def _identity(value: Any) -> Hashable:
+    """A shared piece's argument as a cache key: plain values as they are, objects (an
+    incident's state, immutable for the build) by identity, so no deep hashing per use."""
+    return value if value is None or isinstance(value, (str, int, float, bool, datetime)) else ("id", id(value))
 
 
 class _IncidentIndex:
@@ -289,7 +305,9 @@ class _LanguagePages:
         self.site_inputs = site_inputs(self.site, lang, job.theme_digest) if self.memo is not None else b""
         self.uptime_keys = job.uptime_keys
         self.bars_keys: dict[str, bytes] = {}
-        self.shapes: dict[tuple[str, str | None, datetime | None], _Shape] = {}
+        self.shapes: dict[Hashable, _Shape] = {}
+        self.macros: dict[str, Any] = {}
+        self.marked: list[str] = []
         self.resolved: dict[Hashable, list[str]] = {}
 
     def status(self, value: str) -> Markup:
@@ -410,60 +428,76 @@ class _LanguagePages:
         if self.memo is not None:
             self.memo.keep(self.kind, file, fingerprint, self.outputs[file])
 
-    def chrome(self, name: str, path: str, absolute_links: bool, last_updated: datetime | None,
+    def shared(self, name: str, path: str, absolute_links: bool, args: dict[str, Any],
                slots: dict[str, str]) -> Markup:
-        """A piece every page of the language shares (header.html, footer.html): rendered
-        once, its links then resolved for the page at `path` and its slots filled.
+        """A piece many pages show alike: the macro named after template `name` (header.html
+        has `header`), called once per language and `args`, its links then resolved for the
+        page at `path` and its slots filled with the page's own content.
 
         The links of a page in folder `en/incidents/a/` resolve the same as from any other
         folder beside it (`en/incidents/b/`), unless a link points inside the folder: so
         resolved pieces are shared by the pages of one parent folder.
         """
-        shape = self.shape(name, None, last_updated)
-        if path in shape.targets:  # the page is one of the links: it is marked current
-            shape = self.shape(name, path, last_updated)
-        if not shape.reusable:
-            return Markup(self.render_chrome(name, last_updated, self.link_for(path, absolute_links),
-                                             lambda slot: Markup(slots.get(slot, "")), shape.current))
+        macro = self.macro(name)
+        args = {key: value for key, value in args.items() if key in macro.arguments}
+        arg_key = tuple((key, _identity(value)) for key, value in sorted(args.items()))
+        shape = self.shape(name, None, args, arg_key)
+        if path in shape.targets and "current" in macro.arguments:  # the page is one of the links
+            shape = self.shape(name, path, args, arg_key)
+        if not shape.reusable:  # made for this page alone, with its own links
+            module = self.theme.macro(name, name.removesuffix(".html"),
+                                      **self.shared_context(self.link_for(path, absolute_links),
+                                                            lambda slot: Markup(slots.get(slot, ""))))
+            current = {"current": shape.current} if "current" in macro.arguments else {}
+            return Markup(self.theme.reporting(name, lambda: module(**args, **current)))
         folder = path.rpartition("/")[0] + "/" if "/" in path else ""
         inside = any(target.startswith(folder) for target in shape.targets)
-        key = (name, shape.current, last_updated, absolute_links,
-               path if inside or not folder else folder.rstrip("/").rpartition("/")[0])
+        where = ("page", path) if inside or not folder else ("beside", folder.rstrip("/").rpartition("/")[0])
+        key = (name, shape.current, arg_key, absolute_links, where)
         pieces = self.resolved.get(key)
         if pieces is None:
             link = self.link_for(path, absolute_links)
             pieces = [piece if n % 2 == 0 else str(escape(link(piece[1:]))) if piece[0] == "L" else piece
                       for n, piece in enumerate(shape.pieces)]
             self.resolved[key] = pieces
+        if len(pieces) == 1:
+            return Markup(pieces[0])
         return Markup("".join(piece if n % 2 == 0 or piece[0] != "S" else slots.get(piece[1:], "")
                               for n, piece in enumerate(pieces)))
 
-    def shape(self, name: str, current: str | None, last_updated: datetime | None) -> _Shape:
-        """`name` rendered with a marker for each link and slot (see `_Shape`)."""
-        key = (name, current, last_updated)
-        if key not in self.shapes:
-            calls: list[str] = []
-
+    def macro(self, name: str) -> Any:
+        """The macro of shared piece `name`, in a module made once per language whose
+        `link()` and `slot()` leave markers (see `_Shape`) and note each call."""
+        if name not in self.macros:
             def mark(kind: str) -> Callable[[str], Markup]:
                 def marker(value: str) -> Markup:
-                    calls.append(kind + value)
+                    self.marked.append(kind + value)
                     return Markup(f"{_MARK}{kind}{value}{_MARK}")
                 return marker
 
-            text = self.render_chrome(name, last_updated, mark("L"), mark("S"), current)
+            self.macros[name] = self.theme.macro(name, name.removesuffix(".html"),
+                                                 **self.shared_context(mark("L"), mark("S")))
+        return self.macros[name]
+
+    def shape(self, name: str, current: str | None, args: dict[str, Any], arg_key: Hashable) -> _Shape:
+        """Shared piece `name` made with `args`, with markers for its links and slots."""
+        key = (name, current, arg_key)
+        if key not in self.shapes:
+            macro = self.macro(name)
+            self.marked = []
+            extra = {"current": current} if "current" in macro.arguments else {}
+            text = str(self.theme.reporting(name, lambda: macro(**args, **extra)))
             pieces = tuple(text.split(_MARK))
-            self.shapes[key] = _Shape(pieces, frozenset(c[1:] for c in calls if c[0] == "L"), current,
-                                      reusable=list(pieces[1::2]) == calls)
+            self.shapes[key] = _Shape(pieces, frozenset(c[1:] for c in self.marked if c[0] == "L"), current,
+                                      reusable=list(pieces[1::2]) == self.marked, args=tuple(args.values()))
         return self.shapes[key]
 
-    def render_chrome(self, name: str, last_updated: datetime | None, link: Callable[[str], Any],
-                      slot: Callable[[str], Any], current: str | None) -> str:
-        """A shared piece, with no page-specific context: `current` stands for the page."""
-        return self.theme.render(name, site=self.site, config=self.config, state=self.state, lang=self.lang,
-                                 t=self.t, urls=urls, link=link, slot=slot, current=current, menu=self.pages,
-                                 last_updated=last_updated, uptime=self.uptime, index=self.index,
-                                 markdown=render_markdown, prose=render_prose, uptime_bars=self.uptime_bars,
-                                 status=self.status, time=self.time)
+    def shared_context(self, link: Callable[[str], Any], slot: Callable[[str], Any]) -> dict[str, Any]:
+        """What shared pieces see: everything site-wide, nothing of a page."""
+        return dict(site=self.site, config=self.config, state=self.state, lang=self.lang, t=self.t, urls=urls,
+                    link=link, slot=slot, menu=self.pages, uptime=self.uptime, index=self.index,
+                    markdown=render_markdown, prose=render_prose, uptime_bars=self.uptime_bars,
+                    status=self.status, time=self.time)
 
     def link_for(self, path: str, absolute_links: bool) -> Callable[[str], str]:
         config = self.config
@@ -481,12 +515,17 @@ class _LanguagePages:
                        link(path_in(code))) for code in config.languages]
         context.setdefault("follow_base", urls.home(config, self.lang))
         context.setdefault("last_updated", None)
-        last_updated = context["last_updated"]
+        chrome_args = {"last_updated": context["last_updated"]}
 
         def chrome(name: str, **slots: str) -> Markup:
-            return self.chrome(name, path, absolute_links, last_updated, slots)
+            """The page's header or footer: `slots` are the page's own parts of it."""
+            return self.shared(name, path, absolute_links, chrome_args, slots)
 
-        return self.theme.render(template, chrome=chrome,
+        def shared(name: str, **args: Any) -> Markup:
+            """A piece rendered once per `args`, e.g. an incident's summary in lists."""
+            return self.shared(name, path, absolute_links, args, {})
+
+        return self.theme.render(template, chrome=chrome, shared=shared,
             site=self.site, config=config, state=self.state, lang=self.lang, t=self.t,
             urls=urls, link=link, path=path, canonical=urls.absolute(config, path),
             alternates=alternates, menu=self.pages, uptime=self.uptime, index=self.index,

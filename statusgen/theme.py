@@ -8,13 +8,14 @@ that overrides another can extend it as `!theme/NAME`.
 from __future__ import annotations
 
 from decimal import Decimal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
+import jinja2.runtime
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import parse_pattern
@@ -24,6 +25,8 @@ from zoneinfo import ZoneInfo
 import statusgen
 from statusgen.errors import BuildError, ContentError, ContentErrors
 from statusgen.yamlsource import parse_document
+
+T = TypeVar("T")
 
 
 def packaged_theme() -> Path:
@@ -61,13 +64,26 @@ class Theme:
             self._environments[folder] = jinja2.Environment(
                 loader=jinja2.ChoiceLoader([*own, theme]), autoescape=escape,
                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                keep_trailing_newline=True)
+                keep_trailing_newline=True, auto_reload=False)  # a changed theme is a new Theme
         return self._environments[folder]
 
     def render(self, template: str, **context: Any) -> str:
         """Render a template; a broken template is reported by its file and line."""
+        return self.reporting(template, lambda: self.environment.get_template(template).render(**context))
+
+    def macro(self, template: str, name: str, **context: Any) -> jinja2.runtime.Macro:
+        """Macro `name` of `template`, in a module made with `context`; call it within
+        `reporting(template, ...)` to have its errors reported as `render` does."""
+        module = self.reporting(template, lambda: self.environment.get_template(template).make_module(context))
+        macro = getattr(module, name, None)
+        if not isinstance(macro, jinja2.runtime.Macro):
+            raise BuildError(f"template {template!r} defines no macro {name!r}")
+        return macro
+
+    def reporting(self, template: str, work: Callable[[], T]) -> T:
+        """`work`, with a template's errors reported by its file and line."""
         try:
-            return self.environment.get_template(template).render(**context)
+            return work()
         except jinja2.TemplateSyntaxError as error:
             raise ContentErrors([ContentError(self._shown(error.filename or error.name or template),
                                               error.lineno, f"template error: {error.message}")]) from None
