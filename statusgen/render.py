@@ -12,12 +12,9 @@ would keep an outdated page. The home page shows nearly everything and is always
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
-import multiprocessing
 import os
-import signal
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,7 +22,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from statusgen import api, badges, embed, feeds, ical, seo, snapshot, urls
+from statusgen import api, badges, embed, feeds, ical, seo, snapshot, urls, workers
 from statusgen.errors import BuildError
 from statusgen.incremental import RenderMemo, digest
 from statusgen.markup import render_markdown, render_prose
@@ -111,38 +108,24 @@ def _render_pages(job: _Job, parallel: bool, meanwhile: Callable[[], None]) -> l
     process runs `meanwhile` (else it runs it first)."""
     global _job
     languages = job.state.site.config.languages
-    processes = min(len(languages), os.cpu_count() or 1) if parallel else 1
+    processes = workers.available(len(languages)) if parallel else 1
     if job.memo is not None and not _all_pages_change(job.state, job.theme_digest, job.memo):
         processes = 1  # a few pages: starting workers would take longer than rendering them
     _job = job
     try:
-        if processes == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        if processes == 1:
             meanwhile()
             return [_render_language(lang) for lang in languages]
         # Forked workers inherit the state (and the memo); only new bytes travel back.
-        # Frozen, the objects made so far are left alone by the collector: in this process
-        # while it waits, and in the workers, whose pages they then share with this one
-        # instead of copying them on the collector's first look.
-        gc.freeze()
-        try:
-            with multiprocessing.get_context("fork").Pool(processes, initializer=_worker_signals) as pool:
-                pending = pool.map_async(_render_in_worker, languages)
-                meanwhile()
-                parts = pending.get()
-        finally:
-            gc.unfreeze()
+        with workers.forked(processes) as pool:
+            pending = pool.map_async(_render_in_worker, languages)
+            meanwhile()
+            parts = pending.get()
     finally:
         _job = None
     if job.memo is None:
         return parts
     return [job.memo.absorb(part).get(_page_kind(lang), {}) for lang, part in zip(languages, parts, strict=True)]
-
-
-def _worker_signals() -> None:
-    """A forked worker leaves Ctrl-C to its parent (which ends the pool) and dies when the
-    pool ends it, whatever handlers the parent had (`serve` has its own for both)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _seo_files(html: list[str], config: SiteConfig, memo: RenderMemo | None) -> dict[str, bytes]:

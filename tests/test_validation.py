@@ -632,3 +632,45 @@ def test_the_subscription_service_url_must_be_absolute_and_gets_its_slash(make_s
     assert code == 1
     assert err.splitlines()[0] == ("content/site.yaml:5: subscriptions.url: expected an absolute http(s) URL such as "
                                    "'https://status.example.org/subscriptions/'; found '/subscriptions/'")
+
+
+def test_a_large_site_is_parsed_by_two_processes_with_the_same_result(
+        make_site: MakeSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """From `PARALLEL_FROM` files a forked worker parses the second half: the incidents,
+    their order and every error (also one in each half) are what one process finds."""
+    import os
+
+    from statusgen import load
+    from statusgen.errors import ContentErrors
+
+    files: dict[str, str | bytes | None] = {
+        f"incidents/2026/i{n}.md": VALID_INCIDENT.replace("PDF certificates", f"Outage {n}") for n in range(8)}
+    site = make_site(files)
+    broken = make_site({**files, "incidents/2026/i1.md": VALID_INCIDENT.replace("impact: major", "impact: P9"),
+                        "incidents/2026/i6.md": VALID_INCIDENT.replace("status: resolved", "status: fixed")},
+                       name="broken")
+    pids = tmp_path / "pids"
+    real = load.load_incident
+
+    def noting_the_process(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with open(pids, "a") as record:
+            record.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+
+    def load_both(root: Path) -> tuple[object, object]:
+        found = []
+        for threshold in (10_000, 1):
+            monkeypatch.setattr(load, "PARALLEL_FROM", threshold)
+            try:
+                found.append(load.load_site(root)[0])
+            except ContentErrors as errors:
+                found.append([str(error) for error in errors.errors])
+        return found[0], found[1]
+
+    monkeypatch.setattr(load, "load_incident", noting_the_process)
+    serial, parallel = load_both(site)
+    assert serial == parallel and len(serial.incidents) == 8  # type: ignore[attr-defined]
+    assert len(set(pids.read_text().split())) == 2  # this process and the worker
+    serial_errors, parallel_errors = load_both(broken)
+    assert serial_errors == parallel_errors and len(serial_errors) == 2  # type: ignore[arg-type]
+    assert "i1.md" in serial_errors[0] and "i6.md" in serial_errors[1]  # type: ignore[index]
