@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from statusgen import api, badges, embed, feeds, ical, seo, snapshot, urls, workers
 from statusgen.errors import BuildError
 from statusgen.incremental import RenderMemo, digest
 from statusgen.markup import render_markdown, render_prose
+from statusgen.shared import SharedPieces
 from statusgen.model import COMPONENT_STATUSES, Page, Site, SiteConfig
 from statusgen.state import IncidentState, SiteState, incidents_by_item
 from statusgen.theme import Theme, Translator
@@ -221,31 +222,6 @@ def machine_inputs(state: SiteState, theme_key: bytes) -> bytes:
 
 
 
-_MARK = "\x00"
-"""Around a link target or slot name in a rendered `_Shape`: never in a site's text (YAML
-and the loaders refuse control characters), and checked against the calls made."""
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """A shared piece as rendered once: `pieces` alternate text and markers, `"L" + target`
-    for a link and `"S" + name` for a slot. Not `reusable` if the text held a marker
-    character of its own; then the piece is rendered for every page."""
-
-    pieces: tuple[str, ...]
-    targets: frozenset[str]
-    current: str | None
-    reusable: bool
-    args: tuple[Any, ...] = ()
-    """The arguments it was made with, kept alive: objects among them are keyed by `id`."""
-
-
-def _identity(value: Any) -> Hashable:
-    """A shared piece's argument as a cache key: plain values as they are, objects (an
-    incident's state, immutable for the build) by identity, so no deep hashing per use."""
-    return value if value is None or isinstance(value, (str, int, float, bool, datetime)) else ("id", id(value))
-
-
 class _IncidentIndex:
     """Incidents by component and group, and by recent day, each built in one pass."""
 
@@ -288,10 +264,7 @@ class _LanguagePages:
         self.site_inputs = site_inputs(self.site, lang, job.theme_digest) if self.memo is not None else b""
         self.uptime_keys = job.uptime_keys
         self.bars_keys: dict[str, bytes] = {}
-        self.shapes: dict[Hashable, _Shape] = {}
-        self.macros: dict[str, Any] = {}
-        self.marked: list[str] = []
-        self.resolved: dict[Hashable, list[str]] = {}
+        self.shared_pieces = SharedPieces(theme, self.shared_context, self.link_for)
 
     def status(self, value: str) -> Markup:
         """A component status as words with a symbol, never as colour alone."""
@@ -411,70 +384,6 @@ class _LanguagePages:
         if self.memo is not None:
             self.memo.keep(self.kind, file, fingerprint, self.outputs[file])
 
-    def shared(self, name: str, path: str, absolute_links: bool, args: dict[str, Any],
-               slots: dict[str, str]) -> Markup:
-        """A piece many pages show alike: the macro named after template `name` (header.html
-        has `header`), called once per language and `args`, its links then resolved for the
-        page at `path` and its slots filled with the page's own content.
-
-        The links of a page in folder `en/incidents/a/` resolve the same as from any other
-        folder beside it (`en/incidents/b/`), unless a link points inside the folder: so
-        resolved pieces are shared by the pages of one parent folder.
-        """
-        macro = self.macro(name)
-        args = {key: value for key, value in args.items() if key in macro.arguments}
-        arg_key = tuple((key, _identity(value)) for key, value in sorted(args.items()))
-        shape = self.shape(name, None, args, arg_key)
-        if path in shape.targets and "current" in macro.arguments:  # the page is one of the links
-            shape = self.shape(name, path, args, arg_key)
-        if not shape.reusable:  # made for this page alone, with its own links
-            module = self.theme.macro(name, name.removesuffix(".html"),
-                                      **self.shared_context(self.link_for(path, absolute_links),
-                                                            lambda slot: Markup(slots.get(slot, ""))))
-            current = {"current": shape.current} if "current" in macro.arguments else {}
-            return Markup(self.theme.reporting(name, lambda: module(**args, **current)))
-        folder = path.rpartition("/")[0] + "/" if "/" in path else ""
-        inside = any(target.startswith(folder) for target in shape.targets)
-        where = ("page", path) if inside or not folder else ("beside", folder.rstrip("/").rpartition("/")[0])
-        key = (name, shape.current, arg_key, absolute_links, where)
-        pieces = self.resolved.get(key)
-        if pieces is None:
-            link = self.link_for(path, absolute_links)
-            pieces = [piece if n % 2 == 0 else str(escape(link(piece[1:]))) if piece[0] == "L" else piece
-                      for n, piece in enumerate(shape.pieces)]
-            self.resolved[key] = pieces
-        if len(pieces) == 1:
-            return Markup(pieces[0])
-        return Markup("".join(piece if n % 2 == 0 or piece[0] != "S" else slots.get(piece[1:], "")
-                              for n, piece in enumerate(pieces)))
-
-    def macro(self, name: str) -> Any:
-        """The macro of shared piece `name`, in a module made once per language whose
-        `link()` and `slot()` leave markers (see `_Shape`) and note each call."""
-        if name not in self.macros:
-            def mark(kind: str) -> Callable[[str], Markup]:
-                def marker(value: str) -> Markup:
-                    self.marked.append(kind + value)
-                    return Markup(f"{_MARK}{kind}{value}{_MARK}")
-                return marker
-
-            self.macros[name] = self.theme.macro(name, name.removesuffix(".html"),
-                                                 **self.shared_context(mark("L"), mark("S")))
-        return self.macros[name]
-
-    def shape(self, name: str, current: str | None, args: dict[str, Any], arg_key: Hashable) -> _Shape:
-        """Shared piece `name` made with `args`, with markers for its links and slots."""
-        key = (name, current, arg_key)
-        if key not in self.shapes:
-            macro = self.macro(name)
-            self.marked = []
-            extra = {"current": current} if "current" in macro.arguments else {}
-            text = str(self.theme.reporting(name, lambda: macro(**args, **extra)))
-            pieces = tuple(text.split(_MARK))
-            self.shapes[key] = _Shape(pieces, frozenset(c[1:] for c in self.marked if c[0] == "L"), current,
-                                      reusable=list(pieces[1::2]) == self.marked, args=tuple(args.values()))
-        return self.shapes[key]
-
     def shared_context(self, link: Callable[[str], Any], slot: Callable[[str], Any]) -> dict[str, Any]:
         """What shared pieces see: everything site-wide, nothing of a page."""
         return dict(site=self.site, config=self.config, state=self.state, lang=self.lang, t=self.t, urls=urls,
@@ -502,11 +411,11 @@ class _LanguagePages:
 
         def chrome(name: str, **slots: str) -> Markup:
             """The page's header or footer: `slots` are the page's own parts of it."""
-            return self.shared(name, path, absolute_links, chrome_args, slots)
+            return self.shared_pieces.piece(name, path, absolute_links, chrome_args, slots)
 
         def shared(name: str, **args: Any) -> Markup:
             """A piece rendered once per `args`, e.g. an incident's summary in lists."""
-            return self.shared(name, path, absolute_links, args, {})
+            return self.shared_pieces.piece(name, path, absolute_links, args, {})
 
         return self.theme.render(template, chrome=chrome, shared=shared,
             site=self.site, config=config, state=self.state, lang=self.lang, t=self.t,
