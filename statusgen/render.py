@@ -27,7 +27,7 @@ from statusgen.errors import BuildError
 from statusgen.incremental import RenderMemo, digest
 from statusgen.markup import render_markdown, render_prose
 from statusgen.shared import SharedPieces
-from statusgen.model import COMPONENT_STATUSES, Page, Site, SiteConfig
+from statusgen.model import COMPONENT_STATUSES, Incident, Page, Site, SiteConfig, Update
 from statusgen.state import IncidentState, SiteState, incidents_by_item
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
@@ -45,6 +45,8 @@ REMEMBERING: tuple[Callable[..., dict[str, bytes]], ...] = (feeds.feed_outputs, 
 
 _STATUS = Markup('<span class="status s-{0}"><span class="icon" aria-hidden="true"></span>{1}</span>')
 _TIME = Markup('<time datetime="{0}">{1}</time>')
+_IMPACT = Markup('<span class="impact i-{0}">{1}</span>')
+_AUTOMATIC = Markup("<p>{0}</p>")
 
 
 class Outputs(dict[str, bytes]):
@@ -272,6 +274,27 @@ class _LanguagePages:
             self.snippets[value] = _STATUS.format(value, self.t("component_status." + value))
         return self.snippets[value]
 
+    def impact(self, incident: Incident) -> Markup:
+        """An incident's impact (with its priority, if it has one), or "Maintenance"."""
+        key = ("impact", incident.is_maintenance, incident.impact, incident.priority)
+        if key not in self.snippets:
+            if incident.is_maintenance:
+                self.snippets[key] = _IMPACT.format("maintenance", self.t("maintenance"))
+            else:
+                label = self.t("impact." + incident.impact)
+                self.snippets[key] = _IMPACT.format(incident.impact,
+                                                    f"{incident.priority} · {label}" if incident.priority else label)
+        return self.snippets[key]
+
+    def update_text(self, incident: Incident, update: Update) -> Markup:
+        """What an update says: its text, or for a maintenance's automatic step the theme's."""
+        if not update.automatic:
+            return render_prose(update.body[self.lang], incident.title[self.lang])
+        key = ("automatic", update.status)
+        if key not in self.snippets:
+            self.snippets[key] = _AUTOMATIC.format(self.t("automatic." + update.status))
+        return self.snippets[key]
+
     def time(self, moment: datetime) -> Markup:
         if moment not in self.snippets:
             self.snippets[moment] = _TIME.format(moment.isoformat(), self.t.datetime(moment))
@@ -389,7 +412,7 @@ class _LanguagePages:
         return dict(site=self.site, config=self.config, state=self.state, lang=self.lang, t=self.t, urls=urls,
                     link=link, slot=slot, menu=self.pages, uptime=self.uptime, index=self.index,
                     markdown=render_markdown, prose=render_prose, uptime_bars=self.uptime_bars,
-                    status=self.status, time=self.time)
+                    status=self.status, time=self.time, impact=self.impact, update_text=self.update_text)
 
     def link_for(self, path: str, absolute_links: bool) -> Callable[[str], str]:
         config = self.config
@@ -422,6 +445,7 @@ class _LanguagePages:
             urls=urls, link=link, path=path, canonical=urls.absolute(config, path),
             alternates=alternates, menu=self.pages, uptime=self.uptime, index=self.index,
             markdown=render_markdown, prose=render_prose, uptime_bars=self.uptime_bars, status=self.status,
+            impact=self.impact, update_text=self.update_text,
             time=self.time, **context)
 
 
