@@ -54,13 +54,15 @@ def api_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) 
     """
     outputs: dict[str, bytes] = {}
     changed_at = _last_changes(state, memo)
-    listed = _listed(state, changed_at, memo) if memo is not None else None
+    selection = _Selection.of(state)
+    listed = _listed(state, changed_at, selection, memo) if memo is not None else None
     for lang in state.site.config.languages:
         prefix = urls.home(state.site.config, lang) + FOLDER
 
         def make(lang: str = lang, prefix: str = prefix) -> dict[str, bytes]:
+            documents = api_documents(state, theme, lang, changed_at, selection)
             return {prefix + name: (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
-                    for name, document in api_documents(state, theme, lang, changed_at).items()}
+                    for name, document in documents.items()}
 
         if memo is None:
             outputs.update(make())
@@ -72,47 +74,48 @@ def api_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) 
 
 @dataclass(frozen=True)
 class _Selection:
-    """The incidents and maintenance each document lists."""
+    """The incidents and maintenance each document lists, and the page's own times: what
+    every language's documents read of the incidents, worked out once per build."""
 
     published: list[IncidentState]
     maintenance: list[IncidentState]
     unresolved: list[IncidentState]
     upcoming: list[IncidentState]
     active: list[IncidentState]
+    beginning: datetime
+    """When the page began: its first incident."""
+    updated: datetime
+    """When the page last changed."""
 
     @classmethod
     def of(cls, state: SiteState) -> _Selection:
         published = [e for e in state.incidents if not e.incident.is_maintenance]
         maintenance = [e for e in state.incidents if e.incident.is_maintenance and e.status != "cancelled"]
         by_start = sorted(maintenance, key=_by_start)
+        beginning = min((e.created_at for e in state.incidents), default=state.now)
+        updated = max((e.updated_at for e in state.incidents), default=beginning)
         return cls(published[:LIMIT], maintenance[:LIMIT], [e for e in published if e.status in UNRESOLVED],
-                   [e for e in by_start if e.status == "scheduled"], [e for e in by_start if e.status in ACTIVE])
+                   [e for e in by_start if e.status == "scheduled"], [e for e in by_start if e.status in ACTIVE],
+                   beginning, updated)
 
 
-def _listed(state: SiteState, changed_at: dict[str, datetime], memo: RenderMemo) -> tuple[object, ...]:
+def _listed(state: SiteState, changed_at: dict[str, datetime], selection: _Selection,
+            memo: RenderMemo) -> tuple[object, ...]:
     """Everything a language's documents show besides the theme, settings and catalog."""
-    selection = _Selection.of(state)
-    beginning, updated = _page_times(state)
     lists = (selection.published, selection.maintenance, selection.unresolved, selection.upcoming,
              selection.active)
     return (state.indicator, tuple(sorted(state.component_statuses.items())), tuple(sorted(changed_at.items())),
-            beginning, updated, tuple(memo.digests(entries) for entries in lists))
+            selection.beginning, selection.updated, tuple(memo.digests(entries) for entries in lists))
 
 
-def _page_times(state: SiteState) -> tuple[datetime, datetime]:
-    """When the page began (its first incident) and when it last changed."""
-    beginning = min((e.created_at for e in state.incidents), default=state.now)
-    return beginning, max((e.updated_at for e in state.incidents), default=beginning)
-
-
-def api_documents(state: SiteState, theme: Theme, lang: str,
-                  changed_at: dict[str, datetime] | None = None) -> dict[str, dict[str, Any]]:
+def api_documents(state: SiteState, theme: Theme, lang: str, changed_at: dict[str, datetime] | None = None,
+                  selection: _Selection | None = None) -> dict[str, dict[str, Any]]:
     """Every API document for one language, by file name."""
     t = Translator(lang, theme.messages(lang), state.site.config.timezone)
-    api = _Api(state, t, lang, _last_changes(state) if changed_at is None else changed_at)
+    selection = selection or _Selection.of(state)
+    api = _Api(state, t, lang, _last_changes(state) if changed_at is None else changed_at, selection)
     page, status = api.page(), api.status()
     components = api.components()
-    selection = _Selection.of(state)
     unresolved = [api.incident(e) for e in selection.unresolved]
     upcoming = [api.incident(e) for e in selection.upcoming]
     active = [api.incident(e) for e in selection.active]
@@ -137,12 +140,13 @@ def _by_start(entry: IncidentState) -> tuple[datetime, str]:
 class _Api:
     """Statuspage's objects for one language, each built once and reused."""
 
-    def __init__(self, state: SiteState, t: Translator, lang: str, changed_at: dict[str, datetime]) -> None:
+    def __init__(self, state: SiteState, t: Translator, lang: str, changed_at: dict[str, datetime],
+                 selection: _Selection) -> None:
         self.state, self.site, self.t, self.lang = state, state.site, t, lang
         self.config = state.site.config
         self.page_id = ids.page_id(self.config.base_url)
         self.changed_at = changed_at
-        self.beginning, self.updated = _page_times(state)
+        self.beginning, self.updated = selection.beginning, selection.updated
         self._incidents: dict[str, dict[str, Any]] = {}
 
     def time(self, moment: datetime | None) -> str | None:

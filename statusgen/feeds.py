@@ -66,7 +66,7 @@ def feed_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None)
     selections = feed_selections(state.site, newest_first(state.incidents))
     outputs: dict[str, bytes] = {}
     for lang in config.languages:
-        writer = _FeedWriter(state.site, Translator(lang, theme.messages(lang), config.timezone))
+        writer = _FeedWriter(state.site, Translator(lang, theme.messages(lang), config.timezone), memo)
         for item_id in item_ids(state.site):
             selection = selections.get(item_id, [])
             if memo is None:
@@ -124,12 +124,14 @@ def update_markdown(update: Update, t: Translator) -> str:
 
 
 class _FeedWriter:
-    """The feeds of one language; an entry's content is rendered once for all its feeds."""
+    """The feeds of one language; an entry's content is rendered once for all its feeds
+    (and with a `memo`, once for all builds while the incident is unchanged)."""
 
-    def __init__(self, site: Site, t: Translator) -> None:
+    def __init__(self, site: Site, t: Translator, memo: RenderMemo | None = None) -> None:
         self.config, self.t, self.lang = site.config, t, t.lang
         self.names = item_names(site, t.lang)
         self.contents: dict[str, str] = {}
+        self.memo = memo
 
     def outputs(self, item_id: str, incidents: list[IncidentState]) -> dict[str, bytes]:
         """`history.atom` and `history.rss` of the site (`item_id` "") or of a component or group."""
@@ -190,15 +192,22 @@ class _FeedWriter:
     def content(self, incident: IncidentState) -> str:
         """The whole timeline as HTML, newest update first as on the page, then the post-mortem."""
         if incident.id not in self.contents:
-            t, item = self.t, incident.incident
-            parts = []
-            if item.window:
-                parts.append(_WINDOW.format(t("colon", label=t("window")), t.datetime(item.window.start),
-                                            t.datetime(item.window.end)))
-            for update in reversed(incident.updates):
-                parts.append(_UPDATE.format(t("status." + update.status), t.datetime(update.at),
-                                            render_markdown(update_markdown(update, t))))
-            if item.postmortem and item.postmortem[self.lang].strip():
-                parts.append(_POSTMORTEM.format(t("postmortem"), render_markdown(item.postmortem[self.lang])))
-            self.contents[incident.id] = str(Markup("").join(parts)).strip()
+            memo = self.memo
+            self.contents[incident.id] = self.timeline(incident) if memo is None else memo.recall(
+                f"feed-content:{self.lang}", incident.id, (memo.site_key, memo.digest(incident)),
+                lambda: self.timeline(incident))
         return self.contents[incident.id]
+
+    def timeline(self, incident: IncidentState) -> str:
+        """`content` made anew."""
+        t, item = self.t, incident.incident
+        parts = []
+        if item.window:
+            parts.append(_WINDOW.format(t("colon", label=t("window")), t.datetime(item.window.start),
+                                        t.datetime(item.window.end)))
+        for update in reversed(incident.updates):
+            parts.append(_UPDATE.format(t("status." + update.status), t.datetime(update.at),
+                                        render_markdown(update_markdown(update, t))))
+        if item.postmortem and item.postmortem[self.lang].strip():
+            parts.append(_POSTMORTEM.format(t("postmortem"), render_markdown(item.postmortem[self.lang])))
+        return str(Markup("").join(parts)).strip()
