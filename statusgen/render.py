@@ -26,8 +26,8 @@ from statusgen import api, badges, embed, feeds, ical, seo, snapshot, urls, work
 from statusgen.errors import BuildError
 from statusgen.incremental import RenderMemo, digest
 from statusgen.markup import render_markdown, render_prose
-from statusgen.shared import SharedPieces
 from statusgen.model import COMPONENT_STATUSES, Incident, Page, Site, SiteConfig, Update
+from statusgen.shared import SharedPieces
 from statusgen.state import IncidentState, SiteState, incidents_by_item
 from statusgen.theme import Theme, Translator
 from statusgen.times import iso_time
