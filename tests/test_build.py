@@ -229,3 +229,18 @@ def test_without_a_service_the_subscribe_page_offers_feeds(make_site: MakeSite, 
     assert "<form" not in html
     assert "Email subscriptions are not offered on this status page." in html
     assert '<a href="../components/dcc-app/history.atom" type="application/atom+xml">Atom feed</a>' in html
+
+
+def test_a_build_leaves_the_collector_as_it_found_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build collects less often and freezes the heap while workers fork; a process that
+    goes on afterwards (serve, a test run, a library user) gets the collector back as it was."""
+    import gc
+
+    from statusgen import load
+
+    monkeypatch.setattr(load, "PARALLEL_FROM", 1)  # the example site is parsed by two processes too
+    gc.set_threshold(700, 10, 10)
+    before = gc.get_threshold()
+    build(ROOT, tmp_path / "public", EXAMPLE_NOW)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
