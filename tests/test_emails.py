@@ -352,7 +352,7 @@ def test_dutch_subscriber_gets_dutch(events: dict[str, Any], theme: Theme) -> No
     assert '<html lang="nl">' in html
     assert ("U ontvangt deze e-mail omdat u Certificaten (PDF) en Mobiele app volgt op "
             "Status Regionaal Integratieplatform.") in text
-    assert "Uitschrijven: https://status.example.org/subscriptions/unsubscribe?token=" in text
+    assert "Abonnement opzeggen: https://status.example.org/subscriptions/unsubscribe?token=" in text
 
 
 def test_footer_says_why(events: dict[str, Any], theme: Theme) -> None:

@@ -277,7 +277,7 @@ def test_subscribe_confirm_notify_manage_and_unsubscribe(site: Site, service: Se
     assert newest[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     replies = [service.request("POST", one_click, "List-Unsubscribe=One-Click",
                                {"Content-Type": "application/x-www-form-urlencoded"}) for _ in range(2)]
-    assert [r.status for r in replies] == [200, 200] and "U bent uitgeschreven" in replies[0].text  # idempotent
+    assert [r.status for r in replies] == [200, 200] and "Uw abonnement is opgezegd" in replies[0].text  # idempotent
     assert service.app.store.find(person) is None and service.app.store.is_suppressed(person)
     site.incident("lookup-down-again", "lookup-portal", "2026-11-30 11:30")
     site.notify("2026-11-30T12:00:00+01:00")
@@ -291,7 +291,7 @@ def test_an_unsubscribe_wins_over_subscribers_yaml(site: Site, service: Service)
     site.notify("2026-11-30T10:00:00+01:00")
     first, = service.mail_to(LISTED)
     page = service.request("GET", one_click_url(first))
-    assert page.status == 200 and "Uitschrijven" in page.text  # the yaml entry's language
+    assert page.status == 200 and "Abonnement opzeggen" in page.text  # the yaml entry's language
     gone = service.request("POST", one_click_url(first), "List-Unsubscribe=One-Click",
                            {"Content-Type": "application/x-www-form-urlencoded"})
     assert gone.status == 200
@@ -299,7 +299,7 @@ def test_an_unsubscribe_wins_over_subscribers_yaml(site: Site, service: Service)
     assert [e.kind for e in site.notify("2026-11-30T11:00:00+01:00").events] == ["incident_created"]
     assert len(service.sink.to(LISTED)) == 1
     manage = service.request("GET", links(first)["manage"])
-    assert "U bent uitgeschreven" in manage.text and "<form" not in manage.text
+    assert "Uw abonnement is opgezegd" in manage.text and "<form" not in manage.text
 
 
 def test_saving_choices_for_a_yaml_subscriber_makes_their_own_subscription(site: Site, service: Service) -> None:
@@ -308,7 +308,7 @@ def test_saving_choices_for_a_yaml_subscriber_makes_their_own_subscription(site:
     site.notify("2026-11-30T10:00:00+01:00")
     browser = Browser(service)
     manage = browser.get(links(service.mail_to(LISTED)[0])["manage"])
-    assert "De beheerders van deze statuspagina hebben u ingeschreven" in manage.text
+    assert "De beheerders van deze statuspagina hebben u geabonneerd" in manage.text
     assert 'value="eu-dcc" checked' not in manage.text and 'value="dcc-app" checked' in manage.text
     saved = browser.submit(manage, {"components": ["lookup-portal"], "language": "en"}, ("action", "save"))
     assert "This replaces the subscription the operators" in saved.text
@@ -544,7 +544,7 @@ def test_an_unexpected_failure_is_a_page_with_the_headers(service: Service, monk
 def test_the_confirmation_email_is_safe_and_multilingual(service: Service) -> None:
     service.subscribe("taal@example.org", language="nl")
     message, = service.mail_to("taal@example.org")
-    assert message["Subject"] == "Bevestig uw inschrijving op Voorbeeldstatus"
+    assert message["Subject"] == "Bevestig uw abonnement op Voorbeeldstatus"
     assert message["Content-Language"] == "nl" and message["Auto-Submitted"] == "auto-generated"
     assert message["From"] == "status@example.org" and message["To"] == "taal@example.org"
     body = message.get_body(("html",)).get_content()
