@@ -211,14 +211,19 @@ class SubscriptionApp:
 
     def _subscribe_form(self, request: Request, lang: str, choices: Choices, email: str,
                         problems: list[Problem], status: int) -> Response:
-        t = self.pages.translator(lang)
         return self._form_page(request, "subscribe.html", lang, status=status,
                                alternates=self.pages.alternates("subscribe", {}) if status == 200 else [],
-                               entries=self.pages.entries(lang), chosen=set(choices.components or ()),
-                               language=choices.language, email=email,
-                               languages=[(code, self.pages.translator(code).language_name)
-                                          for code in self.service.site.config.languages],
-                               problems=[(p.field, t(f"service.error.{p.key}", **p.values)) for p in problems])
+                               email=email, **self._choices_context(lang, choices, problems))
+
+    def _choices_context(self, lang: str, choices: Choices, problems: list[Problem]) -> dict[str, Any]:
+        """What the subscribe and manage forms show of the choices: components by group,
+        those chosen, the languages, and what was wrong with the last post."""
+        t = self.pages.translator(lang)
+        return {"entries": self.pages.entries(lang), "chosen": set(choices.components or ()),
+                "language": choices.language,
+                "languages": [(code, self.pages.translator(code).language_name)
+                              for code in self.service.site.config.languages],
+                "problems": [(p.field, t(f"service.error.{p.key}", **p.values)) for p in problems]}
 
     def _subscribe_post(self, request: Request) -> Response:
         form = request.form
@@ -292,14 +297,9 @@ class SubscriptionApp:
 
     def _manage_form(self, request: Request, lang: str, token: str, address: str, choices: Choices,
                      from_yaml: bool, problems: list[Problem], status: int) -> Response:
-        t = self.pages.translator(lang)
         return self._form_page(request, "manage.html", lang, status=status, token=token, email=address,
                                alternates=self.pages.alternates("manage", {"token": token}) if status == 200 else [],
-                               entries=self.pages.entries(lang), chosen=set(choices.components or ()),
-                               language=choices.language, from_yaml=from_yaml,
-                               languages=[(code, self.pages.translator(code).language_name)
-                                          for code in self.service.site.config.languages],
-                               problems=[(p.field, t(f"service.error.{p.key}", **p.values)) for p in problems])
+                               from_yaml=from_yaml, **self._choices_context(lang, choices, problems))
 
     def _manage_post(self, request: Request) -> Response:
         form = request.form
