@@ -407,12 +407,16 @@ class _LanguagePages:
         if self.memo is not None:
             self.memo.keep(self.kind, file, fingerprint, self.outputs[file])
 
-    def shared_context(self, link: Callable[[str], Any], slot: Callable[[str], Any]) -> dict[str, Any]:
-        """What shared pieces see: everything site-wide, nothing of a page."""
+    def site_context(self, link: Callable[[str], Any]) -> dict[str, Any]:
+        """What every template sees: everything site-wide, and `link()`."""
         return dict(site=self.site, config=self.config, state=self.state, lang=self.lang, t=self.t, urls=urls,
-                    link=link, slot=slot, menu=self.pages, uptime=self.uptime, index=self.index,
+                    link=link, menu=self.pages, uptime=self.uptime, index=self.index,
                     markdown=render_markdown, prose=render_prose, uptime_bars=self.uptime_bars,
                     status=self.status, time=self.time, impact=self.impact, update_text=self.update_text)
+
+    def shared_context(self, link: Callable[[str], Any], slot: Callable[[str], Any]) -> dict[str, Any]:
+        """What shared pieces see: the site-wide context, `slot()`, nothing of a page."""
+        return {**self.site_context(link), "slot": slot}
 
     def link_for(self, path: str, absolute_links: bool) -> Callable[[str], str]:
         config = self.config
@@ -440,13 +444,8 @@ class _LanguagePages:
             """A piece rendered once per `args`, e.g. an incident's summary in lists."""
             return self.shared_pieces.piece(name, path, absolute_links, args, {})
 
-        return self.theme.render(template, chrome=chrome, shared=shared,
-            site=self.site, config=config, state=self.state, lang=self.lang, t=self.t,
-            urls=urls, link=link, path=path, canonical=urls.absolute(config, path),
-            alternates=alternates, menu=self.pages, uptime=self.uptime, index=self.index,
-            markdown=render_markdown, prose=render_prose, uptime_bars=self.uptime_bars, status=self.status,
-            impact=self.impact, update_text=self.update_text,
-            time=self.time, **context)
+        return self.theme.render(template, **self.site_context(link), chrome=chrome, shared=shared, path=path,
+                                 canonical=urls.absolute(config, path), alternates=alternates, **context)
 
 
 def uptime_json(state: SiteState, uptime: dict[str, ComponentUptime]) -> str:
