@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import make_site  # noqa: E402
 
-from statusgen.build import build  # noqa: E402
+from statusgen.site.build import build  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import make_site  # noqa: E402
 
-from statusgen.build import Builder, BuildResult  # noqa: E402
+from statusgen.site.build import Builder, BuildResult  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from statusgen.build import build  # noqa: E402
-from statusgen.notify import notify  # noqa: E402
-from statusgen.transport import SmtpSettings, SmtpTransport  # noqa: E402
+from statusgen.site.build import build  # noqa: E402
+from statusgen.notify.run import notify  # noqa: E402
+from statusgen.notify.transport import SmtpSettings, SmtpTransport  # noqa: E402
 from tests.smtpsink import LoopbackController  # noqa: E402
 
 SITE = """\

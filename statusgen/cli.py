@@ -11,11 +11,11 @@ from typing import Any
 from pathlib import Path
 
 from statusgen import __version__
-from statusgen.build import build, check
+from statusgen.site.build import build, check
 from statusgen.errors import ContentErrors, StatusgenError
 
 log = logging.getLogger("statusgen")
-COMMAND_MODULES: tuple[str, ...] = ("authoring", "subscriptions", "serve")
+COMMAND_MODULES: tuple[str, ...] = ("authoring.files", "subscriptions", "authoring.serve")
 """Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
 
 
@@ -75,7 +75,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _notify(args: argparse.Namespace) -> int:
-    from statusgen.notify import notify  # the notifier's imports stay out of builds
+    from statusgen.notify.run import notify  # the notifier's imports stay out of builds
 
     notify(args.site, args.out, args.now, transport=args.transport, store_path=args.store,
            dry_run=args.dry_run, connections=args.connections, stream=None if not args.quiet else io.StringIO())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from statusgen.build import BuildResult, build
+from statusgen.site.build import BuildResult, build
 from statusgen.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ def read_tree(folder: Path) -> dict[str, bytes]:
 
 def regenerate() -> None:
     sys.path.insert(0, str(ROOT))
-    from statusgen.build import build
+    from statusgen.site.build import build
 
     shutil.rmtree(GOLDEN, ignore_errors=True)
     result = build(ROOT, GOLDEN, NOW)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from statusgen.api import api_documents
-from statusgen.build import BuildResult, build, render
-from statusgen.theme import Theme
+from statusgen.site.api import api_documents
+from statusgen.site.build import BuildResult, build, render
+from statusgen.site.theme import Theme
 from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "statuspage-v2.schema.json").read_text())

@@ -18,8 +18,8 @@ from conftest import EXAMPLE_NOW, ROOT, MakeSite
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statusgen.authoring import slugify, written_time, yaml_value
-from statusgen.load import load_site
+from statusgen.authoring.files import slugify, written_time, yaml_value
+from statusgen.content.load import load_site
 
 RunCli = Callable[..., tuple[int, str, str]]
 NOW = "2026-11-30T09:20:00+01:00"
@@ -528,7 +528,7 @@ def test_init_from_an_installed_wheel_uses_the_theme_inside_it(tmp_path: Path) -
     assert (done := run(statusgen, "build", "--site", "site")).returncode == 0, done.stderr
     assert (elsewhere / "site" / "public" / "index.html").is_file()
     theme = run(str(venv / "bin" / "python"), "-c",
-                "import statusgen.theme as t; print(t.packaged_theme())").stdout.strip()
+                "import statusgen.site.theme as t; print(t.packaged_theme())").stdout.strip()
     assert Path(theme).is_relative_to(venv) and Path(theme).name == "site_templates", theme
     assert (Path(theme) / "scaffold" / WORKFLOW).is_file()
 
@@ -599,7 +599,7 @@ def test_the_pre_commit_hook_runs_statusgen_check_on_site_files() -> None:
 
 
 def test_today_in_the_example_incident_is_the_day_before(tmp_path: Path) -> None:
-    from statusgen.authoring import init_site
+    from statusgen.authoring.files import init_site
 
     init_site(tmp_path / "site", today=date(2026, 3, 1))
     assert "  - at: 2026-02-28 09:20 " in (tmp_path / "site/incidents/example-incident.md").read_text()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from jsonschema import Draft202012Validator
 
-from statusgen.badges import (
+from statusgen.site.badges import (
     CHAR_WIDTHS,
     COLOR_OF_INDICATOR,
     COLOR_OF_STATUS,
@@ -17,9 +17,9 @@ from statusgen.badges import (
     status_badge,
     text_width,
 )
-from statusgen.build import render
-from statusgen.model import COMPONENT_STATUSES
-from statusgen.theme import Theme, Translator
+from statusgen.site.build import render
+from statusgen.content.model import COMPONENT_STATUSES
+from statusgen.site.theme import Theme, Translator
 from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from statusgen.build import BuildResult, build, render
-from statusgen.embed import BANNER
+from statusgen.site.build import BuildResult, build, render
+from statusgen.site.embed import BANNER
 from statusgen.errors import BuildError
 from tests.conftest import EXAMPLE_NOW, MakeSite
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from statusgen.build import BuildResult
+from statusgen.site.build import BuildResult
 from tests.conftest import ROOT
 
 from axe_playwright_python.sync_playwright import Axe

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from statusgen.build import BuildResult, build
-from statusgen.load import load_site
+from statusgen.site.build import BuildResult, build
+from statusgen.content.load import load_site
 from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
 from tests.golden import GOLDEN, read_tree
 
@@ -236,7 +236,7 @@ def test_a_build_leaves_the_collector_as_it_found_it(tmp_path: Path, monkeypatch
     goes on afterwards (serve, a test run, a library user) gets the collector back as it was."""
     import gc
 
-    from statusgen import load
+    from statusgen.content import load
 
     monkeypatch.setattr(load, "PARALLEL_FROM", 1)  # the example site is parsed by two processes too
     gc.set_threshold(700, 10, 10)

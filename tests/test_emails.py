@@ -16,8 +16,8 @@ from typing import Any
 import jinja2
 import pytest
 
-from statusgen.build import BuildResult, build
-from statusgen.emails import (
+from statusgen.site.build import BuildResult, build
+from statusgen.notify.emails import (
     EmailRenderer,
     MailSettings,
     RenderedEmail,
@@ -27,9 +27,9 @@ from statusgen.emails import (
     render_email,
     thread_root,
 )
-from statusgen.events import THREAD_STARTERS, Event, diff
-from statusgen.model import Subscriber
-from statusgen.theme import Theme
+from statusgen.notify.events import THREAD_STARTERS, Event, diff
+from statusgen.content.model import Subscriber
+from statusgen.site.theme import Theme
 from statusgen.tokens import read_token
 from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
 

@@ -10,9 +10,9 @@ from typing import Any
 import feedparser
 import pytest
 
-from statusgen.build import BuildResult, build
-from statusgen.feeds import FEED_SIZE, newest_first
-from statusgen.state import IncidentState, SiteState
+from statusgen.site.build import BuildResult, build
+from statusgen.site.feeds import FEED_SIZE, newest_first
+from statusgen.site.state import IncidentState, SiteState
 from tests.conftest import MakeSite
 
 BASE = "https://status.example.org/"

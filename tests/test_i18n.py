@@ -13,7 +13,7 @@ import pytest
 from babel import Locale
 from babel.dates import format_date, format_datetime
 
-from statusgen.yamlsource import parse_document
+from statusgen.content.yamlsource import parse_document
 from tests.conftest import ROOT
 
 I18N = ROOT / "site_templates" / "i18n"

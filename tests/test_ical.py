@@ -9,9 +9,9 @@ import pytest
 from icalendar import Calendar, Event
 
 from statusgen import ids
-from statusgen.build import BuildResult, build
-from statusgen.ical import CALENDAR_DAYS, PRODID
-from statusgen.state import IncidentState, SiteState
+from statusgen.site.build import BuildResult, build
+from statusgen.site.ical import CALENDAR_DAYS, PRODID
+from statusgen.site.state import IncidentState, SiteState
 from tests.conftest import MakeSite
 
 BASE = "https://status.example.org/"

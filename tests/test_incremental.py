@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from statusgen.build import Builder, build
+from statusgen.site.build import Builder, build
 from statusgen.errors import ContentErrors
-from statusgen.theme import packaged_theme
+from statusgen.site.theme import packaged_theme
 from tests.conftest import EXAMPLE_NOW, ROOT
 from tests.golden import read_tree
 

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from statusgen.build import build
+from statusgen.site.build import build
 from tests.conftest import EXAMPLE_NOW, ROOT
 
 BASE = "https://status.example.org/"

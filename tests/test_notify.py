@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from statusgen.build import build
+from statusgen.site.build import build
 from statusgen.errors import DeliveryError
-from statusgen.notify import notify
-from statusgen.transport import SmtpSettings, SmtpTransport
+from statusgen.notify.run import notify
+from statusgen.notify.transport import SmtpSettings, SmtpTransport
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
 

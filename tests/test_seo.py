@@ -5,9 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from zoneinfo import ZoneInfo
 
-from statusgen.build import BuildResult
-from statusgen.model import SiteConfig, Text
-from statusgen.seo import headers, sitemaps
+from statusgen.site.build import BuildResult
+from statusgen.content.model import SiteConfig, Text
+from statusgen.site.seo import headers, sitemaps
 
 
 def config(base_url: str) -> SiteConfig:
@@ -45,7 +45,7 @@ def test_headers_follow_a_base_url_with_a_path() -> None:
 
 
 def test_large_sites_get_a_sitemap_index(monkeypatch) -> None:
-    import statusgen.seo as seo
+    import statusgen.site.seo as seo
     monkeypatch.setattr(seo, "SITEMAP_LIMIT", 2)
     files = sitemaps(["index.html", "history/index.html", "incidents/a/index.html"], config("https://s.example.org/"))
     assert sorted(files) == ["sitemap-1.xml", "sitemap-2.xml", "sitemap.xml"]

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from statusgen.load import load_site
-from statusgen.state import maintenance_status, site_state
+from statusgen.content.load import load_site
+from statusgen.site.state import maintenance_status, site_state
 from statusgen.times import parse_time
-from statusgen.uptime import site_uptime
+from statusgen.site.uptime import site_uptime
 from tests.conftest import MakeSite
 
 TZ_NOW = "2026-11-30T12:00:00+01:00"

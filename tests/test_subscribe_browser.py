@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright import sync_api
 
-from statusgen.build import build
-from statusgen.load import load_site
+from statusgen.site.build import build
+from statusgen.content.load import load_site
 from statusgen.subscriptions.merge import audience
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink

@@ -21,12 +21,12 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from waitress import wasyncore
 
-from statusgen.build import build
-from statusgen.notify import notify
+from statusgen.site.build import build
+from statusgen.notify.run import notify
 from statusgen.subscriptions.app import SubscriptionApp
 from statusgen.subscriptions.service import make_app, make_server
 from statusgen.tokens import make_token
-from statusgen.transport import SmtpSettings, SmtpTransport
+from statusgen.notify.transport import SmtpSettings, SmtpTransport
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from statusgen.build import build
-from statusgen.load import load_site
-from statusgen.model import Subscriber
-from statusgen.notify import notify
+from statusgen.site.build import build
+from statusgen.content.load import load_site
+from statusgen.content.model import Subscriber
+from statusgen.notify.run import notify
 from statusgen.subscriptions import audience
 from statusgen.subscriptions import store as store_module
 from statusgen.subscriptions.store import SCHEMA_VERSION, SqliteSubscriptionStore

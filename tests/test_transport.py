@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from statusgen.transport import (
+from statusgen.notify.transport import (
     OutboxTransport,
     Outgoing,
     Progress,

@@ -7,7 +7,7 @@ import posixpath
 from hypothesis import given
 from hypothesis import strategies as st
 
-from statusgen.urls import file_of, relative
+from statusgen.site.urls import file_of, relative
 
 segment = st.sampled_from(["en", "nl", "incidents", "history", "2", "a-b", "components", "page"])
 folder = st.lists(segment, max_size=4).map(lambda parts: "".join(p + "/" for p in parts))

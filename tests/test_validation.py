@@ -622,7 +622,7 @@ def test_incident_file_names_must_be_valid_ids(make_site, run_cli) -> None:
 
 
 def test_the_subscription_service_url_must_be_absolute_and_gets_its_slash(make_site, run_cli) -> None:
-    from statusgen.load import load_site
+    from statusgen.content.load import load_site
     site_yaml = ("title: T\nbase_url: https://s.example.org/\nlanguages: [en, nl]\ntimezone: UTC\n"
                  "subscriptions: {url: %s}\n")
     site, _ = load_site(make_site({"content/site.yaml": site_yaml % "https://s.example.org/subscriptions"}))
@@ -640,7 +640,7 @@ def test_a_large_site_is_parsed_by_two_processes_with_the_same_result(
     their order and every error (also one in each half) are what one process finds."""
     import os
 
-    from statusgen import load
+    from statusgen.content import load
     from statusgen.errors import ContentErrors
 
     files: dict[str, str | bytes | None] = {

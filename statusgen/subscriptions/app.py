@@ -34,7 +34,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from statusgen.model import Subscriber
+from statusgen.content.model import Subscriber
 from statusgen.subscriptions.forms import Choices, Problem, read_choices, read_subscribe
 from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer, Mailer
 from statusgen.subscriptions.pages import Pages
@@ -42,7 +42,7 @@ from statusgen.subscriptions.security import CSRF_FIELD, Guard, origin_of, secur
 from statusgen.subscriptions.service import MAX_BODY, Service
 from statusgen.subscriptions.store import Subscription, SubscriptionStore, address_key
 from statusgen.tokens import TokenError, read_token
-from statusgen.transport import Transport, masked
+from statusgen.notify.transport import Transport, masked
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from statusgen.model import Site
-from statusgen.subscribers import EMAIL
+from statusgen.content.model import Site
+from statusgen.content.subscribers import EMAIL
 
 MAX_ADDRESS = 254
 """RFC 5321's limit for a path, the longest address that can be delivered."""

@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from statusgen.emails import POLICY, MailSettings, email_environment, render_template, set_headers
-from statusgen.model import Site
-from statusgen.theme import Theme, Translator
+from statusgen.notify.emails import POLICY, MailSettings, email_environment, render_template, set_headers
+from statusgen.content.model import Site
+from statusgen.site.theme import Theme, Translator
 from statusgen.tokens import MAX_AGE, make_token
-from statusgen.transport import Outgoing, Progress, Transport, masked, masked_in
+from statusgen.notify.transport import Outgoing, Progress, Transport, masked, masked_in
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from statusgen.errors import UsageError
-from statusgen.model import Site, Subscriber
+from statusgen.content.model import Site, Subscriber
 from statusgen.subscriptions.forms import expand
 from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, address_key
 

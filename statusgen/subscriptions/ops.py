@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from statusgen.errors import UsageError
-from statusgen.load import load_site
-from statusgen.model import Subscriber
-from statusgen.notifystore import SqliteNotifyStore
+from statusgen.content.load import load_site
+from statusgen.content.model import Subscriber
+from statusgen.notify.store import SqliteNotifyStore
 from statusgen.subscriptions.forms import AddressError, normalise_address
 from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, address_key
 

@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 import jinja2
 
-from statusgen import urls
+from statusgen.site import urls
 from statusgen.errors import BuildError
-from statusgen.model import Site
-from statusgen.theme import Theme, Translator
+from statusgen.content.model import Site
+from statusgen.site.theme import Theme, Translator
 
 
 @dataclass(frozen=True)

@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from statusgen.emails import MailSettings
+from statusgen.notify.emails import MailSettings
 from statusgen.errors import UsageError
-from statusgen.load import load_site
-from statusgen.model import Site, Subscriber
+from statusgen.content.load import load_site
+from statusgen.content.model import Site, Subscriber
 from statusgen.subscriptions.merge import subscriptions_db
 from statusgen.subscriptions.store import address_key
-from statusgen.theme import Theme
+from statusgen.site.theme import Theme
 from statusgen.tokens import MIN_SECRET_LENGTH
-from statusgen.transport import OutboxTransport, SmtpSettings, SmtpTransport, Transport
+from statusgen.notify.transport import OutboxTransport, SmtpSettings, SmtpTransport, Transport
 
 if TYPE_CHECKING:  # a real import would load werkzeug for every statusgen command
     from statusgen.subscriptions.app import SubscriptionApp
@@ -65,7 +65,7 @@ class Service:
 
 def load_service(site_dir: Path, env: Mapping[str, str], db: Path | None = None) -> Service:
     """Read the site and the environment; raises UsageError for what stops the service."""
-    from statusgen.notify import mail_settings  # the sender and link settings the notifier uses
+    from statusgen.notify.run import mail_settings  # the sender and link settings the notifier uses
 
     site_dir = site_dir.resolve()
     site, listed = load_site(site_dir)

@@ -1,0 +1,1 @@
+"""statusgen.authoring.files."""

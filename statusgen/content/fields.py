@@ -1,0 +1,182 @@
+"""Reading one YAML mapping field by field, recording every problem with its line.
+
+Each reader method returns a clean value or None; problems go to the shared
+`Problems` so a run reports all of them. Messages say what was expected and what
+was found, and suggest a near-miss name where there is one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from statusgen.errors import Problems
+from statusgen.content.model import Text
+from statusgen.content.yamlsource import LocatedDict, LocatedList
+
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+
+
+def did_you_mean(found: str, known: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for a near miss among `known`, else ''.
+
+    Case is ignored when comparing: `NL` or `Resolved` are near misses too.
+    """
+    by_folded = {str(name).casefold(): str(name) for name in known}
+    matches = difflib.get_close_matches(str(found).casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f" (did you mean {by_folded[matches[0]]!r}?)" if matches else ""
+
+
+def describe(value: Any) -> str:
+    """How a found value is named in a message."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def one_of(options: Iterable[str]) -> str:
+    return ", ".join(options)
+
+
+class Fields:
+    """The fields of one mapping in one file."""
+
+    def __init__(self, path: str, data: Any, problems: Problems, line: int = 1,
+                 what: str = "a mapping") -> None:
+        self.path = path
+        self.problems = problems
+        self.ok = isinstance(data, LocatedDict)
+        self.data: LocatedDict = data if self.ok else _empty(line)
+        if not self.ok:
+            self.problems.add(path, getattr(data, "line", line),
+                              f"expected {what}; found {describe(data)}")
+
+    def line(self, key: str | None = None) -> int:
+        return self.data.line if key is None else self.data.line_of(key)
+
+    def error(self, key: str | None, message: str) -> None:
+        self.problems.add(self.path, self.line(key), message)
+
+    def has(self, key: str) -> bool:
+        return key in self.data and self.data[key] is not None
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def reject_unknown(self, allowed: Iterable[str]) -> None:
+        allowed = list(allowed)
+        for key in self.data:
+            if key not in allowed:
+                self.error(key, f"unknown key {key!r}{did_you_mean(key, allowed)}; "
+                                f"expected one of {one_of(allowed)}")
+
+    def require(self, key: str, what: str) -> bool:
+        if self.has(key):
+            return True
+        if self.ok:
+            self.error(None, f"{key}: expected {what}; found nothing")
+        return False
+
+    def string(self, key: str, what: str = "text", required: bool = False) -> str | None:
+        if not self.has(key):
+            if required:
+                self.require(key, what)
+            return None
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.error(key, f"{key}: expected {what}; found {describe(value)}")
+            return None
+        return str(value)
+
+    def choice(self, key: str, options: Iterable[str], default: str | None = None,
+               aliases: dict[str, str] | None = None) -> str | None:
+        if not self.has(key):
+            return default
+        options, value = tuple(options), self.data[key]
+        found = str(value)
+        if aliases and found.upper() in aliases:
+            return aliases[found.upper()]
+        if found in options and not isinstance(value, bool):
+            return found
+        names = options + tuple(aliases or ())
+        self.error(key, f"{key}: expected one of {one_of(names)}; found {describe(value)}"
+                        f"{did_you_mean(found, names)}")
+        return default
+
+    def boolean(self, key: str, default: bool) -> bool:
+        if not self.has(key):
+            return default
+        value = self.data[key]
+        if not isinstance(value, bool):
+            self.error(key, f"{key}: expected true or false; found {describe(value)}")
+            return default
+        return value
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        if not self.has(key):
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.error(key, f"{key}: expected a whole number of at least {minimum}; "
+                            f"found {describe(value)}")
+            return default
+        return value
+
+    def text(self, key: str, languages: tuple[str, ...], required: bool = False) -> Text | None:
+        """Localised text: a plain string, or a mapping of language to string."""
+        if not self.has(key):
+            if required:
+                self.require(key, "text or a mapping of language to text")
+            return None
+        return localized(self.path, self.data[key], self.line(key), languages, self.problems, key)
+
+    def mapping(self, key: str) -> Fields | None:
+        if not self.has(key):
+            return None
+        return Fields(self.path, self.data[key], self.problems, self.line(key),
+                      what=f"a mapping under {key!r}")
+
+    def sequence(self, key: str, what: str) -> LocatedList | None:
+        if not self.has(key):
+            return None
+        value = self.data[key]
+        if not isinstance(value, LocatedList):
+            self.error(key, f"{key}: expected {what}; found {describe(value)}")
+            return None
+        return value
+
+
+def localized(path: str, value: Any, line: int, languages: tuple[str, ...],
+              problems: Problems, key: str) -> Text | None:
+    """Turn a string or a {lang: string} mapping into a complete `Text`."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return Text.same(languages, str(value))
+    if not isinstance(value, LocatedDict) or not value:
+        problems.add(path, line, f"{key}: expected text or a mapping of language to text; "
+                                 f"found {describe(value)}")
+        return None
+    given: dict[str, str] = {}
+    for lang, text in value.items():
+        if lang not in languages:
+            problems.add(path, value.line_of(lang), f"{key}: unknown language {lang!r}"
+                         f"{did_you_mean(str(lang), languages)}; the site has {one_of(languages)}")
+        elif not isinstance(text, (str, int, float)) or isinstance(text, bool):
+            problems.add(path, value.line_of(lang), f"{key}.{lang}: expected text; found {describe(text)}")
+        else:
+            given[lang] = str(text)
+    if not given:
+        return None
+    fallback = given.get(languages[0], next(iter(given.values())))
+    return Text(tuple((lang, given.get(lang, fallback)) for lang in languages))
+
+
+def _empty(line: int) -> LocatedDict:
+    empty = LocatedDict()
+    empty.line, empty.key_lines = line, {}
+    return empty

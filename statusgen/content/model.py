@@ -1,0 +1,205 @@
+"""The validated content of a site, as frozen dataclasses.
+
+Everything here has been checked by `statusgen.content.load`; the rest of the code trusts it.
+Times are timezone-aware and in UTC; they are shown in the site timezone only when
+rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+MAINTENANCE_STATUSES = ("scheduled", "in_progress", "verifying", "completed", "cancelled")
+COMPONENT_STATUSES = (
+    "operational",
+    "under_maintenance",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+)
+"""Component statuses from best to worst: a component shows the worst that applies."""
+
+IMPACTS = ("none", "minor", "major", "critical")
+PRIORITIES = {"P1": "critical", "P2": "major", "P3": "minor", "P4": "none"}
+KINDS = ("incident", "maintenance")
+
+
+def severity(component_status: str) -> int:
+    """Position of a component status from best (0) to worst."""
+    return COMPONENT_STATUSES.index(component_status)
+
+
+@dataclass(frozen=True)
+class Text:
+    """Text in every language of the site (missing ones filled from the first language)."""
+
+    values: tuple[tuple[str, str], ...]
+
+    def __getitem__(self, lang: str) -> str:
+        for key, value in self.values:
+            if key == lang:
+                return value
+        return self.values[0][1]
+
+    @classmethod
+    def same(cls, languages: tuple[str, ...], value: str) -> Text:
+        return cls(tuple((lang, value) for lang in languages))
+
+
+@dataclass(frozen=True)
+class Component:
+    id: str
+    name: Text
+    description: Text | None
+    group: str | None
+    position: int
+    start_date: date | None = None
+    showcase: bool = True
+    only_show_if_degraded: bool = False
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: Text
+    description: Text | None
+    components: tuple[str, ...]
+    position: int
+
+
+@dataclass(frozen=True)
+class Update:
+    id: str
+    at: datetime
+    status: str
+    body: Text
+    components: tuple[tuple[str, str], ...] = ()
+    """Component statuses that change from this update on (group ids expanded)."""
+    notify: bool = True
+    line: int = 0
+    automatic: bool = False
+    """A step a maintenance window took on its own (no text of its own)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident or a maintenance window, from one file; `id` is the file name."""
+
+    id: str
+    path: str
+    kind: str
+    title: Text
+    impact: str
+    priority: str | None
+    components: tuple[tuple[str, str], ...]
+    """Affected components and their status from the start (group ids expanded)."""
+    updates: tuple[Update, ...]
+    """Sorted by time, oldest first."""
+    window: Window | None = None
+    postmortem: Text | None = None
+
+    @property
+    def is_maintenance(self) -> bool:
+        return self.kind == "maintenance"
+
+    @property
+    def component_ids(self) -> tuple[str, ...]:
+        return tuple(cid for cid, _ in self.affected)
+
+    @cached_property
+    def affected(self) -> tuple[tuple[str, str], ...]:
+        """Every component the incident touched, with the worst status it gave it."""
+        worst: dict[str, str] = {}
+        for cid, status in [*self.components, *(c for u in self.updates for c in u.components)]:
+            if cid not in worst or severity(status) > severity(worst[cid]):
+                worst[cid] = status
+        return tuple(worst.items())
+
+
+@dataclass(frozen=True)
+class Contact:
+    key: str
+    email: str | None = None
+    phone: str | None = None
+    url: str | None = None
+    hours: Text | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A content page in one language."""
+
+    name: str
+    lang: str
+    title: str
+    body: str
+    order: int
+    path: str
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    sender: str | None = None
+    unsubscribe_mailto: str | None = None
+    reminders: tuple[int, ...] = (24 * 60,)
+    """Minutes before a maintenance window opens at which a reminder goes out."""
+    smtp: tuple[tuple[str, str], ...] = ()
+    """Non-secret SMTP settings (host, port, security); the environment overrides them."""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: Text
+    description: Text | None
+    base_url: str
+    languages: tuple[str, ...]
+    timezone: ZoneInfo
+    contacts: tuple[Contact, ...] = ()
+    subscriptions_url: str | None = None
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    history_days: int = 14
+    page_size: int = 20
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+
+@dataclass(frozen=True)
+class Site:
+    config: SiteConfig
+    groups: tuple[Group, ...]
+    components: tuple[Component, ...]
+    """In page order; grouped components follow their group's position."""
+    incidents: tuple[Incident, ...]
+    """Sorted by id."""
+    pages: tuple[Page, ...] = ()
+    layout: tuple[str, ...] = ()
+    """Top-level entries of components.yaml in page order: group and component ids."""
+
+    @cached_property
+    def components_by_id(self) -> dict[str, Component]:
+        return {component.id: component for component in self.components}
+
+    @cached_property
+    def groups_by_id(self) -> dict[str, Group]:
+        return {group.id: group for group in self.groups}
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    email: str
+    components: tuple[str, ...] | None
+    """Component ids (groups expanded); None follows everything."""
+    language: str
+    line: int = 0

@@ -1,0 +1,211 @@
+"""`statusgen notify`: tell subscribers what changed since the last announcement.
+
+    snapshot (from the build) ──diff──▶ events ──recipients──▶ queued deliveries (store)
+        ──render once per (event, language)──▶ messages ──transport + ledger──▶ sent
+
+The first run only records a baseline. Every (event, subscriber) is queued in the store,
+together with the snapshot it came from, before anything is sent; a rerun after a crash
+or a failed connection sends what is still pending and nothing twice.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from statusgen.notify.emails import MailSettings, RenderedEmail, build_message, message_id, render_email
+from statusgen.errors import DeliveryError, UsageError
+from statusgen.notify.events import Event, diff
+from statusgen.content.load import load_site
+from statusgen.content.model import SiteConfig, Subscriber
+from statusgen.notify.store import Delivery, NotifyStore, SqliteNotifyStore
+from statusgen.notify.recipients import recipients
+from statusgen.site.snapshot import FORMAT, PATH
+from statusgen.subscriptions import audience, subscriptions_db
+from statusgen.site.theme import Theme
+from statusgen.times import TimeError, parse_time
+from statusgen.notify.transport import Outgoing, OutboxTransport, Progress, SmtpSettings, SmtpTransport, Transport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NotifyReport:
+    baseline: bool = False
+    events: list[Event] = field(default_factory=list)
+    queued: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    interrupted: int = 0
+
+
+def default_store(site_dir: Path) -> Path:
+    return site_dir / ".statusgen" / "notify.db"
+
+
+def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,
+           transport: Transport | str = "outbox", store: NotifyStore | None = None, store_path: Path | None = None,
+           dry_run: bool = False, env: Mapping[str, str] | None = None, stream: IO[str] | None = None,
+           connections: int = 4) -> NotifyReport:
+    """Announce what changed in the built site at `out_dir` to its subscribers."""
+    env = os.environ if env is None else env
+    stream = stream or sys.stderr
+    site_dir = site_dir.resolve()
+    out_dir = (out_dir or site_dir / "public").resolve()
+    site, listed = load_site(site_dir)
+    subscribers = audience(site, listed, subscriptions_db(site_dir, env))  # + self-service, − unsubscribed
+    snapshot = read_snapshot(out_dir)
+    moment = _moment(now, snapshot, site.config)
+    store = store or SqliteNotifyStore(_store_path(store_path or default_store(site_dir), out_dir))
+    report = NotifyReport()
+    if not store.is_baselined():
+        return _baseline(store, snapshot, moment, site.config, dry_run, stream, report)
+    events, keys = diff(snapshot, store.announced_keys(), moment, site.config.notify.reminders,
+                        store.last_snapshot())
+    queued = [(event, _context(snapshot, event), recipients(event, subscribers)) for event in events]
+    report.events = events
+    if dry_run:
+        _print_plan(queued, store.pending(), stream)
+        return report
+    report.queued = store.queue(queued, keys, snapshot)
+    report.interrupted = store.mark_interrupted()
+    before = store.counts()
+    pending = store.pending()
+    if pending:
+        theme = Theme(site_dir)
+        settings = mail_settings(site.config, env)
+        chosen = _transport(transport, site_dir, site.config, env, connections)
+        chosen.deliver(_Messages(pending, theme, settings), store, Progress(stream=stream))
+    after = store.counts()
+    report.counts = {state: after.get(state, 0) - before.get(state, 0) for state in after}
+    report.counts["pending"] = after.get("pending", 0)  # what is still queued, from any run
+    _summarise(report, stream)
+    return report
+
+
+def read_snapshot(out_dir: Path) -> dict[str, Any]:
+    file = out_dir / PATH
+    try:
+        snapshot = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{file}: no snapshot; run `statusgen build` first") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UsageError(f"{file}: not a statusgen snapshot ({error})") from None
+    if not isinstance(snapshot, dict) or snapshot.get("format") != FORMAT:
+        raise UsageError(f"{file}: expected a snapshot in format {FORMAT}; rebuild the site")
+    return snapshot
+
+
+def _moment(now: str | None, snapshot: dict[str, Any], config: SiteConfig) -> datetime:
+    try:
+        return parse_time(now if now is not None else snapshot["generated_at"], config.timezone)
+    except TimeError as error:
+        raise UsageError(f"--now: {error}") from None
+
+
+def _store_path(path: Path, out_dir: Path) -> Path:
+    if path.resolve().is_relative_to(out_dir):
+        raise UsageError(f"--store {path} is inside the published folder {out_dir}; it holds addresses")
+    return path
+
+
+def _baseline(store: NotifyStore, snapshot: dict[str, Any], moment: datetime, config: SiteConfig,
+              dry_run: bool, stream: IO[str], report: NotifyReport) -> NotifyReport:
+    _, keys = diff(snapshot, set(), moment, config.notify.reminders)
+    report.baseline = True
+    if dry_run:
+        print(f"notify: would record a baseline of {len(keys)} announced facts and send nothing", file=stream)
+        return report
+    store.record_baseline(keys, snapshot)
+    print(f"notify: first run: recorded a baseline of {len(keys)} facts; nothing sent", file=stream)
+    return report
+
+
+def _context(snapshot: dict[str, Any], event: Event) -> dict[str, Any]:
+    """What rendering this event needs from the snapshot, kept with it in the store."""
+    return {**{key: value for key, value in snapshot.items() if key != "incidents"},
+            "incidents": {event.incident: snapshot["incidents"][event.incident]}}
+
+
+def mail_settings(config: SiteConfig, env: Mapping[str, str]) -> MailSettings:
+    sender = env.get("STATUSGEN_SMTP_FROM") or config.notify.sender
+    if not sender:
+        raise UsageError("no sender address: set notify.from in content/site.yaml or STATUSGEN_SMTP_FROM")
+    secret = env.get("STATUSGEN_SECRET_KEY") or None
+    url = config.subscriptions_url
+    if url and not secret:
+        log.warning("STATUSGEN_SECRET_KEY is not set: emails get a mailto: unsubscribe address only")
+        url = None
+    try:
+        return MailSettings(sender=sender, site_host=urlsplit(config.base_url).hostname or "localhost",
+                            subscriptions_url=url, unsubscribe_mailto=config.notify.unsubscribe_mailto,
+                            secret=secret)
+    except ValueError as error:
+        raise UsageError(f"notify: {error}") from None
+
+
+class _Messages:
+    """Pending deliveries as messages, built as the transport asks for them (the first one
+    goes out at once, not after all are built); each (event, language) is rendered once."""
+
+    def __init__(self, pending: list[Delivery], theme: Theme, settings: MailSettings) -> None:
+        self.pending, self.theme, self.settings = pending, theme, settings
+
+    def __len__(self) -> int:
+        return len(self.pending)
+
+    def __iter__(self) -> Iterator[Outgoing]:
+        rendered: dict[tuple[str, str], RenderedEmail] = {}
+        for delivery in self.pending:
+            event, context, subscriber = delivery.event, delivery.context, delivery.subscriber
+            key = (event.key, subscriber.language)
+            if key not in rendered:
+                rendered[key] = render_email(event, context, subscriber.language, self.theme)
+            message = build_message(rendered[key], event, context, subscriber, self.settings)
+            yield Outgoing(delivery.id, self.settings.sender, subscriber.email,
+                           message_id(event, context, subscriber.email, self.settings),
+                           message.as_bytes(policy=email.policy.SMTP))
+
+
+def _transport(chosen: Transport | str, site_dir: Path, config: SiteConfig, env: Mapping[str, str],
+               connections: int) -> Transport:
+    if not isinstance(chosen, str):
+        return chosen
+    if chosen == "outbox":
+        return OutboxTransport(site_dir / ".statusgen" / "outbox")
+    try:
+        settings = SmtpSettings.from_environment(env, dict(config.notify.smtp))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return SmtpTransport(settings, connections=connections)
+
+
+def _print_plan(queued: list[tuple[Event, dict[str, Any], list[Subscriber]]], pending: list[Delivery],
+                stream: IO[str]) -> None:
+    for event, _, chosen in queued:
+        print(f"would send {event.kind} ({event.key}) to {len(chosen)}: "
+              + ", ".join(s.email for s in chosen), file=stream)
+    if pending:
+        print(f"would retry {len(pending)} pending deliveries from earlier runs", file=stream)
+    if not queued and not pending:
+        print("notify: nothing new to announce", file=stream)
+
+
+def _summarise(report: NotifyReport, stream: IO[str]) -> None:
+    if report.interrupted:
+        print(f"notify: {report.interrupted} messages of an interrupted run may or may not have been"
+              " delivered; they are not sent again", file=stream)
+    failed = report.counts.get("failed", 0)
+    uncertain = report.counts.get("uncertain", 0) + report.interrupted
+    deferred = report.counts.get("pending", 0)
+    if failed or uncertain or deferred:
+        raise DeliveryError(f"{failed} deliveries failed for good, {uncertain} are uncertain and {deferred} "
+                            "are still queued for the next run; see the notifier store for the details")

@@ -1,0 +1,280 @@
+"""The Statuspage public API v2 as static JSON files under `api/v2/`.
+
+Same documents, shapes, key order, value sets and semantics as Atlassian Statuspage's
+public Status API, so existing clients, widgets and monitors work unchanged:
+
+    summary.json                          page, components, incidents (unresolved),
+                                          scheduled_maintenances (upcoming and active), status
+    status.json                           page, status
+    components.json                       page, components (groups included)
+    incidents.json                        page, the 50 most recent incidents
+    incidents/unresolved.json             page, investigating / identified / monitoring
+    scheduled-maintenances.json           page, the 50 most recent maintenances
+    scheduled-maintenances/upcoming.json  page, status scheduled
+    scheduled-maintenances/active.json    page, status in_progress or verifying
+
+The default language is at `api/v2/`; every other language has the same documents, with
+names and texts in that language, under `LANG/api/v2/` (a statusgen extension).
+
+Choices where Statuspage is not ours to copy: ids are derived from the file ids
+(`statusgen.ids`), `shortlink` is the incident's own page, a resolved incident with a
+post-mortem has status `postmortem` (as Statuspage shows it once one is published), and
+a cancelled maintenance is left out of the lists (Statuspage has no such status).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Any
+
+from statusgen import ids
+from statusgen.site import urls
+from statusgen.content.model import Component, Group, Update
+from statusgen.site.state import IncidentState, SiteState
+from statusgen.site.theme import Theme, Translator
+from statusgen.times import iso_time
+
+if TYPE_CHECKING:
+    from statusgen.site.incremental import RenderMemo
+
+FOLDER = "api/v2/"
+"""Where the documents sit under each language's home."""
+LIMIT = 50
+UNRESOLVED = ("investigating", "identified", "monitoring")
+ACTIVE = ("in_progress", "verifying")
+
+
+def api_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> dict[str, bytes]:
+    """Every document in every language.
+
+    With a `memo`, a language's documents are reused while everything they list is
+    unchanged (an edit to an old incident leaves the API as it was), and each incident's
+    component changes are reused while the incident is unchanged.
+    """
+    outputs: dict[str, bytes] = {}
+    changed_at = _last_changes(state, memo)
+    selection = _Selection.of(state)
+    listed = _listed(state, changed_at, selection, memo) if memo is not None else None
+    for lang in state.site.config.languages:
+        prefix = urls.home(state.site.config, lang) + FOLDER
+
+        def make(lang: str = lang, prefix: str = prefix) -> dict[str, bytes]:
+            documents = api_documents(state, theme, lang, changed_at, selection)
+            return {prefix + name: (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+                    for name, document in documents.items()}
+
+        if memo is None:
+            outputs.update(make())
+        else:
+            fingerprint = (memo.site_key, listed)
+            outputs.update(memo.recall(f"api:{lang}", "", fingerprint, make))
+    return outputs
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The incidents and maintenance each document lists, and the page's own times: what
+    every language's documents read of the incidents, worked out once per build."""
+
+    published: list[IncidentState]
+    maintenance: list[IncidentState]
+    unresolved: list[IncidentState]
+    upcoming: list[IncidentState]
+    active: list[IncidentState]
+    beginning: datetime
+    """When the page began: its first incident."""
+    updated: datetime
+    """When the page last changed."""
+
+    @classmethod
+    def of(cls, state: SiteState) -> _Selection:
+        published = [e for e in state.incidents if not e.incident.is_maintenance]
+        maintenance = [e for e in state.incidents if e.incident.is_maintenance and e.status != "cancelled"]
+        by_start = sorted(maintenance, key=_by_start)
+        beginning = min((e.created_at for e in state.incidents), default=state.now)
+        updated = max((e.updated_at for e in state.incidents), default=beginning)
+        return cls(published[:LIMIT], maintenance[:LIMIT], [e for e in published if e.status in UNRESOLVED],
+                   [e for e in by_start if e.status == "scheduled"], [e for e in by_start if e.status in ACTIVE],
+                   beginning, updated)
+
+
+def _listed(state: SiteState, changed_at: dict[str, datetime], selection: _Selection,
+            memo: RenderMemo) -> tuple[object, ...]:
+    """Everything a language's documents show besides the theme, settings and catalog."""
+    lists = (selection.published, selection.maintenance, selection.unresolved, selection.upcoming,
+             selection.active)
+    return (state.indicator, tuple(sorted(state.component_statuses.items())), tuple(sorted(changed_at.items())),
+            selection.beginning, selection.updated, tuple(memo.digests(entries) for entries in lists))
+
+
+def api_documents(state: SiteState, theme: Theme, lang: str, changed_at: dict[str, datetime] | None = None,
+                  selection: _Selection | None = None) -> dict[str, dict[str, Any]]:
+    """Every API document for one language, by file name."""
+    t = Translator(lang, theme.messages(lang), state.site.config.timezone)
+    selection = selection or _Selection.of(state)
+    api = _Api(state, t, lang, _last_changes(state) if changed_at is None else changed_at, selection)
+    page, status = api.page(), api.status()
+    components = api.components()
+    unresolved = [api.incident(e) for e in selection.unresolved]
+    upcoming = [api.incident(e) for e in selection.upcoming]
+    active = [api.incident(e) for e in selection.active]
+    return {
+        "summary.json": {"page": page, "components": components, "incidents": unresolved,
+                         "scheduled_maintenances": active + upcoming, "status": status},
+        "status.json": {"page": page, "status": status},
+        "components.json": {"page": page, "components": components},
+        "incidents.json": {"page": page, "incidents": [api.incident(e) for e in selection.published]},
+        "incidents/unresolved.json": {"page": page, "incidents": unresolved},
+        "scheduled-maintenances.json": {"page": page, "scheduled_maintenances":
+                                        [api.incident(e) for e in selection.maintenance]},
+        "scheduled-maintenances/upcoming.json": {"page": page, "scheduled_maintenances": upcoming},
+        "scheduled-maintenances/active.json": {"page": page, "scheduled_maintenances": active},
+    }
+
+
+def _by_start(entry: IncidentState) -> tuple[datetime, str]:
+    return entry.started_at, entry.id
+
+
+class _Api:
+    """Statuspage's objects for one language, each built once and reused."""
+
+    def __init__(self, state: SiteState, t: Translator, lang: str, changed_at: dict[str, datetime],
+                 selection: _Selection) -> None:
+        self.state, self.site, self.t, self.lang = state, state.site, t, lang
+        self.config = state.site.config
+        self.page_id = ids.page_id(self.config.base_url)
+        self.changed_at = changed_at
+        self.beginning, self.updated = selection.beginning, selection.updated
+        self._incidents: dict[str, dict[str, Any]] = {}
+
+    def time(self, moment: datetime | None) -> str | None:
+        return None if moment is None else iso_time(moment, self.config.timezone)
+
+    def page(self) -> dict[str, Any]:
+        return {"id": self.page_id, "name": self.config.title[self.lang], "url": self.config.base_url.rstrip("/"),
+                "time_zone": self.config.timezone.key, "updated_at": self.time(self.updated)}
+
+    def status(self) -> dict[str, str]:
+        return {"indicator": self.state.indicator.indicator, "description": self.state.indicator.description}
+
+    def components(self) -> list[dict[str, Any]]:
+        """Top-level entries in page order, each group followed by its components."""
+        found = []
+        for position, entry_id in enumerate(self.site.layout, start=1):
+            group = self.site.groups_by_id.get(entry_id)
+            if group is None:
+                found.append(self.component(self.site.components_by_id[entry_id], position))
+                continue
+            found.append(self.group(group, position))
+            found += [self.component(self.site.components_by_id[cid], index)
+                      for index, cid in enumerate(group.components, start=1)]
+        return found
+
+    def component(self, component: Component, position: int | None = None) -> dict[str, Any]:
+        if position is None:
+            siblings = self.site.groups_by_id[component.group].components if component.group else self.site.layout
+            position = siblings.index(component.id) + 1
+        created = self._created(component.start_date)
+        return {
+            "id": ids.component_id(component.id), "name": component.name[self.lang],
+            "status": self.state.component_statuses[component.id],
+            "created_at": self.time(created), "updated_at": self.time(self.changed_at.get(component.id, created)),
+            "position": position,
+            "description": component.description[self.lang] if component.description else None,
+            "showcase": component.showcase,
+            "start_date": component.start_date.isoformat() if component.start_date else None,
+            "group_id": ids.component_id(component.group) if component.group else None,
+            "page_id": self.page_id, "group": False, "only_show_if_degraded": component.only_show_if_degraded,
+        }
+
+    def group(self, group: Group, position: int) -> dict[str, Any]:
+        created = self.beginning
+        updated = max((self.changed_at.get(cid, created) for cid in group.components), default=created)
+        return {
+            "id": ids.component_id(group.id), "name": group.name[self.lang],
+            "status": self.state.group_status(group.id),
+            "created_at": self.time(created), "updated_at": self.time(updated), "position": position,
+            "description": group.description[self.lang] if group.description else None,
+            "showcase": False, "start_date": None, "group_id": None, "page_id": self.page_id,
+            "group": True, "only_show_if_degraded": False,
+            "components": [ids.component_id(cid) for cid in group.components],
+        }
+
+    def _created(self, start_date: Any) -> datetime:
+        if start_date is None:
+            return self.beginning
+        return datetime.combine(start_date, time(0), tzinfo=self.config.timezone)
+
+    def incident(self, entry: IncidentState) -> dict[str, Any]:
+        if entry.id not in self._incidents:
+            self._incidents[entry.id] = self._incident(entry)
+        return self._incidents[entry.id]
+
+    def _incident(self, entry: IncidentState) -> dict[str, Any]:
+        incident = entry.incident
+        public = ids.incident_id(incident.id)
+        monitoring = next((u.at for u in entry.updates if u.status == "monitoring"), None)
+        document: dict[str, Any] = {
+            "id": public, "name": incident.title[self.lang], "status": self._status(entry),
+            "created_at": self.time(entry.created_at), "updated_at": self.time(entry.updated_at),
+            "monitoring_at": self.time(monitoring), "resolved_at": self.time(entry.ended_at),
+            "impact": incident.impact,
+            "shortlink": urls.absolute(self.config, urls.incident(self.config, self.lang, incident.id)),
+            "started_at": self.time(entry.created_at if incident.is_maintenance else entry.started_at),
+            "page_id": self.page_id,
+            "incident_updates": self._updates(entry, public),
+            "components": [self.component(self.site.components_by_id[cid]) for cid in incident.component_ids],
+        }
+        if incident.window is not None:
+            document["scheduled_for"] = self.time(incident.window.start)
+            document["scheduled_until"] = self.time(incident.window.end)
+        return document
+
+    def _status(self, entry: IncidentState) -> str:
+        if entry.status == "resolved" and entry.incident.postmortem is not None:
+            return "postmortem"
+        return entry.status
+
+    def _updates(self, entry: IncidentState, public: str) -> list[dict[str, Any]]:
+        found = []
+        for update, changes in reversed(entry.changes):
+            at = self.time(update.at)
+            body = update_body(update, self.t, self.lang)
+            affected = [{"code": ids.component_id(cid), "name": self.site.components_by_id[cid].name[self.lang],
+                         "old_status": old, "new_status": new} for cid, old, new in changes]
+            found.append({
+                "id": ids.update_id(entry.id, update.id), "status": update.status, "body": body,
+                "incident_id": public, "created_at": at, "updated_at": at, "display_at": at,
+                "affected_components": affected or None, "deliver_notifications": update.notify,
+                "custom_tweet": None, "tweet_id": None,
+            })
+        return found
+
+
+def update_body(update: Update, t: Translator, lang: str) -> str:
+    """An update's text in one language; a maintenance's automatic steps say what happened."""
+    return t("automatic." + update.status) if update.automatic else update.body[lang]
+
+
+def _last_changes(state: SiteState, memo: RenderMemo | None = None) -> dict[str, datetime]:
+    """When each component's status last changed, up to now."""
+    changed: dict[str, datetime] = {}
+    for entry in state.incidents:
+        own = _changes(entry) if memo is None else \
+            memo.recall("api-changes", entry.id, memo.digest(entry), lambda entry=entry: _changes(entry))
+        for cid, at in own:
+            if cid not in changed or at > changed[cid]:
+                changed[cid] = at
+    return changed
+
+
+def _changes(entry: IncidentState) -> tuple[tuple[str, datetime], ...]:
+    """When one incident last changed each component's status."""
+    changed: dict[str, datetime] = {}
+    for update, changes in entry.changes:
+        for cid, _, _ in changes:
+            changed[cid] = max(changed.get(cid, update.at), update.at)
+    return tuple(changed.items())

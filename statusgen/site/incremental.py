@@ -1,0 +1,337 @@
+"""What one build keeps for the next, so that `statusgen serve --watch` rebuilds only
+what an edit touched, with output byte-identical to a full build at the same `now`.
+
+A `BuildCache` lives in the serve process across builds; every stage asks it first:
+
+    load    FileCache     an incident file's parse (Incident or its errors), reused while
+                          the file's bytes and the settings it was checked against are the same
+    state   StateCache    an incident's IncidentState, reused once nothing in it can move
+                          with `now` any more (every update and window edge is in the past)
+    render  RenderMemo    each output (a page, a feed, a snapshot record) under a fingerprint
+                          of everything it shows; unchanged fingerprint, same bytes
+    write   the outputs of the last build, so only changed files are written
+
+Fingerprints are tuples compared by equality; an incident enters them as the digest of
+its whole `IncidentState` (a hash of its repr), computed once per state object.
+The cache is in memory only: a new process starts with a full build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from statusgen.site import uptime
+from statusgen.errors import ContentError
+from statusgen.content.model import Incident, Site
+from statusgen.site.state import (
+    IncidentState,
+    SiteState,
+    component_statuses,
+    incident_state,
+    indicator,
+)
+from statusgen.site.uptime import ComponentUptime
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SETTLED_NS = 2_000_000_000
+"""A file modified less than this long before it was looked at may change again within
+the file system's timestamp granularity without its mtime or size moving (git's
+"racily clean" entries): its bytes are hashed on every build until it is older."""
+
+
+def digest(value: object) -> bytes:
+    """A content hash of a frozen model value; `repr` of the dataclasses spells out every field."""
+    return hashlib.blake2b(repr(value).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+@dataclass
+class _Parsed:
+    stamp: tuple[int, int]
+    settled: bool
+    content: bytes
+    context: Hashable
+    value: Any
+    errors: tuple[ContentError, ...]
+
+
+class FileCache:
+    """Parsed site files by path, reused while their bytes and parse context are the same."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Parsed] = {}
+        self._seen: dict[str, _Parsed] = {}
+        self._context: Hashable = None
+        self.parsed = 0
+        self.reused = 0
+
+    def start(self, context: Hashable) -> Hashable:
+        """Begin a load whose files are checked in `context`; returns the context to pass to
+        `recall` (the last load's own object when equal, so comparing it costs nothing)."""
+        self._seen, self.parsed, self.reused = {}, 0, 0
+        if context != self._context:
+            self._context = context
+        return self._context
+
+    def recall(self, path: str, file: str, context: Hashable,
+               parse: Callable[[], tuple[T, list[ContentError]]]) -> tuple[T, list[ContentError]]:
+        """The parse of `file` (site path `path`): remembered if unchanged, else `parse()`.
+
+        An unchanged mtime and size is trusted only for settled files; otherwise the
+        bytes are hashed, which also catches a touch that changed nothing.
+        """
+        entry = self._entries.get(path)
+        stat = os.stat(file)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        settled = time.time_ns() - stat.st_mtime_ns > SETTLED_NS
+        if entry is not None and entry.context is context:
+            if entry.stamp == stamp and entry.settled:
+                return self._keep(path, entry)
+            content = _file_digest(file)
+            if content == entry.content:
+                return self._keep(path, _Parsed(stamp, settled, content, context, entry.value, entry.errors))
+        content = _file_digest(file)
+        value, errors = parse()
+        self.parsed += 1
+        entry = _Parsed(stamp, settled, content, context, value, tuple(errors))
+        self._seen[path] = entry
+        return value, list(errors)
+
+    def _keep(self, path: str, entry: _Parsed) -> tuple[Any, list[ContentError]]:
+        self.reused += 1
+        self._seen[path] = entry
+        return entry.value, list(entry.errors)
+
+    def commit(self) -> None:
+        """Forget files that are gone; called after every load, good or broken."""
+        self._entries = self._seen
+
+
+def _file_digest(file: str) -> bytes:
+    with open(file, "rb") as handle:
+        return hashlib.blake2b(handle.read(), digest_size=16).digest()
+
+
+@dataclass
+class _Known:
+    incident: Incident
+    state: IncidentState | None
+    computed_at: datetime
+    horizon: datetime
+    digest: bytes | None
+
+
+class StateCache:
+    """Incident states, reused when they cannot have moved since they were computed."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, _Known] = {}
+        self.known_digests: dict[int, bytes] = {}
+        """Digest by `id()` of every state of the last `site_state` (which keeps them alive)."""
+        self.computed = 0
+        self.reused = 0
+
+    def site_state(self, site: Site, now: datetime) -> SiteState:
+        """`state.site_state(site, now)`, reusing what it can; the same value, faster."""
+        self.computed = self.reused = 0
+        known: dict[str, _Known] = {}
+        states = []
+        for incident in site.incidents:
+            entry = self._state(incident, now)
+            known[incident.id] = entry
+            if entry.state is not None:
+                states.append(entry.state)
+        states.sort(key=lambda s: (s.started_at, s.id), reverse=True)
+        statuses = component_statuses(site, states)
+        self._known = known
+        self.known_digests = {id(e.state): e.digest for e in known.values() if e.state is not None and e.digest}
+        return SiteState(site, now, tuple(states), statuses, indicator(states, statuses))
+
+    def _state(self, incident: Incident, now: datetime) -> _Known:
+        entry = self._known.get(incident.id)
+        if entry is not None and entry.incident is incident and entry.horizon <= min(now, entry.computed_at):
+            self.reused += 1
+            return entry
+        self.computed += 1
+        state = incident_state(incident, now)
+        return _Known(incident, state, now, horizon(incident), digest(state) if state is not None else None)
+
+    def digest(self, state: IncidentState) -> bytes:
+        """The digest of a state of this build (computed with it)."""
+        found = self.known_digests.get(id(state))
+        return digest(state) if found is None else found
+
+
+def horizon(incident: Incident) -> datetime:
+    """The last moment at which the incident's state can change: after it, `now` no longer
+    matters (every update is published and a window has ended)."""
+    moments = [u.at for u in incident.updates]
+    if incident.window is not None:
+        moments += [incident.window.start, incident.window.end]
+    return max(moments, default=NEVER)
+
+
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass
+class RenderMemo:
+    """Rendered outputs by (kind, key) under a fingerprint, from this build and the last.
+
+    `recall` returns the last build's value when the fingerprint is the same and makes it
+    anew otherwise; either way it is kept for the next build. Forked render workers work
+    on a copy and `export` what they made; the parent `absorb`s it.
+    """
+
+    states: StateCache
+    previous: dict[tuple[str, Hashable], tuple[Hashable, Any]] = field(default_factory=dict)
+    current: dict[tuple[str, Hashable], tuple[Hashable, Any]] = field(default_factory=dict)
+    made: Counter[str] = field(default_factory=Counter)
+    """Values made anew in this build, by kind (the others were reused)."""
+    outputs: Counter[str] = field(default_factory=Counter)
+    """Values of this build by kind, made or reused, where counted (pages, by render_site)."""
+    site_key: Hashable = None
+    """What every machine output reads besides the incidents (theme, settings, catalog);
+    set for each build by `render.render_site`."""
+
+    def digest(self, state: IncidentState) -> bytes:
+        return self.states.digest(state)
+
+    def digests(self, states: Iterable[IncidentState]) -> tuple[bytes, ...]:
+        known = self.states.known_digests
+        found = [known.get(id(s)) for s in states]
+        return tuple(found) if None not in found else tuple(map(self.states.digest, states))
+
+    def start(self) -> None:
+        self.current, self.made, self.outputs = {}, Counter(), Counter()
+
+    def recall(self, kind: str, key: Hashable, fingerprint: Hashable, make: Callable[[], T]) -> T:
+        value = self.lookup(kind, key, fingerprint)
+        if value is _MISSING:
+            value = make()
+            self.keep(kind, key, fingerprint, value)
+        return value  # type: ignore[return-value]
+
+    def lookup(self, kind: str, key: Hashable, fingerprint: Hashable) -> Any:
+        """The last build's value if its fingerprint is `fingerprint` (and keep it), else `_MISSING`."""
+        entry = self.previous.get((kind, key))
+        if entry is None or entry[0] != fingerprint:
+            return _MISSING
+        self.current[(kind, key)] = entry
+        return entry[1]
+
+    def same(self, kind: str, key: Hashable, fingerprint: Hashable) -> bool:
+        """Whether the last build saw this fingerprint for (kind, key); remembered either way."""
+        if self.lookup(kind, key, fingerprint) is _MISSING:
+            self.keep(kind, key, fingerprint, None)
+            return False
+        return True
+
+    def keep(self, kind: str, key: Hashable, fingerprint: Hashable, value: Any) -> None:
+        self.current[(kind, key)] = (fingerprint, value)
+        self.made[kind] += 1
+
+    def export(self, kinds: Iterable[str]) -> list[tuple[str, Hashable, Hashable, Any]]:
+        """What a worker did for `kinds`: (kind, key, fingerprint, value), the value `REUSED`
+        where the parent has it already (so unchanged pages do not travel back)."""
+        wanted = set(kinds)
+        return [(kind, key, entry[0], REUSED if self.previous.get((kind, key)) is entry else entry[1])
+                for (kind, key), entry in self.current.items() if kind in wanted]
+
+    def absorb(self, exported: list[tuple[str, Hashable, Hashable, Any]]) -> dict[str, dict[Hashable, Any]]:
+        """Take a worker's `export` in; returns every value by kind and key."""
+        values: dict[str, dict[Hashable, Any]] = {}
+        for kind, key, fingerprint, value in exported:
+            if value is REUSED:
+                entry = self.previous[(kind, key)]
+                self.current[(kind, key)] = entry
+                value = entry[1]
+            else:
+                self.keep(kind, key, fingerprint, value)
+            values.setdefault(kind, {})[key] = value
+        return values
+
+    def commit(self) -> None:
+        """The build succeeded: what it made is what the next one compares with."""
+        self.previous, self.current = self.current, {}
+
+    def abandon(self) -> None:
+        """The build failed: the next one compares with the last good build."""
+        self.current = {}
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __reduce__(self) -> str:
+        return self.name  # unpickles as the module global, so `is` still works in the parent
+
+
+_MISSING = _Marker("_MISSING")
+REUSED = _Marker("REUSED")
+
+
+class BuildCache:
+    """Everything a serve process keeps between builds; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.files = FileCache()
+        self.states = StateCache()
+        self.render = RenderMemo(self.states)
+        self.written: dict[str, bytes] | None = None
+        """The outputs as they are on disk after the last build, if it wrote them all."""
+
+    def counters(self) -> dict[str, int]:
+        """What the last build parsed, computed and rendered anew, and what it reused."""
+        rendered = sum(n for kind, n in self.render.made.items() if kind.startswith("page:"))
+        return {"files_parsed": self.files.parsed, "files_reused": self.files.reused,
+                "states_computed": self.states.computed, "states_reused": self.states.reused,
+                "pages_rendered": rendered, "pages_reused": self.render.outputs["pages"] - rendered}
+
+
+def site_uptime(state: SiteState, memo: RenderMemo) -> dict[str, ComponentUptime]:
+    """`uptime.site_uptime(state)`, computed again only for the components whose incidents
+    within the uptime window changed (or for all when `now` moved)."""
+    site = state.site
+    recent = recent_incidents(state)
+    touching: dict[str, list[IncidentState]] = {c.id: [] for c in site.components}
+    for entry in recent:
+        for cid in entry.incident.component_ids:
+            touching[cid].append(entry)
+    found: dict[str, ComponentUptime] = {}
+    stale: dict[str, Hashable] = {}
+    for component in site.components:
+        fingerprint = (state.now, site.config.timezone.key, component, memo.digests(touching[component.id]))
+        value = memo.lookup("uptime", component.id, fingerprint)
+        if value is _MISSING:
+            stale[component.id] = fingerprint
+        else:
+            found[component.id] = value
+    if stale:
+        subset = replace(site, components=tuple(c for c in site.components if c.id in stale))
+        involved = tuple(e for e in recent if any(cid in stale for cid in e.incident.component_ids))
+        fresh = uptime.site_uptime(SiteState(subset, state.now, involved, state.component_statuses, state.indicator))
+        for cid, fingerprint in stale.items():
+            memo.keep("uptime", cid, fingerprint, fresh[cid])
+            found[cid] = fresh[cid]
+    return {component.id: found[component.id] for component in site.components}
+
+
+def recent_incidents(state: SiteState) -> list[IncidentState]:
+    """The incidents that can count in the uptime bars: `uptime.site_uptime` skips every
+    other one, but would still look at each of 10,000."""
+    since = state.now - timedelta(days=uptime.DAYS + 2)  # a margin for the site's UTC offset
+    return [s for s in state.incidents if any(segment.end is None or segment.end > since for segment in s.segments)]

@@ -1,0 +1,126 @@
+"""Pieces many pages show alike, rendered once instead of once per page.
+
+The header, the footer and an incident's summary in lists look the same on every page
+that shows them, except for their links, which are relative to the page. Each is a macro
+named after its template (`header.html` has `header`), called once per language and
+arguments in a module whose `link()` leaves a marker instead of a link; for each page
+the markers are then replaced with the page's relative links, and `slot(name)` markers
+with the page's own content (its language menu).
+
+    header.html ──macro(args), link()=marker──▶ _Shape ──links resolved per folder──▶ page
+
+The links of a page in folder `en/incidents/a/` resolve the same as from any other
+folder beside it (`en/incidents/b/`), unless a link points inside the folder: so the
+resolved pieces are shared by the pages of one parent folder, and a 10,000-incident
+site resolves the header's links a handful of times, not 10,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from statusgen.site.theme import Theme
+
+MARK = "\x00"
+"""Around a link target or slot name in a rendered `_Shape`: never in a site's text (YAML
+and the loaders refuse control characters), and checked against the calls made."""
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A shared piece as rendered once: `pieces` alternate text and markers, `"L" + target`
+    for a link and `"S" + name` for a slot. Not `reusable` if the text held a marker
+    character of its own; then the piece is rendered for every page."""
+
+    pieces: tuple[str, ...]
+    targets: frozenset[str]
+    current: str | None
+    reusable: bool
+    args: tuple[Any, ...] = ()
+    """The arguments it was made with, kept alive: objects among them are keyed by `id`."""
+
+
+class SharedPieces:
+    """The shared pieces of one language in one build.
+
+    `context(link, slot)` is what the pieces see (everything site-wide, nothing of a page)
+    and `link_for(path, absolute)` makes a page's `link()`.
+    """
+
+    def __init__(self, theme: Theme, context: Callable[[Callable[[str], Any], Callable[[str], Any]], dict[str, Any]],
+                 link_for: Callable[[str, bool], Callable[[str], str]]) -> None:
+        self.theme, self.context, self.link_for = theme, context, link_for
+        self.shapes: dict[Hashable, _Shape] = {}
+        self.macros: dict[str, Any] = {}
+        self.marked: list[str] = []
+        self.resolved: dict[Hashable, list[str]] = {}
+
+    def piece(self, name: str, path: str, absolute_links: bool, args: dict[str, Any],
+              slots: dict[str, str]) -> Markup:
+        """Shared piece `name` made with `args` (those its macro takes), as it shows on the
+        page at `path`, with `slots` filled; `current` is the page's path when the page is
+        one of the piece's links and its macro takes `current`."""
+        macro = self.macro(name)
+        args = {key: value for key, value in args.items() if key in macro.arguments}
+        arg_key = tuple((key, _identity(value)) for key, value in sorted(args.items()))
+        shape = self.shape(name, None, args, arg_key)
+        if path in shape.targets and "current" in macro.arguments:  # the page is one of the links
+            shape = self.shape(name, path, args, arg_key)
+        if not shape.reusable:  # made for this page alone, with its own links
+            module = self.theme.macro(name, name.removesuffix(".html"),
+                                      **self.context(self.link_for(path, absolute_links),
+                                                     lambda slot: Markup(slots.get(slot, ""))))
+            current = {"current": shape.current} if "current" in macro.arguments else {}
+            return Markup(self.theme.reporting(name, lambda: module(**args, **current)))
+        folder = path.rpartition("/")[0] + "/" if "/" in path else ""
+        inside = any(target.startswith(folder) for target in shape.targets)
+        where = ("page", path) if inside or not folder else ("beside", folder.rstrip("/").rpartition("/")[0])
+        key = (name, shape.current, arg_key, absolute_links, where)
+        pieces = self.resolved.get(key)
+        if pieces is None:
+            link = self.link_for(path, absolute_links)
+            pieces = [piece if n % 2 == 0 else str(escape(link(piece[1:]))) if piece[0] == "L" else piece
+                      for n, piece in enumerate(shape.pieces)]
+            self.resolved[key] = pieces
+        if len(pieces) == 1:
+            return Markup(pieces[0])
+        return Markup("".join(piece if n % 2 == 0 or piece[0] != "S" else slots.get(piece[1:], "")
+                              for n, piece in enumerate(pieces)))
+
+    def macro(self, name: str) -> Any:
+        """The macro of piece `name`, in a module made once whose `link()` and `slot()`
+        leave markers (see `_Shape`) and note each call."""
+        if name not in self.macros:
+            def mark(kind: str) -> Callable[[str], Markup]:
+                def marker(value: str) -> Markup:
+                    self.marked.append(kind + value)
+                    return Markup(f"{MARK}{kind}{value}{MARK}")
+                return marker
+
+            self.macros[name] = self.theme.macro(name, name.removesuffix(".html"),
+                                                 **self.context(mark("L"), mark("S")))
+        return self.macros[name]
+
+    def shape(self, name: str, current: str | None, args: dict[str, Any], arg_key: Hashable) -> _Shape:
+        """Piece `name` made with `args`, with markers for its links and slots."""
+        key = (name, current, arg_key)
+        if key not in self.shapes:
+            macro = self.macro(name)
+            self.marked = []
+            extra = {"current": current} if "current" in macro.arguments else {}
+            text = str(self.theme.reporting(name, lambda: macro(**args, **extra)))
+            pieces = tuple(text.split(MARK))
+            self.shapes[key] = _Shape(pieces, frozenset(c[1:] for c in self.marked if c[0] == "L"), current,
+                                      reusable=list(pieces[1::2]) == self.marked, args=tuple(args.values()))
+        return self.shapes[key]
+
+
+def _identity(value: Any) -> Hashable:
+    """An argument as a cache key: plain values as they are, objects (an incident's state,
+    immutable for the build) by identity, so no deep hashing per use."""
+    return value if value is None or isinstance(value, (str, int, float, bool, datetime)) else ("id", id(value))

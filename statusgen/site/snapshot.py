@@ -1,0 +1,119 @@
+"""The snapshot: everything the notifier needs to know about the site at build time.
+
+Every build writes `api/snapshot.json` beside the public API, made from the same state,
+ids, timestamps and texts as the API and the pages, so an email can never say something
+the page does not. `statusgen notify` compares it with what it announced before.
+
+    {"format": "statusgen-snapshot/1", "generated_at": ..., "site": {...},
+     "components": {id: {name, group, status}}, "groups": {id: {name, components}},
+     "incidents": {file id: {public_id, kind, title, impact, priority, status, url,
+                             started_at, ended_at, window, components, postmortem, updates: [...]}}}
+
+Texts are mappings of language to text; times are ISO 8601 in the site's offset; keys
+are sorted, so two builds of the same input give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from statusgen import ids
+from statusgen.site import urls
+from statusgen.site.api import update_body
+from statusgen.content.model import Text
+from statusgen.site.state import IncidentState, SiteState
+from statusgen.site.theme import Theme, Translator
+from statusgen.times import iso_time
+
+if TYPE_CHECKING:
+    from statusgen.site.incremental import RenderMemo
+
+PATH = "api/snapshot.json"
+FORMAT = "statusgen-snapshot/1"
+
+
+def snapshot_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> dict[str, bytes]:
+    """The snapshot file; with a `memo`, joined from each incident's JSON text of the last
+    build where the incident is unchanged (the same bytes as one `json.dumps`)."""
+    if memo is None:
+        text = _dumps(snapshot(state, theme))
+    else:
+        translators = _translators(state, theme)
+        members = {entry.id: memo.recall("snapshot", entry.id, (memo.site_key, memo.digest(entry)),
+                                         lambda entry=entry: _member(entry.id, _incident(state, entry, translators)))
+                   for entry in state.incidents}
+        incidents = "{" + ",".join(members[key] for key in sorted(members)) + "}"
+        parts = {key: _member(key, value) for key, value in _site_part(state).items()}
+        parts["incidents"] = _member("incidents", incidents, encoded=True)
+        text = "{" + ",".join(parts[key] for key in sorted(parts)) + "}"
+    return {PATH: (text + "\n").encode()}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _member(key: str, value: Any, encoded: bool = False) -> str:
+    """`"key":value` as `_dumps` writes it inside an object; objects joined from sorted
+    members are then the same text as one `_dumps` of the whole."""
+    return f"{_dumps(key)}:{value if encoded else _dumps(value)}"
+
+
+def snapshot(state: SiteState, theme: Theme) -> dict[str, Any]:
+    translators = _translators(state, theme)
+    return {**_site_part(state),
+            "incidents": {entry.id: _incident(state, entry, translators) for entry in state.incidents}}
+
+
+def _translators(state: SiteState, theme: Theme) -> dict[str, Translator]:
+    config = state.site.config
+    return {lang: Translator(lang, theme.messages(lang), config.timezone) for lang in config.languages}
+
+
+def _site_part(state: SiteState) -> dict[str, Any]:
+    """Everything but the incidents."""
+    site, config = state.site, state.site.config
+    return {
+        "format": FORMAT,
+        "generated_at": iso_time(state.now, config.timezone),
+        "site": {"title": _texts(config.title, config.languages), "base_url": config.base_url,
+                 "languages": list(config.languages), "timezone": config.timezone.key,
+                 "page_id": ids.page_id(config.base_url)},
+        "status": {"indicator": state.indicator.indicator, "description": state.indicator.description},
+        "components": {c.id: {"name": _texts(c.name, config.languages), "group": c.group,
+                              "status": state.component_statuses[c.id]} for c in site.components},
+        "groups": {g.id: {"name": _texts(g.name, config.languages), "components": list(g.components)}
+                   for g in site.groups},
+    }
+
+
+def _incident(state: SiteState, entry: IncidentState, translators: dict[str, Translator]) -> dict[str, Any]:
+    config, incident = state.site.config, entry.incident
+    tz = config.timezone
+    return {
+        "public_id": ids.incident_id(incident.id),
+        "kind": incident.kind,
+        "title": _texts(incident.title, config.languages),
+        "impact": incident.impact,
+        "priority": incident.priority,
+        "status": entry.status,
+        "url": {lang: urls.absolute(config, urls.incident(config, lang, incident.id)) for lang in config.languages},
+        "started_at": iso_time(entry.started_at, tz),
+        "ended_at": iso_time(entry.ended_at, tz) if entry.ended_at else None,
+        "window": {"start": iso_time(incident.window.start, tz), "end": iso_time(incident.window.end, tz)}
+        if incident.window else None,
+        "components": dict(incident.affected),
+        "postmortem": _texts(incident.postmortem, config.languages) if incident.postmortem else None,
+        "updates": [{
+            "id": update.id, "public_id": ids.update_id(incident.id, update.id),
+            "at": iso_time(update.at, tz), "status": update.status, "notify": update.notify,
+            "automatic": update.automatic,
+            "body": {lang: update_body(update, t, lang) for lang, t in translators.items()},
+            "changes": [list(change) for change in changes],
+        } for update, changes in entry.changes],
+    }
+
+
+def _texts(text: Text, languages: tuple[str, ...]) -> dict[str, str]:
+    return {lang: text[lang] for lang in languages}

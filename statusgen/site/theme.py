@@ -1,0 +1,202 @@
+"""The theme: templates, static files and translations, looked up site first.
+
+A site's own `site_templates/` overrides the packaged theme file by file (templates,
+static files) and key by key (translations), as MkDocs' `custom_dir` does. A template
+that overrides another can extend it as `!theme/NAME`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jinja2
+import jinja2.runtime
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import parse_pattern
+from babel.units import format_unit
+from zoneinfo import ZoneInfo
+
+import statusgen
+from statusgen.errors import BuildError, ContentError, ContentErrors
+from statusgen.content.yamlsource import parse_document
+
+T = TypeVar("T")
+
+
+def packaged_theme() -> Path:
+    """The default theme: inside the wheel, or at the repository root in a checkout."""
+    package = Path(statusgen.__file__).parent
+    for candidate in (package / "site_templates", package.parent / "site_templates"):
+        if (candidate / "templates").is_dir():
+            return candidate
+    raise BuildError(f"the default theme is missing (looked in {package}/site_templates)")
+
+
+class Theme:
+    def __init__(self, site_dir: Path) -> None:
+        own = site_dir / "site_templates"
+        default = packaged_theme()
+        self.dirs = [own, default] if own.resolve() != default.resolve() else [default]
+        self.default = default
+        self._environments: dict[str, jinja2.Environment] = {}
+        self._messages: dict[str, dict[str, Any]] = {}
+
+    @cached_property
+    def environment(self) -> jinja2.Environment:
+        """The pages' templates (`site_templates/templates/`)."""
+        return self.jinja("templates")
+
+    def jinja(self, folder: str, html_only: bool = False) -> jinja2.Environment:
+        """Jinja for one theme folder (templates, emails, service): the site's own files
+        first, the packaged theme's also as `!theme/NAME`; made once per folder.
+        `html_only` escapes only `.html` templates (emails have a plain-text part)."""
+        if folder not in self._environments:
+            own = [jinja2.FileSystemLoader(str(d / folder)) for d in self.dirs]
+            theme = jinja2.PrefixLoader({"!theme": jinja2.FileSystemLoader(str(self.default / folder))})
+            escape = (jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False,
+                                               default=False) if html_only else True)
+            self._environments[folder] = jinja2.Environment(
+                loader=jinja2.ChoiceLoader([*own, theme]), autoescape=escape,
+                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                keep_trailing_newline=True, auto_reload=False)  # a changed theme is a new Theme
+        return self._environments[folder]
+
+    def render(self, template: str, **context: Any) -> str:
+        """Render a template; a broken template is reported by its file and line."""
+        return self.reporting(template, lambda: self.environment.get_template(template).render(**context))
+
+    def macro(self, template: str, name: str, **context: Any) -> jinja2.runtime.Macro:
+        """Macro `name` of `template`, in a module made with `context`; call it within
+        `reporting(template, ...)` to have its errors reported as `render` does."""
+        module = self.reporting(template, lambda: self.environment.get_template(template).make_module(context))
+        macro = getattr(module, name, None)
+        if not isinstance(macro, jinja2.runtime.Macro):
+            raise BuildError(f"template {template!r} defines no macro {name!r}")
+        return macro
+
+    def reporting(self, template: str, work: Callable[[], T]) -> T:
+        """`work`, with a template's errors reported by its file and line."""
+        try:
+            return work()
+        except jinja2.TemplateSyntaxError as error:
+            raise ContentErrors([ContentError(self._shown(error.filename or error.name or template),
+                                              error.lineno, f"template error: {error.message}")]) from None
+        except jinja2.TemplateError as error:
+            raise BuildError(f"template {template!r}: {error}") from None
+
+    def _shown(self, filename: str) -> str:
+        path = Path(filename).resolve()
+        for folder in self.dirs:
+            if path.is_relative_to(folder.resolve().parent):
+                return path.relative_to(folder.resolve().parent).as_posix()
+        return filename
+
+    def find(self, name: str) -> Path:
+        """A theme file (e.g. `embed/banner.js`) from the first theme folder that has it."""
+        for folder in self.dirs:
+            if (folder / name).is_file():
+                return folder / name
+        raise BuildError(f"the theme has no {name}")
+
+    def static_files(self) -> Iterator[tuple[str, Path]]:
+        """(relative path, file) of every static asset, the site's own winning."""
+        seen: set[str] = set()
+        for folder in (d / "static" for d in self.dirs):
+            for file in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                name = file.relative_to(folder).as_posix()
+                if file.is_file() and name not in seen:
+                    seen.add(name)
+                    yield name, file
+
+    def messages(self, lang: str) -> dict[str, Any]:
+        """Translations for one language: English underneath, the theme's, then the site's;
+        read once per theme (a cache on the instance, so a discarded theme is freed)."""
+        if lang in self._messages:
+            return self._messages[lang]
+        merged: dict[str, Any] = {}
+        for code in dict.fromkeys(("en", lang)):
+            for folder in reversed(self.dirs):
+                file = folder / "i18n" / f"{code}.yaml"
+                if file.is_file():
+                    _merge(merged, parse_document(file.as_posix(), file.read_bytes()).data or {})
+        self._messages[lang] = merged
+        return merged
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> None:
+    """Override translations key by key, nested sections included."""
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and not _is_plural(value):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _is_plural(value: dict[str, Any]) -> bool:
+    return "other" in value
+
+
+class Translator:
+    """`t(key, **values)` for templates, with CLDR plurals and dates from babel."""
+
+    def __init__(self, lang: str, messages: dict[str, Any], tz: ZoneInfo) -> None:
+        self.lang = lang
+        self.locale = Locale.parse(lang.replace("-", "_"))
+        self.messages = messages
+        self.tz = tz
+        self._datetimes: dict[datetime, str] = {}  # babel is slow; the same moments recur
+        self._dates: dict[date, str] = {}
+
+    def __call__(self, key: str, count: int | None = None, **values: Any) -> str:
+        message: Any = self.messages
+        for part in key.split("."):
+            message = message.get(part) if isinstance(message, dict) else None
+        if message is None:
+            raise BuildError(f"no translation for {key!r} in the theme (language {self.lang})")
+        if isinstance(message, dict):
+            message = message.get(self.locale.plural_form(count or 0)) or message["other"]
+        return str(message).format(count=count, **values)
+
+    def datetime(self, moment: datetime) -> str:
+        """A moment in the site timezone, with the zone named: `28 Nov 2026, 09:20 CET`."""
+        if moment not in self._datetimes:
+            local = moment.astimezone(self.tz)
+            self._datetimes[moment] = (f"{format_datetime(local, self('format_datetime'), locale=self.locale)} "
+                                       f"{local.tzname()}")
+        return self._datetimes[moment]
+
+    def date(self, moment: datetime | date) -> str:
+        day = moment.astimezone(self.tz).date() if isinstance(moment, datetime) else moment
+        if day not in self._dates:
+            self._dates[day] = format_date(day, self("format_date"), locale=self.locale)
+        return self._dates[day]
+
+    def month(self, moment: datetime) -> str:
+        return format_date(moment.astimezone(self.tz).date(), self("format_month"), locale=self.locale)
+
+    def duration(self, length: timedelta) -> str:
+        minutes = max(0, int(length.total_seconds() // 60))
+        days, rest = divmod(minutes, 1440)
+        hours, minutes = divmod(rest, 60)
+        units = [("duration-day", days), ("duration-hour", hours), ("duration-minute", minutes)]
+        parts = [format_unit(n, unit, length="short", locale=self.locale) for unit, n in units if n]
+        return " ".join(parts) or format_unit(0, "duration-minute", length="short", locale=self.locale)
+
+    def percent(self, value: float | None, digits: int = 2) -> str:
+        """`99.84%`, `99,84 %`: the locale's percent format with two decimals."""
+        if value is None:
+            return self("no_data")
+        floor = int(value * 10**digits) / 10**digits  # never show 100% for a day with downtime
+        pattern = parse_pattern(self.locale.percent_formats[None].pattern)
+        pattern.frac_prec = (digits, digits)
+        return pattern.apply(Decimal(str(floor)) / 100, self.locale)
+
+    @property
+    def language_name(self) -> str:
+        return (self.locale.get_display_name(self.locale) or self.lang).capitalize()

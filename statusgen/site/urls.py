@@ -1,0 +1,61 @@
+"""Where every page lives, and links between pages that work on any host.
+
+Paths here are site paths without the base URL: `""` is the home page,
+`"en/incidents/pdf-down/"` an incident page in English. Pages link to each other
+relatively, so the site works from any folder and from `file://`; feeds, emails and
+`hreflang` links use absolute URLs built from `base_url`.
+"""
+
+from __future__ import annotations
+
+from statusgen.content.model import SiteConfig
+
+
+def lang_prefix(config: SiteConfig, lang: str) -> str:
+    return "" if lang == config.default_language else f"{lang}/"
+
+
+def home(config: SiteConfig, lang: str) -> str:
+    return lang_prefix(config, lang)
+
+
+def incident(config: SiteConfig, lang: str, incident_id: str) -> str:
+    return f"{lang_prefix(config, lang)}incidents/{incident_id}/"
+
+
+def component(config: SiteConfig, lang: str, component_id: str, page: int = 1) -> str:
+    base = f"{lang_prefix(config, lang)}components/{component_id}/"
+    return base if page == 1 else f"{base}page/{page}/"
+
+
+def history(config: SiteConfig, lang: str, page: int = 1) -> str:
+    base = f"{lang_prefix(config, lang)}history/"
+    return base if page == 1 else f"{base}{page}/"
+
+
+def subscribe(config: SiteConfig, lang: str) -> str:
+    return f"{lang_prefix(config, lang)}subscribe/"
+
+
+def content_page(config: SiteConfig, lang: str, name: str) -> str:
+    return f"{lang_prefix(config, lang)}{name}/"
+
+
+def file_of(path: str) -> str:
+    """The file a site path is written to: folders get their `index.html`."""
+    return path + "index.html" if path == "" or path.endswith("/") else path
+
+
+def relative(from_path: str, to_path: str) -> str:
+    """A link from the page at `from_path` to `to_path` (both site paths)."""
+    here = file_of(from_path).split("/")[:-1]
+    there = to_path.split("/")
+    common = 0
+    while common < min(len(here), len(there) - 1) and here[common] == there[common]:
+        common += 1
+    link = "../" * (len(here) - common) + "/".join(there[common:])
+    return link or "./"
+
+
+def absolute(config: SiteConfig, path: str) -> str:
+    return config.base_url + path
