@@ -23,7 +23,7 @@ from statusgen.content.pages import load_pages
 from statusgen.content.subscribers import load_subscribers
 
 if TYPE_CHECKING:
-    from statusgen.site.incremental import FileCache
+    from statusgen.content.filecache import FileCache
 
 log = logging.getLogger(__name__)
 INCIDENT_SUFFIXES = (".md", ".yaml", ".yml")

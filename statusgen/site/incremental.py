@@ -3,7 +3,7 @@ what an edit touched, with output byte-identical to a full build at the same `no
 
 A `BuildCache` lives in the serve process across builds; every stage asks it first:
 
-    load    FileCache     an incident file's parse (Incident or its errors), reused while
+    load    FileCache     (content/filecache.py) an incident file's parse (Incident or its errors), reused while
                           the file's bytes and the settings it was checked against are the same
     state   StateCache    an incident's IncidentState, reused once nothing in it can move
                           with `now` any more (every update and window edge is in the past)
@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
@@ -29,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from statusgen.site import uptime
-from statusgen.errors import ContentError
+from statusgen.content.filecache import FileCache
 from statusgen.content.model import Incident, Site
 from statusgen.site.state import (
     IncidentState,
@@ -43,82 +41,9 @@ from statusgen.site.uptime import ComponentUptime
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SETTLED_NS = 2_000_000_000
-"""A file modified less than this long before it was looked at may change again within
-the file system's timestamp granularity without its mtime or size moving (git's
-"racily clean" entries): its bytes are hashed on every build until it is older."""
-
-
 def digest(value: object) -> bytes:
     """A content hash of a frozen model value; `repr` of the dataclasses spells out every field."""
     return hashlib.blake2b(repr(value).encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-@dataclass
-class _Parsed:
-    stamp: tuple[int, int]
-    settled: bool
-    content: bytes
-    context: Hashable
-    value: Any
-    errors: tuple[ContentError, ...]
-
-
-class FileCache:
-    """Parsed site files by path, reused while their bytes and parse context are the same."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, _Parsed] = {}
-        self._seen: dict[str, _Parsed] = {}
-        self._context: Hashable = None
-        self.parsed = 0
-        self.reused = 0
-
-    def start(self, context: Hashable) -> Hashable:
-        """Begin a load whose files are checked in `context`; returns the context to pass to
-        `recall` (the last load's own object when equal, so comparing it costs nothing)."""
-        self._seen, self.parsed, self.reused = {}, 0, 0
-        if context != self._context:
-            self._context = context
-        return self._context
-
-    def recall(self, path: str, file: str, context: Hashable,
-               parse: Callable[[], tuple[T, list[ContentError]]]) -> tuple[T, list[ContentError]]:
-        """The parse of `file` (site path `path`): remembered if unchanged, else `parse()`.
-
-        An unchanged mtime and size is trusted only for settled files; otherwise the
-        bytes are hashed, which also catches a touch that changed nothing.
-        """
-        entry = self._entries.get(path)
-        stat = os.stat(file)
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        settled = time.time_ns() - stat.st_mtime_ns > SETTLED_NS
-        if entry is not None and entry.context is context:
-            if entry.stamp == stamp and entry.settled:
-                return self._keep(path, entry)
-            content = _file_digest(file)
-            if content == entry.content:
-                return self._keep(path, _Parsed(stamp, settled, content, context, entry.value, entry.errors))
-        content = _file_digest(file)
-        value, errors = parse()
-        self.parsed += 1
-        entry = _Parsed(stamp, settled, content, context, value, tuple(errors))
-        self._seen[path] = entry
-        return value, list(errors)
-
-    def _keep(self, path: str, entry: _Parsed) -> tuple[Any, list[ContentError]]:
-        self.reused += 1
-        self._seen[path] = entry
-        return entry.value, list(entry.errors)
-
-    def commit(self) -> None:
-        """Forget files that are gone; called after every load, good or broken."""
-        self._entries = self._seen
-
-
-def _file_digest(file: str) -> bytes:
-    with open(file, "rb") as handle:
-        return hashlib.blake2b(handle.read(), digest_size=16).digest()
 
 
 @dataclass
