@@ -573,12 +573,24 @@ def _personal_values(event: Event, snapshot: dict[str, Any], subscriber: Subscri
 
 
 def _following(event: Event, snapshot: dict[str, Any], subscriber: Subscriber) -> str:
-    """Why this subscriber gets this email: the event's components they follow."""
+    """Why this subscriber gets this email: what they follow of the event's components, named
+    as they chose it: a group they follow whole by the group's name, other components by theirs.
+
+    `subscriber.components` has groups expanded, so a group counts as followed when all of
+    its components are (which is what following the group means today)."""
     if subscriber.components is None:
         return ""
-    ids = [c for c in event.components if c in subscriber.components] or list(subscriber.components)
+    followed = set(subscriber.components)
+    ids = [c for c in event.components if c in followed] or list(subscriber.components)
     lang = _language(snapshot, subscriber.language)
-    names = [_pick(snapshot["components"][c]["name"], lang) for c in ids if c in snapshot["components"]]
+    names, named = [], set()
+    for group in snapshot.get("groups", {}).values():
+        members = set(group["components"])
+        if members and members <= followed and members.intersection(ids):
+            names.append(_pick(group["name"], lang))
+            named |= members
+    names += [_pick(snapshot["components"][c]["name"], lang) for c in ids
+              if c in snapshot["components"] and c not in named]
     return format_list(sorted(names, key=str.casefold), locale=lang) if names else ""
 
 

@@ -10,6 +10,7 @@ most 998 bytes, message ids as `<left@right>`, folded only at whitespace.
 
 from __future__ import annotations
 
+import email
 import email.policy
 import re
 import textwrap
@@ -58,6 +59,11 @@ updates:
 UPDATE = "  - {at: 2026-11-30 10:30, status: identified, body: {en: Found it., nl: Gevonden.}}\n"
 BASELINE, FIRST, SECOND = "2026-11-30T08:00:00+01:00", "2026-11-30T10:00:00+01:00", "2026-11-30T11:00:00+01:00"
 RECIPIENTS = {"group@partner.example", "all@partner.example", "app@partner.example"}
+WHY = {
+    "group@partner.example": "omdat u EU Digitale COVID-certificaten volgt op Wire-status – partners.",
+    "all@partner.example": "because you follow all components of Wire status – partners.",
+    "app@partner.example": "because you follow Mobile app on Wire status – partners.",
+}
 
 LITERAL = ("List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Message-ID", "In-Reply-To", "References")
 FIELD = re.compile(r"^([!-9;-~]+):([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", re.M)
@@ -179,6 +185,9 @@ def test_the_outbox_files_hold_the_same_literal_headers(root: Path, run_cli: Any
         (to,) = wire_fields(data)["To"]
         replying = b"\r\nIn-Reply-To:" in data
         check_literal_headers(data, to.strip(), datetime.fromisoformat(SECOND if replying else FIRST), mailto=LEAVE)
+        body = email.message_from_bytes(data, policy=email.policy.default).get_body(("plain",)).get_content()
+        why = WHY[to.strip()]  # from subscribers.yaml, groups expanded by the loader as for every run
+        assert why in " ".join(body.split()), body
 
 
 def test_the_subscription_services_email_has_one_click_unsubscribe_on_the_wire(root: Path, sink: Raw) -> None:
