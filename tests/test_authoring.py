@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import site
 import subprocess
 import sys
 import textwrap
@@ -505,6 +506,26 @@ def test_init_with_bad_options_writes_nothing(tmp_path: Path, run_cli: RunCli,
     assert not (tmp_path / "status").exists()
 
 
+def venv_with_the_running_dependencies(venv: Path) -> Path:
+    """A new virtualenv that imports statusgen's dependencies from the running interpreter's
+    site-packages, after its own; returns its `python`.
+
+    Not `--system-site-packages`: from inside a virtualenv (or pipx, or uv) that gives the
+    base interpreter's packages, which need not hold the dependencies. The running site
+    folders are listed in a `.pth` file, whose own `.pth` files are not read: an editable
+    statusgen installed there stays out, so the venv runs the statusgen installed into it.
+    """
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    inner = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    running = set(site.getsitepackages()) | ({site.getusersitepackages()} if site.ENABLE_USER_SITE else set())
+    folders = [entry for entry in sys.path if entry in running]
+    assert folders, f"no site-packages folder in {sys.path}"
+    (Path(inner) / "running-site-packages.pth").write_text("".join(f"{folder}\n" for folder in folders))
+    return python
+
+
 def test_init_from_an_installed_wheel_uses_the_theme_inside_it(tmp_path: Path) -> None:
     """`pip install statusgen` + `statusgen init` must work far from any checkout."""
     dist = tmp_path / "dist"
@@ -512,10 +533,10 @@ def test_init_from_an_installed_wheel_uses_the_theme_inside_it(tmp_path: Path) -
                    check=True, capture_output=True)
     wheel = next(dist.glob("statusgen-*.whl"))
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    # --ignore-installed: the checkout's editable install is visible through the system site-packages
-    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-deps", "--no-index",
-                    "--ignore-installed", str(wheel)], check=True, capture_output=True)
+    python = venv_with_the_running_dependencies(venv)
+    # --ignore-installed: an installed statusgen in the running site-packages is visible to pip
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--no-index", "--ignore-installed", str(wheel)], check=True, capture_output=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "SOURCE_DATE_EPOCH")}
@@ -527,7 +548,7 @@ def test_init_from_an_installed_wheel_uses_the_theme_inside_it(tmp_path: Path) -
     assert (done := run(statusgen, "init", "site")).returncode == 0, done.stderr
     assert (done := run(statusgen, "build", "--site", "site")).returncode == 0, done.stderr
     assert (elsewhere / "site" / "public" / "index.html").is_file()
-    theme = run(str(venv / "bin" / "python"), "-c",
+    theme = run(str(python), "-c",
                 "import statusgen.theme as t; print(t.packaged_theme())").stdout.strip()
     assert Path(theme).is_relative_to(venv) and Path(theme).name == "site_templates", theme
     assert (Path(theme) / "scaffold" / WORKFLOW).is_file()
