@@ -619,6 +619,19 @@ def test_the_pre_commit_hook_runs_statusgen_check_on_site_files() -> None:
     assert 'statusgen = "statusgen.cli:main"' in (ROOT / "pyproject.toml").read_text()
 
 
+def test_ci_runs_the_readmes_two_commands_in_a_fresh_virtualenv() -> None:
+    """.ci/run proves the Quick start to someone who follows it in a virtualenv."""
+    quick_start = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Quick start\n")[1].split("\n## ")[0]
+    blocks = re.findall(r"```sh\n(.*?)\n```", quick_start, re.DOTALL)
+    install, test = blocks[0], blocks[-1]
+    assert (install, test) == ("python3 -m pip install -e '.[test]'", "python3 -m pytest")
+    script = (ROOT / ".ci/run").read_text(encoding="utf-8")
+    commands = [line for line in script.splitlines() if line and not line.startswith(("#", " "))]
+    assert commands[-5:] == ["rm -rf .venv", "python3 -m venv .venv", ". .venv/bin/activate", install, test]
+    assert "apt-get update -qq" in script and script.count("apt-get update") == 1
+    assert "/.venv/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
 def test_today_in_the_example_incident_is_the_day_before(tmp_path: Path) -> None:
     from statusgen.authoring import init_site
 
