@@ -19,12 +19,14 @@ from conftest import EXAMPLE_NOW, ROOT, MakeSite
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from statusgen import __version__
 from statusgen.authoring import slugify, written_time, yaml_value
 from statusgen.load import load_site
 
 RunCli = Callable[..., tuple[int, str, str]]
 NOW = "2026-11-30T09:20:00+01:00"
 WORKFLOW = ".github/workflows/status.yml"
+RELEASE = ".github/workflows/release.yml"
 TRANSLATE = "# translate: every language shows this text until you do"
 
 
@@ -630,6 +632,39 @@ def test_ci_runs_the_readmes_two_commands_in_a_fresh_virtualenv() -> None:
     assert commands[-5:] == ["rm -rf .venv", "python3 -m venv .venv", ". .venv/bin/activate", install, test]
     assert "apt-get update -qq" in script and script.count("apt-get update") == 1
     assert "/.venv/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def _release() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((ROOT / RELEASE).read_text(encoding="utf-8"))
+
+
+def test_the_release_workflow_publishes_a_version_tag_after_building_and_testing() -> None:
+    workflow = _release()
+    assert workflow[True] == {"push": {"tags": ["v*"]}}
+    assert workflow["permissions"] == {"contents": "read"}
+    build, test, publish = (workflow["jobs"][name] for name in ("build", "test", "publish"))
+    build_runs = "\n".join(step.get("run", "") for step in build["steps"])
+    assert "python3 -m build\n" in build_runs and "python3 -m twine check --strict dist/*" in build_runs
+    assert [step["run"] for step in test["steps"] if "run" in step] == ["bash .ci/run"]
+    assert test["container"].endswith("-bookworm")  # Debian's Chromium for the browser tests
+    assert publish["needs"] == ["build", "test"]
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["permissions"] == {"id-token": "write"}
+    assert [step["uses"] for step in publish["steps"]] == ["actions/download-artifact@v4",
+                                                           "pypa/gh-action-pypi-publish@release/v1"]
+    assert "secrets" not in yaml.safe_dump(workflow)  # trusted publishing: no token
+
+
+@pytest.mark.parametrize(("tag", "code"), [(f"v{__version__}", 0), ("v9.9.9", 1), (__version__, 1)])
+def test_the_release_workflow_refuses_a_tag_that_is_not_the_version(tag: str, code: int) -> None:
+    [step] = [step for step in _release()["jobs"]["build"]["steps"] if "version" in step.get("name", "")]
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "GITHUB_REF_NAME": tag}
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stderr) == (code, "")
+    if code:
+        assert done.stdout == (f"::error::the tag {tag} is not v{__version__}, the version in statusgen/__init__.py; "
+                               f"tag the commit that sets __version__ = \"{tag.removeprefix('v')}\"\n")
 
 
 def test_today_in_the_example_incident_is_the_day_before(tmp_path: Path) -> None:
