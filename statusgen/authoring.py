@@ -10,6 +10,7 @@ restored (or removed) and its errors are raised.
     new incident|maintenance   settings + components ──▶ text ──▶ incidents/YYYY/DATE-slug.md ──▶ load_incident
     new update                 the file ──▶ YAML marks ──▶ insert after the updates list ──▶ load_incident
     init                       site_templates/scaffold ──▶ a temporary folder ──▶ load_site ──▶ DIR
+                               (requirements.txt: the running statusgen, from statusgen.origin)
 """
 
 from __future__ import annotations

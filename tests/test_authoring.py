@@ -598,7 +598,7 @@ def test_init_from_a_git_install_requires_that_commit(tmp_path: Path, dist: Path
     elsewhere = tmp_path / "elsewhere"
     assert (done := run_far_away(elsewhere, venv / "bin" / "statusgen", "init", "site")).returncode == 0, done.stderr
     assert required(elsewhere / "site") == [f"statusgen @ git+{repository.as_uri()}@{commit}"]
-    # pip before 24 (its packaging) rejects a PEP 508 URL without a host, so read it with packaging
+    # pip before 24.1 (its own old packaging) rejects a PEP 508 URL without a host: read it with packaging
     from packaging.requirements import Requirement
 
     written = Requirement(required(elsewhere / "site")[0])
