@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import site
 import subprocess
 import sys
 import textwrap
@@ -18,12 +20,15 @@ from conftest import EXAMPLE_NOW, ROOT, MakeSite
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from statusgen import REPOSITORY, __version__
 from statusgen.authoring.files import slugify, written_time, yaml_value
+from statusgen.origin import Origin, requirement
 from statusgen.content.load import load_site
 
 RunCli = Callable[..., tuple[int, str, str]]
 NOW = "2026-11-30T09:20:00+01:00"
 WORKFLOW = ".github/workflows/status.yml"
+RELEASE = ".github/workflows/release.yml"
 TRANSLATE = "# translate: every language shows this text until you do"
 
 
@@ -469,7 +474,6 @@ def test_init_fills_in_the_options(tmp_path: Path, run_cli: RunCli) -> None:
     assert example.updates[-1].status == "resolved"
     today = datetime.now(ZoneInfo("Europe/Brussels")).date()
     assert (today - example.updates[0].at.astimezone(ZoneInfo("Europe/Brussels")).date()).days == 1
-    assert (site / "requirements.txt").read_text().splitlines()[-1].startswith("statusgen==")
 
 
 def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path, run_cli: RunCli) -> None:
@@ -505,32 +509,164 @@ def test_init_with_bad_options_writes_nothing(tmp_path: Path, run_cli: RunCli,
     assert not (tmp_path / "status").exists()
 
 
-def test_init_from_an_installed_wheel_uses_the_theme_inside_it(tmp_path: Path) -> None:
-    """`pip install statusgen` + `statusgen init` must work far from any checkout."""
-    dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(ROOT)],
-                   check=True, capture_output=True)
-    wheel = next(dist.glob("statusgen-*.whl"))
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    # --ignore-installed: the checkout's editable install is visible through the system site-packages
-    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-deps", "--no-index",
-                    "--ignore-installed", str(wheel)], check=True, capture_output=True)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the wheel and sdist `python -m build` makes of this checkout."""
+    folder = tmp_path_factory.mktemp("dist")
+    done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(folder), str(ROOT)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder
+
+
+def venv_with_the_running_dependencies(venv: Path) -> Path:
+    """A new virtualenv that imports statusgen's dependencies (and pip, and hatchling) from
+    the running interpreter's site-packages, after its own; returns its `python`.
+
+    Not `--system-site-packages`: from inside a virtualenv (or pipx, or uv) that gives the
+    base interpreter's packages, which need not hold the dependencies. The running site
+    folders are listed in a `.pth` file, whose own `.pth` files are not read: an editable
+    statusgen installed there stays out, so the venv runs the statusgen installed into it.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    inner = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    running = set(site.getsitepackages()) | ({site.getusersitepackages()} if site.ENABLE_USER_SITE else set())
+    folders = [entry for entry in sys.path if entry in running]
+    assert folders, f"no site-packages folder in {sys.path}"
+    (Path(inner) / "running-site-packages.pth").write_text("".join(f"{folder}\n" for folder in folders))
+    return python
+
+
+def pip_install(python: Path, *args: str) -> None:
+    """`pip install` into the venv of `python`, offline. --ignore-installed: pip also sees the
+    running interpreter's packages, which may hold another statusgen."""
+    done = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-deps",
+                           "--no-index", "--ignore-installed", *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def run_far_away(folder: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run a command in `folder`, without this checkout on the path."""
+    folder.mkdir(exist_ok=True)
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "SOURCE_DATE_EPOCH")}
+    return subprocess.run([str(arg) for arg in args], cwd=folder, env=env, capture_output=True, text=True,
+                          check=False)
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(args, cwd=elsewhere, env=env, capture_output=True, text=True, check=False)
 
-    statusgen = str(venv / "bin" / "statusgen")
-    assert (done := run(statusgen, "init", "site")).returncode == 0, done.stderr
-    assert (done := run(statusgen, "build", "--site", "site")).returncode == 0, done.stderr
+def required(site: Path) -> list[str]:
+    """The lines of a site's requirements.txt after the scaffold's own two-line comment."""
+    lines = (site / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# The statusgen that CI installs"), lines
+    return lines[2:]
+
+
+def test_init_from_an_installed_release_uses_the_theme_inside_it_and_requires_that_release(
+        tmp_path: Path, dist: Path) -> None:
+    """`pip install statusgen` + `statusgen init` must work far from any checkout, and the new
+    site's CI must install the same release."""
+    venv = tmp_path / "venv"
+    python = venv_with_the_running_dependencies(venv)
+    pip_install(python, "--find-links", str(dist), f"statusgen=={__version__}")  # as from an index
+    elsewhere = tmp_path / "elsewhere"
+    statusgen = venv / "bin" / "statusgen"
+    assert (done := run_far_away(elsewhere, statusgen, "init", "site")).returncode == 0, done.stderr
+    assert (done := run_far_away(elsewhere, statusgen, "build", "--site", "site")).returncode == 0, done.stderr
     assert (elsewhere / "site" / "public" / "index.html").is_file()
-    theme = run(str(venv / "bin" / "python"), "-c",
-                "import statusgen.site.theme as t; print(t.packaged_theme())").stdout.strip()
-    assert Path(theme).is_relative_to(venv) and Path(theme).name == "site_templates", theme
-    assert (Path(theme) / "scaffold" / WORKFLOW).is_file()
+    theme = run_far_away(elsewhere, python, "-c", "import statusgen.site.theme as t; print(t.packaged_theme())")
+    assert Path(theme.stdout.strip()).is_relative_to(venv) and Path(theme.stdout.strip()).name == "site_templates"
+    assert (Path(theme.stdout.strip()) / "scaffold" / WORKFLOW).is_file()
+    assert required(elsewhere / "site") == [f"statusgen=={__version__}"]
+    pip_install(python, "--find-links", str(dist), "-r", str(elsewhere / "site" / "requirements.txt"))
+
+
+def test_init_from_a_git_install_requires_that_commit(tmp_path: Path, dist: Path) -> None:
+    """Installed with `pip install git+URL@REF`: the site's CI installs the same commit."""
+    repository = tmp_path / "statusgen"
+    [sdist] = dist.glob("*.tar.gz")
+    shutil.unpack_archive(sdist, tmp_path)
+    (tmp_path / sdist.name.removesuffix(".tar.gz")).rename(repository)
+    git = ["git", "-C", str(repository), "-c", "user.name=statusgen", "-c", "user.email=statusgen@example.org",
+           "-c", "commit.gpgsign=false"]
+    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "--message", "statusgen"]):
+        subprocess.run([*git, *command], check=True, capture_output=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    venv = tmp_path / "venv"
+    python = venv_with_the_running_dependencies(venv)
+    pip_install(python, "--no-build-isolation", f"git+{repository.as_uri()}@{commit}")
+    elsewhere = tmp_path / "elsewhere"
+    assert (done := run_far_away(elsewhere, venv / "bin" / "statusgen", "init", "site")).returncode == 0, done.stderr
+    assert required(elsewhere / "site") == [f"statusgen @ git+{repository.as_uri()}@{commit}"]
+    # pip before 24.1 (its own old packaging) rejects a PEP 508 URL without a host: read it with packaging
+    from packaging.requirements import Requirement
+
+    written = Requirement(required(elsewhere / "site")[0])
+    assert (written.name, written.url) == ("statusgen", f"git+{repository.as_uri()}@{commit}")
+
+
+def test_init_from_this_checkout_requires_its_commit_of_the_canonical_repository(
+        tmp_path: Path, run_cli: RunCli) -> None:
+    """The running install (the tests run this checkout: editable, or on the path)."""
+    import statusgen
+
+    assert Path(statusgen.__file__).resolve().parent.parent == ROOT
+    code, _, err = run_cli("init", tmp_path / "site")
+    assert code == 0, err
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+    if head.returncode == 0:  # a clone
+        assert required(tmp_path / "site")[-1] == f"statusgen @ git+{REPOSITORY}@{head.stdout.strip()}"
+        assert required(tmp_path / "site")[0].startswith("# statusgen ran from a git checkout, not a release")
+    else:  # an unpacked sdist
+        assert required(tmp_path / "site")[-1] == f"statusgen=={__version__}"
+
+
+CHECKOUT_NOTE = ["# statusgen ran from a git checkout, not a release: this is the commit it had checked",
+                 "# out. Push it to this repository (or name your fork here) before CI runs; changes",
+                 "# not committed in the checkout are not in it."]
+LOCAL_NOTE = ["# statusgen ran from {url}, not from a package index: the line below",
+              "# installs once 1.2.3 is published; until then, name a commit of the git",
+              "# repository instead: statusgen @ git+https://github.com/statusgen/statusgen@COMMIT"]
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize(("direct_url", "commit", "lines"), [
+    pytest.param(None, None, ["statusgen==1.2.3"], id="from an index"),
+    pytest.param({"url": "https://files.example.org/statusgen-1.2.3-py3-none-any.whl",
+                  "archive_info": {"hashes": {"sha256": "00"}}}, None, ["statusgen==1.2.3"], id="a release's URL"),
+    pytest.param({"url": "https://github.com/me/statusgen.git",
+                  "vcs_info": {"vcs": "git", "commit_id": SHA, "requested_revision": "main"}}, None,
+                 [f"statusgen @ git+https://github.com/me/statusgen.git@{SHA}"], id="git"),
+    pytest.param({"url": "ssh://git@example.org/mono.git", "subdirectory": "tools/statusgen",
+                  "vcs_info": {"vcs": "git", "commit_id": SHA}}, None,
+                 [f"statusgen @ git+ssh://git@example.org/mono.git@{SHA}#subdirectory=tools/statusgen"],
+                 id="git, a sub-folder"),
+    pytest.param({"url": "file:///home/me/statusgen", "dir_info": {"editable": True}}, SHA,
+                 [*CHECKOUT_NOTE, f"statusgen @ git+https://github.com/statusgen/statusgen@{SHA}"], id="editable"),
+    pytest.param({"url": "file:///home/me/statusgen", "dir_info": {}}, SHA,
+                 [*CHECKOUT_NOTE, f"statusgen @ git+https://github.com/statusgen/statusgen@{SHA}"],
+                 id="a checkout's folder"),
+    pytest.param({"url": "file:///home/me/statusgen-1.2.3", "dir_info": {}}, None,
+                 [*LOCAL_NOTE, "statusgen==1.2.3"], id="a folder without git"),
+    pytest.param({"url": "file:///tmp/statusgen-1.2.3-py3-none-any.whl", "archive_info": {}}, None,
+                 [*LOCAL_NOTE, "statusgen==1.2.3"], id="a local wheel"),
+])
+def test_the_requirement_installs_the_statusgen_that_runs(direct_url: dict | None, commit: str | None,  # type: ignore[type-arg]
+                                                          lines: list[str]) -> None:
+    from packaging.requirements import Requirement
+
+    written = requirement(Origin("1.2.3", direct_url, commit))
+    url = (direct_url or {}).get("url", "")
+    assert written == [line.format(url=url) for line in lines]
+    assert all(line.startswith("# ") for line in written[:-1])
+    assert Requirement(written[-1]).name == "statusgen"
+
+
+def test_the_canonical_repository_is_the_projects_source_url() -> None:
+    import tomllib
+
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    assert urls["Source"] == urls["Homepage"] == REPOSITORY == "https://github.com/statusgen/statusgen"
 
 
 # ── recipes: GitHub Actions and pre-commit ─────────────────────────────────────────────
@@ -596,6 +732,65 @@ def test_the_pre_commit_hook_runs_statusgen_check_on_site_files() -> None:
     for path in ("README.md", "statusgen/cli.py", "public/index.html", "docs/incidents/x.md"):
         assert not files.search(path), path
     assert 'statusgen = "statusgen.cli:main"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_the_pre_commit_examples_name_the_canonical_repository_and_a_commit() -> None:
+    """No tag exists before the first release: the examples ask for a commit SHA."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("\n### pre-commit\n")[1]
+    [in_readme] = yaml.safe_load(re.search(r"```yaml\n(.*?)```", readme, re.DOTALL)[1])["repos"]  # type: ignore[index]
+    comment = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8").split("\n\n")[0]
+    example = "\n".join(line[2:] for line in comment.splitlines() if line.startswith("#   "))
+    [in_hooks] = yaml.safe_load(example)["repos"]
+    for repo in (in_readme, in_hooks):
+        assert (repo["repo"], repo["rev"], repo["hooks"][0]["id"]) == (REPOSITORY, "COMMIT_SHA", "statusgen-check")
+    assert "a release tag (`vX.Y.Z`, as\nthe release workflow makes them" in readme
+    assert _release()[True]["push"]["tags"] == ["v*"]
+
+
+def test_ci_runs_the_readmes_two_commands_in_a_fresh_virtualenv() -> None:
+    """.ci/run proves the Quick start to someone who follows it in a virtualenv."""
+    quick_start = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Quick start\n")[1].split("\n## ")[0]
+    blocks = re.findall(r"```sh\n(.*?)\n```", quick_start, re.DOTALL)
+    install, test = blocks[0], blocks[-1]
+    assert (install, test) == ("python3 -m pip install -e '.[test]'", "python3 -m pytest")
+    script = (ROOT / ".ci/run").read_text(encoding="utf-8")
+    commands = [line for line in script.splitlines() if line and not line.startswith(("#", " "))]
+    assert commands[-5:] == ["rm -rf .venv", "python3 -m venv .venv", ". .venv/bin/activate", install, test]
+    assert "apt-get update -qq" in script and script.count("apt-get update") == 1
+    assert "/.venv/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def _release() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((ROOT / RELEASE).read_text(encoding="utf-8"))
+
+
+def test_the_release_workflow_publishes_a_version_tag_after_building_and_testing() -> None:
+    workflow = _release()
+    assert workflow[True] == {"push": {"tags": ["v*"]}}
+    assert workflow["permissions"] == {"contents": "read"}
+    build, test, publish = (workflow["jobs"][name] for name in ("build", "test", "publish"))
+    build_runs = "\n".join(step.get("run", "") for step in build["steps"])
+    assert "python3 -m build\n" in build_runs and "python3 -m twine check --strict dist/*" in build_runs
+    assert [step["run"] for step in test["steps"] if "run" in step] == ["bash .ci/run"]
+    assert test["container"].endswith("-bookworm")  # Debian's Chromium for the browser tests
+    assert publish["needs"] == ["build", "test"]
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["permissions"] == {"id-token": "write"}
+    assert [step["uses"] for step in publish["steps"]] == ["actions/download-artifact@v4",
+                                                           "pypa/gh-action-pypi-publish@release/v1"]
+    assert "secrets" not in yaml.safe_dump(workflow)  # trusted publishing: no token
+
+
+@pytest.mark.parametrize(("tag", "code"), [(f"v{__version__}", 0), ("v9.9.9", 1), (__version__, 1)])
+def test_the_release_workflow_refuses_a_tag_that_is_not_the_version(tag: str, code: int) -> None:
+    [step] = [step for step in _release()["jobs"]["build"]["steps"] if "version" in step.get("name", "")]
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "GITHUB_REF_NAME": tag}
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stderr) == (code, "")
+    if code:
+        assert done.stdout == (f"::error::the tag {tag} is not v{__version__}, the version in statusgen/__init__.py; "
+                               f"tag the commit that sets __version__ = \"{tag.removeprefix('v')}\"\n")
 
 
 def test_today_in_the_example_incident_is_the_day_before(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -182,15 +183,71 @@ def test_the_console_script_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_the_wheel_contains_the_theme(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
-                   check=True, capture_output=True)
-    wheel = next(tmp_path.glob("statusgen-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The wheel and sdist `python -m build` makes (the wheel is built from the sdist)."""
+    dist = tmp_path_factory.mktemp("dist")
+    done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [wheel], [sdist] = list(dist.glob("*.whl")), list(dist.glob("*.tar.gz"))
+    return wheel, sdist
+
+
+def _theme_files() -> set[str]:
     theme = {p.relative_to(ROOT).as_posix() for p in (ROOT / "site_templates").rglob("*") if p.is_file()}
-    assert theme, "the theme folder is empty"
-    assert {f"statusgen/{name}" for name in theme} <= names
-    assert "statusgen/cli.py" in names
+    assert any(name.startswith("site_templates/scaffold/") for name in theme), "no scaffold in the theme"
+    return theme
+
+
+def test_the_release_files_are_named_after_the_one_version(release: tuple[Path, Path]) -> None:
+    from statusgen import __version__
+
+    assert [path.name for path in release] == [f"statusgen-{__version__}-py3-none-any.whl",
+                                               f"statusgen-{__version__}.tar.gz"]
+
+
+def test_twine_accepts_the_wheel_and_the_sdist(release: tuple[Path, Path]) -> None:
+    done = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, release)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("PASSED") == 2, done.stdout
+
+
+def test_the_wheel_contains_the_theme_and_the_scaffold(release: tuple[Path, Path]) -> None:
+    wheel, _ = release
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"statusgen/{name}" for name in _theme_files()} <= names
+    assert {"statusgen/cli.py", "statusgen/subscriptions/__init__.py"} <= names
+    [metadata] = [name for name in names if name.endswith(".dist-info/METADATA")]
+    text = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "Project-URL: Source, https://github.com/statusgen/statusgen\n" in text
+    assert "Project-URL: Changelog, https://github.com/statusgen/statusgen/blob/main/CHANGELOG.md\n" in text
+
+
+def test_the_sdist_contains_the_source_the_theme_the_tests_and_the_changelog(release: tuple[Path, Path]) -> None:
+    _, sdist = release
+    with tarfile.open(sdist) as archive:
+        top = sdist.name.removesuffix(".tar.gz")
+        names = {name.removeprefix(f"{top}/") for name in archive.getnames()}
+    assert _theme_files() <= names
+    assert {"statusgen/__init__.py", "statusgen/cli.py", "tests/conftest.py", "README.md", "CHANGELOG.md",
+            "pyproject.toml", "PKG-INFO"} <= names
+    assert not any(name.startswith((".venv/", "public/", ".statusgen/", ".git/")) for name in names)
+
+
+def test_the_version_is_written_in_one_place(release: tuple[Path, Path]) -> None:
+    """statusgen/__init__.py says the version; everything else reads it from there (the
+    changelog names each version, and the metadata is generated)."""
+    from statusgen import __version__
+
+    _, sdist = release
+    version = re.compile(rb"(?<![\d.])" + re.escape(__version__.encode()) + rb"(?!\.?\d)")
+    with tarfile.open(sdist) as archive:
+        top = sdist.name.removesuffix(".tar.gz")
+        holding = sorted(member.name.removeprefix(f"{top}/") for member in archive.getmembers()
+                         if member.isfile() and version.search(archive.extractfile(member).read()))  # type: ignore[union-attr]
+    assert holding == ["CHANGELOG.md", "PKG-INFO", "statusgen/__init__.py"]
 
 
 def test_a_site_can_override_one_nested_translation(make_site: MakeSite, tmp_path: Path) -> None:

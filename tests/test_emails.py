@@ -350,8 +350,8 @@ def test_dutch_subscriber_gets_dutch(events: dict[str, Any], theme: Theme) -> No
     assert "Geplaatst: 3 nov 2026, 11:05 CET" in text
     assert snapshot["incidents"][P1]["url"]["nl"] in text
     assert '<html lang="nl">' in html
-    assert ("U ontvangt deze e-mail omdat u Certificaten (PDF) en Mobiele app volgt op "
-            "Status Regionaal Integratieplatform.") in text
+    assert ("U ontvangt deze e-mail omdat u EU Digitale COVID-certificaten volgt op "
+            "Status Regionaal Integratieplatform.") in text  # DUTCH follows the whole group
     assert "Abonnement opzeggen: https://status.example.org/subscriptions/unsubscribe?token=" in text
 
 
@@ -365,6 +365,43 @@ def test_footer_says_why(events: dict[str, Any], theme: Theme) -> None:
     why = "You receive this email because you follow Integration gateway (API) on Regional Integration Platform status."
     assert why in text and why in html
     assert "all components" not in text
+
+
+GROUP = ("dcc-certificates", "dcc-app", "dcc-lookup")
+"""The example's group eu-dcc, as a subscriber to it reaches `build_message` (expanded)."""
+WHY = {
+    "en": "You receive this email because you follow {} on Regional Integration Platform status.",
+    "nl": "U ontvangt deze e-mail omdat u {} volgt op Status Regionaal Integratieplatform.",
+}
+WHY_ALL = {
+    "en": "You receive this email because you follow all components of Regional Integration Platform status.",
+    "nl": "U ontvangt deze e-mail omdat u alle onderdelen van Status Regionaal Integratieplatform volgt.",
+}
+
+
+@pytest.mark.parametrize(("lang", "components", "named"), [
+    ("en", GROUP, "EU Digital COVID Certificates"),
+    ("nl", GROUP, "EU Digitale COVID-certificaten"),
+    ("en", (*GROUP, "integration-gateway"), "EU Digital COVID Certificates and Integration gateway (API)"),
+    ("nl", (*GROUP, "integration-gateway"), "EU Digitale COVID-certificaten en Integratiegateway (API)"),
+    ("en", ("dcc-lookup", "dcc-certificates"), "Certificates (PDF)"),  # part of a group: the component
+    ("nl", ("dcc-app", "dcc-certificates"), "Certificaten (PDF) en Mobiele app"),
+])
+def test_a_group_subscriber_is_told_they_follow_the_group(lang: str, components: tuple[str, ...], named: str,
+                                                          events: dict[str, Any], theme: Theme) -> None:
+    """The P1 affects dcc-app, dcc-certificates and integration-gateway."""
+    event, snapshot = events["incident_resolved"]
+    text, html = parts(send(event, snapshot, theme, Subscriber("g@partner.example", components, lang)))
+    why = WHY[lang].format(named)
+    assert why in text and why in html
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_a_subscriber_to_everything_is_told_so(lang: str, events: dict[str, Any], theme: Theme) -> None:
+    event, snapshot = events["incident_resolved"]
+    text, html = parts(send(event, snapshot, theme, Subscriber("all@partner.example", None, lang)))
+    assert WHY_ALL[lang] in text and WHY_ALL[lang] in html
+    assert WHY[lang].split("{}")[1] not in text
 
 
 def test_no_placeholder_is_left(events: dict[str, Any], theme: Theme) -> None:

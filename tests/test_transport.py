@@ -4,7 +4,6 @@ on request, and a Maildir on disk. The ledger is an in-memory fake that records 
 from __future__ import annotations
 
 import asyncio
-import email.policy
 import io
 import socket
 import ssl
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from statusgen.notify.emails import wire_bytes
 from statusgen.notify.transport import (
     OutboxTransport,
     Outgoing,
@@ -220,7 +220,7 @@ def message(n: int, recipient: str | None = None, text: str | None = None) -> Ou
     mail["Subject"] = f"Incident {n}"
     mail["Message-ID"] = f"<incident-{n}@status.example.org>"
     mail.set_content(text or f"Update {n}: we are investigating.\n")
-    return Outgoing(n, SENDER, recipient, mail["Message-ID"], mail.as_bytes(policy=email.policy.SMTP))
+    return Outgoing(n, SENDER, recipient, mail["Message-ID"], wire_bytes(mail))
 
 
 def messages(count: int, start: int = 1) -> list[Outgoing]:

@@ -10,6 +10,7 @@ restored (or removed) and its errors are raised.
     new incident|maintenance   settings + components ──▶ text ──▶ incidents/YYYY/DATE-slug.md ──▶ load_incident
     new update                 the file ──▶ YAML marks ──▶ insert after the updates list ──▶ load_incident
     init                       site_templates/scaffold ──▶ a temporary folder ──▶ load_site ──▶ DIR
+                               (requirements.txt: the running statusgen, from statusgen.origin)
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from statusgen import __version__
 from statusgen.content.catalog import Catalog, load_catalog
 from statusgen.content.config import CONFIG_PATH, load_config
 from statusgen.errors import ContentErrors, Problems, UsageError
@@ -46,6 +46,7 @@ from statusgen.content.model import (
     Incident,
     SiteConfig,
 )
+from statusgen.origin import Origin, requirement, running_origin
 from statusgen.site.theme import packaged_theme
 from statusgen.times import TimeError, localize, parse_time
 
@@ -511,16 +512,19 @@ def scaffold_dir() -> Path:
 
 
 def init_site(target: Path, languages: Sequence[str] = ("en",), timezone: str = "UTC",
-              title: str = "Service status", force: bool = False, today: date | None = None) -> list[str]:
+              title: str = "Service status", force: bool = False, today: date | None = None,
+              origin: Origin | None = None) -> list[str]:
     """Scaffold a site that builds at once into `target`; return the files written.
 
     Everything is written and loaded in a temporary folder first, so options that make an
-    invalid site (an unknown language or timezone) leave `target` untouched.
+    invalid site (an unknown language or timezone) leave `target` untouched. Its
+    `requirements.txt` installs the statusgen that runs (or `origin`).
     """
     _check_target(target, force)
     day = (today or datetime.now(UTC).astimezone(_zone(timezone)).date()) - timedelta(days=1)
     values = {"title": _dumped(title), "languages": f"[{', '.join(languages)}]",
-              "timezone": _dumped(timezone), "day": day.isoformat(), "version": __version__}
+              "timezone": _dumped(timezone), "day": day.isoformat(),
+              "requirement": "\n".join(requirement(origin or running_origin()))}
     with tempfile.TemporaryDirectory(prefix="statusgen-init-") as temp:
         staged = Path(temp)
         files = _stage(scaffold_dir(), staged, values)

@@ -14,6 +14,10 @@ template renders, not 10,000:
    (`Message-ID`, `In-Reply-To`, `References`), `List-Unsubscribe` and RFC 8058's
    `List-Unsubscribe-Post`, and the auto-reply suppressors.
 
+Every message is made with `POLICY` and leaves the process through `wire_bytes`: the
+message ids and list headers as their RFCs want them (unencoded, never broken inside
+`<...>`), RFC 2047 only where text may carry it (Subject, display names), CRLF.
+
 Email templates sit in `site_templates/emails/` and are looked up like the pages: the
 site's own first, then the theme's, which an override can extend as `!theme/NAME`.
 The HTML templates autoescape; the text templates do not (a text part is not HTML).
@@ -37,6 +41,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import jinja2
 from babel.lists import format_list
@@ -53,10 +58,78 @@ from statusgen.tokens import make_token
 
 log = logging.getLogger(__name__)
 
-POLICY = policy.SMTP.clone(refold_source="none")
-"""SMTP line endings; `refold_source="none"` lets `List-Unsubscribe`, set raw, keep its
-long URL whole: the default folder would turn it into RFC 2047 encoded words, which mail
-clients do not decode there, and the unsubscribe button would be lost."""
+LITERAL_HEADERS = frozenset({"message-id", "in-reply-to", "references", "list-id", "list-unsubscribe",
+                             "list-unsubscribe-post", "list-subscribe", "list-help", "list-post", "list-owner",
+                             "list-archive"})
+"""Headers that programs read as they are: message ids (RFC 5322 §3.6.4) and the list
+headers (RFC 2369, RFC 8058). ASCII, never RFC 2047 encoded words: a mail client does not
+decode them there, and `List-Unsubscribe: =?utf-8?q?=3Chttps...` is no unsubscribe link."""
+_UNFOLD = re.compile(r"\r?\n(?=[ \t])")
+_WORD = re.compile(r"[ \t]+[^ \t]+")
+MAX_LINE = 998
+"""RFC 5322 §2.1.1: no line of a message may be longer, CRLF not counted."""
+
+
+class WirePolicy(policy.EmailPolicy):
+    """`email.policy.SMTP` (CRLF, folding at 78 columns, RFC 2047 for non-ASCII text), except
+    that the `LITERAL_HEADERS` are stored as given and written by `fold_literal`.
+
+    The standard folder turns any structured-looking value it cannot fit on a line, such as
+    `<https://.../unsubscribe?token=...>` or a long `<id@host>` in In-Reply-To, into encoded
+    words. A message only keeps this promise when it is serialised with this policy: use
+    `wire_bytes`, never `as_bytes(policy=email.policy.SMTP)`, which replaces it."""
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        if name.lower() in LITERAL_HEADERS:
+            value = str(value)
+            fold_literal(name, value)  # refuse now what could not be written later
+            return name, value
+        return super().header_store_parse(name, value)
+
+    def fold(self, name: str, value: Any) -> str:
+        if name.lower() in LITERAL_HEADERS:
+            return fold_literal(name, str(value), self.linesep, self.max_line_length or MAX_LINE)
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in LITERAL_HEADERS:
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+def fold_literal(name: str, value: str, linesep: str = "\r\n", width: int = 78) -> str:
+    """`Name: value` + linesep, for a header read as it is: unencoded, and folded only before
+    the whitespace between items (RFC 5322 §2.2.3) where a line would pass `width`, so each
+    `<URI>` or `<msg-id>` stays whole on one line however long it is.
+
+    Raises ValueError for a value with CR or LF, a non-ASCII one, or an item that does not
+    fit on a line of 998 characters."""
+    unfolded = _UNFOLD.sub("", value)
+    if "\r" in unfolded or "\n" in unfolded:
+        raise ValueError(f"{name}: a header value must be one line; found {value!r}")
+    if not unfolded.isascii():
+        raise ValueError(f"{name}: must be ASCII (RFC 5322; no encoded words here); found {value!r}")
+    lines = [f"{name}:"]
+    for word in _WORD.findall(" " + unfolded.strip(" \t")):
+        if len(lines[-1]) + len(word) > width and lines[-1] != f"{name}:":
+            lines.append(word)
+        else:
+            lines[-1] += word
+    if any(len(line) > MAX_LINE for line in lines):
+        raise ValueError(f"{name}: an item is longer than a header line may be ({MAX_LINE} characters)")
+    return linesep.join(lines) + linesep
+
+
+POLICY = WirePolicy(linesep="\r\n")
+"""How every email is made and serialised (see `WirePolicy`, `wire_bytes`)."""
+
+
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as it leaves the process, over SMTP or into the outbox: CRLF line ends,
+    the literal headers as `WirePolicy` writes them, whatever policy the message has."""
+    return message.as_bytes(policy=POLICY)
+
+
 SLOT_START, SLOT_END, SECTION_START, SECTION_MID, SECTION_END = "\ue000\ue001\ue002\ue003\ue004"
 NO_MARKERS = dict.fromkeys(map(ord, SLOT_START + SLOT_END + SECTION_START + SECTION_MID + SECTION_END))
 SLOT = re.compile(f"{SLOT_START}(\\w+){SLOT_END}")
@@ -399,10 +472,7 @@ def set_headers(message: EmailMessage, headers: list[tuple[str, str]]) -> None:
     for name, value in headers:
         if "\r" in value or "\n" in value or not value.strip():
             raise ValueError(f"{name}: a header value must be one non-empty line; found {value!r}")
-        if name == "List-Unsubscribe":
-            message.set_raw(name, value.replace(">, <", ">,\n <"))  # see POLICY: kept whole, one URI a line
-        else:
-            message[name] = value
+        message[name] = value  # POLICY keeps the literal ones as they are (see WirePolicy)
     if len(message["To"].addresses) != 1:
         raise ValueError(f"To: expected one address; found {message['To']!r}")
 
@@ -411,7 +481,7 @@ def thread_root(event: Event, snapshot: dict[str, Any], email: str, settings: Ma
     """The Message-ID that opens an incident's thread for one subscriber; every later
     email of the incident replies to it, so mail clients show one conversation."""
     public_id = snapshot["incidents"][event.incident]["public_id"]
-    return f"<{public_id}.{_digest(email.strip().lower())}@{settings.site_host}>"
+    return f"<{public_id}.{_digest(email.strip().lower())}@{ascii_host(settings.site_host)}>"
 
 
 def message_id(event: Event, snapshot: dict[str, Any], email: str, settings: MailSettings) -> str:
@@ -419,7 +489,8 @@ def message_id(event: Event, snapshot: dict[str, Any], email: str, settings: Mai
     if event.kind in THREAD_STARTERS:
         return thread_root(event, snapshot, email, settings)
     public_id = snapshot["incidents"][event.incident]["public_id"]
-    return f"<{public_id}.{_digest(event.key + chr(10) + email.strip().lower(), 20)}@{settings.site_host}>"
+    digest = _digest(event.key + chr(10) + email.strip().lower(), 20)
+    return f"<{public_id}.{digest}@{ascii_host(settings.site_host)}>"
 
 
 def _digest(text: str, length: int = 12) -> str:
@@ -443,20 +514,43 @@ def _headers(rendered: RenderedEmail, event: Event, snapshot: dict[str, Any], su
 
 
 def _unsubscribe_headers(values: dict[str, str], settings: MailSettings) -> list[tuple[str, str]]:
-    """RFC 2369 List-Unsubscribe, and RFC 8058 one-click only with an HTTPS URI to POST to."""
-    links = []
-    if settings.subscriptions_url:
-        links.append(f"<{values['unsubscribe_url']}>")
-    if settings.unsubscribe_mailto:
-        links.append(f"<{_mailto(settings.unsubscribe_mailto)}>")
+    return unsubscribe_headers(values["unsubscribe_url"] if settings.subscriptions_url else None,
+                               settings.unsubscribe_mailto)
+
+
+def unsubscribe_headers(url: str | None, mailto: str | None) -> list[tuple[str, str]]:
+    """RFC 2369 List-Unsubscribe (the service's link first, then the mailto: address), and
+    RFC 8058 one-click only with an HTTPS URI to POST to. URIs in ASCII, as headers need."""
+    links = [f"<{as_uri(link)}>" for link in (url, _mailto(mailto) if mailto else None) if link]
     headers = [("List-Unsubscribe", ", ".join(links))]
-    if settings.subscriptions_url and settings.subscriptions_url.startswith("https://"):
+    if url and url.startswith("https://"):
         headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     return headers
 
 
 def _mailto(address: str) -> str:
     return f"mailto:{address}?subject=unsubscribe"
+
+
+def ascii_host(host: str) -> str:
+    """A host name as DNS and headers want it: IDNA (`bücher.example` → `xn--bcher-kva.example`)."""
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid name: left as it is, for fold_literal to refuse
+        return host
+
+
+def as_uri(iri: str) -> str:
+    """An IRI as a URI (RFC 3987 §3.1): an http(s) host in IDNA, any other non-ASCII
+    character percent-encoded as UTF-8. An ASCII link is returned as it is."""
+    if iri.isascii():
+        return iri
+    parts = urlsplit(iri)
+    if parts.scheme in ("http", "https") and parts.hostname and not parts.hostname.isascii():
+        userinfo, at, _ = parts.netloc.rpartition("@")
+        port = f":{parts.port}" if parts.port is not None else ""
+        iri = urlunsplit(parts._replace(netloc=f"{userinfo}{at}{ascii_host(parts.hostname)}{port}"))
+    return quote(iri, safe="".join(map(chr, range(0x21, 0x7F))))
 
 
 def _service_link(settings: MailSettings, action: str, email: str, sent_at: datetime) -> str:
@@ -479,12 +573,24 @@ def _personal_values(event: Event, snapshot: dict[str, Any], subscriber: Subscri
 
 
 def _following(event: Event, snapshot: dict[str, Any], subscriber: Subscriber) -> str:
-    """Why this subscriber gets this email: the event's components they follow."""
+    """Why this subscriber gets this email: what they follow of the event's components, named
+    as they chose it: a group they follow whole by the group's name, other components by theirs.
+
+    `subscriber.components` has groups expanded, so a group counts as followed when all of
+    its components are (which is what following the group means today)."""
     if subscriber.components is None:
         return ""
-    ids = [c for c in event.components if c in subscriber.components] or list(subscriber.components)
+    followed = set(subscriber.components)
+    ids = [c for c in event.components if c in followed] or list(subscriber.components)
     lang = _language(snapshot, subscriber.language)
-    names = [_pick(snapshot["components"][c]["name"], lang) for c in ids if c in snapshot["components"]]
+    names, named = [], set()
+    for group in snapshot.get("groups", {}).values():
+        members = set(group["components"])
+        if members and members <= followed and members.intersection(ids):
+            names.append(_pick(group["name"], lang))
+            named |= members
+    names += [_pick(snapshot["components"][c]["name"], lang) for c in ids
+              if c in snapshot["components"] and c not in named]
     return format_list(sorted(names, key=str.casefold), locale=lang) if names else ""
 
 

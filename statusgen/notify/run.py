@@ -10,7 +10,6 @@ or a failed connection sends what is still pending and nothing twice.
 
 from __future__ import annotations
 
-import email.policy
 import json
 import logging
 import os
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from statusgen.notify.emails import MailSettings, RenderedEmail, build_message, message_id, render_email
+from statusgen.notify.emails import MailSettings, RenderedEmail, build_message, message_id, render_email, wire_bytes
 from statusgen.errors import DeliveryError, UsageError
 from statusgen.notify.events import Event, diff
 from statusgen.content.load import load_site
@@ -172,7 +171,7 @@ class _Messages:
             message = build_message(rendered[key], event, context, subscriber, self.settings)
             yield Outgoing(delivery.id, self.settings.sender, subscriber.email,
                            message_id(event, context, subscriber.email, self.settings),
-                           message.as_bytes(policy=email.policy.SMTP))
+                           wire_bytes(message))
 
 
 def _transport(chosen: Transport | str, site_dir: Path, config: SiteConfig, env: Mapping[str, str],

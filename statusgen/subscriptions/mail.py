@@ -12,7 +12,6 @@ form takes the same time whether an email goes out or not.
 
 from __future__ import annotations
 
-import email.policy
 import io
 import itertools
 import logging
@@ -23,7 +22,16 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from statusgen.notify.emails import POLICY, MailSettings, email_environment, render_template, set_headers
+from statusgen.notify.emails import (
+    POLICY,
+    MailSettings,
+    ascii_host,
+    email_environment,
+    render_template,
+    set_headers,
+    unsubscribe_headers,
+    wire_bytes,
+)
 from statusgen.content.model import Site
 from statusgen.site.theme import Theme, Translator
 from statusgen.tokens import MAX_AGE, make_token
@@ -68,21 +76,24 @@ class Composer:
         subject = t(f"service.email.{kind}_subject", site=site_title)
         context["subject"] = subject
         env = email_environment(self.theme)
-        message = self._message(address, subject, now)
+        message = self._message(address, subject, now, context["unsubscribe_url"])
         message.set_content(render_template(env, "confirm.txt", context), cte="quoted-printable")
         message.add_alternative(render_template(env, "confirm.html", context), subtype="html", cte="quoted-printable")
         del message.get_payload()[1]["MIME-Version"]  # add_alternative adds one to the part
         message["Content-Language"] = lang
-        return Outgoing(0, self.settings.sender, address, message["Message-ID"],
-                        message.as_bytes(policy=email.policy.SMTP))
+        return Outgoing(0, self.settings.sender, address, str(message["Message-ID"]), wire_bytes(message))
 
-    def _message(self, address: str, subject: str, now: datetime) -> EmailMessage:
+    def _message(self, address: str, subject: str, now: datetime, unsubscribe_url: str) -> EmailMessage:
+        """The headers; both kinds carry the one-click unsubscribe of the notifications: for
+        "already" it ends the subscription, for "confirm" it says "never mail me" (the address
+        is suppressed and the pending subscription forgotten)."""
         message = EmailMessage(policy=POLICY)
         set_headers(message, [
             ("From", self.settings.sender), ("To", address), ("Subject", subject),
-            ("Date", format_datetime(now)), ("Message-ID", make_msgid(domain=self.settings.site_host)),
+            ("Date", format_datetime(now)), ("Message-ID", make_msgid(domain=ascii_host(self.settings.site_host))),
             ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation replies
             ("X-Auto-Response-Suppress", "OOF, AutoReply"),
+            *unsubscribe_headers(unsubscribe_url, self.settings.unsubscribe_mailto),
         ])
         return message
 
