@@ -11,7 +11,10 @@ built example site the way they do and check that
 - a page without JavaScript shows the same content;
 - the keyboard reaches the skip link first, then every link (the language switcher too)
   and form field, each with a visible focus; the skip link lands on the main content;
-- every status shows a word, never colour alone.
+- every status shows a word, never colour alone;
+- the overall banner is a solid bar in a major or critical state, in light and dark mode,
+  with words and a symbol at AA contrast (built at the times of the example's P1 and P2);
+- components outside a group line up with the group cards, on a desktop and a phone.
 
 They also write the README's screenshots to `screenshots/`.
 
@@ -25,15 +28,17 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from statusgen.site.build import BuildResult
-from tests.conftest import ROOT
+from statusgen.site.build import BuildResult, build
+from tests.conftest import ROOT, SITE_YAML
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright import sync_api
@@ -78,10 +83,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def site_url(example_build: BuildResult) -> Iterator[str]:
-    """The built example site over HTTP on 127.0.0.1 (an ephemeral port); pages link relatively."""
-    handler = functools.partial(_QuietHandler, directory=str(example_build.out_dir))
+def serve(folder: Path) -> Iterator[str]:
+    """`folder` over HTTP on 127.0.0.1 (an ephemeral port) until the generator is closed."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
@@ -92,6 +96,63 @@ def site_url(example_build: BuildResult) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def site_url(example_build: BuildResult) -> Iterator[str]:
+    """The built example site over HTTP; pages link relatively."""
+    yield from serve(example_build.out_dir)
+
+
+# The example site at moments when its overall state was each of these (EXAMPLE_NOW is minor).
+STATE_TIMES = {
+    "critical": "2026-11-03T08:20:00+01:00",  # the P1: PDF certificates unavailable
+    "major": "2026-10-21T14:00:00+02:00",  # a P2: errors in every certificate service
+    "maintenance": "2026-11-24T19:30:00+01:00",  # the partner portal's upgrade
+    "none": "2026-11-20T12:00:00+01:00",
+}
+# A site whose components outside a group come before, after and between groups, one of
+# them only shown when degraded (and operational, so hidden).
+LAYOUT_COMPONENTS = """\
+- id: first
+  name: First on its own
+- id: group-a
+  name: Group A
+  components:
+    - {id: a1, name: A one, description: The first component of group A.}
+    - {id: a2, name: A two}
+- id: loose-1
+  name: Loose one
+  description: Between groups, with a longer description that wraps on a phone's narrow screen.
+- id: loose-2
+  name: Loose two
+- id: hidden
+  name: Hidden unless degraded
+  only_show_if_degraded: true
+- id: group-b
+  name: Group B
+  components:
+    - {id: b1, name: B one}
+- id: last
+  name: Last on its own
+  showcase: false
+"""
+
+
+@pytest.fixture(scope="module")
+def more_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example site built at each of STATE_TIMES (under STATE/), and the layout site
+    (under layout/), served from one HTTP server; the URL of its root."""
+    root = tmp_path_factory.mktemp("more-sites")
+    for state, now in STATE_TIMES.items():
+        build(ROOT, root / state, now)
+    layout = tmp_path_factory.mktemp("layout-site")
+    (layout / "content").mkdir()
+    (layout / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
+    (layout / "components.yaml").write_text(LAYOUT_COMPONENTS, encoding="utf-8")
+    (layout / "incidents").mkdir()
+    build(layout, root / "layout", "2026-11-30T12:00:00+01:00")
+    yield from serve(root)
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +206,14 @@ class Visitor:
 def visit(browser: Any, site_url: str) -> Iterator[Visitor]:
     """`visit(path, view="desktop-light", javascript=True)` loads a page of the example site."""
     visitor = Visitor(browser, site_url)
+    yield visitor
+    visitor.close()
+
+
+@pytest.fixture(scope="module")
+def visit_more(browser: Any, more_sites: str) -> Iterator[Visitor]:
+    """`visit_more("critical/", view)` loads a page of one of `more_sites`."""
+    visitor = Visitor(browser, more_sites)
     yield visitor
     visitor.close()
 
@@ -253,6 +322,148 @@ def test_pages_work_without_javascript(visit: Visitor, path: str) -> None:
     assert without == visit(path).evaluate(SNAPSHOT)
 
 
+# --- the overall banner ---------------------------------------------------------------------
+
+def rgba(css: str) -> tuple[float, float, float, float]:
+    """A computed colour, `rgb(r, g, b)` or `rgba(r, g, b, a)`."""
+    match = re.fullmatch(r"rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)", css)
+    assert match, css
+    r, g, b, a = match.groups()
+    return float(r), float(g), float(b), float(a) if a is not None else 1.0
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG 2's contrast ratio of two opaque computed colours."""
+    def luminance(css: str) -> float:
+        red, green, blue, alpha = rgba(css)
+        assert alpha == 1.0, f"{css} is not opaque"
+        linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+                  for c in (red, green, blue)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+BANNER = """() => {
+  const banner = document.querySelector('.banner');
+  const style = getComputedStyle(banner);
+  const heading = banner.querySelector('h2');
+  return {
+    background: style.backgroundColor, image: style.backgroundImage,
+    page: getComputedStyle(document.body).backgroundColor,
+    words: heading.innerText.trim(),
+    symbol: getComputedStyle(heading.querySelector('.icon'), '::before').content,
+    symbolColour: getComputedStyle(heading.querySelector('.icon'), '::before').color,
+    texts: [...banner.querySelectorAll('h2, p, a')].map(el => [el.localName, getComputedStyle(el).color]),
+  };
+}"""
+WORDS = {lang: yaml.safe_load((ROOT / "site_templates" / "i18n" / f"{lang}.yaml").read_text(encoding="utf-8"))["indicator"]
+         for lang in LANGUAGES}
+STATES = [*STATE_TIMES, "minor"]
+
+
+def state_path(state: str) -> str:
+    return "" if state == "minor" else f"{state}/"  # the example site as built (minor), or one of more_sites
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_banner_says_the_state_in_words_and_a_symbol_at_aa_contrast(
+        visit: Visitor, visit_more: Visitor, state: str, lang: str, view: str) -> None:
+    visitor = visit if state == "minor" else visit_more
+    banner = visitor(state_path(state) + LANGUAGES[lang], view).evaluate(BANNER)
+    assert banner["words"] == WORDS[lang][state]
+    assert banner["symbol"] not in ("none", "normal", '""'), "a symbol beside the words: never colour alone"
+    assert rgba(banner["background"])[3] == 1.0 and banner["image"] == "none", "a solid fill"
+    for tag, colour in banner["texts"]:
+        assert contrast(colour, banner["background"]) >= 4.5, (tag, colour, banner["background"])
+    assert contrast(banner["symbolColour"], banner["background"]) >= 3
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("state", ["major", "critical"])
+def test_a_major_or_critical_state_is_a_solid_bar_that_stands_out(visit_more: Visitor, state: str, view: str) -> None:
+    """Not a pale box with a thin coloured border: the bar itself is the status colour."""
+    quiet = visit_more("none/", view).evaluate(BANNER)
+    page = visit_more(f"{state}/", view)
+    banner = page.evaluate(BANNER)
+    assert contrast(banner["background"], banner["page"]) >= 3, (banner["background"], banner["page"])
+    assert contrast(quiet["background"], quiet["page"]) < 1.5, "all well: calm, the card colour"
+    assert all(contrast(colour, banner["background"]) >= 4.5 for _, colour in banner["texts"])
+    page.focus(".banner a")
+    focus = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    assert contrast(focus, banner["background"]) >= 3, "the focus ring shows on the bar"
+
+
+@pytest.mark.parametrize(("path", "view"), [
+    pytest.param(f"{state}/{prefix}", view, id=f"{state}-{lang}-{view}")
+    for state in ("critical", "major") for lang, prefix in LANGUAGES.items() for view in VIEWS
+] + [pytest.param("layout/", "phone-light", id="layout-phone-light"),
+     pytest.param("layout/", "desktop-dark", id="layout-desktop-dark")])
+def test_pages_in_every_state_load_cleanly_and_axe_finds_nothing(visit_more: Visitor, path: str, view: str) -> None:
+    page = visit_more(path, view)
+    problems = visit_more.problems
+    results = Axe().run(page, options={
+        "runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    assert problems == []
+    violations = results.response["violations"]
+    assert not violations, axe_report(violations)
+
+
+# --- components in and outside groups ------------------------------------------------------------
+
+CARDS = """() => {
+  const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.right]; };
+  const section = document.getElementById('components').closest('section');
+  return {
+    cards: [...section.querySelectorAll(':scope > .group, :scope > ul')].map(el => ({
+      loose: el.matches('ul'), box: box(el),
+      names: [...el.querySelectorAll('.component-head > a')].map(a => a.textContent.trim()),
+      links: [...el.querySelectorAll('.component-head > a')].map(a => box(a)[0]),
+      statuses: [...el.querySelectorAll('.group-head > .status, .component-head > .status')].map(box),
+      firstTopBorder: el.querySelector('.component') &&
+        getComputedStyle(el.querySelector('.component')).borderTopStyle,
+    })),
+    groupLinks: [...section.querySelectorAll('.group-head > a')].map(a => box(a)[0]),
+  };
+}"""
+
+
+def assert_lined_up(cards: list[dict[str, Any]], group_links: list[float]) -> None:
+    lefts = {round(card["box"][0], 1) for card in cards}
+    rights = {round(card["box"][1], 1) for card in cards}
+    assert len(lefts) == 1 and len(rights) == 1, cards  # one column of cards of one width
+    links = {round(x, 1) for card in cards for x in card["links"]} | {round(x, 1) for x in group_links}
+    assert len(links) == 1, cards  # every name starts at the same place
+    # Every status ends at the same place, unless a narrow screen wrapped it below its name.
+    statuses = {round(right, 1) for card in cards for left, right in card["statuses"] if round(left, 1) not in links}
+    assert len(statuses) == 1, cards
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_components_outside_a_group_line_up_with_the_group_cards(visit: Visitor, view: str) -> None:
+    found = visit("", view).evaluate(CARDS)
+    cards = found["cards"]
+    assert [card["loose"] for card in cards] == [False, False, True]  # the partner portal, on its own
+    assert_lined_up(cards, found["groupLinks"])
+    assert {card["firstTopBorder"] for card in cards} == {"none"}  # no rule above a card's first row
+
+
+@pytest.mark.parametrize("view", ["desktop-light", "phone-dark"])
+def test_components_outside_groups_share_a_card_between_groups(visit_more: Visitor, view: str) -> None:
+    found = visit_more("layout/", view).evaluate(CARDS)
+    cards = found["cards"]
+    assert [(card["loose"], card["names"]) for card in cards] == [
+        (True, ["First on its own"]),
+        (False, ["A one", "A two"]),
+        (True, ["Loose one", "Loose two"]),  # the hidden one leaves no trace
+        (False, ["B one"]),
+        (True, ["Last on its own"]),
+    ]
+    assert_lined_up(cards, found["groupLinks"])
+
+
 # --- the keyboard -----------------------------------------------------------------------
 
 # What the keyboard should reach: links and form fields (the honeypot field opts out with
@@ -330,15 +541,18 @@ SHOTS = {
     "home-desktop-light.png": ("", "desktop-light"),
     "home-phone-dark.png": ("", "phone-dark"),
     "home-en-desktop-light.png": ("en/", "desktop-light"),
+    "home-critical-phone-light.png": ("critical/", "phone-light"),  # during the example's P1
 }
 MAX_SHOT_BYTES = 300_000
 
 
 @pytest.mark.parametrize("name", SHOTS)
-def test_screenshots_for_the_readme(visit: Visitor, name: str) -> None:
-    """Writes screenshots/NAME: the home page as built at the example's fixed time."""
+def test_screenshots_for_the_readme(visit: Visitor, visit_more: Visitor, name: str) -> None:
+    """Writes screenshots/NAME: the home page as built at the example's fixed time (or at
+    one of STATE_TIMES)."""
     path, view = SHOTS[name]
-    png = visit(path, view).screenshot(animations="disabled", caret="hide")
+    visitor = visit_more if path.split("/", 1)[0] in STATE_TIMES else visit
+    png = visitor(path, view).screenshot(animations="disabled", caret="hide")
     assert png.startswith(b"\x89PNG") and len(png) <= MAX_SHOT_BYTES, len(png)
     target = SCREENSHOTS / name
     if target.exists() and target.read_bytes() == png:

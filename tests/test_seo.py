@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from statusgen.site.build import BuildResult
 from statusgen.content.model import SiteConfig, Text
 from statusgen.site.seo import headers, sitemaps
+from tests.conftest import ROOT
 
 
 def config(base_url: str) -> SiteConfig:
@@ -35,13 +39,155 @@ def test_robots_points_at_the_sitemap(example_build: BuildResult) -> None:
 
 
 def test_headers_let_other_sites_read_api_feeds_and_banner(example_build: BuildResult) -> None:
-    text = example_build.outputs["_headers"].decode()
-    for path in ("/api/*", "/en/api/*", "/history.atom", "/en/components/*", "/maintenance.ics", "/embed/*"):
-        assert f"\n{path}\n  Access-Control-Allow-Origin: *\n" in text
+    rules = parse_headers(example_build.outputs["_headers"].decode())
+    for path in ("/api/v2/summary.json", "/en/api/v2/status.json", "/history.atom", "/en/components/dcc-app/",
+                 "/maintenance.ics", "/embed/banner.js", "/badge.svg"):
+        assert rules_for(rules, path)["Access-Control-Allow-Origin"] == ["*"], path
+    for path in ("/", "/en/", "/incidents/2026-11-03-pdf-certificates-unavailable/", "/static/style.css"):
+        assert "Access-Control-Allow-Origin" not in rules_for(rules, path), path
 
 
 def test_headers_follow_a_base_url_with_a_path() -> None:
-    assert "/status/api/*\n  Access-Control-Allow-Origin: *\n" in headers(config("https://example.org/status/")).decode()
+    text = headers(config("https://example.org/status/"), ["index.html", "api/v2/status.json", "static/style.css"]).decode()
+    rules = parse_headers(text)
+    assert rules_for(rules, "/status/api/v2/status.json") == {
+        "X-Content-Type-Options": ["nosniff"], "Referrer-Policy": ["strict-origin-when-cross-origin"],
+        "Cache-Control": ["public, max-age=60, stale-if-error=86400"], "Access-Control-Allow-Origin": ["*"]}
+    assert rules_for(rules, "/status/")["Cache-Control"] == ["public, max-age=60, stale-if-error=86400"]
+    assert rules_for(rules, "/status/static/style.css")["Cache-Control"] == [
+        "public, max-age=3600, stale-while-revalidate=86400"]
+    assert "Cache-Control" not in rules_for(rules, "/other/index.html")
+
+
+# --- Cache-Control: _headers as Netlify and Cloudflare Pages read it ----------------------------
+
+Rules = list[tuple[str, list[tuple[str, str]]]]
+
+
+def parse_headers(text: str) -> Rules:
+    """`_headers` as the hosts read it: a path pattern at the start of a line, then its
+    indented `Name: value` lines; `#` starts a comment."""
+    rules: Rules = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            assert line.startswith("/"), line
+            rules.append((line.strip(), []))
+        else:
+            name, colon, value = line.strip().partition(":")
+            assert colon and rules, line
+            rules[-1][1].append((name.strip(), value.strip()))
+    return rules
+
+
+def matches(pattern: str, url_path: str) -> bool:
+    """A `*` at the end matches anything (a splat); otherwise the path must be the same."""
+    return url_path.startswith(pattern[:-1]) if pattern.endswith("*") else url_path == pattern
+
+
+def rules_for(rules: Rules, url_path: str) -> dict[str, list[str]]:
+    """Every header of every matching rule: several values for one name are what
+    Cloudflare Pages would join with a comma."""
+    found: dict[str, list[str]] = {}
+    for pattern, lines in rules:
+        if matches(pattern, url_path):
+            for name, value in lines:
+                found.setdefault(name, []).append(value)
+    return found
+
+
+def url_paths(outputs: dict[str, bytes]) -> list[str]:
+    """Every URL path the built site answers: each file, and each folder with an index.html."""
+    paths = [f"/{path}" for path in outputs if path != "_headers"]
+    return paths + [path.removesuffix("index.html") for path in paths if path.endswith("/index.html")]
+
+
+def directives(value: str) -> dict[str, str]:
+    return dict((part.strip().partition("=")[::2]) for part in value.split(","))
+
+
+FRESH_PATHS = ["/", "/index.html", "/en/", "/incidents/2026-11-03-pdf-certificates-unavailable/", "/404.html",
+               "/api/v2/summary.json", "/en/api/v2/status.json", "/api/uptime.json", "/history.atom",
+               "/en/components/dcc-app/history.rss", "/maintenance.ics", "/badge.svg", "/en/badge.json",
+               "/embed/banner.js", "/sitemap.xml", "/robots.txt", "/help/"]
+
+
+@pytest.mark.parametrize("path", FRESH_PATHS)
+def test_pages_api_feeds_badges_and_banner_are_fresh_within_a_minute(example_build: BuildResult, path: str) -> None:
+    assert path in url_paths(example_build.outputs)
+    found = rules_for(parse_headers(example_build.outputs["_headers"].decode()), path)
+    assert len(found.get("Cache-Control", [])) == 1, found
+    cache = directives(found["Cache-Control"][0])
+    assert "public" in cache and int(cache["max-age"]) == 60
+    # Nothing that lets a cache show a copy older than the minute (stale-if-error only when the host fails).
+    assert not {"stale-while-revalidate", "immutable", "s-maxage"} & cache.keys()
+
+
+@pytest.mark.parametrize("path", ["/static/style.css", "/static/favicon.svg"])
+def test_static_assets_are_cached_for_longer_but_not_for_ever(example_build: BuildResult, path: str) -> None:
+    """They have no content hash in their names, so an hour (and a day to refresh in the background)."""
+    found = rules_for(parse_headers(example_build.outputs["_headers"].decode()), path)
+    assert found["Cache-Control"] == ["public, max-age=3600, stale-while-revalidate=86400"]
+    assert "static/style.css?" not in example_build.outputs["index.html"].decode()  # linked without a version
+
+
+def test_every_file_gets_exactly_one_cache_control_and_the_security_headers(example_build: BuildResult) -> None:
+    rules = parse_headers(example_build.outputs["_headers"].decode())
+    for path in url_paths(example_build.outputs):
+        found = rules_for(rules, path)
+        assert len(found.get("Cache-Control", [])) == 1, (path, found)
+        assert found["X-Content-Type-Options"] == ["nosniff"] and len(found["Referrer-Policy"]) == 1, path
+        assert len(found.get("Access-Control-Allow-Origin", [])) <= 1, path
+    assert len(rules) <= 100  # Cloudflare Pages reads no more
+
+
+# --- the README's nginx snippet says the same -------------------------------------------------------
+
+def readme_nginx() -> str:
+    blocks = re.findall(r"```nginx\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    caching = [block for block in blocks if "map $uri" in block]
+    assert len(caching) == 1, "the README's nginx snippet for the static site (Hosting and caching)"
+    return caching[0]
+
+
+def nginx_maps(snippet: str) -> dict[str, list[tuple[str, str]]]:
+    """`map $uri $NAME { KEY VALUE; ... }` → {NAME: [(key, value), ...]}, quotes removed."""
+    maps = {}
+    for name, body in re.findall(r"map \$uri \$(\w+) \{(.*?)\n\}", snippet, re.S):
+        entries = []
+        for line in map(str.strip, body.splitlines()):
+            if not line or line.startswith("#"):
+                continue
+            match = re.fullmatch(r'("(?:[^"\\]|\\.)*"|\S+)\s+("[^"]*"|\S+);(?:\s*#.*)?', line)
+            assert match, line
+            entries.append(tuple(part.strip('"') for part in match.groups()))
+        maps[name] = entries
+    return maps
+
+
+def nginx_map(entries: list[tuple[str, str]], uri: str) -> str:
+    """nginx's choice: an exact key, else the first regex (`~`) that matches, else `default`."""
+    exact = {key: value for key, value in entries if not key.startswith("~") and key != "default"}
+    if uri in exact:
+        return exact[uri]
+    for key, value in entries:
+        if key.startswith("~") and re.search(key[1:], uri):
+            return value
+    return dict(entries).get("default", "")
+
+
+def test_the_readme_nginx_snippet_sends_what_headers_says(example_build: BuildResult) -> None:
+    snippet = readme_nginx()
+    maps = nginx_maps(snippet)
+    sent = dict(re.findall(r"add_header (\S+) (\S+) always;", snippet))
+    assert set(sent) == {"Cache-Control", "Access-Control-Allow-Origin", "X-Content-Type-Options", "Referrer-Policy"}
+    rules = parse_headers(example_build.outputs["_headers"].decode())
+    for path in url_paths(example_build.outputs):
+        nginx = {name: nginx_map(maps[value[1:]], path) if value.startswith("$") else value
+                 for name, value in sent.items()}
+        wanted = {name: values[0] for name, values in rules_for(rules, path).items()}
+        assert {name: value for name, value in nginx.items() if value} == wanted, path
 
 
 def test_large_sites_get_a_sitemap_index(monkeypatch) -> None:

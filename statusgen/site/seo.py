@@ -1,8 +1,9 @@
 """sitemap.xml, robots.txt and _headers: what crawlers and static hosts read.
 
-Made from the list of rendered pages, so every page is listed exactly once, with its
+Made from the list of output files, so every page is listed exactly once, with its
 translations as `hreflang` alternates. `_headers` (Netlify, Cloudflare Pages and others)
-lets other sites read the API, feeds, calendars, badges and the banner script.
+lets other sites read the API, feeds, calendars, badges and the banner script, and says
+how long browsers and CDNs may keep each file (README, "Hosting and caching").
 """
 
 from __future__ import annotations
@@ -22,10 +23,23 @@ PER_LANGUAGE = ("api/*", "history.atom", "history.rss", "maintenance.ics", "comp
 """Paths other sites may read, under every language's prefix."""
 SHARED = ("embed/*",)
 
+FRESH = "public, max-age=60, stale-if-error=86400"
+"""Cache-Control of everything a reader or a client polls (pages, API, feeds, calendars,
+badges, the banner script, sitemap): an update reaches everyone within a minute, and a CDN
+that honours `stale-if-error` keeps showing the last status for a day if the host fails.
+No `stale-while-revalidate`: it would let a cache show a copy older than a minute."""
+STATIC = "public, max-age=3600, stale-while-revalidate=86400"
+"""Cache-Control of static/* (the theme's stylesheet and icon). Their names carry no
+fingerprint (a site's own templates and the subscription service link them as they are),
+so an hour, not a year; after that a browser uses its copy once more while it refreshes it."""
+STATIC_DIR = "static"
 
-def seo_outputs(pages: Iterable[str], config: SiteConfig) -> dict[str, bytes]:
-    """The files for crawlers and hosts, given the paths of every rendered HTML file."""
-    return {**sitemaps(pages, config), "robots.txt": robots(config), "_headers": headers(config)}
+
+def seo_outputs(paths: Iterable[str], config: SiteConfig) -> dict[str, bytes]:
+    """The files for crawlers and hosts, given the path of every other output file."""
+    paths = list(paths)
+    files = {**sitemaps(paths, config), "robots.txt": robots(config)}
+    return {**files, "_headers": headers(config, paths + list(files))}
 
 
 def sitemaps(pages: Iterable[str], config: SiteConfig) -> dict[str, bytes]:
@@ -72,10 +86,34 @@ def robots(config: SiteConfig) -> bytes:
     return f"User-agent: *\nAllow: /\nSitemap: {urls.absolute(config, 'sitemap.xml')}\n".encode()
 
 
-def headers(config: SiteConfig) -> bytes:
+def headers(config: SiteConfig, paths: Iterable[str]) -> bytes:
+    """`_headers`: security headers for every file, cross-origin reads where other sites read,
+    and one Cache-Control per file.
+
+    Hosts differ when several rules that set the same header match one path (Cloudflare
+    Pages joins the values with a comma, which leaves two `max-age`s), so the Cache-Control
+    rules never overlap: one per top-level file or folder of the output, `static/*` apart.
+    """
     base = urlsplit(config.base_url).path or "/"
+    rules: dict[str, list[str]] = {f"{base}*": ["X-Content-Type-Options: nosniff",
+                                                "Referrer-Policy: strict-origin-when-cross-origin"]}
+    for pattern, value in cache_rules(paths):
+        rules.setdefault(base + pattern, []).append(f"Cache-Control: {value}")
     prefixes = [urls.lang_prefix(config, lang) for lang in config.languages]
-    readable = [prefix + pattern for prefix in prefixes for pattern in PER_LANGUAGE] + list(SHARED)
-    blocks = [f"{base}*\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: strict-origin-when-cross-origin\n"]
-    blocks += [f"{base}{path}\n  Access-Control-Allow-Origin: *\n" for path in readable]
-    return "".join(blocks).encode()
+    for path in [prefix + pattern for prefix in prefixes for pattern in PER_LANGUAGE] + list(SHARED):
+        rules.setdefault(base + path, []).append("Access-Control-Allow-Origin: *")
+    return "".join(f"{pattern}\n" + "".join(f"  {line}\n" for line in lines)
+                   for pattern, lines in rules.items()).encode()
+
+
+def cache_rules(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """(pattern below the site's base path, Cache-Control) for every top-level file and
+    folder of the output: `static/*` cached for long, the rest fresh within a minute."""
+    files, folders = set(), set()
+    for path in paths:
+        first, slash, _ = path.partition("/")
+        (folders if slash else files).add(first)
+    rules = [("", FRESH)] if "index.html" in files else []  # the site's root URL
+    rules += [(name, FRESH) for name in sorted(files)]
+    rules += [(f"{name}/*", STATIC if name == STATIC_DIR else FRESH) for name in sorted(folders)]
+    return rules
