@@ -146,9 +146,10 @@ def _plain_smtp(config: SiteConfig, env: Mapping[str, str]) -> Iterator[Advice]:
     """Mail to a relay beyond this machine with `security: none` (the default)."""
     if not env.get("STATUSGEN_SMTP_HOST", "").strip() and not dict(config.notify.smtp).get("host"):
         return  # no relay: notify writes to the outbox (doctor says what --transport smtp needs)
-    from statusgen.transport import DEFAULT_PORTS, _setting_sources  # the notifier's imports stay out of builds
+    # Here, not at the top: the notifier's imports stay out of builds. The transport's own
+    # reading of the settings, so that this warns about what notify would do.
+    from statusgen.transport import DEFAULT_PORTS, _setting_sources
 
-    # The transport's own reading of the settings, so this warns about what notify would do.
     settings = _setting_sources(env, dict(config.notify.smtp))
     source, security = settings.get("security", (settings["host"][0], "none"))
     host = str(settings["host"][1]).strip()
