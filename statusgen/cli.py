@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from pathlib import Path
 
 from statusgen import __version__
-from statusgen.site.build import build, check
+from statusgen.site.advice import Advice, site_advice
+from statusgen.site.build import build, check, counted, resolve_now
 from statusgen.errors import ContentErrors, StatusgenError
+from statusgen.content.model import Site
 
 log = logging.getLogger("statusgen")
 COMMAND_MODULES: tuple[str, ...] = ("authoring.files", "subscriptions", "authoring.serve")
@@ -26,11 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except ContentErrors as errors:
-        for error in errors.errors:
-            print(error, file=sys.stderr)
-        print(f"{len(errors.errors)} error{'s' if len(errors.errors) != 1 else ''}; nothing was written",
-              file=sys.stderr)
-        return errors.exit_code
+        return _report_errors(errors, "; nothing was written")
     except StatusgenError as error:
         print(f"statusgen: {error}", file=sys.stderr)
         return error.exit_code
@@ -61,15 +61,40 @@ def _report_to_stderr(level: int) -> None:
     log.propagate = False
 
 
+def _report_errors(errors: ContentErrors, outcome: str = "") -> int:
+    for error in errors.errors:
+        print(error, file=sys.stderr)
+    print(f"{counted(len(errors.errors), 'error')}{outcome}", file=sys.stderr)
+    return errors.exit_code
+
+
 def _check(args: argparse.Namespace) -> int:
-    site = check(args.site)
-    log.info("%s: %d components, %d incidents and maintenance windows, no errors",
-             args.site.resolve(), len(site.components), len(site.incidents))
+    try:
+        site = check(args.site)
+    except ContentErrors as errors:
+        return _report_errors(errors)  # check never writes, so no "nothing was written"
+    warnings = _warn(site, resolve_now(site, args.now))
+    if warnings and args.strict:
+        print(f"{counted(len(warnings), 'warning')}; --strict makes them errors", file=sys.stderr)
+        return 1
+    maintenance = sum(incident.is_maintenance for incident in site.incidents)
+    log.info("%s: %s, %s, %s, no errors%s", args.site.resolve(), counted(len(site.components), "component"),
+             counted(len(site.incidents) - maintenance, "incident"), counted(maintenance, "maintenance window"),
+             f", {counted(len(warnings), 'warning')}" if warnings else "")
     return 0
+
+
+def _warn(site: Site, now: datetime) -> list[Advice]:
+    """Print the warnings about a valid site (`statusgen.site.advice`), one a line."""
+    warnings = site_advice(site, now, os.environ)
+    for warning in warnings:
+        log.warning("%s", warning)
+    return warnings
 
 
 def _build(args: argparse.Namespace) -> int:
     result = build(args.site, args.out, args.now)
+    _warn(result.site, result.state.now)
     log.info("built %d files into %s in %.2f s", len(result.outputs), result.out_dir, result.seconds)
     return 0
 
@@ -93,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check_cmd = commands.add_parser("check", parents=[common], help="validate the site files")
+    check_cmd.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
+    check_cmd.add_argument("--now", help="check as if it were this time (ISO 8601), for the warnings about dates")
     check_cmd.set_defaults(run=_check)
 
     build_cmd = commands.add_parser("build", parents=[common], help="build the site")

@@ -301,3 +301,16 @@ def test_a_build_leaves_the_collector_as_it_found_it(tmp_path: Path, monkeypatch
     build(ROOT, tmp_path / "public", EXAMPLE_NOW)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_rebuilds_summary_says_what_it_wrote(make_site: MakeSite, tmp_path: Path) -> None:
+    """`statusgen serve` prints this line after each build; the first swaps in the whole folder."""
+    from statusgen.site.build import Builder
+
+    builder = Builder(make_site(), tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    first = builder.build().summary()
+    assert re.fullmatch(r"built \d+ files into .*out in \d+\.\d\d s \(\d+ pages rendered, 0 reused, "
+                        r"all files written\)", first), first
+    again = builder.build().summary()
+    assert re.fullmatch(r"built \d+ files into .*out in \d+\.\d\d s \(\d+ pages? rendered, \d+ reused, "
+                        r"0 files written\)", again), again

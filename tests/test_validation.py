@@ -34,9 +34,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def expected_stderr(errors: list[str]) -> str:
-    count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}; nothing was written"
-    return "".join(f"{error}\n" for error in errors) + count + "\n"
+def expected_stderr(errors: list[str], command: str = "build") -> str:
+    """What `check` or `build` prints: the errors and a count (`check` never writes anything)."""
+    count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+    return "".join(f"{error}\n" for error in errors) + count + ("; nothing was written" if command == "build" else "") + "\n"
 
 
 def assert_lines_exist(site: Path, errors: list[str]) -> None:
@@ -88,7 +89,7 @@ def assert_rejected(make_site: MakeSite, run_cli: RunCli,
         assert before
 
         code, out, err = run_cli("check", "--site", site)
-        assert (code, err) == (1, expected_stderr(errors))
+        assert (code, err) == (1, expected_stderr(errors, "check"))
         assert out == ""
 
         code, out, err = run_cli("build", "--site", site, "--out", previous_output, "--now", NOW)
@@ -530,6 +531,41 @@ CASES = [
          "subscribers.yaml:5: language: expected one of en, nl; found 'fr'"],
         id="subscribers",
     ),
+    pytest.param(
+        # One uppercase id is one error: the incident and the subscriber that name it are
+        # not blamed for it as well.
+        {"components.yaml": COMPONENTS_YAML.replace("id: lookup-portal", "id: Lookup-Portal"),
+         "incidents/2026/pdf.md": VALID_INCIDENT.replace("dcc-certificates: major_outage",
+                                                         "Lookup-Portal: major_outage"),
+         "subscribers.yaml": lines("- email: spoc@partner.example", "  components: [Lookup-Portal]")},
+        ["components.yaml:8: id: expected lowercase letters, digits and '-' such as 'dcc-app'; "
+         "found 'Lookup-Portal'"],
+        id="uppercase-component-id",
+    ),
+    pytest.param(
+        {"content/site.yaml": SITE_YAML + lines(
+            "warnings:",                                    # 5
+            "  unresolved_after_days: 0",                   # 6
+            "  unresolved_days: 3",                         # 7
+        )},
+        ["content/site.yaml:6: warnings.unresolved_after_days: expected a whole number of days of at least 1; "
+         "found 0",
+         "content/site.yaml:7: unknown key 'unresolved_days' (did you mean 'unresolved_after_days'?); "
+         "expected one of unresolved_after_days"],
+        id="site-warnings-settings",
+    ),
+    pytest.param(
+        {"content/site.yaml": SITE_YAML + lines("warnings: 14")},
+        ["content/site.yaml:5: expected a mapping under 'warnings'; found 14"],
+        id="site-warnings-not-a-mapping",
+    ),
+    pytest.param(
+        {"content/site.yaml": SITE_YAML.replace("Europe/Brussels", "CET+1")},
+        ["content/site.yaml:4: timezone: expected an IANA timezone such as 'Europe/Brussels'; found 'CET+1' "
+         "(name a place with that clock instead, so that summer time is right: 'Europe/Amsterdam', "
+         "'Europe/Andorra', 'Europe/Belgrade', 'Europe/Berlin', ...)"],
+        id="site-timezone-abbreviation",
+    ),
 ]
 
 
@@ -674,3 +710,28 @@ def test_a_large_site_is_parsed_by_two_processes_with_the_same_result(
     serial_errors, parallel_errors = load_both(broken)
     assert serial_errors == parallel_errors and len(serial_errors) == 2  # type: ignore[arg-type]
     assert "i1.md" in serial_errors[0] and "i6.md" in serial_errors[1]  # type: ignore[index]
+
+
+CET_ZONES = ("(name a place with that clock instead, so that summer time is right: 'Europe/Amsterdam', "
+             "'Europe/Andorra', 'Europe/Belgrade', 'Europe/Berlin', ...)")
+
+
+@pytest.mark.parametrize(("given", "hint"), [
+    ("CET+1", f" {CET_ZONES}"),            # an abbreviation with its offset: its zones, not 'CET'
+    ("UTC+1", f" {CET_ZONES}"),            # an offset: the zones with it as their standard time
+    ("+01:00", f" {CET_ZONES}"),
+    ("CEST", f" {CET_ZONES}"),             # the summer name finds the same zones
+    ("PST", " (name a place with that clock instead, so that summer time is right: 'America/Ensenada', "
+            "'America/Los_Angeles', 'America/Santa_Isabel', 'America/Tijuana', ...)"),
+    ("brussels", " (did you mean 'Europe/Brussels'?)"),   # a city without its region
+    ("New York", " (did you mean 'America/New_York'?)"),
+    ("Amsterdm", " (did you mean 'Europe/Amsterdam'?)"),  # a misspelt city: the closest Region/City
+    ("Europe/Brussel", " (did you mean 'Europe/Brussels'?)"),
+    ("Mars/Olympus_Mons", ""),
+])
+def test_timezone_suggestions_prefer_zones_named_after_a_place(tmp_path: Path, run_cli: RunCli,
+                                                               given: str, hint: str) -> None:
+    code, _, err = run_cli("init", tmp_path / "status", "--timezone", given)
+    assert (code, err) == (2, "statusgen: --timezone: expected an IANA timezone such as 'Europe/Brussels'; "
+                              f"found {given!r}{hint}\n")
+    assert not (tmp_path / "status").exists()

@@ -542,10 +542,10 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ValueError, LookupError):
-        from zoneinfo import available_timezones
+        from statusgen.content.config import zone_hint
 
         raise UsageError(f"--timezone: expected an IANA timezone such as 'Europe/Brussels'; "
-                         f"found {name!r}{did_you_mean(name, available_timezones())}") from None
+                         f"found {name!r}{zone_hint(name)}") from None
 
 
 def _check_target(target: Path, force: bool) -> None:

@@ -96,6 +96,8 @@ def _read_id(fields: Fields, seen: dict[str, int]) -> str | None:
     if not isinstance(value, str) or not ID_PATTERN.match(value):
         fields.error("id", f"id: expected lowercase letters, digits and '-' such as 'dcc-app'; "
                            f"found {describe(value)}")
+        if isinstance(value, str):
+            seen.setdefault(value, fields.line("id"))  # so references to it are not reported again
         return None
     if value in seen:
         fields.error("id", f"duplicate id {value!r}; it is already used on line {seen[value]}")

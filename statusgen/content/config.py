@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
 
 from statusgen.errors import Problems
-from statusgen.content.fields import Fields, did_you_mean
+from statusgen.content.fields import Fields, describe, did_you_mean
 from statusgen.content.model import Contact, NotifyConfig, SiteConfig, Text
 from statusgen.times import TimeError, parse_duration
-from statusgen.content.yamlsource import read_document
+from statusgen.content.yamlsource import LocatedDict, read_document
 
 CONFIG_PATH = "content/site.yaml"
 KEYS = ("title", "description", "base_url", "languages", "timezone", "contacts",
-        "subscriptions", "notify", "history_days", "page_size")
+        "subscriptions", "notify", "history_days", "page_size", "warnings")
+WARNING_KEYS = ("unresolved_after_days",)
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?\Z")
 FALLBACK = SiteConfig(title=Text((("en", "Status"),)), description=None,
                       base_url="https://status.invalid/", languages=("en",),
@@ -56,7 +62,33 @@ def _read_config(fields: Fields, languages: tuple[str, ...]) -> SiteConfig:
         notify=_notify(notify) if notify else NotifyConfig(),
         history_days=fields.integer("history_days", 14, minimum=1),
         page_size=fields.integer("page_size", 20, minimum=1),
+        unresolved_after_days=_unresolved_after_days(fields.mapping("warnings")),
+        lines=tuple(sorted(_key_lines(fields.data))),
     )
+
+
+def _unresolved_after_days(warnings: Fields | None) -> int:
+    default = SiteConfig.unresolved_after_days
+    if warnings is None or not warnings.ok:
+        return default
+    warnings.reject_unknown(WARNING_KEYS)
+    if not warnings.has("unresolved_after_days"):
+        return default
+    days = warnings.get("unresolved_after_days")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        warnings.error("unresolved_after_days", "warnings.unresolved_after_days: expected a whole number of "
+                                                f"days of at least 1; found {describe(days)}")
+        return default
+    return days
+
+
+def _key_lines(data: LocatedDict, prefix: str = "") -> Iterator[tuple[str, int]]:
+    """(dotted key, line) of every key in the settings, nested mappings included."""
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        yield name, data.line_of(key)
+        if isinstance(value, LocatedDict):
+            yield from _key_lines(value, f"{name}.")
 
 
 def _languages(fields: Fields) -> tuple[str, ...] | None:
@@ -110,8 +142,92 @@ def _timezone(fields: Fields) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         fields.error("timezone", f"timezone: expected an IANA timezone such as 'Europe/Brussels'; "
-                                 f"found {name!r}{did_you_mean(name, available_timezones())}")
+                                 f"found {name!r}{zone_hint(name)}")
         return FALLBACK.timezone
+
+
+REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
+           "Indian", "Pacific")
+"""The first part of the zones named after a place (`Europe/Brussels`): the zones to write,
+as they follow that place's summer time, unlike `CET`, `EST` or a fixed offset."""
+ABBREVIATION = re.compile(r"(?P<name>[A-Za-z]{1,5})?(?:(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?)?\Z")
+SAMPLES = (datetime(2026, 1, 15, 12, tzinfo=UTC), datetime(2026, 7, 15, 12, tzinfo=UTC))
+"""Winter and summer in the north: two zones that agree on both keep the same clock."""
+SHOWN = 4
+
+
+def is_place_zone(name: str) -> bool:
+    return name.partition("/")[0] in REGIONS
+
+
+@cache
+def _place_zones() -> tuple[str, ...]:
+    return tuple(sorted(name for name in available_timezones() if is_place_zone(name)))
+
+
+def zone_hint(name: str) -> str:
+    """What to write instead of `name`, preferring zones named after a place: the zone of
+    a (misspelt) city, or for an abbreviation or offset (`CET`, `CET+1`, `UTC+1`) the zones
+    on that clock; ` (did you mean ...)` or ` (write ...)`, else ''."""
+    place = _place_named(name, fuzzy=False)
+    same_clock = [] if place else zones_on_the_clock_of(name)
+    place = place or (None if same_clock else _place_named(name, fuzzy=True))
+    if place:
+        return f" (did you mean {place!r}?)"
+    if same_clock:
+        shown = ", ".join(repr(zone) for zone in same_clock[:SHOWN]) + (", ..." if len(same_clock) > SHOWN else "")
+        return f" (name a place with that clock instead, so that summer time is right: {shown})"
+    return did_you_mean(name, available_timezones())
+
+
+def _place_named(name: str, fuzzy: bool) -> str | None:
+    """The zone named after the place `name` spells, ignoring case, with or without its
+    region (`brussels`, `New York`); with `fuzzy`, also a near miss (`Europe/Brussel`)."""
+    folded = name.strip().casefold().replace(" ", "_")
+    for names in ({zone.casefold(): zone for zone in _place_zones()},
+                  {zone.rpartition("/")[2].casefold(): zone for zone in _place_zones()}):
+        found = [folded] if folded in names else []
+        if fuzzy and not found:
+            found = difflib.get_close_matches(folded, list(names), n=1, cutoff=0.6)
+        if found:
+            return names[found[0]]
+    return None
+
+
+def zones_on_the_clock_of(name: str) -> list[str]:
+    """Zones named after a place that keep the clock `name` means: an abbreviation they use
+    (`CET`, `CEST`, `PST`), a standard offset (`UTC+1`, `+01:00`, `CET+1` as CET), or
+    another zone (`EST5EDT`); the largest region first (Europe for CET), then by name."""
+    found = _zones_for_abbreviation(name)
+    if not found:
+        try:
+            clock = _clock(ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            return []
+        found = [place for place in _place_zones() if _clock(ZoneInfo(place)) == clock]
+    regions = Counter(place.partition("/")[0] for place in found)
+    return sorted(found, key=lambda place: (-regions[place.partition("/")[0]], place))
+
+
+def _zones_for_abbreviation(name: str) -> list[str]:
+    match = ABBREVIATION.match(name.strip())
+    if not match or not (match["name"] or match["sign"]):
+        return []
+    abbreviation = (match["name"] or "").upper()
+    if abbreviation not in ("", "UTC", "GMT", "Z"):
+        named = [place for place in _place_zones()
+                 if abbreviation in (ZoneInfo(place).tzname(moment) for moment in SAMPLES)]
+        if named or not match["sign"]:
+            return named
+    if not match["sign"]:
+        return []
+    sign = -1 if match["sign"] == "-" else 1
+    offset = sign * timedelta(hours=int(match["hours"]), minutes=int(match["minutes"] or 0))
+    return [place for place in _place_zones() if min(_clock(ZoneInfo(place))) == offset]
+
+
+def _clock(zone: ZoneInfo) -> tuple[timedelta, ...]:
+    return tuple(moment.astimezone(zone).utcoffset() or timedelta(0) for moment in SAMPLES)
 
 
 def _contacts(fields: Fields, languages: tuple[str, ...]) -> tuple[Contact, ...]:

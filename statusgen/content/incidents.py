@@ -170,7 +170,7 @@ class _IncidentReader:
         if at is None or status is None or body is None:
             return None
         return Update(id=update_id or at.strftime("%Y%m%dT%H%M%SZ"), at=at, status=status, body=body,
-                      components=components, notify=notify, line=fields.line())
+                      components=components, notify=notify, line=fields.line(), at_line=fields.line("at"))
 
     def _check_order(self, updates: list[Update]) -> None:
         """No two updates at one instant, and nothing after the first final update."""
@@ -180,13 +180,13 @@ class _IncidentReader:
                 final = previous
             if update.at == previous.at:
                 self.fields.problems.add(self.fields.path, update.line,
-                                         f"two updates at the same time {_shown(update.at, self.config)} "
+                                         f"two updates at the same time {shown_time(update.at, self.config)} "
                                          f"(the other is on line {previous.line}); "
                                          "expected each update at its own time")
             elif final is not None:
                 self.fields.problems.add(self.fields.path, update.line,
-                                         f"update at {_shown(update.at, self.config)} comes after the "
-                                         f"{final.status} update at {_shown(final.at, self.config)} "
+                                         f"update at {shown_time(update.at, self.config)} comes after the "
+                                         f"{final.status} update at {shown_time(final.at, self.config)} "
                                          f"(line {final.line}); expected nothing after it")
 
     def _window(self) -> Window | None:
@@ -203,7 +203,7 @@ class _IncidentReader:
         if end <= start:
             relation = "before" if end < start else "equal to"
             window.error("end", f"window: expected the end after the start; found end "
-                                f"{_shown(end, self.config)} {relation} start {_shown(start, self.config)}")
+                                f"{shown_time(end, self.config)} {relation} start {shown_time(start, self.config)}")
             return None
         return Window(start, end)
 
@@ -224,5 +224,6 @@ def _implied_impact(components: tuple[tuple[str, str], ...], updates: tuple[Upda
     return IMPACT_OF_STATUS[worst]
 
 
-def _shown(moment: datetime, config: SiteConfig) -> str:
+def shown_time(moment: datetime, config: SiteConfig) -> str:
+    """A time as messages about the site's files show it: local, to the minute."""
     return moment.astimezone(config.timezone).strftime("%Y-%m-%d %H:%M")

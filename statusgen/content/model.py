@@ -83,6 +83,8 @@ class Update:
     line: int = 0
     automatic: bool = False
     """A step a maintenance window took on its own (no text of its own)."""
+    at_line: int = field(default=0, repr=False, compare=False)
+    """The line of `at:`, where a warning about the time points (not part of the content)."""
 
 
 @dataclass(frozen=True)
@@ -169,10 +171,22 @@ class SiteConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     history_days: int = 14
     page_size: int = 20
+    unresolved_after_days: int = 14
+    """`warnings.unresolved_after_days`: `check` warns about an incident open longer."""
+    lines: tuple[tuple[str, int], ...] = field(default=(), repr=False, compare=False)
+    """The line of each setting in content/site.yaml by dotted key (`notify.smtp.port`),
+    for warnings about valid settings; not content, so no page depends on it."""
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    def line_of(self, key: str) -> int:
+        """The line of setting `key`, else of the nearest setting it is inside, else 1."""
+        lines = dict(self.lines)
+        while key not in lines and "." in key:
+            key = key.rpartition(".")[0]
+        return lines.get(key, 1)
 
 
 @dataclass(frozen=True)

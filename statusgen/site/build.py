@@ -54,10 +54,16 @@ class BuildResult:
     def summary(self) -> str:
         """One line for the terminal: what was built where, and how fast."""
         line = f"built {len(self.outputs)} files into {self.out_dir} in {self.seconds:.2f} s"
-        if self.counters:
-            line += (f" ({self.counters['pages_rendered']} pages rendered, "
-                     f"{self.counters['pages_reused']} reused, {self.written} files written)")
+        if self.counters:  # after a whole folder swap (the first build), `written` is None
+            written = "all files written" if self.written is None else f"{counted(self.written, 'file')} written"
+            line += (f" ({counted(self.counters['pages_rendered'], 'page')} rendered, "
+                     f"{self.counters['pages_reused']} reused, {written})")
         return line
+
+
+def counted(number: int, thing: str) -> str:
+    """`1 incident`, `2 incidents`: for the lines statusgen prints."""
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 class _Stages:

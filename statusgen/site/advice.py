@@ -1,0 +1,176 @@
+"""Warnings about a valid site: settings and content that load, but are likely mistakes.
+
+    Site + now + environment ──site_advice──▶ [Advice(path, line, message)], sorted
+
+`statusgen check` and `build` print them (exit 0; `check --strict` fails on them) and
+`statusgen doctor` lists them with its own checks. Each names the file and line (or the
+environment variable) to change, and says what goes wrong if nothing changes:
+
+- an update dated more than an hour after now (a typo in the year, a clock ahead): it
+  stays unpublished until then;
+- an incident open for more than `warnings.unresolved_after_days` (default 14) days:
+  shown as ongoing until someone resolves it;
+- an address (`base_url`, `subscriptions.url`, `notify.from`, `notify.unsubscribe_mailto`)
+  at a name reserved for examples (example.org, .test, localhost, ...);
+- a `timezone` that names no place (`CET`, `EST`, `Etc/GMT-1`): it misses summer time or
+  keeps a clock no reader's place keeps;
+- mail to an SMTP relay without encryption;
+- unsubscribing by mail only: someone has to handle every request by hand.
+
+Warnings that come from the environment (`STATUSGEN_SMTP_*`) have the path
+`environment` and line 0: `environment:0: warning: STATUSGEN_SMTP_SECURITY: ...`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from statusgen.content.config import CONFIG_PATH, is_place_zone, zones_on_the_clock_of
+from statusgen.content.incidents import shown_time
+from statusgen.content.model import Site, SiteConfig
+
+ENVIRONMENT = "environment"
+"""The path of a warning about an environment variable (its line is 0)."""
+FUTURE_GRACE = timedelta(hours=1)
+"""How far ahead an update may be dated before it looks like a mistake (a clock a bit fast)."""
+RESERVED_DOMAINS = ("example.org", "example.com", "example.net")
+RESERVED_SUFFIXES = ("example", "invalid", "test", "localhost")
+"""Names reserved for examples and tests (RFC 2606, RFC 6761): nobody can publish there."""
+UTC_NAMES = ("UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu")
+"""Zones that name no place and need none: UTC keeps no summer time anywhere."""
+SENDER_VARIABLE = "STATUSGEN_SMTP_FROM"
+"""Where `statusgen notify` takes the sender from before `notify.from`."""
+ADDRESSES = (("base_url", "every page, feed, API document and email links to it"),
+             ("subscriptions.url", "every email's manage and unsubscribe links point there"),
+             ("notify.from", "mail from it fails the receivers' sender checks"),
+             ("notify.unsubscribe_mailto", "unsubscribe requests sent there reach nobody"))
+
+
+@dataclass(frozen=True, order=True)
+class Advice:
+    """One warning, printed as `PATH:LINE: warning: MESSAGE` (PATH relative to the site)."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: warning: {self.message}"
+
+
+def site_advice(site: Site, now: datetime, env: Mapping[str, str]) -> list[Advice]:
+    """Every warning about `site` at `now`, with `env` as the environment, sorted."""
+    config = site.config
+    found = [*_future_updates(site, now), *_unresolved(site, now), *_placeholders(config, env),
+             *_timezone(config), *_plain_smtp(config, env), *_unsubscribe_by_hand(config)]
+    return sorted(set(found))
+
+
+def _future_updates(site: Site, now: datetime) -> Iterator[Advice]:
+    for incident in site.incidents:
+        for update in incident.updates:
+            if update.at > now + FUTURE_GRACE:
+                yield Advice(incident.path, update.at_line or update.line,
+                             f"at: {shown_time(update.at, site.config)} is in the future (now is "
+                             f"{shown_time(now, site.config)}): this update stays unpublished until then; "
+                             "check the year, and the clock of the machine that builds")
+
+
+def _unresolved(site: Site, now: datetime) -> Iterator[Advice]:
+    days = site.config.unresolved_after_days
+    for incident in site.incidents:
+        published = [update for update in incident.updates if update.at <= now]
+        if incident.is_maintenance or not published or published[-1].status == "resolved":
+            continue
+        started = published[0].at
+        if now - started > timedelta(days=days):
+            yield Advice(incident.path, published[-1].line,
+                         f"not resolved {(now - started).days} days after it started "
+                         f"({shown_time(started, site.config)}): the site shows it as ongoing until an update "
+                         f"with status: resolved is added; warnings.unresolved_after_days in "
+                         f"{CONFIG_PATH} ({days}) sets when this warning starts")
+
+
+def _placeholders(config: SiteConfig, env: Mapping[str, str]) -> Iterator[Advice]:
+    values = {"base_url": config.base_url, "subscriptions.url": config.subscriptions_url,
+              "notify.from": config.notify.sender, "notify.unsubscribe_mailto": config.notify.unsubscribe_mailto}
+    for key, consequence in ADDRESSES:
+        path, line, name, value = CONFIG_PATH, config.line_of(key), key, values[key]
+        if key == "notify.from" and env.get(SENDER_VARIABLE):  # notify sends from it instead
+            path, line, name, value = ENVIRONMENT, 0, SENDER_VARIABLE, env[SENDER_VARIABLE]
+        host = _host(value) if value else None
+        if value and host and is_placeholder_host(host):
+            yield Advice(path, line, f"{name}: {value!r} is at {host!r}, a name reserved for examples: "
+                                     f"{consequence}; set the real {'address' if '@' in value else 'URL'}")
+
+
+def _host(value: str) -> str | None:
+    if "://" in value:
+        return urlsplit(value).hostname
+    return value.rpartition("@")[2].strip().rstrip(">").lower() or None
+
+
+def is_placeholder_host(host: str) -> bool:
+    """A host name nobody can publish at: reserved for examples and tests, or this machine."""
+    host = host.lower().rstrip(".")
+    return (_is_this_machine(host) or host.rpartition(".")[2] in RESERVED_SUFFIXES
+            or any(host == domain or host.endswith(f".{domain}") for domain in RESERVED_DOMAINS))
+
+
+def _is_this_machine(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _timezone(config: SiteConfig) -> Iterator[Advice]:
+    name = config.timezone.key
+    if is_place_zone(name) or name in UTC_NAMES:
+        return
+    places = zones_on_the_clock_of(name)
+    shown = ", ".join(repr(place) for place in places[:3]) + (", ..." if len(places) > 3 else "")
+    yield Advice(CONFIG_PATH, config.line_of("timezone"),
+                 f"timezone: {name!r} names no place, so it may miss summer time or keep a clock no "
+                 f"reader keeps; write the zone of the place whose clock the site follows"
+                 + (f", such as {shown}" if places else " (Region/City, such as 'Europe/Brussels')"))
+
+
+def _plain_smtp(config: SiteConfig, env: Mapping[str, str]) -> Iterator[Advice]:
+    """Mail to a relay beyond this machine with `security: none` (the default)."""
+    if not env.get("STATUSGEN_SMTP_HOST", "").strip() and not dict(config.notify.smtp).get("host"):
+        return  # no relay: notify writes to the outbox (doctor says what --transport smtp needs)
+    # Here, not at the top: the notifier's imports stay out of builds. The transport's own
+    # reading of the settings, so that this warns about what notify would do.
+    from statusgen.notify.transport import DEFAULT_PORTS, _setting_sources
+
+    settings = _setting_sources(env, dict(config.notify.smtp))
+    source, security = settings.get("security", (settings["host"][0], "none"))
+    host = str(settings["host"][1]).strip()
+    if str(security).strip().lower() != "none" or _is_this_machine(host):
+        return
+    port = str(settings["port"][1]).strip() if "port" in settings else DEFAULT_PORTS["none"]
+    message = (f"{source}: mail to {host}:{port} crosses the network unencrypted (security: none"
+               f"{'' if 'security' in settings else ', the default'}); set notify.smtp.security in "
+               f"{CONFIG_PATH} or STATUSGEN_SMTP_SECURITY to starttls (port 587) or tls (port 465)")
+    if source.startswith("STATUSGEN_"):
+        yield Advice(ENVIRONMENT, 0, message)
+    else:
+        yield Advice(CONFIG_PATH, config.line_of(source), message)
+
+
+def _unsubscribe_by_hand(config: SiteConfig) -> Iterator[Advice]:
+    mailbox = config.notify.unsubscribe_mailto
+    if mailbox and not config.subscriptions_url:
+        yield Advice(CONFIG_PATH, config.line_of("notify.unsubscribe_mailto"),
+                     f"notify.unsubscribe_mailto: the only way to unsubscribe is a mail to {mailbox}, and "
+                     "nothing handles those on its own: someone must read that mailbox and run "
+                     "statusgen subscribers remove ADDRESS (and delete the address from subscribers.yaml) "
+                     "for each request; for one-click unsubscribe, run the subscription service and set "
+                     "subscriptions.url")
