@@ -19,8 +19,8 @@ from statusgen.errors import ContentErrors, StatusgenError
 from statusgen.content.model import Site
 
 log = logging.getLogger("statusgen")
-COMMAND_MODULES: tuple[str, ...] = ("authoring.files", "subscriptions", "authoring.serve")
-"""Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
+COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "authoring.serve")
+"""Modules that add their own subcommands (e.g. `"authoring.commands"` for `new` and `init`)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

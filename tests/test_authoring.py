@@ -21,8 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statusgen import REPOSITORY, __version__
-from statusgen.authoring.files import slugify, written_time, yaml_value
-from statusgen.origin import Origin, requirement
+from statusgen.authoring.incident import slugify
+from statusgen.authoring.options import written_time
+from statusgen.authoring.origin import Origin, requirement
+from statusgen.authoring.yamltext import yaml_value
 from statusgen.content.load import load_site
 
 RunCli = Callable[..., tuple[int, str, str]]
@@ -794,7 +796,7 @@ def test_the_release_workflow_refuses_a_tag_that_is_not_the_version(tag: str, co
 
 
 def test_today_in_the_example_incident_is_the_day_before(tmp_path: Path) -> None:
-    from statusgen.authoring.files import init_site
+    from statusgen.authoring.init import init_site
 
     init_site(tmp_path / "site", today=date(2026, 3, 1))
     assert "  - at: 2026-02-28 09:20 " in (tmp_path / "site/incidents/example-incident.md").read_text()

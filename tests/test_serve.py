@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from statusgen.authoring.files.serve import EVENTS, inject
+from statusgen.authoring.serve import EVENTS, inject
 from tests.conftest import EXAMPLE_NOW
 from tests.test_incremental import OUTAGE, copy_example
 

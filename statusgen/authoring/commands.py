@@ -1,0 +1,112 @@
+"""`statusgen new incident|maintenance|update` and `statusgen init` on the command line.
+
+`register` adds the commands (statusgen.cli calls it); each `_run_*` calls one function of
+incident.py, update.py or init.py and reports what it wrote, so all of it is callable
+from Python too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from statusgen.authoring.incident import new_incident, new_maintenance
+from statusgen.authoring.init import init_site
+from statusgen.authoring.update import new_update
+from statusgen.content.fields import one_of
+from statusgen.content.model import INCIDENT_STATUSES, MAINTENANCE_STATUSES
+
+log = logging.getLogger(__name__)
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    """`statusgen new incident|maintenance|update` and `statusgen init`."""
+    new = commands.add_parser("new", help="write a new incident, maintenance window or update",
+                              description="Write a new incident or maintenance file, or add an update to one. "
+                                          "Prints the path of the file written.")
+    kinds = new.add_subparsers(dest="new_kind", required=True, metavar="KIND")
+    _incident_command(kinds, common)
+    _maintenance_command(kinds, common)
+    _update_command(kinds, common)
+    _init_command(commands, common)
+
+
+def _incident_command(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    command = kinds.add_parser("incident", parents=[common], help="a new incident, investigating since now")
+    command.add_argument("title", metavar="TITLE", help="the title, in every language until translated")
+    _components_option(command, "affected ids (groups mean all their components); ID=STATUS sets one's status")
+    command.add_argument("--status", default="major_outage",
+                         help="status of the components given without one (default major_outage)")
+    command.add_argument("--impact", help="P1..P4, or none|minor|major|critical (default: from the statuses)")
+    _now_option(command)
+    command.set_defaults(run=_run_incident)
+
+
+def _maintenance_command(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    command = kinds.add_parser("maintenance", parents=[common], help="a maintenance window, announced now")
+    command.add_argument("title", metavar="TITLE", help="the title, in every language until translated")
+    command.add_argument("--start", required=True, help="when the window opens, e.g. '2026-12-06 22:00'")
+    command.add_argument("--end", required=True, help="when it closes, e.g. '2026-12-07 02:00'")
+    _components_option(command, "ids under maintenance (groups mean all their components)")
+    _now_option(command)
+    command.set_defaults(run=_run_maintenance)
+
+
+def _update_command(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    command = kinds.add_parser("update", parents=[common], help="add an update to an incident or maintenance")
+    command.add_argument("id", metavar="ID", help="the incident's id: its file name without extension")
+    command.add_argument("text", metavar="TEXT", help="the update's text, in every language until translated")
+    command.add_argument("--status", required=True,
+                         help=f"incident: {one_of(INCIDENT_STATUSES)}; maintenance: {one_of(MAINTENANCE_STATUSES)}")
+    command.add_argument("--lang", nargs=2, action="append", default=[], metavar=("LANG", "TEXT"),
+                         help="the text in one language (repeat for others)")
+    _components_option(command, "statuses that change from this update on: ID=STATUS,...")
+    command.add_argument("--quiet-update", action="store_true",
+                         help="publish without emailing anyone (notify: false), e.g. for a wording fix")
+    _now_option(command)
+    command.set_defaults(run=_run_update)
+
+
+def _init_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    command = commands.add_parser("init", parents=[common], help="scaffold a new site that builds at once")
+    command.add_argument("dir", metavar="DIR", type=Path, nargs="?",
+                         help="the folder for the new site (default: --site, the current folder)")
+    command.add_argument("--languages", default="en", help="comma-separated, the default first (default: en)")
+    command.add_argument("--timezone", default="UTC", help="IANA timezone, e.g. Europe/Brussels (default: UTC)")
+    command.add_argument("--title", default="Service status", help="the site's title")
+    command.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    command.set_defaults(run=_run_init)
+
+
+def _components_option(command: argparse.ArgumentParser, help: str) -> None:
+    command.add_argument("--components", metavar="ID[=STATUS],...", help=help)
+
+
+def _now_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--now", help="write as if it were this time (ISO 8601; default: the clock)")
+
+
+def _run_incident(args: argparse.Namespace) -> int:
+    print(new_incident(args.site, args.title, args.components, args.status, args.impact, args.now))
+    return 0
+
+
+def _run_maintenance(args: argparse.Namespace) -> int:
+    print(new_maintenance(args.site, args.title, args.start, args.end, args.components, args.now))
+    return 0
+
+
+def _run_update(args: argparse.Namespace) -> int:
+    path = new_update(args.site, args.id, args.status, args.text, [tuple(pair) for pair in args.lang],
+                      args.components, notify=not args.quiet_update, now=args.now)
+    print(path)
+    return 0
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    target = args.dir or args.site
+    languages = [lang.strip() for lang in args.languages.split(",") if lang.strip()]
+    files = init_site(target, languages, args.timezone, args.title, args.force)
+    log.info("created a site in %s (%d files); next: statusgen build --site %s", target, len(files), target)
+    return 0

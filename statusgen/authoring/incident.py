@@ -1,0 +1,149 @@
+"""`statusgen new incident|maintenance`: a new incident or maintenance file, written as text.
+
+    title + options ──▶ front matter with a first update ──▶ incidents/YYYY/YYYY-MM-DD-slug.md
+        ──▶ read back by the loader the build uses (a file it rejects is removed, its errors raised)
+
+A new file reads like the README's examples: block style, and a comment where a person
+still has work to do (the body, the translations, the impact).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from statusgen.authoring.options import (
+    AuthoringSite,
+    authoring_time,
+    check_incident_file,
+    component_statuses,
+    expect_choice,
+    impact_value,
+    open_site,
+    option_time,
+    required_text,
+    written_time,
+)
+from statusgen.authoring.yamltext import NewUpdate, needs_translation, text_field
+from statusgen.content.incidents import incident_files
+from statusgen.content.model import COMPONENT_STATUSES
+from statusgen.errors import ContentErrors, UsageError
+
+log = logging.getLogger(__name__)
+
+SLUG_LENGTH = 50
+FOLDED = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+                        "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ı": "i"})
+"""Letters that Unicode does not decompose into a Latin letter plus an accent."""
+WRITE_BODY = {"investigating": "# replace with what users notice and what you are doing about it",
+              "scheduled": "# replace with what will be done and what users will notice"}
+IMPACT_HINT = "# impact: P2                 # P1 (critical) to P4; left out, the component statuses set it"
+PLACEHOLDERS = {
+    "investigating": {"en": "We are investigating the problem.", "nl": "We onderzoeken het probleem.",
+                      "fr": "Nous examinons le problème.", "de": "Wir untersuchen das Problem."},
+    "scheduled": {"en": "We will carry out planned maintenance.", "nl": "We voeren gepland onderhoud uit.",
+                  "fr": "Nous effectuerons une maintenance planifiée.",
+                  "de": "Wir führen eine geplante Wartung durch."},
+}
+"""First-update texts: publishable as they are, since during a P1 the page must go out first."""
+
+
+# ── names ──────────────────────────────────────────────────────────────────────────────
+
+
+def slugify(title: str, fallback: str = "incident") -> str:
+    """The file-name part of a title: `Certificats indisponibles à Liège !` becomes
+    `certificats-indisponibles-a-liege`; cut at whole words where it gets long."""
+    folded = unicodedata.normalize("NFKD", title.translate(FOLDED)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    if len(slug) > SLUG_LENGTH:
+        cut = slug[:SLUG_LENGTH + 1]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else slug[:SLUG_LENGTH]
+    return slug.strip("-") or fallback
+
+
+def new_incident_path(site_dir: Path, day: date, slug: str) -> Path:
+    """`incidents/YYYY/YYYY-MM-DD-slug.md`, with -2, -3, ... if the id is taken anywhere
+    under incidents/ (an id is the file name, unique across sub-folders)."""
+    taken = {file.stem for file in incident_files(site_dir)}
+    base = f"{day.isoformat()}-{slug}"
+    name = next(candidate for n in range(1, len(taken) + 2)
+                if (candidate := base if n == 1 else f"{base}-{n}") not in taken)
+    return site_dir / "incidents" / str(day.year) / f"{name}.md"
+
+
+# ── new incident, new maintenance ──────────────────────────────────────────────────────
+
+
+def new_incident(site_dir: Path, title: str, components: str | None = None, status: str = "major_outage",
+                 impact: str | None = None, now: str | datetime | None = None) -> Path:
+    """Write a new incident, investigating since now; return its path."""
+    site = open_site(site_dir)
+    tz, languages = site.config.timezone, site.config.languages
+    moment, title = authoring_time(now, tz), required_text("TITLE", title)
+    status = expect_choice("--status", status, COMPONENT_STATUSES)
+    affected = component_statuses(components, site.catalog, status)
+    priority = impact_value(impact)
+    first = _first_update(moment, tz, "investigating", languages)
+    head = [f"impact: {priority}" if priority else IMPACT_HINT, *components_field(affected)]
+    text = _front_matter(title, languages, "incident", head, first)
+    return _write_new(site, moment.astimezone(tz).date(), slugify(title), text)
+
+
+def new_maintenance(site_dir: Path, title: str, start: str, end: str, components: str | None = None,
+                    now: str | datetime | None = None) -> Path:
+    """Write a maintenance window, announced (scheduled) now; return its path.
+
+    The file is named after the day the window starts: that is the date people look for.
+    """
+    site = open_site(site_dir)
+    tz, languages = site.config.timezone, site.config.languages
+    moment, title = authoring_time(now, tz), required_text("TITLE", title)
+    opens, closes = option_time(start, tz, "--start"), option_time(end, tz, "--end")
+    if closes <= opens:
+        raise UsageError(f"--end: expected a time after --start {written_time(opens, tz)}; "
+                         f"found {written_time(closes, tz)}")
+    affected = component_statuses(components, site.catalog, "under_maintenance")
+    first = _first_update(moment, tz, "scheduled", languages)
+    head = [*components_field(affected), "window:",
+            f"  start: {written_time(opens, tz)}", f"  end: {written_time(closes, tz)}"]
+    text = _front_matter(title, languages, "maintenance", head, first)
+    return _write_new(site, opens.astimezone(tz).date(), slugify(title, "maintenance"), text)
+
+
+def _first_update(moment: datetime, tz: ZoneInfo, status: str, languages: Sequence[str]) -> NewUpdate:
+    texts = PLACEHOLDERS[status]
+    body = {lang: texts.get(lang.split("-")[0], texts["en"]) for lang in languages}
+    return NewUpdate(written_time(moment, tz), status, body, comment=WRITE_BODY[status])
+
+
+def _front_matter(title: str, languages: Sequence[str], kind: str, head: list[str], first: NewUpdate) -> str:
+    titles = dict.fromkeys(languages, title)
+    lines = ["---", *text_field("title", titles, 0, needs_translation(titles)), f"type: {kind}", *head,
+             "updates:", *first.lines(2, 4), "---"]
+    return "\n".join(lines) + "\n"
+
+
+def _write_new(site: AuthoringSite, day: date, slug: str, text: str) -> Path:
+    path = new_incident_path(site.dir, day, slug)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8", newline="\n") as file:  # never over a file
+        file.write(text)
+    try:
+        check_incident_file(site, path)
+    except ContentErrors:
+        path.unlink()
+        raise
+    log.debug("wrote %s", path)
+    return path
+
+
+def components_field(components: dict[str, str]) -> list[str]:
+    if not components:
+        return ["components: {}                 # none yet: add lines `id: status` below `components:`"]
+    return ["components:", *(f"  {cid}: {status}" for cid, status in components.items())]
