@@ -114,7 +114,8 @@ def at(text: str) -> datetime:
 
 
 def test_since_sends_only_what_an_incident_did_after_it() -> None:
-    three = snap(a=incident(update("09:00", "investigating"), update("10:00", "identified"), update("11:00", "resolved")))
+    three = snap(a=incident(update("09:00", "investigating"), update("10:00", "identified"),
+                            update("11:00", "resolved")))
     assert kinds(three, set(), since=at("2026-11-30T10:30:00+01:00")) == [("incident_resolved", "a/update/11:00")]
     assert kinds(three, set(), since=at("2026-11-30T11:00:00+01:00")) == []  # at TIME itself: told
     _, keys = diff(three, set(), NOW, since=at("2026-11-30T11:30:00+01:00"))
@@ -136,8 +137,9 @@ def test_since_for_a_maintenance_follows_its_steps() -> None:
                               update("10:00", "scheduled"), update("22:00", "in_progress", automatic=True)))
     done["incidents"]["m"]["updates"][1]["at"] = "2026-12-06T22:00:00.000+01:00"
     later = datetime(2026, 12, 7, 3, tzinfo=UTC)
-    assert kinds(done, set(), later, since=at("2026-11-30T09:00:00+01:00")) == [("maintenance_completed", "m/completed")]
-    assert kinds(done, set(), later, since=at("2026-12-06T23:00:00+01:00")) == [("maintenance_completed", "m/completed")]
+    completed = [("maintenance_completed", "m/completed")]
+    assert kinds(done, set(), later, since=at("2026-11-30T09:00:00+01:00")) == completed
+    assert kinds(done, set(), later, since=at("2026-12-06T23:00:00+01:00")) == completed
     assert kinds(done, set(), later, since=at("2026-12-07T02:00:00+01:00")) == []
     scheduled = snap(m=maintenance("scheduled", "2026-12-06T22:00:00.000+01:00", "2026-12-07T02:00:00.000+01:00",
                                    update("10:00", "scheduled")))
