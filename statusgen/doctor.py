@@ -30,7 +30,7 @@ from statusgen.config import CONFIG_PATH
 from statusgen.errors import ContentErrors
 from statusgen.load import load_site
 from statusgen.model import Site, SiteConfig
-from statusgen.notifystore import store_state
+from statusgen.notifystore import default_store, store_state
 from statusgen.state import incident_state
 from statusgen.tokens import MIN_SECRET_LENGTH
 from statusgen.transport import SmtpSettings, SmtpTransport
@@ -277,9 +277,14 @@ def service_checks(site: Site, env: Mapping[str, str], db_path: Path) -> list[Ch
     checks = [Check("mail settings", tuple(mail_problems(config, env))),
               Check("secret key", tuple(secret_problems(config, env))),
               subscription_store(config, db_path, writable=True)]
-    if env.get("STATUSGEN_SMTP_HOST", "").strip() or dict(config.notify.smtp).get("host"):
+    if relay_configured(config, env):
         checks.append(Check("SMTP settings", tuple(smtp_settings(config, env)[1])))
     return checks
+
+
+def relay_configured(config: SiteConfig, env: Mapping[str, str]) -> bool:
+    """Whether a relay is set at all (the subscription service mails through it, else into the outbox)."""
+    return bool(env.get("STATUSGEN_SMTP_HOST", "").strip() or dict(config.notify.smtp).get("host"))
 
 
 def problems_of(checks: list[Check]) -> list[str]:
@@ -304,7 +309,7 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None 
     except ContentErrors as errors:
         return Diagnosis((Check("site", tuple(str(error) for error in errors.errors)),))
     published = sum(1 for incident in site.incidents if incident_state(incident, now))
-    store = store_path or site_dir / ".statusgen" / "notify.db"
+    store = store_path or default_store(site_dir)
     checks = [Check("site", found=f"{site_dir}: {len(site.components)} components, {published} incidents and "
                                   "maintenance windows published"),
               *notify_checks(site, site_dir, env, transport, store, published, timeout=timeout,

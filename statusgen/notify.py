@@ -33,7 +33,7 @@ from statusgen.errors import DeliveryError, SetupError, UsageError
 from statusgen.events import Event, diff
 from statusgen.load import load_site
 from statusgen.model import Site, SiteConfig, Subscriber
-from statusgen.notifystore import Delivery, NotifyStore, SqliteNotifyStore
+from statusgen.notifystore import Delivery, NotifyStore, SqliteNotifyStore, default_store
 from statusgen.recipients import recipients
 from statusgen.snapshot import FORMAT, PATH
 from statusgen.subscriptions import audience, subscriptions_db
@@ -51,10 +51,6 @@ class NotifyReport:
     queued: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     interrupted: int = 0
-
-
-def default_store(site_dir: Path) -> Path:
-    return site_dir / ".statusgen" / "notify.db"
 
 
 def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,

@@ -75,6 +75,11 @@ class NotifyStore(Protocol):
     def erase(self, address: str, replacement: str) -> tuple[int, int]: ...
 
 
+def default_store(site_dir: Path) -> Path:
+    """Where a site's store is unless `--store` says otherwise: its private `.statusgen/`."""
+    return site_dir / ".statusgen" / "notify.db"
+
+
 def store_state(path: Path) -> str:
     """`missing`, `empty` (no baseline recorded yet) or `baselined`: what the SQLite store
     at `path` holds, read without creating or changing anything. Raises sqlite3.Error for

@@ -110,8 +110,10 @@ def _trusted_proxies(env: Mapping[str, str]) -> int:
 
 def transport_for(service: Service, env: Mapping[str, str]) -> Transport:
     """SMTP when a relay is configured (environment or notify.smtp), else the outbox."""
+    from statusgen.doctor import relay_configured
+
     smtp = dict(service.site.config.notify.smtp)
-    if not (env.get("STATUSGEN_SMTP_HOST", "").strip() or smtp.get("host")):
+    if not relay_configured(service.site.config, env):
         outbox = service.site_dir / ".statusgen" / "outbox"
         log.info("no SMTP relay configured: confirmation emails go to the outbox %s", outbox)
         return OutboxTransport(outbox)
