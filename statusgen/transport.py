@@ -331,7 +331,7 @@ class SmtpSettings:
     @classmethod
     def read(cls, env: Mapping[str, str], defaults: Mapping[str, Any]) -> tuple[SmtpSettings | None, list[str]]:
         """The settings, or None and every problem, one line each naming the setting."""
-        found, problems = _setting_sources(env, defaults)
+        found, problems = setting_sources(env, defaults)
         if "host" not in found:
             problems.append("no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml)")
         security = _checked(_security, found.get("security"), "none", problems)
@@ -359,7 +359,7 @@ def _checked(parse: Callable[[str, Any], Any], source: tuple[str, Any] | None, d
         return default
 
 
-def _setting_sources(env: Mapping[str, str], defaults: Mapping[str, Any]) -> tuple[dict[str, tuple[str, Any]],
+def setting_sources(env: Mapping[str, str], defaults: Mapping[str, Any]) -> tuple[dict[str, tuple[str, Any]],
                                                                                     list[str]]:
     """Each setting that is set, with where it came from (the environment wins), and the
     problems of the site's `notify.smtp`."""
