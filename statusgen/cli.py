@@ -15,12 +15,12 @@ from pathlib import Path
 from statusgen import __version__
 from statusgen.site.advice import Advice, site_advice
 from statusgen.site.build import build, check, counted, resolve_now
-from statusgen.errors import ContentErrors, StatusgenError
+from statusgen.errors import ContentErrors, SetupError, StatusgenError
 from statusgen.content.model import Site
 
 log = logging.getLogger("statusgen")
 COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "authoring.serve")
-"""Modules that add their own subcommands (e.g. `"authoring.commands"` for `new` and `init`)."""
+"""Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except ContentErrors as errors:
         return _report_errors(errors, "; nothing was written")
+    except SetupError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"statusgen: {counted(len(error.problems), 'setting')} to fix; "
+              "nothing was done (`statusgen doctor` checks them all)", file=sys.stderr)
+        return error.exit_code
     except StatusgenError as error:
         print(f"statusgen: {error}", file=sys.stderr)
         return error.exit_code
@@ -103,8 +109,21 @@ def _notify(args: argparse.Namespace) -> int:
     from statusgen.notify.run import notify  # the notifier's imports stay out of builds
 
     notify(args.site, args.out, args.now, transport=args.transport, store_path=args.store,
-           dry_run=args.dry_run, connections=args.connections, stream=None if not args.quiet else io.StringIO())
+           dry_run=args.dry_run, connections=args.connections, stream=None if not args.quiet else io.StringIO(),
+           baseline=args.baseline, since=args.since)
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from statusgen.doctor import diagnose, report_lines
+
+    diagnosis = diagnose(args.site, args.transport, args.store)
+    shown, passed = report_lines(diagnosis, args.transport, args.verbose)
+    for line in shown:
+        print(line, file=sys.stderr)
+    if not args.quiet or not diagnosis.ok:
+        print("\n".join(passed))
+    return 0 if diagnosis.ok else 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,7 +154,22 @@ def _parser() -> argparse.ArgumentParser:
     notify_cmd.add_argument("--store", type=Path, help="the notifier store (default: SITE/.statusgen/notify.db)")
     notify_cmd.add_argument("--connections", type=int, default=4, help="parallel SMTP connections (default 4)")
     notify_cmd.add_argument("--dry-run", action="store_true", help="print who would get what; change nothing")
+    restart = notify_cmd.add_mutually_exclusive_group()
+    restart.add_argument("--baseline", action="store_true",
+                         help="record everything the site shows as announced and send nothing "
+                              "(to start again after losing the store)")
+    restart.add_argument("--since", metavar="TIME",
+                         help="announce only what happened after TIME, as if everything before was announced "
+                              "(to start again after losing the store that was last saved at TIME)")
     notify_cmd.set_defaults(run=_notify)
+
+    doctor_cmd = commands.add_parser("doctor", parents=[common], help="check the whole configuration before any work",
+                                     description="Check what notify needs (mail settings, the secret key, the SMTP "
+                                                 "relay, the stores) and print the site's warnings; sends nothing.")
+    doctor_cmd.add_argument("--transport", choices=("outbox", "smtp"), default="outbox",
+                            help="check for this transport (smtp: STATUSGEN_SMTP_* and a connection to the relay)")
+    doctor_cmd.add_argument("--store", type=Path, help="the notifier store (default: SITE/.statusgen/notify.db)")
+    doctor_cmd.set_defaults(run=_doctor)
 
     for register in _command_modules():
         register(commands, common)

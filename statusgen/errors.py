@@ -4,12 +4,14 @@
     ├── ContentError(path, line, message)   one problem in a site file
     ├── ContentErrors(errors)               all content problems of a run, at once
     ├── UsageError                          a bad command line or option (exit 2)
+    ├── SetupError(problems)                settings that stop a command before it does any work (exit 1)
     ├── BuildError                          the build itself failed (exit 1)
     └── DeliveryError                       messages failed for good or may not have arrived (exit 1)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -43,6 +45,16 @@ class UsageError(StatusgenError):
     """The command line asked for something impossible."""
 
     exit_code = 2
+
+
+class SetupError(StatusgenError):
+    """The settings or the environment stop a command before it does any work: every
+    problem found, one line each, naming the setting to change (`statusgen doctor`).
+    Exit 1, as for content errors: something in the site or its settings to fix."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class BuildError(StatusgenError):

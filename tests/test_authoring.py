@@ -698,11 +698,14 @@ def test_the_workflow_checks_pull_requests_and_publishes_from_main() -> None:
     assert "secrets" not in yaml.safe_dump(check)
 
 
+NOTIFY = 'statusgen notify --transport smtp ${NOTIFY_SINCE:+--since "$NOTIFY_SINCE"} ${NOTIFY_BASELINE:+--baseline}'
+
+
 def test_the_workflow_publishes_then_notifies_and_always_keeps_the_store() -> None:
     steps = _workflow()["jobs"]["publish"]["steps"]
     names = [step.get("uses", step.get("run", "")).split("@")[0] for step in steps]
     order = ["actions/cache/restore", "statusgen build", "actions/upload-pages-artifact", "actions/deploy-pages",
-             "statusgen notify --transport smtp", "actions/cache/save"]
+             "statusgen doctor --transport smtp", NOTIFY, "actions/cache/save"]
     assert [names.index(name) for name in order] == sorted(names.index(name) for name in order)
     restore, save = steps[names.index("actions/cache/restore")], steps[names.index("actions/cache/save")]
     assert restore["with"]["path"] == save["with"]["path"] == ".statusgen"
@@ -710,11 +713,29 @@ def test_the_workflow_publishes_then_notifies_and_always_keeps_the_store() -> No
     assert "github.run_id" in save["with"]["key"] and save["with"]["key"].startswith(restore["with"]["restore-keys"])
     assert save["if"].startswith("always()")
     assert steps[names.index("actions/upload-pages-artifact")]["with"]["path"] == "public"
-    notify = steps[names.index("statusgen notify --transport smtp")]
-    assert set(notify["env"]) == {"STATUSGEN_SMTP_HOST", "STATUSGEN_SMTP_PORT", "STATUSGEN_SMTP_SECURITY",
-                                  "STATUSGEN_SMTP_USER", "STATUSGEN_SMTP_PASSWORD", "STATUSGEN_SMTP_FROM",
-                                  "STATUSGEN_SECRET_KEY"}
-    assert all(value == f"${{{{ secrets.{key} }}}}" for key, value in notify["env"].items())
+    doctor, notify = steps[names.index("statusgen doctor --transport smtp")], steps[names.index(NOTIFY)]
+    secrets = {"STATUSGEN_SMTP_HOST", "STATUSGEN_SMTP_PORT", "STATUSGEN_SMTP_SECURITY", "STATUSGEN_SMTP_USER",
+               "STATUSGEN_SMTP_PASSWORD", "STATUSGEN_SMTP_FROM", "STATUSGEN_SECRET_KEY"}
+    assert set(doctor["env"]) == secrets and set(notify["env"]) == secrets | {"NOTIFY_SINCE", "NOTIFY_BASELINE"}
+    assert all(doctor["env"][key] == notify["env"][key] == f"${{{{ secrets.{key} }}}}" for key in secrets)
+
+
+def test_after_losing_the_store_the_workflow_is_run_by_hand_with_since_or_baseline() -> None:
+    workflow = _workflow()
+    inputs = workflow[True]["workflow_dispatch"]["inputs"]
+    assert inputs["since"]["default"] == "" and inputs["baseline"] == {
+        "description": "After losing the notifier store: record what the site shows now, email nothing",
+        "type": "boolean", "default": False}
+    steps = workflow["jobs"]["publish"]["steps"]
+    doctor = next(step for step in steps if step.get("run") == "statusgen doctor --transport smtp")
+    notify = next(step for step in steps if step.get("run") == NOTIFY)
+    assert doctor["if"] == "${{ !inputs.since && !inputs.baseline }}"  # notify checks the same itself
+    assert notify["env"]["NOTIFY_SINCE"] == "${{ inputs.since }}"  # through the environment: never run as code
+    assert notify["env"]["NOTIFY_BASELINE"] == "${{ inputs.baseline && 'yes' || '' }}"
+    shell = {"NOTIFY_SINCE": "2026-11-30 10:00", "NOTIFY_BASELINE": ""}
+    argv = subprocess.run(["bash", "-c", 'printf "%s\\n" ' + NOTIFY.removeprefix("statusgen ")], env=shell,
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+    assert argv == ["notify", "--transport", "smtp", "--since", "2026-11-30 10:00"]
 
 
 def test_the_workflow_pins_every_action_by_major_version() -> None:

@@ -107,6 +107,64 @@ def test_a_maintenance_seen_first_when_already_done_sends_only_its_end() -> None
     assert kinds(done, set()) == [("maintenance_completed", "m/completed")]
 
 
+# ── --since: after the store was lost, what happened before TIME counts as told ─────
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_since_sends_only_what_an_incident_did_after_it() -> None:
+    three = snap(a=incident(update("09:00", "investigating"), update("10:00", "identified"),
+                            update("11:00", "resolved")))
+    assert kinds(three, set(), since=at("2026-11-30T10:30:00+01:00")) == [("incident_resolved", "a/update/11:00")]
+    assert kinds(three, set(), since=at("2026-11-30T11:00:00+01:00")) == []  # at TIME itself: told
+    _, keys = diff(three, set(), NOW, since=at("2026-11-30T11:30:00+01:00"))
+    assert keys == {"a/update/09:00", "a/update/10:00", "a/update/11:00"}
+    two = snap(a=incident(update("09:00", "investigating"), update("10:00", "identified")))
+    assert kinds(two, set(), since=at("2026-11-30T09:30:00+01:00")) == [("incident_updated", "a/update/10:00")]
+    assert kinds(two, set(), since=at("2026-11-30T08:30:00+01:00")) == [("incident_created", "a/update/10:00")]
+
+
+def test_since_and_the_store_add_up() -> None:
+    two = snap(a=incident(update("09:00", "investigating")), b=incident(update("10:00", "investigating")))
+    announced = {"b/update/10:00"}
+    assert kinds(two, announced, since=at("2026-11-30T08:00:00+01:00")) == [("incident_created", "a/update/09:00")]
+    assert kinds(two, announced, since=at("2026-11-30T09:00:00+01:00")) == []
+
+
+def test_since_for_a_maintenance_follows_its_steps() -> None:
+    done = snap(m=maintenance("completed", "2026-12-06T22:00:00.000+01:00", "2026-12-07T02:00:00.000+01:00",
+                              update("10:00", "scheduled"), update("22:00", "in_progress", automatic=True)))
+    done["incidents"]["m"]["updates"][1]["at"] = "2026-12-06T22:00:00.000+01:00"
+    later = datetime(2026, 12, 7, 3, tzinfo=UTC)
+    completed = [("maintenance_completed", "m/completed")]
+    assert kinds(done, set(), later, since=at("2026-11-30T09:00:00+01:00")) == completed
+    assert kinds(done, set(), later, since=at("2026-12-06T23:00:00+01:00")) == completed
+    assert kinds(done, set(), later, since=at("2026-12-07T02:00:00+01:00")) == []
+    scheduled = snap(m=maintenance("scheduled", "2026-12-06T22:00:00.000+01:00", "2026-12-07T02:00:00.000+01:00",
+                                   update("10:00", "scheduled")))
+    assert kinds(scheduled, set(), since=at("2026-11-30T09:59:00+01:00")) == [("maintenance_scheduled", "m/scheduled")]
+    assert kinds(scheduled, set(), since=at("2026-11-30T10:00:00+01:00")) == []
+
+
+def test_since_takes_a_reminder_as_told_only_once_its_time_has_passed() -> None:
+    scheduled = snap(m=maintenance("scheduled", "2026-12-06T22:00:00.000+01:00", "2026-12-07T02:00:00.000+01:00",
+                                   update("10:00", "scheduled")))
+    evening = datetime(2026, 12, 5, 23, tzinfo=UTC)  # the 24-hour reminder went out at 21:00 UTC
+    reminder = ("maintenance_reminder", "m/reminder/1440/2026-12-06T22:00:00.000+01:00")
+    assert kinds(scheduled, set(), evening, since=at("2026-12-05T21:30:00+00:00")) == []
+    assert kinds(scheduled, set(), evening, since=at("2026-12-05T20:30:00+00:00")) == [reminder]
+
+
+def test_since_never_takes_a_step_it_cannot_date_as_told() -> None:
+    """A maintenance without updates was announced at the latest when its window opened:
+    before that, `since` cannot know whether subscribers were told, so they are."""
+    upcoming = snap(m=maintenance("scheduled"))
+    assert kinds(upcoming, set(), since=at("2026-12-01T00:00:00+01:00")) == [("maintenance_scheduled", "m/scheduled")]
+    past = snap(m=maintenance("completed"))
+    assert kinds(past, set(), datetime(2026, 12, 8, tzinfo=UTC), since=at("2026-12-07T12:00:00+01:00")) == []
+
+
 statuses = st.sampled_from(["investigating", "identified", "monitoring", "resolved"])
 records = st.lists(st.tuples(st.sampled_from(["08:00", "09:00", "10:00", "11:00"]), statuses, st.booleans()),
                    min_size=1, max_size=4, unique_by=lambda u: u[0])
@@ -133,3 +191,13 @@ def test_recipients_follow_components_groups_expanded_and_everything() -> None:
     assert [s.email for s in recipients(event, people)] == ["group@example.org", "app@example.org", "all@example.org"]
     nothing = Event("b/update/1", "incident_created", "b", "1", ())
     assert [s.email for s in recipients(nothing, people)] == ["all@example.org"]
+
+
+@settings(max_examples=60)
+@given(st.dictionaries(st.sampled_from(["a", "b", "c"]), records, min_size=1))
+def test_since_before_everything_changes_nothing_and_after_everything_sends_nothing(
+        data: dict[str, list[tuple[str, str, bool]]]) -> None:
+    snapshot = snap(**{key: incident(*(update(t, s, n) for t, s, n in sorted(ups))) for key, ups in data.items()})
+    plain = diff(snapshot, set(), NOW)
+    assert diff(snapshot, set(), NOW, since=at("2026-11-29T00:00:00+01:00")) == plain
+    assert diff(snapshot, set(), NOW, since=at("2026-12-01T00:00:00+01:00")) == ([], plain[1])

@@ -80,11 +80,157 @@ def site(make_site: MakeSite, sink: SmtpSink) -> Notifier:
     return Notifier(root, sink)
 
 
-def test_the_first_run_records_a_baseline_and_sends_nothing(site: Notifier) -> None:
-    site.write("incidents/app.md", APP_DOWN.format(more=""))
+def test_the_first_run_of_a_site_with_nothing_published_records_a_baseline_and_sends_nothing(site: Notifier) -> None:
     report = site.run("2026-11-30T10:00:00+01:00")
     assert report.baseline and site.sink.messages == []
     assert (site.root / ".statusgen" / "notify.db").is_file()
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    assert [e.kind for e in site.run("2026-11-30T10:05:00+01:00").events] == ["incident_created"]
+
+
+# ── never re-baseline silently: a lost store with incidents on the site ───────────────
+
+FOUND = "  - {at: 2026-11-30 10:30, status: identified, body: Found it.}\n"
+FIXED = FOUND + "  - {at: 2026-11-30 11:30, status: resolved, body: Fixed.}\n"
+
+
+def lost_store(site: Notifier) -> None:
+    """An incident was announced, then the store is lost and the incident goes on."""
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    site.run("2026-11-30T10:00:00+01:00")
+    assert len(site.sink.messages) == 3
+    for file in (site.root / ".statusgen").glob("notify.db*"):
+        file.unlink()
+    site.write("incidents/app.md", APP_DOWN.format(more=FIXED))
+
+
+def test_a_lost_store_is_never_silently_re_baselined(site: Notifier, run_cli: Any) -> None:
+    lost_store(site)
+    from statusgen.errors import SetupError
+    with pytest.raises(SetupError) as refused:
+        site.run("2026-11-30T12:00:00+01:00")
+    store = site.root / ".statusgen" / "notify.db"
+    assert refused.value.problems == (
+        f"the notifier store {store} is missing but the site already has 1 incidents and maintenance windows: after "
+        "losing the store, run `statusgen notify --since TIME` once to announce what changed after TIME (when the "
+        "store was last saved), or `statusgen notify --baseline` to record what is there now without sending; or "
+        "pass --store with the store you have",)
+    assert not store.exists() and len(site.sink.messages) == 3
+    code, _, err = run_cli("notify", "--site", site.root, "--transport", "outbox")
+    assert code == 1 and "`statusgen notify --baseline`" in err and "nothing was done" in err
+    assert not store.exists() and not (site.root / ".statusgen" / "outbox").exists()
+
+
+def test_an_empty_store_counts_as_lost(site: Notifier) -> None:
+    from statusgen.errors import SetupError
+    from statusgen.notify.store import SqliteNotifyStore
+    lost_store(site)
+    SqliteNotifyStore(site.root / ".statusgen" / "notify.db").close()  # the schema, no baseline
+    with pytest.raises(SetupError, match="notify.db is empty but the site already has 1 incidents"):
+        site.run("2026-11-30T12:00:00+01:00")
+
+
+def test_since_announces_what_happened_after_it_and_records_the_rest(site: Notifier) -> None:
+    lost_store(site)
+    report = site.run("2026-11-30T12:00:00+01:00", since="2026-11-30 11:00")
+    assert [(e.kind, e.update) for e in report.events] == [("incident_resolved", "20261130T103000Z")]
+    assert site.sink.per_recipient() == {"group@example.org": 2, "app@example.org": 2, "all@example.org": 2}
+    resolved = site.sink.to("app@example.org")[-1]
+    assert "Fixed." in resolved.get_body(("plain",)).get_content()
+    assert site.run("2026-11-30T12:05:00+01:00").events == []  # the store is whole again
+
+
+def test_since_before_the_loss_can_announce_every_step_missed(site: Notifier) -> None:
+    lost_store(site)
+    site.write("incidents/app.md", APP_DOWN.format(more=FOUND))
+    report = site.run("2026-11-30T11:00:00+01:00", since="2026-11-30T10:15:00+01:00")
+    assert [(e.kind, e.update) for e in report.events] == [("incident_updated", "20261130T093000Z")]
+
+
+def test_baseline_records_what_is_there_and_sends_nothing(site: Notifier, run_cli: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
+    lost_store(site)
+    build(site.root, site.out, "2026-11-30T12:00:00+01:00")
+    code, _, err = run_cli("notify", "--site", site.root, "--baseline")
+    assert code == 0, err
+    assert "notify: --baseline: recorded a baseline of 3 facts; nothing sent" in err
+    assert len(site.sink.messages) == 3 and not (site.root / ".statusgen" / "outbox").exists()
+    site.write("incidents/other.md", APP_DOWN.format(more="").replace("09:00", "12:10"))
+    assert [e.kind for e in site.run("2026-11-30T12:15:00+01:00").events] == ["incident_created"]
+
+
+def test_baseline_and_since_go_alone_and_since_lies_before_the_build(site: Notifier, run_cli: Any) -> None:
+    build(site.root, site.out, "2026-11-30T12:00:00+01:00")
+    code, _, err = run_cli("notify", "--site", site.root, "--baseline", "--since", "2026-11-30 11:00")
+    assert code == 2 and "not allowed with argument" in err
+    code, _, err = run_cli("notify", "--site", site.root, "--since", "2026-11-30 13:00")
+    assert code == 2 and "--since 2026-11-30 13:00: expected a time before the one being announced" in err
+    code, _, err = run_cli("notify", "--site", site.root, "--since", "yesterday")
+    assert code == 2 and err.startswith("statusgen: --since:")
+    assert not (site.root / ".statusgen" / "notify.db").exists()
+
+
+# ── the doctor's checks, before any work ──────────────────────────────────────────────
+
+def test_smtp_without_settings_fails_at_once_even_with_nothing_to_send(
+        site: Notifier, run_cli: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("HOST", "PORT", "SECURITY", "USER", "PASSWORD", "FROM"):
+        monkeypatch.delenv(f"STATUSGEN_SMTP_{name}", raising=False)
+    monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
+    site.run("2026-11-30T08:00:00+01:00")  # the baseline: nothing is queued
+    build(site.root, site.out, "2026-11-30T08:05:00+01:00")
+    before = (site.root / ".statusgen" / "notify.db").read_bytes()
+    capsys.readouterr()
+    code, _, err = run_cli("notify", "--site", site.root, "--transport", "smtp")
+    assert code == 1
+    assert err.splitlines() == [
+        "no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml)",
+        "statusgen: 1 setting to fix; nothing was done (`statusgen doctor` checks them all)"]
+    assert (site.root / ".statusgen" / "notify.db").read_bytes() == before
+
+
+def test_a_relay_that_refuses_stops_notify_before_anything_is_queued(
+        site: Notifier, run_cli: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    build(site.root, site.out, "2026-11-30T10:00:00+01:00")
+    env = {"STATUSGEN_SECRET_KEY": SECRET, "STATUSGEN_SMTP_HOST": "127.0.0.1", "STATUSGEN_SMTP_PORT": str(closed),
+           "STATUSGEN_SMTP_SECURITY": "none"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    code, _, err = run_cli("notify", "--site", site.root, "--transport", "smtp")
+    assert code == 1
+    assert err.splitlines()[0] == (f"STATUSGEN_SMTP_PORT: 127.0.0.1:{closed} refused the connection; check "
+                                   "STATUSGEN_SMTP_HOST and STATUSGEN_SMTP_PORT (usually 587 with starttls, 465 "
+                                   "with tls)")
+    with sqlite3.connect(site.root / ".statusgen" / "notify.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM deliveries").fetchone() == (0,)
+    monkeypatch.setenv("STATUSGEN_SMTP_PORT", str(site.sink.port))
+    assert run_cli("notify", "--site", site.root, "--transport", "smtp")[0] == 0  # nothing was lost
+    assert site.sink.per_recipient() == {"group@example.org": 1, "app@example.org": 1, "all@example.org": 1}
+
+
+def test_a_missing_secret_is_named_when_subscriptions_url_is_set(make_site: MakeSite, sink: SmtpSink,
+                                                                  run_cli: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: it used to say "every email needs a way to unsubscribe: set subscriptions.url"."""
+    monkeypatch.delenv("STATUSGEN_SECRET_KEY", raising=False)
+    root = make_site({"content/site.yaml": SITE_YAML.replace(", unsubscribe_mailto: leave@example.org", "")})
+    build(root, root / "public", "2026-11-30T08:00:00+01:00")
+    code, _, err = run_cli("notify", "--site", root)
+    assert code == 1
+    assert err.splitlines()[0] == (
+        "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters: subscriptions.url is set in "
+        "content/site.yaml, and the secret signs every unsubscribe and manage link in the emails and the "
+        "subscription service's pages; it is not set")
+    assert "every email needs a way to unsubscribe" not in err
 
 
 def test_a_new_incident_reaches_exactly_the_subscribers_of_its_components(site: Notifier) -> None:
@@ -160,7 +306,7 @@ def test_a_dry_run_changes_nothing(site: Notifier) -> None:
     site.write("incidents/app.md", APP_DOWN.format(more=""))
     build(site.root, site.out, "2026-11-30T10:00:00+01:00")
     stream = io.StringIO()
-    notify(site.root, site.out, dry_run=True, stream=stream, env={})
+    notify(site.root, site.out, dry_run=True, stream=stream, env={"STATUSGEN_SECRET_KEY": SECRET})
     assert "would send incident_created (app/update/20261130T080000Z) to 3: group@example.org" in stream.getvalue()
     assert site.run("2026-11-30T10:00:00+01:00").events != []
 
@@ -292,7 +438,9 @@ def test_a_relay_that_cannot_be_reached_leaves_everything_queued_for_the_next_ru
     assert site.sink.per_recipient() == {"group@example.org": 1, "app@example.org": 1, "all@example.org": 1}
 
 
-def test_the_default_outbox_writes_one_file_per_message(site: Notifier, run_cli) -> None:
+def test_the_default_outbox_writes_one_file_per_message(site: Notifier, run_cli: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
     build(site.root, site.out, "2026-11-30T08:00:00+01:00")
     assert run_cli("notify", "--site", site.root)[0] == 0
     site.write("incidents/app.md", APP_DOWN.format(more=""))

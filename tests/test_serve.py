@@ -201,3 +201,59 @@ def test_the_script_goes_before_the_closing_body() -> None:
     assert page.startswith(b"<html><body><p>x</p><script>") and page.endswith(b"</script>\n</body></html>")
     assert b'var served = "1-1"' in page
     assert inject(b"<p>no body</p>", None).startswith(b"<p>no body</p><script>")
+
+
+# ── nothing to serve: stop at once instead of serving 404s ───────────────────────────
+
+def serve_once(site: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`statusgen serve` that is expected to stop by itself."""
+    return subprocess.run([sys.executable, "-m", "statusgen", "serve", "--site", str(site), "--port", "0",
+                           "--now", EXAMPLE_NOW], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_serve_in_a_folder_that_is_not_a_site_says_what_is_missing(tmp_path: Path) -> None:
+    run = serve_once(tmp_path)
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [
+        f"no content/site.yaml in {tmp_path}: this folder is not a statusgen site; pass --site DIR with the site's "
+        "folder, or create a site with `statusgen init DIR`",
+        "statusgen: 1 setting to fix; nothing was done (`statusgen doctor` checks them all)"]
+    assert "serving" not in run.stderr and not (tmp_path / "public").exists()
+
+
+def test_a_first_build_that_fails_with_nothing_built_before_stops_with_its_errors(tmp_path: Path) -> None:
+    site = copy_example(tmp_path / "site")
+    (site / OUTAGE).write_text((site / OUTAGE).read_text(encoding="utf-8").replace("impact: P1", "impact: P9"),
+                               encoding="utf-8")
+    run = serve_once(site)
+    assert run.returncode == 1
+    first = run.stderr.splitlines()[0]
+    assert first.startswith(f"{OUTAGE}:") and "impact: expected one of" in first
+    assert "still serving" not in run.stderr and "serving" not in run.stderr
+    assert not (site / "public").exists()
+
+
+def test_a_first_build_that_fails_serves_the_build_already_there(tmp_path: Path) -> None:
+    site = copy_example(tmp_path / "site")
+    build = subprocess.run([sys.executable, "-m", "statusgen", "build", "--site", str(site), "--now", EXAMPLE_NOW],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert build.returncode == 0, build.stderr
+    (site / OUTAGE).write_text((site / OUTAGE).read_text(encoding="utf-8").replace("impact: P1", "impact: P9"),
+                               encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "statusgen", "serve", "--site", str(site), "--port", "0",
+                                "--now", EXAMPLE_NOW], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert process.stderr is not None
+        lines = [process.stderr.readline() for _ in range(3)]
+        assert "impact: expected one of" in lines[0]
+        assert lines[1] == "1 error; still serving the last good build\n"
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/)", lines[2])
+        assert url, lines
+        with urllib.request.urlopen(url[1] + PAGE, timeout=5) as response:
+            assert response.status == 200 and "PDF certificates unavailable" in response.read().decode()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()

@@ -568,7 +568,7 @@ def test_the_service_refuses_to_start_without_a_secret(site: Site, run_cli: Any,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STATUSGEN_SECRET_KEY", raising=False)
     code, _, err = run_cli("subscriptions", "serve", "--site", site.root)
-    assert code == 2 and "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters" in err
+    assert code == 1 and "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters" in err
     assert not (site.root / ".statusgen" / "subscriptions.db").exists()
 
 

@@ -34,7 +34,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from statusgen.site.build import Builder, BuildResult
-from statusgen.errors import ContentErrors, StatusgenError, UsageError
+from statusgen.doctor import site_folder
+from statusgen.errors import ContentErrors, SetupError, StatusgenError, UsageError
 from statusgen.site.theme import packaged_theme
 
 log = logging.getLogger(__name__)
@@ -138,20 +139,19 @@ class Rebuilder:
         self._pending = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def build(self) -> BuildResult | None:
+    def build(self, raise_errors: bool = False) -> BuildResult | None:
         """One build; errors are reported (terminal and browser), never raised, except
-        usage errors, which no edit can fix."""
+        usage errors, which no edit can fix, and with `raise_errors` every error (a first
+        build with no earlier one to serve instead)."""
         self.live.update(building=True, builds=self.live.current.builds + 1)
         try:
             result = self.builder.build()
-        except ContentErrors as errors:
-            self._failed([str(error) for error in errors.errors])
-            return None
-        except UsageError:
-            self.live.update(building=False)
-            raise
         except StatusgenError as error:
-            self._failed([f"statusgen: {error}"])
+            if raise_errors or isinstance(error, UsageError):
+                self.live.update(building=False)
+                raise
+            lines = [str(e) for e in error.errors] if isinstance(error, ContentErrors) else [f"statusgen: {error}"]
+            self._failed(lines)
             return None
         self.live.update(building=False, errors=(), build=f"{os.getpid()}-{self.live.current.builds}")
         log.info("%s", result.summary())
@@ -323,8 +323,13 @@ class Preview:
         return f"http://{host}:{port}/"
 
     def start(self) -> None:
-        """Build once (errors are shown, not raised), then serve and watch."""
-        self.rebuilder.build()
+        """Build once, then serve and watch. The first build's errors are shown while the
+        output folder's earlier build is served; with no earlier build, or in a folder
+        that is not a site, they are raised: there would be nothing to serve."""
+        problems = site_folder(self.builder.site_dir)
+        if problems:
+            raise SetupError(problems)
+        self.rebuilder.build(raise_errors=not (self.builder.out_dir / "index.html").is_file())
         self.builder.out_dir.mkdir(parents=True, exist_ok=True)
         handler = type("Handler", (_Handler,), {"live": self.live})
 

@@ -15,6 +15,12 @@ what is new and every key the snapshot implies, to be remembered with the events
 a rerun finds nothing new, an edited text (same ids) is nothing new, and the first run
 (the baseline) only remembers. When several things happened to one incident since the
 last run (a cron that missed a beat), only the latest is sent; the rest is remembered.
+
+With `since` (after the store was lost: `statusgen notify --since TIME`), every fact that
+happened at or before that time counts as announced. A fact's time is that of the update
+that states it, or the window's own times; where the snapshot cannot tell exactly (when a
+window without updates was scheduled or moved), the latest time it can have happened is
+taken, so a fact is only taken as told when it surely was.
 """
 
 from __future__ import annotations
@@ -48,58 +54,87 @@ class Event:
 
 
 def diff(snapshot: dict[str, Any], announced: set[str], now: datetime,
-         reminders: tuple[int, ...] = (1440,), previous: dict[str, Any] | None = None) -> tuple[list[Event], set[str]]:
-    """New events, and every key the snapshot implies (to remember once they are queued)."""
+         reminders: tuple[int, ...] = (1440,), previous: dict[str, Any] | None = None,
+         since: datetime | None = None) -> tuple[list[Event], set[str]]:
+    """New events, and every key the snapshot implies (to remember once they are queued);
+    with `since`, what happened at or before it counts as announced."""
     events: list[Event] = []
     keys: set[str] = set()
     old = (previous or {}).get("incidents", {})
     for incident_id in sorted(snapshot["incidents"]):
         record = snapshot["incidents"][incident_id]
         if record["kind"] == "maintenance":
-            found, implied = _maintenance(incident_id, record, announced, now, reminders, old.get(incident_id))
+            facts = _maintenance_facts(incident_id, record, now, reminders)
+            told = _told(facts, announced, since)
+            found = _maintenance_event(incident_id, record, [(k, kind) for k, kind, _ in facts if k not in told],
+                                       told, old.get(incident_id))
         else:
-            found, implied = _incident(incident_id, record, announced)
-        events += found
-        keys |= implied
+            facts = [(f"{incident_id}/update/{u['id']}", "update", _time(u["at"])) for u in record["updates"]]
+            found = _incident_event(incident_id, record, _told(facts, announced, since))
+        events += [found] if found else []
+        keys |= {key for key, _, _ in facts}
     return events, keys
 
 
-def _incident(incident_id: str, record: dict[str, Any], announced: set[str]) -> tuple[list[Event], set[str]]:
-    keys = {f"{incident_id}/update/{u['id']}" for u in record["updates"]}
+Fact = tuple[str, str, datetime | None]
+"""A fact's key, the kind of event it makes, and when it happened (None: cannot tell)."""
+
+
+def _told(facts: list[Fact], announced: set[str], since: datetime | None) -> set[str]:
+    """What counts as announced: what the store says, and with `since` what happened before."""
+    if since is None:
+        return announced
+    return announced | {key for key, _, at in facts if at is not None and at <= since}
+
+
+def _incident_event(incident_id: str, record: dict[str, Any], announced: set[str]) -> Event | None:
     new = [u for u in record["updates"] if u["notify"] and f"{incident_id}/update/{u['id']}" not in announced]
     if not new:
-        return [], keys
+        return None
     latest = new[-1]
     told_before = any(f"{incident_id}/update/{u['id']}" in announced for u in record["updates"])
     kind = ("incident_resolved" if latest["status"] == "resolved"
             else "incident_updated" if told_before else "incident_created")
-    return [Event(f"{incident_id}/update/{latest['id']}", kind, incident_id, latest["id"],
-                  tuple(sorted(record["components"])))], keys
+    return Event(f"{incident_id}/update/{latest['id']}", kind, incident_id, latest["id"],
+                 tuple(sorted(record["components"])))
 
 
-def _maintenance(incident_id: str, record: dict[str, Any], announced: set[str], now: datetime,
-                 reminders: tuple[int, ...], old: dict[str, Any] | None) -> tuple[list[Event], set[str]]:
-    window = record["window"]
-    start = window["start"]
-    status = record["status"]
-    explicit = [u for u in record["updates"] if not u["automatic"]]
-    facts: list[tuple[str, str]] = [(f"{incident_id}/update/{u['id']}", "maintenance_updated") for u in explicit]
-    facts.append((f"{incident_id}/window/{start}/{window['end']}", "maintenance_changed"))
+def _maintenance_facts(incident_id: str, record: dict[str, Any], now: datetime,
+                       reminders: tuple[int, ...]) -> list[Fact]:
+    """Every fact the maintenance's record states, with when it happened. Where the
+    record cannot say exactly (when a window was scheduled or moved), the latest time it
+    can have been is taken, so that `since` only takes as told what surely was."""
+    window, status = record["window"], record["status"]
+    start, opens, closes = window["start"], _time(window["start"]), _time(window["end"])
+    updates = [(u, _time(u["at"])) for u in record["updates"]]
+    explicit = [(u, at) for u, at in updates if not u["automatic"]]
+    scheduled = updates[0][1] if updates else opens  # by its first update; at the latest, when it opened
+    facts: list[Fact] = [(f"{incident_id}/update/{u['id']}", "maintenance_updated", at) for u, at in explicit]
+    facts.append((f"{incident_id}/window/{start}/{window['end']}", "maintenance_changed",
+                  max([scheduled, *(at for _, at in explicit)])))
     if status == "scheduled":
-        facts.insert(0, (f"{incident_id}/scheduled", "maintenance_scheduled"))
-        opens = datetime.fromisoformat(start)
-        facts += [(f"{incident_id}/reminder/{lead}/{start}", "maintenance_reminder")
+        facts.insert(0, (f"{incident_id}/scheduled", "maintenance_scheduled", scheduled))
+        facts += [(f"{incident_id}/reminder/{lead}/{start}", "maintenance_reminder", opens - timedelta(minutes=lead))
                   for lead in sorted(reminders, reverse=True) if opens - timedelta(minutes=lead) <= now < opens]
     else:
-        facts.append((f"{incident_id}/scheduled", "maintenance_scheduled"))
+        facts.append((f"{incident_id}/scheduled", "maintenance_scheduled", scheduled))
     if status in ("in_progress", "verifying", "completed"):
-        facts.append((f"{incident_id}/started/{start}", "maintenance_started"))
+        facts.append((f"{incident_id}/started/{start}", "maintenance_started",
+                      _first(updates, ("in_progress", "verifying"), opens)))
     if status in ("completed", "cancelled"):
-        facts.append((f"{incident_id}/{status}", f"maintenance_{status}"))
-    keys = {key for key, _ in facts}
-    new = [(key, kind) for key, kind in facts if key not in announced]
-    event = _maintenance_event(incident_id, record, new, announced, old)
-    return ([event] if event else []), keys
+        facts.append((f"{incident_id}/{status}", f"maintenance_{status}",
+                      _first(updates, (status,), closes if status == "completed" else None)))
+    return facts
+
+
+def _first(updates: list[tuple[dict[str, Any], datetime]], statuses: tuple[str, ...],
+           otherwise: datetime | None) -> datetime | None:
+    """When the first update with one of `statuses` was published, else `otherwise`."""
+    return next((at for u, at in updates if u["status"] in statuses), otherwise)
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
 
 
 def _maintenance_event(incident_id: str, record: dict[str, Any], new: list[tuple[str, str]],

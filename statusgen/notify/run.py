@@ -3,9 +3,14 @@
     snapshot (from the build) ──diff──▶ events ──recipients──▶ queued deliveries (store)
         ──render once per (event, language)──▶ messages ──transport + ledger──▶ sent
 
-The first run only records a baseline. Every (event, subscriber) is queued in the store,
-together with the snapshot it came from, before anything is sent; a rerun after a crash
-or a failed connection sends what is still pending and nothing twice.
+Before any of that, the checks `statusgen doctor` runs for notify (mail settings, the
+secret key, the relay's settings and the relay itself, the stores) stop the run with every
+problem at once. The first run of a new site (nothing published yet) only records a
+baseline. A store that is missing or empty while the site already shows incidents is never
+silently re-baselined: the operator says `--baseline` (record what is there, send nothing)
+or `--since TIME` (announce what happened after TIME). Every (event, subscriber) is queued
+in the store, together with the snapshot it came from, before anything is sent; a rerun
+after a crash or a failed connection sends what is still pending and nothing twice.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from statusgen import doctor
 from statusgen.notify.emails import MailSettings, RenderedEmail, build_message, message_id, render_email, wire_bytes
-from statusgen.errors import DeliveryError, UsageError
+from statusgen.errors import DeliveryError, SetupError, UsageError
 from statusgen.notify.events import Event, diff
 from statusgen.content.load import load_site
-from statusgen.content.model import SiteConfig, Subscriber
-from statusgen.notify.store import Delivery, NotifyStore, SqliteNotifyStore
+from statusgen.content.model import Site, SiteConfig, Subscriber
+from statusgen.notify.store import Delivery, NotifyStore, SqliteNotifyStore, default_store
 from statusgen.notify.recipients import recipients
 from statusgen.site.snapshot import FORMAT, PATH
 from statusgen.subscriptions import audience, subscriptions_db
@@ -46,29 +52,35 @@ class NotifyReport:
     interrupted: int = 0
 
 
-def default_store(site_dir: Path) -> Path:
-    return site_dir / ".statusgen" / "notify.db"
-
-
 def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,
            transport: Transport | str = "outbox", store: NotifyStore | None = None, store_path: Path | None = None,
            dry_run: bool = False, env: Mapping[str, str] | None = None, stream: IO[str] | None = None,
-           connections: int = 4) -> NotifyReport:
-    """Announce what changed in the built site at `out_dir` to its subscribers."""
+           connections: int = 4, baseline: bool = False, since: str | None = None) -> NotifyReport:
+    """Announce what changed in the built site at `out_dir` to its subscribers.
+
+    `baseline` records everything the site shows as announced and sends nothing; `since`
+    (a time) announces only what happened after it. Either is how to start again after
+    losing the store; without them a missing or empty store is refused once the site has
+    published anything."""
     env = os.environ if env is None else env
     stream = stream or sys.stderr
     site_dir = site_dir.resolve()
     out_dir = (out_dir or site_dir / "public").resolve()
+    if baseline and since is not None:
+        raise UsageError("--baseline and --since: choose one (see `statusgen notify --help`)")
     site, listed = load_site(site_dir)
-    subscribers = audience(site, listed, subscriptions_db(site_dir, env))  # + self-service, − unsubscribed
     snapshot = read_snapshot(out_dir)
     moment = _moment(now, snapshot, site.config)
-    store = store or SqliteNotifyStore(_store_path(store_path or default_store(site_dir), out_dir))
+    start = _since(since, moment, site.config)
+    path = _store_path(store_path or default_store(site_dir), out_dir)
+    _preflight(site, site_dir, env, transport, path, store, snapshot, chosen=baseline or start is not None)
+    subscribers = audience(site, listed, subscriptions_db(site_dir, env))  # + self-service, − unsubscribed
+    store = store or SqliteNotifyStore(path)
     report = NotifyReport()
-    if not store.is_baselined():
-        return _baseline(store, snapshot, moment, site.config, dry_run, stream, report)
+    if baseline or (not store.is_baselined() and start is None):
+        return _baseline(store, snapshot, moment, site.config, dry_run, stream, report, chosen=baseline)
     events, keys = diff(snapshot, store.announced_keys(), moment, site.config.notify.reminders,
-                        store.last_snapshot())
+                        store.last_snapshot(), since=start)
     queued = [(event, _context(snapshot, event), recipients(event, subscribers)) for event in events]
     report.events = events
     if dry_run:
@@ -88,6 +100,18 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,
     report.counts["pending"] = after.get("pending", 0)  # what is still queued, from any run
     _summarise(report, stream)
     return report
+
+
+def _preflight(site: Site, site_dir: Path, env: Mapping[str, str], transport: Transport | str, path: Path,
+               store: NotifyStore | None, snapshot: dict[str, Any], chosen: bool) -> None:
+    """The doctor's checks for notify, before any work: all problems at once, or nothing.
+    A transport object (not "outbox" or "smtp") was set up by the caller, who checked it."""
+    state = None if store is None else "baselined" if store.is_baselined() else "empty"
+    checks = doctor.notify_checks(site, site_dir, env, transport if isinstance(transport, str) else "given", path,
+                                  len(snapshot["incidents"]), state, chosen)
+    problems = doctor.problems_of(checks)
+    if problems:
+        raise SetupError(problems)
 
 
 def read_snapshot(out_dir: Path) -> dict[str, Any]:
@@ -110,6 +134,19 @@ def _moment(now: str | None, snapshot: dict[str, Any], config: SiteConfig) -> da
         raise UsageError(f"--now: {error}") from None
 
 
+def _since(since: str | None, moment: datetime, config: SiteConfig) -> datetime | None:
+    if since is None:
+        return None
+    try:
+        start = parse_time(since, config.timezone)
+    except TimeError as error:
+        raise UsageError(f"--since: {error}") from None
+    if start > moment:
+        raise UsageError(f"--since {since}: expected a time before the one being announced "
+                         f"({moment.astimezone(config.timezone).isoformat()}, the build's time or --now)")
+    return start
+
+
 def _store_path(path: Path, out_dir: Path) -> Path:
     if path.resolve().is_relative_to(out_dir):
         raise UsageError(f"--store {path} is inside the published folder {out_dir}; it holds addresses")
@@ -117,14 +154,17 @@ def _store_path(path: Path, out_dir: Path) -> Path:
 
 
 def _baseline(store: NotifyStore, snapshot: dict[str, Any], moment: datetime, config: SiteConfig,
-              dry_run: bool, stream: IO[str], report: NotifyReport) -> NotifyReport:
+              dry_run: bool, stream: IO[str], report: NotifyReport, chosen: bool) -> NotifyReport:
+    """Remember every fact the snapshot states as announced, and send nothing: the first
+    run of a site that has published nothing yet, or `--baseline`."""
     _, keys = diff(snapshot, set(), moment, config.notify.reminders)
     report.baseline = True
+    why = "--baseline" if chosen else "first run, nothing published yet"
     if dry_run:
-        print(f"notify: would record a baseline of {len(keys)} announced facts and send nothing", file=stream)
+        print(f"notify: {why}: would record a baseline of {len(keys)} announced facts and send nothing", file=stream)
         return report
     store.record_baseline(keys, snapshot)
-    print(f"notify: first run: recorded a baseline of {len(keys)} facts; nothing sent", file=stream)
+    print(f"notify: {why}: recorded a baseline of {len(keys)} facts; nothing sent", file=stream)
     return report
 
 
@@ -135,18 +175,17 @@ def _context(snapshot: dict[str, Any], event: Event) -> dict[str, Any]:
 
 
 def mail_settings(config: SiteConfig, env: Mapping[str, str]) -> MailSettings:
-    sender = env.get("STATUSGEN_SMTP_FROM") or config.notify.sender
-    if not sender:
-        raise UsageError("no sender address: set notify.from in content/site.yaml or STATUSGEN_SMTP_FROM")
-    secret = env.get("STATUSGEN_SECRET_KEY") or None
-    url = config.subscriptions_url
-    if url and not secret:
-        log.warning("STATUSGEN_SECRET_KEY is not set: emails get a mailto: unsubscribe address only")
-        url = None
+    """The sender and the unsubscribe links every email gets (the doctor's mail and secret
+    checks first: a SetupError names each setting that is missing)."""
+    problems = [*doctor.mail_problems(config, env), *doctor.secret_problems(config, env)]
+    if problems:
+        raise SetupError(problems)
+    sender = env.get("STATUSGEN_SMTP_FROM", "").strip() or config.notify.sender or ""
     try:
         return MailSettings(sender=sender, site_host=urlsplit(config.base_url).hostname or "localhost",
-                            subscriptions_url=url, unsubscribe_mailto=config.notify.unsubscribe_mailto,
-                            secret=secret)
+                            subscriptions_url=config.subscriptions_url,
+                            unsubscribe_mailto=config.notify.unsubscribe_mailto,
+                            secret=env.get(doctor.SECRET_VARIABLE) or None)
     except ValueError as error:
         raise UsageError(f"notify: {error}") from None
 

@@ -75,6 +75,25 @@ class NotifyStore(Protocol):
     def erase(self, address: str, replacement: str) -> tuple[int, int]: ...
 
 
+def default_store(site_dir: Path) -> Path:
+    """Where a site's store is unless `--store` says otherwise: its private `.statusgen/`."""
+    return site_dir / ".statusgen" / "notify.db"
+
+
+def store_state(path: Path) -> str:
+    """`missing`, `empty` (no baseline recorded yet) or `baselined`: what the SQLite store
+    at `path` holds, read without creating or changing anything. Raises sqlite3.Error for
+    a file that is not a readable store."""
+    if not path.is_file():
+        return "missing"
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return "baselined" if "snapshot" in tables and db.execute("SELECT 1 FROM snapshot").fetchone() else "empty"
+    finally:
+        db.close()
+
+
 class SqliteNotifyStore:
     """The default store: one SQLite file (WAL), safe to use from the sending threads."""
 

@@ -319,39 +319,66 @@ class SmtpSettings:
     def from_environment(cls, env: Mapping[str, str], defaults: Mapping[str, Any] | None = None) -> SmtpSettings:
         """Settings from `STATUSGEN_SMTP_*` (as CI secrets arrive), over the non-secret
         `defaults` from the site's `notify.smtp`. An empty variable counts as unset, as
-        CI systems pass a missing secret as an empty string. Raises ValueError."""
-        found = _setting_sources(env, defaults or {})
+        CI systems pass a missing secret as an empty string. Raises ValueError (the first
+        problem `read` finds)."""
+        settings, problems = cls.read(env, defaults or {})
+        if settings is None:
+            raise ValueError(problems[0])
+        if settings.user is not None and settings.security == "none":
+            log.warning("SMTP credentials will cross the network unencrypted; set STATUSGEN_SMTP_SECURITY")
+        return settings
+
+    @classmethod
+    def read(cls, env: Mapping[str, str], defaults: Mapping[str, Any]) -> tuple[SmtpSettings | None, list[str]]:
+        """The settings, or None and every problem, one line each naming the setting."""
+        found, problems = setting_sources(env, defaults)
         if "host" not in found:
-            raise ValueError("no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml)")
-        security = _security(*found["security"]) if "security" in found else "none"
-        port = _port(*found["port"]) if "port" in found else DEFAULT_PORTS[security]
+            problems.append("no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml)")
+        security = _checked(_security, found.get("security"), "none", problems)
+        port = _checked(_port, found.get("port"), DEFAULT_PORTS.get(security, 25), problems)
         user = str(found["user"][1]).strip() if "user" in found else None
         password = str(found["password"][1]) if "password" in found else None
         if (user is None) != (password is None):
             given, missing = ("USER", "PASSWORD") if password is None else ("PASSWORD", "USER")
-            raise ValueError(f"STATUSGEN_SMTP_{given} is set but STATUSGEN_SMTP_{missing} is not: set both or neither")
-        if user is not None and security == "none":
-            log.warning("SMTP credentials will cross the network unencrypted; set STATUSGEN_SMTP_SECURITY")
-        return cls(host=str(found["host"][1]).strip(), port=port, security=security, user=user, password=password)
+            problems.append(f"STATUSGEN_SMTP_{given} is set but STATUSGEN_SMTP_{missing} is not: set both or neither")
+        if problems:
+            return None, problems
+        return cls(host=str(found["host"][1]).strip(), port=port, security=security, user=user,
+                   password=password), []
 
 
-def _setting_sources(env: Mapping[str, str], defaults: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
-    """Each setting that is set, with where it came from; the environment wins."""
+def _checked(parse: Callable[[str, Any], Any], source: tuple[str, Any] | None, default: Any,
+             problems: list[str]) -> Any:
+    """A setting parsed from where it came from, or its default; a bad one adds a problem."""
+    if source is None:
+        return default
+    try:
+        return parse(*source)
+    except ValueError as error:
+        problems.append(str(error))
+        return default
+
+
+def setting_sources(env: Mapping[str, str], defaults: Mapping[str, Any]) -> tuple[dict[str, tuple[str, Any]],
+                                                                                    list[str]]:
+    """Each setting that is set, with where it came from (the environment wins), and the
+    problems of the site's `notify.smtp`."""
+    problems = []
     if "password" in defaults:
-        raise ValueError("notify.smtp.password: the SMTP password may only come from the environment "
-                         "(STATUSGEN_SMTP_PASSWORD), never from a file in git")
-    unknown = sorted(str(key) for key in defaults if key not in SITE_SETTINGS)
+        problems.append("notify.smtp.password: the SMTP password may only come from the environment "
+                        "(STATUSGEN_SMTP_PASSWORD), never from a file in git")
+    unknown = sorted(str(key) for key in defaults if key not in (*SITE_SETTINGS, "password"))
     if unknown:
-        raise ValueError(f"notify.smtp: expected only {', '.join(SITE_SETTINGS)}; found {', '.join(unknown)}")
+        problems.append(f"notify.smtp: expected only {', '.join(SITE_SETTINGS)}; found {', '.join(unknown)}")
     found: dict[str, tuple[str, Any]] = {}
     for name in (*SITE_SETTINGS, "password"):
         variable = f"STATUSGEN_SMTP_{name.upper()}"
         value = env.get(variable)
         if value is not None and (value if name == "password" else value.strip()):
             found[name] = (variable, value)
-        elif defaults.get(name) not in (None, ""):
+        elif name != "password" and defaults.get(name) not in (None, ""):
             found[name] = (f"notify.smtp.{name}", defaults[name])
-    return found
+    return found, problems
 
 
 def _security(source: str, value: Any) -> str:

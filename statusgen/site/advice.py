@@ -148,9 +148,9 @@ def _plain_smtp(config: SiteConfig, env: Mapping[str, str]) -> Iterator[Advice]:
         return  # no relay: notify writes to the outbox (doctor says what --transport smtp needs)
     # Here, not at the top: the notifier's imports stay out of builds. The transport's own
     # reading of the settings, so that this warns about what notify would do.
-    from statusgen.notify.transport import DEFAULT_PORTS, _setting_sources
+    from statusgen.notify.transport import DEFAULT_PORTS, setting_sources
 
-    settings = _setting_sources(env, dict(config.notify.smtp))
+    settings, _ = setting_sources(env, dict(config.notify.smtp))  # its problems are doctor's to report
     source, security = settings.get("security", (settings["host"][0], "none"))
     host = str(settings["host"][1]).strip()
     if str(security).strip().lower() != "none" or _is_this_machine(host):

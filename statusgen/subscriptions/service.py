@@ -4,6 +4,9 @@ Settings come from `content/site.yaml` (title, languages, base_url, `subscriptio
 the service's public URL, whose path it serves under) and from the environment:
 
     STATUSGEN_SECRET_KEY          signs every link and CSRF token (required)
+
+Before it starts, the doctor's checks for the service (`doctor.service_checks`) stop it
+with every setting to fix at once.
     STATUSGEN_SMTP_*              the relay for confirmation emails (else the outbox)
     STATUSGEN_SUBSCRIPTIONS_DB    the store (default SITE/.statusgen/subscriptions.db)
     STATUSGEN_TRUSTED_PROXIES     how many proxies' X-Forwarded-For to trust (default 0)
@@ -24,13 +27,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from statusgen.notify.emails import MailSettings
-from statusgen.errors import UsageError
+from statusgen.errors import SetupError, UsageError
 from statusgen.content.load import load_site
 from statusgen.content.model import Site, Subscriber
 from statusgen.subscriptions.merge import subscriptions_db
 from statusgen.subscriptions.store import address_key
 from statusgen.site.theme import Theme
-from statusgen.tokens import MIN_SECRET_LENGTH
 from statusgen.notify.transport import OutboxTransport, SmtpSettings, SmtpTransport, Transport
 
 if TYPE_CHECKING:  # a real import would load werkzeug for every statusgen command
@@ -64,27 +66,21 @@ class Service:
 
 
 def load_service(site_dir: Path, env: Mapping[str, str], db: Path | None = None) -> Service:
-    """Read the site and the environment; raises UsageError for what stops the service."""
+    """Read the site and the environment; raises UsageError for what stops the service
+    (a SetupError with every setting to fix: the doctor's checks for the service)."""
+    from statusgen.doctor import SECRET_VARIABLE, problems_of, service_checks
     from statusgen.notify.run import mail_settings  # the sender and link settings the notifier uses
 
     site_dir = site_dir.resolve()
     site, listed = load_site(site_dir)
-    secret = _secret(env)
     public_url = _public_url(site)
     db_path = _db_path(site_dir, db or subscriptions_db(site_dir, env))
-    mail = mail_settings(site.config, {**env, "STATUSGEN_SECRET_KEY": secret})
+    problems = problems_of(service_checks(site, env, db_path))
+    if problems:
+        raise SetupError(problems)
     return Service(site_dir=site_dir, site=site, listed={address_key(s.email): s for s in listed},
-                   theme=Theme(site_dir), public_url=public_url, secret=secret, db_path=db_path,
-                   trusted_proxies=_trusted_proxies(env), mail=mail)
-
-
-def _secret(env: Mapping[str, str]) -> str:
-    secret = env.get("STATUSGEN_SECRET_KEY", "")
-    if len(secret) < MIN_SECRET_LENGTH:
-        found = "it is not set" if not secret else f"it has {len(secret)} characters"
-        raise UsageError(f"STATUSGEN_SECRET_KEY must hold a secret of at least {MIN_SECRET_LENGTH} characters "
-                         f"(it signs every link the service sends); {found}")
-    return secret
+                   theme=Theme(site_dir), public_url=public_url, secret=env[SECRET_VARIABLE], db_path=db_path,
+                   trusted_proxies=_trusted_proxies(env), mail=mail_settings(site.config, env))
 
 
 def _public_url(site: Site) -> str:
@@ -114,8 +110,10 @@ def _trusted_proxies(env: Mapping[str, str]) -> int:
 
 def transport_for(service: Service, env: Mapping[str, str]) -> Transport:
     """SMTP when a relay is configured (environment or notify.smtp), else the outbox."""
+    from statusgen.doctor import relay_configured
+
     smtp = dict(service.site.config.notify.smtp)
-    if not (env.get("STATUSGEN_SMTP_HOST", "").strip() or smtp.get("host")):
+    if not relay_configured(service.site.config, env):
         outbox = service.site_dir / ".statusgen" / "outbox"
         log.info("no SMTP relay configured: confirmation emails go to the outbox %s", outbox)
         return OutboxTransport(outbox)

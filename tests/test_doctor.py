@@ -1,0 +1,339 @@
+"""`statusgen doctor`: every check against real parts (SMTP servers on 127.0.0.1 with
+certificates made here, SQLite files, the site loader), and the same checks where
+`subscriptions serve` starts."""
+
+from __future__ import annotations
+
+import io
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.handlers import Sink
+
+from statusgen.site.advice import Advice
+from statusgen.site.build import build
+from statusgen.doctor import Check, Diagnosis, diagnose, report_lines
+from statusgen.notify.run import notify
+from tests.conftest import MakeSite
+from tests.smtpsink import LoopbackController
+from tests.test_transport import certificate, only_status, server_tls, trusting  # noqa: F401 (a fixture)
+
+SECRET = "s" * 32
+SITE_YAML = """\
+title: {en: Example status, nl: Voorbeeldstatus}
+base_url: https://status.example.org/
+languages: [en, nl]
+timezone: Europe/Brussels
+subscriptions: {url: https://status.example.org/subscriptions/}
+notify: {from: status@example.org, unsubscribe_mailto: leave@example.org}
+"""
+INCIDENT = """\
+---
+title: App sign-in fails
+components: {dcc-app: major_outage}
+updates:
+  - {at: 2026-11-30 09:00, status: investigating, body: We are looking into it.}
+---
+"""
+CLEAN = {f"STATUSGEN_SMTP_{name}": "" for name in ("HOST", "PORT", "SECURITY", "USER", "PASSWORD", "FROM")}
+"""An environment without relay settings (an empty variable counts as unset)."""
+
+
+@pytest.fixture
+def site(make_site: MakeSite) -> Path:
+    return make_site({"content/site.yaml": SITE_YAML})
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Set the process environment for a CLI run: no relay, the secret, then `values`."""
+
+    def set_(**values: str) -> None:
+        for name, value in {**CLEAN, "STATUSGEN_SECRET_KEY": SECRET, **values}.items():
+            monkeypatch.setenv(name, value)
+
+    return set_
+
+
+@pytest.fixture
+def servers() -> Iterator[Callable[..., int]]:
+    """Start an SMTP server on 127.0.0.1 with aiosmtpd `options`; returns its port."""
+    started: list[LoopbackController] = []
+
+    def start(**options: Any) -> int:
+        controller = LoopbackController(Sink(), server_hostname="relay.test", **options)
+        controller.start()
+        started.append(controller)
+        return controller.port
+
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def smtp_env(port: int, security: str = "none", **more: str) -> dict[str, str]:
+    return {"STATUSGEN_SECRET_KEY": SECRET, "STATUSGEN_SMTP_HOST": "127.0.0.1", "STATUSGEN_SMTP_PORT": str(port),
+            "STATUSGEN_SMTP_SECURITY": security, **more}
+
+
+# ── the whole run ─────────────────────────────────────────────────────────────────────
+
+def test_a_ready_site_passes_and_says_so(site: Path, run_cli: Any, environment: Callable[..., None]) -> None:
+    environment()
+    code, out, err = run_cli("doctor", "--site", site)
+    assert code == 0, err
+    assert out.splitlines() == ["doctor: ready to notify by outbox: 5 checks passed (1 warning)"]
+    assert err.splitlines() == [
+        f"no subscription store at {site}/.statusgen/subscriptions.db: only subscribers.yaml is mailed, and "
+        "unsubscribes made through the subscription service are not applied; set STATUSGEN_SUBSCRIPTIONS_DB to "
+        "the service's store"]
+    code, out, _ = run_cli("doctor", "--site", site, "-v")
+    assert out.splitlines() == [
+        f"ok: site: {site}: 3 components, 0 incidents and maintenance windows published",
+        "ok: mail settings: from status@example.org",
+        "ok: secret key: STATUSGEN_SECRET_KEY is set",
+        f"ok: notifier store: {site}/.statusgen/notify.db (missing)",
+        f"ok: subscription store: none at {site}/.statusgen/subscriptions.db",
+        "doctor: ready to notify by outbox: 5 checks passed (1 warning)"]
+    assert not (site / ".statusgen").exists()  # the doctor writes nothing
+
+
+def test_a_folder_that_is_not_a_site(tmp_path: Path, run_cli: Any) -> None:
+    code, out, err = run_cli("doctor", "--site", tmp_path)
+    assert code == 1
+    assert err.splitlines() == [f"no content/site.yaml in {tmp_path}: this folder is not a statusgen site; pass "
+                                "--site DIR with the site's folder, or create a site with `statusgen init DIR`"]
+    assert out.splitlines() == ["doctor: 1 problem: fix them before `statusgen notify`, which stops at the same ones"]
+
+
+def test_content_errors_are_reported_as_check_reports_them(site: Path, run_cli: Any,
+                                                            environment: Callable[..., None]) -> None:
+    environment()
+    (site / "incidents" / "bad.md").write_text(INCIDENT.replace("investigating", "fixed"))
+    code, _, err = run_cli("doctor", "--site", site)
+    assert code == 1
+    assert err.splitlines()[0] == ("incidents/bad.md:5: status: expected one of investigating, identified, "
+                                   "monitoring, resolved; found 'fixed'")
+
+
+def test_every_setting_to_fix_at_once_each_naming_the_setting(site: Path) -> None:
+    env = {"STATUSGEN_SMTP_SECURITY": "ssl", "STATUSGEN_SMTP_PORT": "smtp", "STATUSGEN_SMTP_USER": "status"}
+    assert diagnose(site, "smtp", env=env).problems == [
+        "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters: subscriptions.url is set in "
+        "content/site.yaml, and the secret signs every unsubscribe and manage link in the emails and the "
+        "subscription service's pages; it is not set",
+        "no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml)",
+        "STATUSGEN_SMTP_SECURITY: expected one of none, starttls, tls; found 'ssl' (did you mean 'tls'?)",
+        "STATUSGEN_SMTP_PORT: expected a port number from 1 to 65535; found 'smtp'",
+        "STATUSGEN_SMTP_USER is set but STATUSGEN_SMTP_PASSWORD is not: set both or neither"]
+
+
+def test_a_short_secret_a_missing_sender_and_no_way_to_unsubscribe(make_site: MakeSite) -> None:
+    root = make_site({"content/site.yaml": SITE_YAML.replace(
+        "subscriptions: {url: https://status.example.org/subscriptions/}\n", "").replace(
+        "notify: {from: status@example.org, unsubscribe_mailto: leave@example.org}", "")})
+    assert diagnose(root, env={"STATUSGEN_SECRET_KEY": "short"}).problems == [
+        "no sender address: set notify.from in content/site.yaml or STATUSGEN_SMTP_FROM",
+        "every email needs a way to unsubscribe: set subscriptions.url or notify.unsubscribe_mailto in "
+        "content/site.yaml"]
+    with_url = make_site({"content/site.yaml": SITE_YAML}, name="other")
+    assert diagnose(with_url, env={"STATUSGEN_SECRET_KEY": "short"}).problems == [
+        "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters: subscriptions.url is set in "
+        "content/site.yaml, and the secret signs every unsubscribe and manage link in the emails and the "
+        "subscription service's pages; it has 5 characters"]
+
+
+# ── the relay, reached as a delivery reaches it ───────────────────────────────────────
+
+def problems_with(settings: dict[str, str], site: Path, trust: ssl.SSLContext | None = None,
+                  timeout: float = 5) -> list[str]:
+    diagnosis = diagnose(site, "smtp", env={"STATUSGEN_SECRET_KEY": SECRET, **settings}, tls_context=trust,
+                         timeout=timeout, local_hostname="localhost")
+    return diagnosis.problems
+
+
+def test_a_plain_relay_that_answers_passes(site: Path, servers: Callable[..., int]) -> None:
+    port = servers()
+    diagnosis = diagnose(site, "smtp", env=smtp_env(port), local_hostname="localhost")
+    assert diagnosis.ok
+    relay = next(check for check in diagnosis.checks if check.name == "SMTP relay")
+    assert relay.found == f"127.0.0.1:{port} answers"
+
+
+def test_starttls_and_login_with_a_trusted_certificate_pass(site: Path, servers: Callable[..., int],
+                                                             certificate: tuple[Path, Path]) -> None:
+    port = servers(tls_context=server_tls(certificate), require_starttls=True, auth_required=True,
+                   authenticator=only_status)
+    env = smtp_env(port, "starttls", STATUSGEN_SMTP_USER="status", STATUSGEN_SMTP_PASSWORD="s3cret")
+    assert problems_with(env, site, trusting(certificate)) == []
+
+
+def test_tls_from_the_first_byte_passes(site: Path, servers: Callable[..., int],
+                                        certificate: tuple[Path, Path]) -> None:
+    port = servers(ssl_context=server_tls(certificate))
+    assert problems_with(smtp_env(port, "tls"), site, trusting(certificate)) == []
+
+
+def test_a_wrong_password(site: Path, servers: Callable[..., int], certificate: tuple[Path, Path]) -> None:
+    port = servers(tls_context=server_tls(certificate), require_starttls=True, auth_required=True,
+                   authenticator=only_status)
+    env = smtp_env(port, "starttls", STATUSGEN_SMTP_USER="status", STATUSGEN_SMTP_PASSWORD="wrong")
+    assert problems_with(env, site, trusting(certificate)) == [
+        f"STATUSGEN_SMTP_USER / STATUSGEN_SMTP_PASSWORD: 127.0.0.1:{port} refused the login "
+        "(535 5.7.8 Authentication credentials invalid); check both"]
+
+
+def test_a_certificate_this_machine_does_not_trust(site: Path, servers: Callable[..., int],
+                                                   certificate: tuple[Path, Path]) -> None:
+    port = servers(tls_context=server_tls(certificate), require_starttls=True)
+    [problem] = problems_with(smtp_env(port, "starttls"), site)  # the system's authorities only
+    assert problem.startswith(f"STATUSGEN_SMTP_HOST: the TLS certificate of 127.0.0.1:{port} is not trusted (")
+    assert problem.endswith("); use the host name the certificate was issued for, or give the relay a "
+                            "certificate this machine trusts")
+
+
+def test_tls_against_a_relay_that_starts_in_plain_text(site: Path, servers: Callable[..., int]) -> None:
+    port = servers()
+    assert problems_with(smtp_env(port, "tls"), site) == [
+        f"STATUSGEN_SMTP_SECURITY=tls: the TLS handshake with 127.0.0.1:{port} failed (WRONG_VERSION_NUMBER); "
+        "set STATUSGEN_SMTP_SECURITY=starttls if the relay starts without TLS (usually port 587)"]
+
+
+def test_starttls_that_the_relay_does_not_offer(site: Path, servers: Callable[..., int]) -> None:
+    port = servers()
+    assert problems_with(smtp_env(port, "starttls"), site) == [
+        f"STATUSGEN_SMTP_SECURITY=starttls: 127.0.0.1:{port} does not offer STARTTLS; set "
+        "STATUSGEN_SMTP_SECURITY=tls if it speaks TLS from the first byte (usually port 465), or check "
+        "STATUSGEN_SMTP_PORT"]
+
+
+def test_a_login_the_relay_offers_only_over_tls(site: Path, servers: Callable[..., int]) -> None:
+    port = servers(authenticator=only_status)  # aiosmtpd, like most relays, offers AUTH only after STARTTLS
+    env = smtp_env(port, STATUSGEN_SMTP_USER="status", STATUSGEN_SMTP_PASSWORD="s3cret")
+    assert problems_with(env, site) == [
+        f"STATUSGEN_SMTP_SECURITY=none: 127.0.0.1:{port} offers no login (AUTH) on this connection; relays "
+        "usually offer it only over TLS: set STATUSGEN_SMTP_SECURITY=starttls or tls, or unset STATUSGEN_SMTP_USER "
+        "and STATUSGEN_SMTP_PASSWORD if the relay needs no login"]
+
+
+def test_a_closed_port(site: Path) -> None:
+    port = closed_port()
+    assert problems_with(smtp_env(port), site) == [
+        f"STATUSGEN_SMTP_PORT: 127.0.0.1:{port} refused the connection; check STATUSGEN_SMTP_HOST and "
+        "STATUSGEN_SMTP_PORT (usually 587 with starttls, 465 with tls)"]
+
+
+def test_a_relay_that_never_answers_is_given_up_on_quickly(site: Path) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and says nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        assert problems_with(smtp_env(port), site, timeout=0.3) == [
+            f"STATUSGEN_SMTP_HOST: no answer from 127.0.0.1:{port} within 0.3 s; check STATUSGEN_SMTP_HOST and "
+            "STATUSGEN_SMTP_PORT, that this machine may reach it, and STATUSGEN_SMTP_SECURITY (none: a relay on "
+            "port 465 expects tls)"]
+
+
+def test_the_command_line_trusts_what_the_system_trusts(site: Path, run_cli: Any, servers: Callable[..., int],
+                                                        certificate: tuple[Path, Path],
+                                                        environment: Callable[..., None]) -> None:
+    port = servers(tls_context=server_tls(certificate), require_starttls=True, auth_required=True,
+                   authenticator=only_status)
+    settings = smtp_env(port, "starttls", STATUSGEN_SMTP_USER="status", STATUSGEN_SMTP_PASSWORD="s3cret")
+    environment(**settings)
+    code, _, err = run_cli("doctor", "--site", site, "--transport", "smtp")
+    assert code == 1 and f"the TLS certificate of 127.0.0.1:{port} is not trusted" in err
+    environment(**settings, SSL_CERT_FILE=str(certificate[0]))  # OpenSSL's own way to add an authority
+    code, out, err = run_cli("doctor", "--site", site, "--transport", "smtp", "-v")
+    assert code == 0, err
+    assert f"ok: SMTP settings: 127.0.0.1:{port}, security starttls, login as status" in out.splitlines()
+    assert f"ok: SMTP relay: 127.0.0.1:{port} answers and accepts the login" in out.splitlines()
+    assert out.splitlines()[-1] == "doctor: ready to notify by smtp: 7 checks passed (1 warning)"
+
+
+# ── the stores ────────────────────────────────────────────────────────────────────────
+
+def test_a_lost_notifier_store_on_a_site_with_incidents(site: Path, run_cli: Any,
+                                                        environment: Callable[..., None]) -> None:
+    environment()
+    (site / "incidents" / "app.md").write_text(INCIDENT)
+    code, _, err = run_cli("doctor", "--site", site)
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"the notifier store {site}/.statusgen/notify.db is missing but the site already has 1 incidents and "
+        "maintenance windows: after losing the store, run `statusgen notify --since TIME` once to announce what "
+        "changed after TIME (when the store was last saved), or `statusgen notify --baseline` to record what is "
+        "there now without sending; or pass --store with the store you have")
+    build(site, site / "public", "2026-11-30T10:00:00+01:00")
+    notify(site, baseline=True, env={"STATUSGEN_SECRET_KEY": SECRET}, stream=io.StringIO())
+    assert run_cli("doctor", "--site", site)[0] == 0
+
+
+def test_a_file_that_is_not_a_store(site: Path, run_cli: Any, environment: Callable[..., None]) -> None:
+    environment()
+    (site / "notes.db").write_text("not a database\n" * 100)
+    code, _, err = run_cli("doctor", "--site", site, "--store", site / "notes.db")
+    assert code == 1
+    assert err.splitlines()[0] == (f"the notifier store {site}/notes.db cannot be read (file is not a database); "
+                                   "pass --store with the right file, or move this one away")
+
+
+def test_a_subscription_store_that_cannot_be_read(site: Path, run_cli: Any, environment: Callable[..., None],
+                                                  tmp_path: Path) -> None:
+    broken = tmp_path / "subscriptions.db"
+    broken.write_text("not a database\n" * 100)
+    environment(STATUSGEN_SUBSCRIPTIONS_DB=str(broken))
+    code, _, err = run_cli("doctor", "--site", site)
+    assert code == 1
+    assert err.splitlines()[0] == (f"STATUSGEN_SUBSCRIPTIONS_DB: the subscription store {broken} cannot be read: "
+                                   "file is not a database")
+
+
+# ── what is printed ───────────────────────────────────────────────────────────────────
+
+def test_warnings_are_shown_and_do_not_fail() -> None:
+    diagnosis = Diagnosis((Check("site", found="fine"),), (Advice("content/site.yaml", 2, "a likely mistake"),))
+    assert diagnosis.ok
+    assert report_lines(diagnosis, "outbox") == (["content/site.yaml:2: warning: a likely mistake"],
+                                                 ["doctor: ready to notify by outbox: 1 checks passed (1 warning)"])
+    failing = Diagnosis((Check("site", ("one", "two")),), diagnosis.advice)
+    assert report_lines(failing, "smtp", verbose=True) == (
+        ["one", "two", "content/site.yaml:2: warning: a likely mistake"],
+        ["doctor: 2 problems and 1 warning: fix them before `statusgen notify`, which stops at the same ones"])
+
+
+# ── the same checks where the subscription service starts ─────────────────────────────
+
+def test_subscriptions_serve_names_every_setting_to_fix_before_it_starts(
+        site: Path, run_cli: Any, environment: Callable[..., None]) -> None:
+    environment(STATUSGEN_SECRET_KEY="", STATUSGEN_SMTP_HOST="smtp.example.org", STATUSGEN_SMTP_USER="status")
+    code, _, err = run_cli("subscriptions", "serve", "--site", site, "--port", "0")
+    assert code == 1
+    assert err.splitlines() == [
+        "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters: subscriptions.url is set in "
+        "content/site.yaml, and the secret signs every unsubscribe and manage link in the emails and the "
+        "subscription service's pages; it is not set",
+        "STATUSGEN_SMTP_USER is set but STATUSGEN_SMTP_PASSWORD is not: set both or neither",
+        "statusgen: 2 settings to fix; nothing was done (`statusgen doctor` checks them all)"]
+    assert not (site / ".statusgen").exists()
+
+
+def test_subscriptions_serve_needs_a_store_it_can_create(site: Path, run_cli: Any,
+                                                         environment: Callable[..., None], tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    environment(STATUSGEN_SUBSCRIPTIONS_DB=str(tmp_path / "a-file" / "subscriptions.db"))
+    code, _, err = run_cli("subscriptions", "serve", "--site", site, "--port", "0")
+    assert code == 1
+    assert err.splitlines()[0] == (f"STATUSGEN_SUBSCRIPTIONS_DB: the subscription store {tmp_path}/a-file/"
+                                   f"subscriptions.db cannot be created ({tmp_path}/a-file is not a writable "
+                                   "folder); set STATUSGEN_SUBSCRIPTIONS_DB or --db")
