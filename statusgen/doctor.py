@@ -1,59 +1,32 @@
 """`statusgen doctor`: the whole configuration, checked before any work.
 
-    the folder is a site ─▶ the site loads ─▶ mail settings ─▶ secret key
-        ─▶ SMTP settings ─▶ the relay (connect, EHLO, STARTTLS or TLS, AUTH, QUIT)
-        ─▶ notifier store ─▶ subscription store           + warnings for likely mistakes
+    the folder is a site ─▶ the site loads ─▶ the notifier's checks (mail settings, secret
+        key, SMTP settings, the relay, the notifier store) ─▶ the subscription store
+        + warnings for likely mistakes (`site.advice`)
 
-Each check is one function returning its problems, one line each, naming the setting to
-change (an environment variable, a `content/site.yaml` key or a command option). The
-doctor runs them all and reports every problem at once. The commands run the same
-functions before they do any work and stop with a `SetupError` listing what they found:
-`notify` (`notify_checks`), `serve` (`site_folder`) and `subscriptions serve`
-(`service_checks`). Only the relay check does I/O beyond reading files: it is given
-the TLS context and timeout to use, so tests run it against a real server on 127.0.0.1.
+The checks themselves live beside what they check (`content.config.site_folder`,
+`notify.preflight`, `subscriptions.preflight`); the commands run their share of them before
+they do any work. The doctor runs them all, writes and sends nothing, and reports every
+problem at once.
 """
 
 from __future__ import annotations
 
 import os
-import smtplib
-import socket
-import sqlite3
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from statusgen.site.advice import Advice, site_advice
-from statusgen.content.config import CONFIG_PATH
-from statusgen.errors import ContentErrors
+from statusgen.content.config import site_folder
 from statusgen.content.load import load_site
-from statusgen.content.model import Site, SiteConfig
-from statusgen.notify.store import default_store, store_state
+from statusgen.errors import ContentErrors
+from statusgen.notify.preflight import PROBE_TIMEOUT, Check, notify_checks
+from statusgen.notify.store import default_store
+from statusgen.site.advice import Advice, site_advice
 from statusgen.site.state import incident_state
-from statusgen.tokens import MIN_SECRET_LENGTH
-from statusgen.notify.transport import SmtpSettings, SmtpTransport
-
-PROBE_TIMEOUT = 10.0
-"""Seconds the relay check waits for each answer: a dead relay is reported, not waited for."""
-SECRET_VARIABLE = "STATUSGEN_SECRET_KEY"
-DB_VARIABLE = "STATUSGEN_SUBSCRIPTIONS_DB"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check's outcome: what it found wrong (nothing: it passed) and what it saw."""
-
-    name: str
-    problems: tuple[str, ...] = ()
-    found: str = ""
-    """What the check saw when it passed, for `doctor -v`."""
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def passed(self) -> bool:
-        return not self.problems
+from statusgen.subscriptions.merge import store_audience
 
 
 @dataclass(frozen=True)
@@ -76,224 +49,6 @@ class Diagnosis:
         return not self.problems
 
 
-# ── the checks, one function each ─────────────────────────────────────────────────────
-
-
-def site_folder(site_dir: Path) -> list[str]:
-    """Is there a site here at all? (Everything else starts from `content/site.yaml`.)"""
-    if (site_dir / CONFIG_PATH).is_file():
-        return []
-    return [f"no {CONFIG_PATH} in {site_dir}: this folder is not a statusgen site; pass --site DIR with the "
-            "site's folder, or create a site with `statusgen init DIR`"]
-
-
-def mail_problems(config: SiteConfig, env: Mapping[str, str]) -> list[str]:
-    """What every email needs: a sender and a way to unsubscribe."""
-    problems = []
-    if not (env.get("STATUSGEN_SMTP_FROM", "").strip() or config.notify.sender):
-        problems.append("no sender address: set notify.from in content/site.yaml or STATUSGEN_SMTP_FROM")
-    if not config.subscriptions_url and not config.notify.unsubscribe_mailto:
-        problems.append("every email needs a way to unsubscribe: set subscriptions.url or "
-                        "notify.unsubscribe_mailto in content/site.yaml")
-    return problems
-
-
-def secret_problems(config: SiteConfig, env: Mapping[str, str]) -> list[str]:
-    """With a subscription service, every email's unsubscribe and manage links are signed."""
-    if not config.subscriptions_url:
-        return []
-    secret = env.get(SECRET_VARIABLE, "")
-    if len(secret) >= MIN_SECRET_LENGTH:
-        return []
-    found = "it is not set" if not secret else f"it has {len(secret)} characters"
-    return [f"{SECRET_VARIABLE} must hold a secret of at least {MIN_SECRET_LENGTH} characters: subscriptions.url "
-            f"is set in content/site.yaml, and the secret signs every unsubscribe and manage link in the emails "
-            f"and the subscription service's pages; {found}"]
-
-
-def smtp_settings(config: SiteConfig, env: Mapping[str, str]) -> tuple[SmtpSettings | None, list[str]]:
-    """The relay's settings (`STATUSGEN_SMTP_*` over `notify.smtp`), or every problem with them."""
-    return SmtpSettings.read(env, dict(config.notify.smtp))
-
-
-def relay_problems(settings: SmtpSettings, timeout: float = PROBE_TIMEOUT, tls_context: ssl.SSLContext | None = None,
-                   local_hostname: str | None = None) -> list[str]:
-    """Reach the relay as a delivery would: connect, EHLO, STARTTLS or TLS from the first
-    byte (the certificate checked), AUTH when credentials are set; then QUIT."""
-    transport = SmtpTransport(settings, connections=1, timeout=timeout, local_hostname=local_hostname,
-                              tls_context=tls_context)
-    try:
-        smtp = transport.connect()
-    except (OSError, smtplib.SMTPException) as error:
-        return [relay_problem(error, settings, timeout)]
-    try:
-        smtp.quit()
-    except (OSError, smtplib.SMTPException):
-        smtp.close()
-    return []
-
-
-def relay_problem(error: BaseException, settings: SmtpSettings, timeout: float) -> str:
-    """Why the relay could not be reached, and which setting to look at."""
-    where, security = f"{settings.host}:{settings.port}", settings.security
-    if isinstance(error, smtplib.SMTPAuthenticationError):
-        return (f"STATUSGEN_SMTP_USER / STATUSGEN_SMTP_PASSWORD: {where} refused the login "
-                f"({error.smtp_code} {_text(error.smtp_error)}); check both")
-    if isinstance(error, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(error):
-        return (f"STATUSGEN_SMTP_SECURITY=starttls: {where} does not offer STARTTLS; set STATUSGEN_SMTP_SECURITY=tls "
-                "if it speaks TLS from the first byte (usually port 465), or check STATUSGEN_SMTP_PORT")
-    if isinstance(error, smtplib.SMTPNotSupportedError) and "AUTH" in str(error):
-        return (f"STATUSGEN_SMTP_SECURITY={security}: {where} offers no login (AUTH) on this connection; relays "
-                "usually offer it only over TLS: set STATUSGEN_SMTP_SECURITY=starttls or tls, or unset "
-                "STATUSGEN_SMTP_USER and STATUSGEN_SMTP_PASSWORD if the relay needs no login")
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return (f"STATUSGEN_SMTP_HOST: the TLS certificate of {where} is not trusted ({error.verify_message}); "
-                "use the host name the certificate was issued for, or give the relay a certificate this machine "
-                "trusts")
-    if isinstance(error, ssl.SSLError):
-        return (f"STATUSGEN_SMTP_SECURITY={security}: the TLS handshake with {where} failed ({error.reason}); "
-                + ("set STATUSGEN_SMTP_SECURITY=starttls if the relay starts without TLS (usually port 587)"
-                   if security == "tls" else "check STATUSGEN_SMTP_PORT"))
-    if isinstance(error, ConnectionRefusedError):
-        return (f"STATUSGEN_SMTP_PORT: {where} refused the connection; check STATUSGEN_SMTP_HOST and "
-                "STATUSGEN_SMTP_PORT (usually 587 with starttls, 465 with tls)")
-    if isinstance(error, (TimeoutError, smtplib.SMTPServerDisconnected)):
-        # smtplib reports a greeting that never comes as a closed connection that "timed out"
-        silent = isinstance(error, TimeoutError) or "timed out" in str(error)
-        what = f"no answer from {where} within {timeout:g} s" if silent else f"{where} closed the connection ({error})"
-        return (f"STATUSGEN_SMTP_HOST: {what}; check STATUSGEN_SMTP_HOST and STATUSGEN_SMTP_PORT, that this machine "
-                f"may reach it, and STATUSGEN_SMTP_SECURITY ({security}: "
-                + ("the relay must speak TLS from the first byte)" if security == "tls"
-                   else "a relay on port 465 expects tls)"))
-    if isinstance(error, socket.gaierror):
-        return f"STATUSGEN_SMTP_HOST: cannot find the host {settings.host!r} ({error.strerror})"
-    if isinstance(error, smtplib.SMTPResponseException):
-        return f"STATUSGEN_SMTP_HOST: {where} will not take mail from here: {error.smtp_code} {_text(error.smtp_error)}"
-    return f"STATUSGEN_SMTP_HOST: cannot connect to {where}: {error}"
-
-
-def _text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-
-
-def notifier_store(path: Path, state: str, published: int, chosen: bool = False) -> list[str]:
-    """A missing or empty store is a new baseline: right for a new site, silent loss for
-    one that already published incidents (whatever happened meanwhile reaches nobody),
-    unless the operator chose how to start again (`chosen`: --baseline or --since)."""
-    if state == "baselined" or published == 0 or chosen:
-        return []
-    return [f"the notifier store {path} is {state} but the site already has {published} incidents and maintenance "
-            "windows: after losing the store, run `statusgen notify --since TIME` once to announce what changed "
-            "after TIME (when the store was last saved), or `statusgen notify --baseline` to record what is there "
-            "now without sending; or pass --store with the store you have"]
-
-
-def notifier_store_state(path: Path) -> tuple[str, list[str]]:
-    """The store's state (`store_state`), or a problem when the file is not a readable store."""
-    try:
-        return store_state(path), []
-    except sqlite3.Error as error:
-        return "unreadable", [f"the notifier store {path} cannot be read ({error}); pass --store with the "
-                              "right file, or move this one away"]
-
-
-def subscription_store(config: SiteConfig, db_path: Path, writable: bool = False) -> Check:
-    """The subscription service's store, when the site has the service: the notifier
-    reads it (unsubscribes!), the service writes it."""
-    from statusgen.subscriptions.store import SqliteSubscriptionStore  # only sites with the service need it
-
-    if not config.subscriptions_url:
-        return Check("subscription store", found="no subscription service (subscriptions.url is not set)")
-    if not db_path.is_file() and not writable:
-        return Check("subscription store", found=f"none at {db_path}", warnings=(
-            f"no subscription store at {db_path}: only subscribers.yaml is mailed, and unsubscribes made through "
-            f"the subscription service are not applied; set {DB_VARIABLE} to the service's store",))
-    if not db_path.is_file():
-        folder = next(parent for parent in db_path.absolute().parents if parent.exists())
-        if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
-            return Check("subscription store", found=f"{db_path} (created on start)")
-        return Check("subscription store", (f"{DB_VARIABLE}: the subscription store {db_path} cannot be created "
-                                            f"({folder} is not a writable folder); set {DB_VARIABLE} or --db",))
-    try:
-        SqliteSubscriptionStore(db_path, readonly=not writable).close()
-    except (sqlite3.Error, RuntimeError, OSError) as error:
-        return Check("subscription store", (f"{DB_VARIABLE}: the subscription store {db_path} cannot be "
-                                            f"{'opened' if writable else 'read'}: {error}",))
-    return Check("subscription store", found=str(db_path))
-
-
-# ── the checks a command runs ─────────────────────────────────────────────────────────
-
-
-def mail_checks(config: SiteConfig, env: Mapping[str, str], transport: str, timeout: float = PROBE_TIMEOUT,
-                tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None) -> list[Check]:
-    """Mail settings, the secret key, and with `transport="smtp"` the relay's settings and
-    the relay itself."""
-    checks = [Check("mail settings", tuple(mail_problems(config, env)),
-                    f"from {env.get('STATUSGEN_SMTP_FROM', '').strip() or config.notify.sender}"),
-              Check("secret key", tuple(secret_problems(config, env)),
-                    f"{SECRET_VARIABLE} is set" if config.subscriptions_url else "not needed (no subscriptions.url)")]
-    if transport != "smtp":
-        return checks
-    settings, problems = smtp_settings(config, env)
-    checks.append(Check("SMTP settings", tuple(problems), _describe(settings)))
-    if settings is not None:
-        checks.append(Check("SMTP relay", tuple(relay_problems(settings, timeout, tls_context, local_hostname)),
-                            f"{settings.host}:{settings.port} answers"
-                            + (" and accepts the login" if settings.user else "")))
-    return checks
-
-
-def _describe(settings: SmtpSettings | None) -> str:
-    if settings is None:
-        return ""
-    login = f", login as {settings.user}" if settings.user else ", no login"
-    return f"{settings.host}:{settings.port}, security {settings.security}{login}"
-
-
-def notify_checks(site: Site, site_dir: Path, env: Mapping[str, str], transport: str, store_path: Path,
-                  published: int, state: str | None = None, chosen: bool = False, *, timeout: float = PROBE_TIMEOUT,
-                  tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None) -> list[Check]:
-    """What `statusgen notify` needs before it does any work. `published` is how many
-    incidents and maintenance windows the site shows (the store may only start empty when
-    that is 0, or when `chosen`: --baseline or --since); `state` is the store's, when the
-    caller already holds it. A `transport` other than "smtp" needs no relay settings."""
-    from statusgen.subscriptions.merge import subscriptions_db
-
-    checks = mail_checks(site.config, env, transport, timeout, tls_context, local_hostname)
-    found: list[str] = []
-    if state is None:
-        state, found = notifier_store_state(store_path)
-    checks.append(Check("notifier store", tuple(found or notifier_store(store_path, state, published, chosen)),
-                        f"{store_path} ({state})"))
-    checks.append(subscription_store(site.config, subscriptions_db(site_dir, env)))
-    return checks
-
-
-def service_checks(site: Site, env: Mapping[str, str], db_path: Path) -> list[Check]:
-    """What `statusgen subscriptions serve` needs: the secret, its store, the relay's
-    settings when one is set (else its emails go to the outbox)."""
-    config = site.config
-    checks = [Check("mail settings", tuple(mail_problems(config, env))),
-              Check("secret key", tuple(secret_problems(config, env))),
-              subscription_store(config, db_path, writable=True)]
-    if relay_configured(config, env):
-        checks.append(Check("SMTP settings", tuple(smtp_settings(config, env)[1])))
-    return checks
-
-
-def relay_configured(config: SiteConfig, env: Mapping[str, str]) -> bool:
-    """Whether a relay is set at all (the subscription service mails through it, else into the outbox)."""
-    return bool(env.get("STATUSGEN_SMTP_HOST", "").strip() or dict(config.notify.smtp).get("host"))
-
-
-def problems_of(checks: list[Check]) -> list[str]:
-    return [problem for check in checks for problem in check.problems]
-
-
-# ── statusgen doctor ──────────────────────────────────────────────────────────────────
-
-
 def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None = None,
              env: Mapping[str, str] | None = None, now: datetime | None = None, *, timeout: float = PROBE_TIMEOUT,
              tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None) -> Diagnosis:
@@ -312,8 +67,9 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None 
     store = store_path or default_store(site_dir)
     checks = [Check("site", found=f"{site_dir}: {len(site.components)} components, {published} incidents and "
                                   "maintenance windows published"),
-              *notify_checks(site, site_dir, env, transport, store, published, timeout=timeout,
-                             tls_context=tls_context, local_hostname=local_hostname)]
+              *notify_checks(site, env, transport, store, published, timeout=timeout,
+                             tls_context=tls_context, local_hostname=local_hostname),
+              *store_audience(site_dir, env).checks(site)]
     return Diagnosis(tuple(checks), tuple(site_advice(site, now, env)))
 
 

@@ -16,7 +16,8 @@ from aiosmtpd.handlers import Sink
 
 from statusgen.site.advice import Advice
 from statusgen.site.build import build
-from statusgen.doctor import Check, Diagnosis, diagnose, report_lines
+from statusgen.doctor import Diagnosis, diagnose, report_lines
+from statusgen.notify.preflight import Check
 from statusgen.notify.run import notify
 from tests.conftest import MakeSite
 from tests.smtpsink import LoopbackController

@@ -15,7 +15,7 @@ from statusgen.site.build import build
 from statusgen.content.load import load_site
 from statusgen.content.model import Subscriber
 from statusgen.notify.run import notify
-from statusgen.subscriptions import audience
+from statusgen.subscriptions.merge import audience
 from statusgen.subscriptions import store as store_module
 from statusgen.subscriptions.store import SCHEMA_VERSION, SqliteSubscriptionStore
 from tests.conftest import MakeSite

@@ -34,7 +34,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from statusgen.site.build import Builder, BuildResult
-from statusgen.doctor import site_folder
+from statusgen.content.config import site_folder
 from statusgen.errors import ContentErrors, SetupError, StatusgenError, UsageError
 from statusgen.site.theme import packaged_theme
 

@@ -283,3 +283,11 @@ def _smtp(smtp: Fields | None) -> tuple[tuple[str, str], ...]:
     smtp.reject_unknown(("host", "port", "security", "password", "user"))
     found = {key: smtp.string(key, "text") for key in ("host", "port", "security")}
     return tuple((key, value) for key, value in found.items() if value is not None)
+
+
+def site_folder(site_dir: Path) -> list[str]:
+    """Is there a site here at all? (Everything else starts from `content/site.yaml`.)"""
+    if (site_dir / CONFIG_PATH).is_file():
+        return []
+    return [f"no {CONFIG_PATH} in {site_dir}: this folder is not a statusgen site; pass --site DIR with the "
+            "site's folder, or create a site with `statusgen init DIR`"]

@@ -3,8 +3,8 @@
     snapshot (from the build) ──diff──▶ events ──recipients──▶ queued deliveries (store)
         ──render once per (event, language)──▶ messages ──transport + ledger──▶ sent
 
-Before any of that, the checks `statusgen doctor` runs for notify (mail settings, the
-secret key, the relay's settings and the relay itself, the stores) stop the run with every
+Before any of that, the checks in `preflight` (mail settings, the secret key, the relay's
+settings and the relay itself, the notifier store) and the audience's own stop the run with every
 problem at once. The first run of a new site (nothing published yet) only records a
 baseline. A store that is missing or empty while the site already shows incidents is never
 silently re-baselined: the operator says `--baseline` (record what is there, send nothing)
@@ -26,16 +26,16 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from statusgen import doctor
 from statusgen.notify.emails import MailSettings, RenderedEmail, build_message, message_id, render_email, wire_bytes
 from statusgen.errors import DeliveryError, SetupError, UsageError
 from statusgen.notify.events import Event, diff
 from statusgen.content.load import load_site
 from statusgen.content.model import Site, SiteConfig, Subscriber
 from statusgen.notify.store import Delivery, NotifyStore, SqliteNotifyStore, default_store
+from statusgen.notify import preflight
+from statusgen.notify.audience import Audience
 from statusgen.notify.recipients import recipients
 from statusgen.site.snapshot import FORMAT, PATH
-from statusgen.subscriptions import audience, subscriptions_db
 from statusgen.site.theme import Theme
 from statusgen.times import TimeError, parse_time
 from statusgen.notify.transport import Outgoing, OutboxTransport, Progress, SmtpSettings, SmtpTransport, Transport
@@ -52,7 +52,7 @@ class NotifyReport:
     interrupted: int = 0
 
 
-def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,
+def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, *, audience: Audience,
            transport: Transport | str = "outbox", store: NotifyStore | None = None, store_path: Path | None = None,
            dry_run: bool = False, env: Mapping[str, str] | None = None, stream: IO[str] | None = None,
            connections: int = 4, baseline: bool = False, since: str | None = None) -> NotifyReport:
@@ -61,7 +61,8 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,
     `baseline` records everything the site shows as announced and sends nothing; `since`
     (a time) announces only what happened after it. Either is how to start again after
     losing the store; without them a missing or empty store is refused once the site has
-    published anything."""
+    published anything. `audience` says who the subscribers are (`statusgen.notify` hands
+    in the subscription store's)."""
     env = os.environ if env is None else env
     stream = stream or sys.stderr
     site_dir = site_dir.resolve()
@@ -73,8 +74,8 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,
     moment = _moment(now, snapshot, site.config)
     start = _since(since, moment, site.config)
     path = _store_path(store_path or default_store(site_dir), out_dir)
-    _preflight(site, site_dir, env, transport, path, store, snapshot, chosen=baseline or start is not None)
-    subscribers = audience(site, listed, subscriptions_db(site_dir, env))  # + self-service, − unsubscribed
+    _preflight(site, env, transport, path, store, snapshot, audience, chosen=baseline or start is not None)
+    subscribers = audience.subscribers(site, tuple(listed))  # + self-service, − unsubscribed
     store = store or SqliteNotifyStore(path)
     report = NotifyReport()
     if baseline or (not store.is_baselined() and start is None):
@@ -102,14 +103,15 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None,
     return report
 
 
-def _preflight(site: Site, site_dir: Path, env: Mapping[str, str], transport: Transport | str, path: Path,
-               store: NotifyStore | None, snapshot: dict[str, Any], chosen: bool) -> None:
-    """The doctor's checks for notify, before any work: all problems at once, or nothing.
-    A transport object (not "outbox" or "smtp") was set up by the caller, who checked it."""
+def _preflight(site: Site, env: Mapping[str, str], transport: Transport | str, path: Path,
+               store: NotifyStore | None, snapshot: dict[str, Any], audience: Audience, chosen: bool) -> None:
+    """The checks for notify (`statusgen doctor` runs them too), before any work: all
+    problems at once, or nothing. A transport object (not "outbox" or "smtp") was set up by
+    the caller, who checked it."""
     state = None if store is None else "baselined" if store.is_baselined() else "empty"
-    checks = doctor.notify_checks(site, site_dir, env, transport if isinstance(transport, str) else "given", path,
-                                  len(snapshot["incidents"]), state, chosen)
-    problems = doctor.problems_of(checks)
+    checks = preflight.notify_checks(site, env, transport if isinstance(transport, str) else "given", path,
+                                     len(snapshot["incidents"]), state, chosen)
+    problems = preflight.problems_of([*checks, *audience.checks(site)])
     if problems:
         raise SetupError(problems)
 
@@ -177,7 +179,7 @@ def _context(snapshot: dict[str, Any], event: Event) -> dict[str, Any]:
 def mail_settings(config: SiteConfig, env: Mapping[str, str]) -> MailSettings:
     """The sender and the unsubscribe links every email gets (the doctor's mail and secret
     checks first: a SetupError names each setting that is missing)."""
-    problems = [*doctor.mail_problems(config, env), *doctor.secret_problems(config, env)]
+    problems = [*preflight.mail_problems(config, env), *preflight.secret_problems(config, env)]
     if problems:
         raise SetupError(problems)
     sender = env.get("STATUSGEN_SMTP_FROM", "").strip() or config.notify.sender or ""
@@ -185,7 +187,7 @@ def mail_settings(config: SiteConfig, env: Mapping[str, str]) -> MailSettings:
         return MailSettings(sender=sender, site_host=urlsplit(config.base_url).hostname or "localhost",
                             subscriptions_url=config.subscriptions_url,
                             unsubscribe_mailto=config.notify.unsubscribe_mailto,
-                            secret=env.get(doctor.SECRET_VARIABLE) or None)
+                            secret=env.get(preflight.SECRET_VARIABLE) or None)
     except ValueError as error:
         raise UsageError(f"notify: {error}") from None
 

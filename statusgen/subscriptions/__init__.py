@@ -7,7 +7,9 @@
     pages.py     the service's pages (site_templates/service/) in the site's look
     app.py       the WSGI app: routes and the subscribe → confirm → manage → unsubscribe flow
     service.py   settings from site.yaml and the environment; waitress
-    merge.py     `audience`: who the notifier mails (yaml + confirmed − unsubscribed)
+    merge.py     `StoreAudience`: who the notifier mails (yaml + confirmed − unsubscribed)
+    preflight.py what the service needs before it starts (the secret, its store, the relay)
+    settings.py  the service's settings from site.yaml and the environment, checked once
     ops.py       `statusgen subscribers list|export|remove`
     commands.py  the command line
 """
@@ -16,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from statusgen.subscriptions.merge import audience, subscriptions_db
-
-__all__ = ["audience", "register", "subscriptions_db"]
+__all__ = ["register"]
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]

@@ -39,7 +39,7 @@ from statusgen.subscriptions.forms import Choices, Problem, read_choices, read_s
 from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer, Mailer
 from statusgen.subscriptions.pages import Pages
 from statusgen.subscriptions.security import CSRF_FIELD, Guard, origin_of, security_headers
-from statusgen.subscriptions.service import MAX_BODY, Service
+from statusgen.subscriptions.settings import MAX_BODY, Service
 from statusgen.subscriptions.store import Subscription, SubscriptionStore, address_key
 from statusgen.tokens import TokenError, read_token
 from statusgen.notify.transport import Transport, masked

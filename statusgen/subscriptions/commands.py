@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from statusgen.subscriptions.merge import subscriptions_db
+from statusgen.subscriptions.store import subscriptions_db
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]

@@ -1,5 +1,5 @@
 """Who the notifier mails: subscribers.yaml plus the service's confirmed subscribers,
-minus everyone on the suppression list.
+minus everyone on the suppression list (`StoreAudience`, the notifier's `Audience`).
 
     subscribers.yaml ─┐
                       ├─▶ an address's own confirmed record replaces its yaml entry
@@ -13,24 +13,17 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from statusgen.errors import UsageError
+from statusgen.notify.preflight import Check
 from statusgen.content.model import Site, Subscriber
 from statusgen.subscriptions.forms import expand
-from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, address_key
+from statusgen.subscriptions.preflight import subscription_store
+from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, DB_VARIABLE, address_key, subscriptions_db
 
 log = logging.getLogger(__name__)
-
-DB_VARIABLE = "STATUSGEN_SUBSCRIPTIONS_DB"
-
-
-def subscriptions_db(site_dir: Path, env: Mapping[str, str]) -> Path:
-    """Where the subscription store is: `STATUSGEN_SUBSCRIPTIONS_DB`, else in the site's
-    private `.statusgen/` folder (never in the published output)."""
-    chosen = env.get(DB_VARIABLE, "").strip()
-    return Path(chosen) if chosen else site_dir / ".statusgen" / "subscriptions.db"
-
 
 def audience(site: Site, yaml_subscribers: Iterable[Subscriber], db_path: Path | None) -> tuple[Subscriber, ...]:
     """The final list of subscribers for a notifier run (see the module docstring).
@@ -62,3 +55,22 @@ def combine(site: Site, listed: tuple[Subscriber, ...], store: SubscriptionStore
                           s.language if s.language in languages else site.config.default_language)
                for s in own.values()]
     return tuple(s for s in chosen if store.digest(s.email) not in suppressed)
+
+
+@dataclass(frozen=True)
+class StoreAudience:
+    """The notifier's `Audience` for a site: subscribers.yaml plus the subscription store
+    at `db_path` (when the site has the service), minus everyone who unsubscribed."""
+
+    db_path: Path
+
+    def checks(self, site: Site) -> list[Check]:
+        return [subscription_store(site.config, self.db_path)]
+
+    def subscribers(self, site: Site, listed: tuple[Subscriber, ...]) -> tuple[Subscriber, ...]:
+        return audience(site, listed, self.db_path)
+
+
+def store_audience(site_dir: Path, env: Mapping[str, str]) -> StoreAudience:
+    """The audience `statusgen notify` mails: the store named by the environment, or the site's own."""
+    return StoreAudience(subscriptions_db(site_dir, env))

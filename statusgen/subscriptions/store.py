@@ -26,7 +26,7 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +34,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from statusgen.tokens import MAX_AGE
+
+DB_VARIABLE = "STATUSGEN_SUBSCRIPTIONS_DB"
+
+
+def subscriptions_db(site_dir: Path, env: Mapping[str, str]) -> Path:
+    """Where the subscription store is: `STATUSGEN_SUBSCRIPTIONS_DB`, else in the site's
+    private `.statusgen/` folder (never in the published output)."""
+    chosen = env.get(DB_VARIABLE, "").strip()
+    return Path(chosen) if chosen else site_dir / ".statusgen" / "subscriptions.db"
+
 
 PENDING_LIFETIME = MAX_AGE["confirm"]
 """A subscription nobody confirms is forgotten when its confirmation link expires."""

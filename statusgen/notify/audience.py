@@ -1,0 +1,26 @@
+"""Who the notifier mails: a source the caller hands in.
+
+The notifier knows subscribers only as `Subscriber`s. Where they come from (subscribers.yaml
+alone, or with the subscription service's confirmed subscribers and its unsubscribes) is
+decided above it: the command line hands `notify` the subscription store's audience
+(`subscriptions.merge.StoreAudience`), so this package imports nothing from the service.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from statusgen.content.model import Site, Subscriber
+from statusgen.notify.preflight import Check
+
+
+class Audience(Protocol):
+    """The subscribers of one notifier run."""
+
+    def checks(self, site: Site) -> list[Check]:
+        """What must hold before the run (e.g. the store can be read); problems stop it."""
+        ...
+
+    def subscribers(self, site: Site, listed: tuple[Subscriber, ...]) -> tuple[Subscriber, ...]:
+        """Everyone to consider for this run, given subscribers.yaml (`listed`)."""
+        ...

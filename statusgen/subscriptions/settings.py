@@ -1,0 +1,111 @@
+"""The subscription service's settings, read and checked once at startup.
+
+Settings come from `content/site.yaml` (title, languages, base_url, `subscriptions.url`,
+the service's public URL, whose path it serves under) and from the environment:
+
+    STATUSGEN_SECRET_KEY          signs every link and CSRF token (required)
+    STATUSGEN_SMTP_*              the relay for confirmation emails (else the outbox)
+    STATUSGEN_SUBSCRIPTIONS_DB    the store (default SITE/.statusgen/subscriptions.db)
+    STATUSGEN_TRUSTED_PROXIES     how many proxies' X-Forwarded-For to trust (default 0)
+
+Before the service starts, its checks (`preflight.service_checks`, which `statusgen doctor`
+shares) stop it with every setting to fix at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from statusgen.content.load import load_site
+from statusgen.content.model import Site, Subscriber
+from statusgen.errors import SetupError, UsageError
+from statusgen.notify.emails import MailSettings
+from statusgen.notify.preflight import SECRET_VARIABLE, problems_of, relay_configured
+from statusgen.notify.transport import OutboxTransport, SmtpSettings, SmtpTransport, Transport
+from statusgen.site.theme import Theme
+from statusgen.subscriptions.preflight import service_checks
+from statusgen.subscriptions.store import address_key, subscriptions_db
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Service:
+    """Everything the app needs, read and checked once at startup."""
+
+    site_dir: Path
+    site: Site
+    listed: Mapping[str, Subscriber]
+    """subscribers.yaml, by address key."""
+    theme: Theme
+    public_url: str
+    """`subscriptions.url`, ending in `/`."""
+    secret: str = field(repr=False)  # never in a log or a traceback
+    db_path: Path
+    trusted_proxies: int
+    mail: MailSettings
+
+    @property
+    def base_path(self) -> str:
+        return urlsplit(self.public_url).path or "/"
+
+
+def load_service(site_dir: Path, env: Mapping[str, str], db: Path | None = None) -> Service:
+    """Read the site and the environment; raises UsageError for what stops the service
+    (a SetupError with every setting to fix: the doctor's checks for the service)."""
+    from statusgen.notify.run import mail_settings  # the sender and link settings the notifier uses
+
+    site_dir = site_dir.resolve()
+    site, listed = load_site(site_dir)
+    public_url = _public_url(site)
+    db_path = _db_path(site_dir, db or subscriptions_db(site_dir, env))
+    problems = problems_of(service_checks(site, env, db_path))
+    if problems:
+        raise SetupError(problems)
+    return Service(site_dir=site_dir, site=site, listed={address_key(s.email): s for s in listed},
+                   theme=Theme(site_dir), public_url=public_url, secret=env[SECRET_VARIABLE], db_path=db_path,
+                   trusted_proxies=_trusted_proxies(env), mail=mail_settings(site.config, env))
+
+
+def _public_url(site: Site) -> str:
+    url = site.config.subscriptions_url or ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise UsageError("content/site.yaml: subscriptions.url: expected the service's public URL such as "
+                         f"'https://status.example.org/subscriptions/'; found {url or 'nothing'!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+def _db_path(site_dir: Path, path: Path) -> Path:
+    published = (site_dir / "public").resolve()
+    if path.resolve().is_relative_to(published):
+        raise UsageError(f"the subscription store {path} is inside the published folder {published}; "
+                         "it holds addresses")
+    return path
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> int:
+    value = env.get("STATUSGEN_TRUSTED_PROXIES", "").strip() or "0"
+    if not value.isdigit() or int(value) > 10:
+        raise UsageError(f"STATUSGEN_TRUSTED_PROXIES: expected how many proxies stand in front of the service "
+                         f"(0 to 10); found {value!r}")
+    return int(value)
+
+
+def transport_for(service: Service, env: Mapping[str, str]) -> Transport:
+    """SMTP when a relay is configured (environment or notify.smtp), else the outbox."""
+    smtp = dict(service.site.config.notify.smtp)
+    if not relay_configured(service.site.config, env):
+        outbox = service.site_dir / ".statusgen" / "outbox"
+        log.info("no SMTP relay configured: confirmation emails go to the outbox %s", outbox)
+        return OutboxTransport(outbox)
+    try:
+        return SmtpTransport(SmtpSettings.from_environment(env, smtp), connections=1)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
