@@ -106,7 +106,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _notify(args: argparse.Namespace) -> int:
-    from statusgen.notify.run import notify  # the notifier's imports stay out of builds
+    from statusgen import notify  # the notifier's imports stay out of builds
 
     notify(args.site, args.out, args.now, transport=args.transport, store_path=args.store,
            dry_run=args.dry_run, connections=args.connections, stream=None if not args.quiet else io.StringIO(),
