@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from statusgen.notify.emails import MailSettings
+from statusgen.notify.message import MailSettings
 from statusgen.errors import UsageError
 from statusgen.content.load import load_site
 from statusgen.content.model import Site, Subscriber
