@@ -17,16 +17,9 @@ import jinja2
 import pytest
 
 from statusgen.site.build import BuildResult, build
-from statusgen.notify.emails import (
-    EmailRenderer,
-    MailSettings,
-    RenderedEmail,
-    build_message,
-    markdown_to_text,
-    message_id,
-    render_email,
-    thread_root,
-)
+from statusgen.notify.compose import EmailRenderer, RenderedEmail, render_email
+from statusgen.notify.message import MailSettings, build_message, message_id, thread_root
+from statusgen.notify.plaintext import markdown_to_text
 from statusgen.notify.events import THREAD_STARTERS, Event, diff
 from statusgen.content.model import Subscriber
 from statusgen.site.theme import Theme

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from statusgen.notify.emails import wire_bytes
+from statusgen.notify.wire import wire_bytes
 from statusgen.notify.transport import (
     OutboxTransport,
     Outgoing,

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 
 from statusgen.site.build import build
-from statusgen.notify.emails import as_uri, ascii_host, fold_literal, unsubscribe_headers, wire_bytes
+from statusgen.notify.message import unsubscribe_headers
+from statusgen.notify.wire import as_uri, ascii_host, fold_literal, wire_bytes
 from statusgen.tokens import read_token
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink

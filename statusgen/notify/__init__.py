@@ -1,14 +1,18 @@
 """Notify: tell subscribers what changed since the last announcement, never twice.
 
     snapshot (from the build) ──events.diff──▶ events ──recipients──▶ deliveries queued in the store
-        ──emails: render once per (event, language)──▶ messages ──transport + ledger──▶ sent
+        ──compose per (event, language)──▶ message per subscriber ──transport + ledger──▶ sent
 
-    run.py         `notify`: one run of the pipeline above, with its checks and summary
-    events.py      pure: the difference between a snapshot and what was announced
-    recipients.py  pure: who follows an event's components (groups expand)
-    emails.py      the message for one (event, language), then per subscriber
-    store.py       the notifier store: announced facts, the queue and ledger of every delivery
-    transport.py   outbox (Maildir) and SMTP; `committing` is recorded before the final dot
+    run.py           `notify`: one run of the pipeline above, with its checks and summary
+    events.py        pure: the difference between a snapshot and what was announced
+    recipients.py    pure: who follows an event's components (groups expand)
+    compose.py       an email's first step: one (event, language) rendered from the templates
+    placeholders.py  what the first step leaves open per subscriber (links, sections)
+    plaintext.py     Markdown as the text part's plain text
+    message.py       an email's second step: one subscriber's message, headers and threading
+    wire.py          the email policy: headers checked, serialised as SMTP wants (CRLF, literal ids)
+    store.py         the notifier store: announced facts, the queue and ledger of every delivery
+    transport.py     outbox (Maildir) and SMTP; `committing` is recorded before the final dot
 
 Who the subscribers are is not this package's business: the run is handed an audience
 (the command line wires in the subscription store), so the notifier imports nothing above it.

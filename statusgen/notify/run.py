@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from statusgen.notify.emails import MailSettings, RenderedEmail, build_message, message_id, render_email, wire_bytes
+from statusgen.notify.compose import RenderedEmail, render_email
+from statusgen.notify.message import MailSettings, build_message, message_id
+from statusgen.notify.wire import wire_bytes
 from statusgen.errors import DeliveryError, SetupError, UsageError
 from statusgen.notify.events import Event, diff
 from statusgen.content.load import load_site

@@ -2,8 +2,9 @@
 
 Both come from one template pair, `site_templates/emails/confirm.txt` and
 `confirm.html` (with `already` as the switch), looked up like the notification emails
-(`emails.email_environment`), in the subscriber's language, text + HTML. Headers go
-through the same checks as the notifications' (one line each, one recipient).
+(`notify.compose.email_environment`), in the subscriber's language, text + HTML.
+Headers go through the same checks as the notifications' (`notify.wire.set_headers`:
+one line each, one recipient).
 
 `Mailer` sends from a background thread through the notifier's transports (SMTP or the
 outbox), so a request never waits for the mail server: the answer to the subscribe
@@ -22,16 +23,9 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from statusgen.notify.emails import (
-    POLICY,
-    MailSettings,
-    ascii_host,
-    email_environment,
-    render_template,
-    set_headers,
-    unsubscribe_headers,
-    wire_bytes,
-)
+from statusgen.notify.compose import email_environment, render_template
+from statusgen.notify.message import MailSettings, unsubscribe_headers
+from statusgen.notify.wire import POLICY, ascii_host, set_headers, wire_bytes
 from statusgen.content.model import Site
 from statusgen.site.theme import Theme, Translator
 from statusgen.tokens import MAX_AGE, make_token

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from statusgen.content.load import load_site
 from statusgen.content.model import Site, Subscriber
 from statusgen.errors import SetupError, UsageError
-from statusgen.notify.emails import MailSettings
+from statusgen.notify.message import MailSettings
 from statusgen.notify.preflight import SECRET_VARIABLE, problems_of, relay_configured
 from statusgen.notify.transport import OutboxTransport, SmtpSettings, SmtpTransport, Transport
 from statusgen.site.theme import Theme
