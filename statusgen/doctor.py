@@ -33,7 +33,8 @@ from statusgen.content.model import Site, SiteConfig
 from statusgen.notify.store import default_store, store_state
 from statusgen.site.state import incident_state
 from statusgen.tokens import MIN_SECRET_LENGTH
-from statusgen.notify.transport import SmtpSettings, SmtpTransport
+from statusgen.content.relay import SmtpSettings
+from statusgen.notify.smtp import SmtpTransport
 
 PROBE_TIMEOUT = 10.0
 """Seconds the relay check waits for each answer: a dead relay is reported, not waited for."""

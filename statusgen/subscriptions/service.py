@@ -33,7 +33,10 @@ from statusgen.content.model import Site, Subscriber
 from statusgen.subscriptions.merge import subscriptions_db
 from statusgen.subscriptions.store import address_key
 from statusgen.site.theme import Theme
-from statusgen.notify.transport import OutboxTransport, SmtpSettings, SmtpTransport, Transport
+from statusgen.content.relay import SmtpSettings
+from statusgen.notify.delivery import Transport
+from statusgen.notify.outbox import OutboxTransport
+from statusgen.notify.smtp import SmtpTransport
 
 if TYPE_CHECKING:  # a real import would load werkzeug for every statusgen command
     from statusgen.subscriptions.app import SubscriptionApp
