@@ -20,7 +20,8 @@ import pytest
 from statusgen.site.build import build
 from statusgen.errors import DeliveryError
 from statusgen.notify.run import notify
-from statusgen.notify.transport import SmtpSettings, SmtpTransport
+from statusgen.content.relay import SmtpSettings
+from statusgen.notify.smtp import SmtpTransport
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
 

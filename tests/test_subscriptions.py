@@ -26,7 +26,8 @@ from statusgen.notify.run import notify
 from statusgen.subscriptions.app import SubscriptionApp
 from statusgen.subscriptions.service import make_app, make_server
 from statusgen.tokens import make_token
-from statusgen.notify.transport import SmtpSettings, SmtpTransport
+from statusgen.content.relay import SmtpSettings
+from statusgen.notify.smtp import SmtpTransport
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
 

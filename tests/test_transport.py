@@ -19,18 +19,12 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from statusgen.content.relay import SmtpSettings
+from statusgen.notify.delivery import Outgoing, Progress, Tally, masked
+from statusgen.notify.outbox import OutboxTransport, maildir_name
+from statusgen.notify.smtp import SmtpTransport
+from statusgen.notify.smtp.wire import data_lines
 from statusgen.notify.wire import wire_bytes
-from statusgen.notify.transport import (
-    OutboxTransport,
-    Outgoing,
-    Progress,
-    SmtpSettings,
-    SmtpTransport,
-    Tally,
-    data_lines,
-    maildir_name,
-    masked,
-)
 from tests.smtpsink import LoopbackController
 
 SENDER = "status@example.org"

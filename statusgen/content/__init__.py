@@ -10,7 +10,8 @@
     fields.py      typed readers for one mapping: expected/found, did-you-mean
     model.py       the frozen dataclasses the rest of statusgen trusts
     filecache.py   parsed files reused while unchanged (the live preview's loads)
+    relay.py       the SMTP relay's settings: notify.smtp, overridden by STATUSGEN_SMTP_*
 
 Each file is checked on its own, then cross-file rules run over the whole model. After
-`load_site` nothing re-checks a field. This layer knows nothing of time, pages or email.
+`load_site` nothing re-checks a field. This layer knows nothing of time, pages or sending email.
 """

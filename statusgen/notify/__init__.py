@@ -4,6 +4,8 @@
         ──compose per (event, language)──▶ message per subscriber ──transport + ledger──▶ sent
 
     run.py           `notify`: one run of the pipeline above, with its checks and summary
+    preflight.py     what a run needs before any work (settings, the relay, the store), one check each
+    audience.py      the protocol of who the subscribers are (handed in by the caller)
     events.py        pure: the difference between a snapshot and what was announced
     recipients.py    pure: who follows an event's components (groups expand)
     compose.py       an email's first step: one (event, language) rendered from the templates
@@ -12,7 +14,9 @@
     message.py       an email's second step: one subscriber's message, headers and threading
     wire.py          the email policy: headers checked, serialised as SMTP wants (CRLF, literal ids)
     store.py         the notifier store: announced facts, the queue and ledger of every delivery
-    transport.py     outbox (Maildir) and SMTP; `committing` is recorded before the final dot
+    delivery.py      what every transport shares: Outgoing, the Ledger, Progress (addresses masked)
+    outbox.py        the default transport: one file per message in a Maildir
+    smtp/            the SMTP transport; `committing` is recorded before the final dot
 
 Who the subscribers are is not this package's business: the run is handed an audience
 (the command line wires in the subscription store), so the notifier imports nothing above it.

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from statusgen.content.model import Site, SiteConfig
 from statusgen.notify.store import store_state
-from statusgen.notify.transport import SmtpSettings, SmtpTransport
+from statusgen.content.relay import SmtpSettings
+from statusgen.notify.smtp import SmtpTransport
 from statusgen.tokens import MIN_SECRET_LENGTH
 
 PROBE_TIMEOUT = 10.0

@@ -40,7 +40,10 @@ from statusgen.notify.recipients import recipients
 from statusgen.site.snapshot import FORMAT, PATH
 from statusgen.site.theme import Theme
 from statusgen.times import TimeError, parse_time
-from statusgen.notify.transport import Outgoing, OutboxTransport, Progress, SmtpSettings, SmtpTransport, Transport
+from statusgen.content.relay import SmtpSettings
+from statusgen.notify.delivery import Outgoing, Progress, Transport
+from statusgen.notify.outbox import OutboxTransport
+from statusgen.notify.smtp import SmtpTransport
 
 log = logging.getLogger(__name__)
 

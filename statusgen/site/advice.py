@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from statusgen.content.config import CONFIG_PATH, is_place_zone, zones_on_the_clock_of
 from statusgen.content.incidents import shown_time
 from statusgen.content.model import Site, SiteConfig
+from statusgen.content.relay import DEFAULT_PORTS, setting_sources
 
 ENVIRONMENT = "environment"
 """The path of a warning about an environment variable (its line is 0)."""
@@ -146,10 +147,7 @@ def _plain_smtp(config: SiteConfig, env: Mapping[str, str]) -> Iterator[Advice]:
     """Mail to a relay beyond this machine with `security: none` (the default)."""
     if not env.get("STATUSGEN_SMTP_HOST", "").strip() and not dict(config.notify.smtp).get("host"):
         return  # no relay: notify writes to the outbox (doctor says what --transport smtp needs)
-    # Here, not at the top: the notifier's imports stay out of builds. The transport's own
-    # reading of the settings, so that this warns about what notify would do.
-    from statusgen.notify.transport import DEFAULT_PORTS, setting_sources
-
+    # Read as notify reads them (content/relay.py), so that this warns about what notify would do.
     settings, _ = setting_sources(env, dict(config.notify.smtp))  # its problems are doctor's to report
     source, security = settings.get("security", (settings["host"][0], "none"))
     host = str(settings["host"][1]).strip()

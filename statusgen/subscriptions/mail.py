@@ -29,7 +29,7 @@ from statusgen.notify.wire import POLICY, ascii_host, set_headers, wire_bytes
 from statusgen.content.model import Site
 from statusgen.site.theme import Theme, Translator
 from statusgen.tokens import MAX_AGE, make_token
-from statusgen.notify.transport import Outgoing, Progress, Transport, masked, masked_in
+from statusgen.notify.delivery import Outgoing, Progress, Transport, masked, masked_in
 
 log = logging.getLogger(__name__)
 

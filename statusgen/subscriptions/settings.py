@@ -25,7 +25,10 @@ from statusgen.content.model import Site, Subscriber
 from statusgen.errors import SetupError, UsageError
 from statusgen.notify.message import MailSettings
 from statusgen.notify.preflight import SECRET_VARIABLE, problems_of, relay_configured
-from statusgen.notify.transport import OutboxTransport, SmtpSettings, SmtpTransport, Transport
+from statusgen.content.relay import SmtpSettings
+from statusgen.notify.delivery import Transport
+from statusgen.notify.outbox import OutboxTransport
+from statusgen.notify.smtp import SmtpTransport
 from statusgen.site.theme import Theme
 from statusgen.subscriptions.preflight import service_checks
 from statusgen.subscriptions.store import address_key, subscriptions_db

@@ -1,0 +1,116 @@
+"""The SMTP relay's settings: where and how `notify --transport smtp` reaches the relay.
+
+    content/site.yaml notify.smtp (host, port, security, user) ──┐
+    STATUSGEN_SMTP_* in the environment (wins; the password only) ┴──read──▶ SmtpSettings   or   problems
+
+Read and checked here, at the edge, so that the notifier's SMTP transport, `doctor` and
+the site's warnings (site/advice.py) all see the same settings and the same problems.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+SECURITY_MODES = ("none", "starttls", "tls")
+DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+SITE_SETTINGS = ("host", "port", "security", "user")
+"""What `notify.smtp` in content/site.yaml may set: never the password."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to reach the SMTP relay."""
+
+    host: str
+    port: int = 25
+    security: str = "none"
+    """`none`, `starttls` (upgrade a plain connection) or `tls` (TLS from the first byte)."""
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log or a traceback
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str], defaults: Mapping[str, Any] | None = None) -> SmtpSettings:
+        """Settings from `STATUSGEN_SMTP_*` (as CI secrets arrive), over the non-secret
+        `defaults` from the site's `notify.smtp`. An empty variable counts as unset, as
+        CI systems pass a missing secret as an empty string. Raises ValueError (the first
+        problem `read` finds)."""
+        settings, problems = cls.read(env, defaults or {})
+        if settings is None:
+            raise ValueError(problems[0])
+        if settings.user is not None and settings.security == "none":
+            log.warning("SMTP credentials will cross the network unencrypted; set STATUSGEN_SMTP_SECURITY")
+        return settings
+
+    @classmethod
+    def read(cls, env: Mapping[str, str], defaults: Mapping[str, Any]) -> tuple[SmtpSettings | None, list[str]]:
+        """The settings, or None and every problem, one line each naming the setting."""
+        found, problems = setting_sources(env, defaults)
+        if "host" not in found:
+            problems.append("no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml)")
+        security = _checked(_security, found.get("security"), "none", problems)
+        port = _checked(_port, found.get("port"), DEFAULT_PORTS.get(security, 25), problems)
+        user = str(found["user"][1]).strip() if "user" in found else None
+        password = str(found["password"][1]) if "password" in found else None
+        if (user is None) != (password is None):
+            given, missing = ("USER", "PASSWORD") if password is None else ("PASSWORD", "USER")
+            problems.append(f"STATUSGEN_SMTP_{given} is set but STATUSGEN_SMTP_{missing} is not: set both or neither")
+        if problems:
+            return None, problems
+        return cls(host=str(found["host"][1]).strip(), port=port, security=security, user=user,
+                   password=password), []
+
+
+def _checked(parse: Callable[[str, Any], Any], source: tuple[str, Any] | None, default: Any,
+             problems: list[str]) -> Any:
+    """A setting parsed from where it came from, or its default; a bad one adds a problem."""
+    if source is None:
+        return default
+    try:
+        return parse(*source)
+    except ValueError as error:
+        problems.append(str(error))
+        return default
+
+
+def setting_sources(env: Mapping[str, str], defaults: Mapping[str, Any]) -> tuple[dict[str, tuple[str, Any]],
+                                                                                    list[str]]:
+    """Each setting that is set, with where it came from (the environment wins), and the
+    problems of the site's `notify.smtp`."""
+    problems = []
+    if "password" in defaults:
+        problems.append("notify.smtp.password: the SMTP password may only come from the environment "
+                        "(STATUSGEN_SMTP_PASSWORD), never from a file in git")
+    unknown = sorted(str(key) for key in defaults if key not in (*SITE_SETTINGS, "password"))
+    if unknown:
+        problems.append(f"notify.smtp: expected only {', '.join(SITE_SETTINGS)}; found {', '.join(unknown)}")
+    found: dict[str, tuple[str, Any]] = {}
+    for name in (*SITE_SETTINGS, "password"):
+        variable = f"STATUSGEN_SMTP_{name.upper()}"
+        value = env.get(variable)
+        if value is not None and (value if name == "password" else value.strip()):
+            found[name] = (variable, value)
+        elif name != "password" and defaults.get(name) not in (None, ""):
+            found[name] = (f"notify.smtp.{name}", defaults[name])
+    return found, problems
+
+
+def _security(source: str, value: Any) -> str:
+    mode = str(value).strip().lower()
+    if mode not in SECURITY_MODES:
+        hint = " (did you mean 'tls'?)" if mode in ("ssl", "smtps", "implicit") else ""
+        raise ValueError(f"{source}: expected one of {', '.join(SECURITY_MODES)}; found {value!r}{hint}")
+    return mode
+
+
+def _port(source: str, value: Any) -> int:
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
+        raise ValueError(f"{source}: expected a port number from 1 to 65535; found {value!r}")
+    return int(text)

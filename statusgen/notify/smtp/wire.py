@@ -1,0 +1,69 @@
+"""One SMTP transaction on the wire, split around the final `.` line.
+
+    MAIL FROM ─▶ RCPT TO ─▶ DATA ─▶ body        send_up_to_the_dot: a break here loses nothing
+                                      ─▶ .      end_data: a break here may have delivered it
+
+A server that loses the connection before the dot throws the message away (RFC 5321
+§4.1.1.4), so everything before it can be retried; the session records `committing` in
+the ledger between the two.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+
+from statusgen.notify.delivery import Outgoing
+from statusgen.notify.smtp.problems import Permanent, Refused, Uncertain, expect, reply_text
+
+
+def send_up_to_the_dot(smtp: smtplib.SMTP, outgoing: Outgoing) -> None:
+    """MAIL FROM, RCPT TO, DATA and the body, stopping right before the final `.` line."""
+    options = _mail_options(smtp, outgoing)
+    smtp.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+    expect(smtp.mail(outgoing.sender, options), "MAIL FROM", refuses=Refused)
+    expect(smtp.rcpt(outgoing.recipient), "RCPT TO")
+    smtp.putcmd("data")
+    expect(smtp.getreply(), "DATA", wanted=354)
+    smtp.send(data_lines(outgoing.data))
+
+
+def end_data(smtp: smtplib.SMTP) -> None:
+    """The final `.`: from here on, a lost connection leaves the outcome unknown."""
+    try:
+        smtp.send(b".\r\n")
+        code, text = smtp.getreply()
+    except OSError as error:
+        raise Uncertain(f"no answer to the end of data: {error}", closes=True) from error
+    if 400 <= code < 600:
+        expect((code, text), "end of data")
+    elif not 200 <= code < 300:
+        raise Uncertain(f"end of data: unexpected answer {code} {reply_text(text)}", closes=True)
+
+
+def _mail_options(smtp: smtplib.SMTP, outgoing: Outgoing) -> list[str]:
+    """MAIL FROM parameters for this message; refuses an address that could smuggle in an
+    SMTP command (smtplib sends a line break inside an address as it is)."""
+    for address in (outgoing.sender, outgoing.recipient):
+        if _CONTROL.search(address):
+            raise Permanent("not a deliverable address: it holds a control character")
+    options = []
+    if not outgoing.data.isascii() and smtp.has_extn("8bitmime"):
+        options.append("BODY=8BITMIME")
+    if not (outgoing.sender + outgoing.recipient).isascii():
+        if not smtp.has_extn("smtputf8"):
+            raise Permanent("the server does not accept non-ASCII addresses (no SMTPUTF8)")
+        options.append("SMTPUTF8")
+    return options
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def data_lines(data: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, a leading `.` doubled (so that a
+    line holding only `.` is not taken for the end), ending in CRLF, without the final `.`."""
+    data = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", data))
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
