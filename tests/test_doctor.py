@@ -26,11 +26,11 @@ from tests.test_transport import certificate, only_status, server_tls, trusting 
 SECRET = "s" * 32
 SITE_YAML = """\
 title: {en: Example status, nl: Voorbeeldstatus}
-base_url: https://status.example.org/
+base_url: https://status.integratieplatform.nl/
 languages: [en, nl]
 timezone: Europe/Brussels
-subscriptions: {url: https://status.example.org/subscriptions/}
-notify: {from: status@example.org, unsubscribe_mailto: leave@example.org}
+subscriptions: {url: https://status.integratieplatform.nl/subscriptions/}
+notify: {from: status@integratieplatform.nl, unsubscribe_mailto: leave@integratieplatform.nl}
 """
 INCIDENT = """\
 ---
@@ -101,7 +101,7 @@ def test_a_ready_site_passes_and_says_so(site: Path, run_cli: Any, environment: 
     code, out, _ = run_cli("doctor", "--site", site, "-v")
     assert out.splitlines() == [
         f"ok: site: {site}: 3 components, 0 incidents and maintenance windows published",
-        "ok: mail settings: from status@example.org",
+        "ok: mail settings: from status@integratieplatform.nl",
         "ok: secret key: STATUSGEN_SECRET_KEY is set",
         f"ok: notifier store: {site}/.statusgen/notify.db (missing)",
         f"ok: subscription store: none at {site}/.statusgen/subscriptions.db",
@@ -141,8 +141,8 @@ def test_every_setting_to_fix_at_once_each_naming_the_setting(site: Path) -> Non
 
 def test_a_short_secret_a_missing_sender_and_no_way_to_unsubscribe(make_site: MakeSite) -> None:
     root = make_site({"content/site.yaml": SITE_YAML.replace(
-        "subscriptions: {url: https://status.example.org/subscriptions/}\n", "").replace(
-        "notify: {from: status@example.org, unsubscribe_mailto: leave@example.org}", "")})
+        "subscriptions: {url: https://status.integratieplatform.nl/subscriptions/}\n", "").replace(
+        "notify: {from: status@integratieplatform.nl, unsubscribe_mailto: leave@integratieplatform.nl}", "")})
     assert diagnose(root, env={"STATUSGEN_SECRET_KEY": "short"}).problems == [
         "no sender address: set notify.from in content/site.yaml or STATUSGEN_SMTP_FROM",
         "every email needs a way to unsubscribe: set subscriptions.url or notify.unsubscribe_mailto in "
