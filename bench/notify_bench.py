@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from statusgen.site.build import build  # noqa: E402
-from statusgen.notify.run import notify  # noqa: E402
+from statusgen import notify  # noqa: E402
 from statusgen.content.relay import SmtpSettings  # noqa: E402
-from statusgen.notify.smtp import SmtpTransport  # noqa: E402
+from statusgen.notifier.smtp import SmtpTransport  # noqa: E402
 from tests.smtpsink import LoopbackController  # noqa: E402
 
 SITE = """\

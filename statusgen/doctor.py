@@ -22,8 +22,8 @@ from pathlib import Path
 from statusgen.content.config import site_folder
 from statusgen.content.load import load_site
 from statusgen.errors import ContentErrors
-from statusgen.notify.preflight import PROBE_TIMEOUT, Check, notify_checks
-from statusgen.notify.store import default_store
+from statusgen.notifier.preflight import PROBE_TIMEOUT, Check, notify_checks
+from statusgen.notifier.store import default_store
 from statusgen.site.advice import Advice, site_advice
 from statusgen.site.state import incident_state
 from statusgen.subscriptions.merge import store_audience

@@ -17,8 +17,8 @@ from aiosmtpd.handlers import Sink
 from statusgen.site.advice import Advice
 from statusgen.site.build import build
 from statusgen.doctor import Diagnosis, diagnose, report_lines
-from statusgen.notify.preflight import Check
-from statusgen.notify.run import notify
+from statusgen.notifier.preflight import Check
+from statusgen import notify
 from tests.conftest import MakeSite
 from tests.smtpsink import LoopbackController
 from tests.test_transport import certificate, only_status, server_tls, trusting  # noqa: F401 (a fixture)

@@ -17,10 +17,10 @@ import jinja2
 import pytest
 
 from statusgen.site.build import BuildResult, build
-from statusgen.notify.compose import EmailRenderer, RenderedEmail, render_email
-from statusgen.notify.message import MailSettings, build_message, message_id, thread_root
-from statusgen.notify.plaintext import markdown_to_text
-from statusgen.notify.events import THREAD_STARTERS, Event, diff
+from statusgen.notifier.compose import EmailRenderer, RenderedEmail, render_email
+from statusgen.notifier.message import MailSettings, build_message, message_id, thread_root
+from statusgen.notifier.plaintext import markdown_to_text
+from statusgen.notifier.events import THREAD_STARTERS, Event, diff
 from statusgen.content.model import Subscriber
 from statusgen.site.theme import Theme
 from statusgen.tokens import read_token

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statusgen.notify.events import diff
+from statusgen.notifier.events import diff
 from statusgen.content.model import Subscriber
-from statusgen.notify.recipients import recipients
+from statusgen.notifier.recipients import recipients
 
 NOW = datetime(2026, 11, 30, 11, tzinfo=UTC)
 
@@ -181,7 +181,7 @@ def test_a_snapshot_announced_once_brings_nothing_new(data: dict[str, list[tuple
 
 
 def test_recipients_follow_components_groups_expanded_and_everything() -> None:
-    from statusgen.notify.events import Event
+    from statusgen.notifier.events import Event
     event = Event("a/update/1", "incident_created", "a", "1", ("dcc-app",))
     people = [Subscriber("group@example.org", ("dcc-certificates", "dcc-app"), "nl"),
               Subscriber("app@example.org", ("dcc-app",), "en"),

@@ -19,9 +19,9 @@ import pytest
 
 from statusgen.site.build import build
 from statusgen.errors import DeliveryError
-from statusgen.notify.run import notify
+from statusgen import notify
 from statusgen.content.relay import SmtpSettings
-from statusgen.notify.smtp import SmtpTransport
+from statusgen.notifier.smtp import SmtpTransport
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
 
@@ -125,7 +125,7 @@ def test_a_lost_store_is_never_silently_re_baselined(site: Notifier, run_cli: An
 
 def test_an_empty_store_counts_as_lost(site: Notifier) -> None:
     from statusgen.errors import SetupError
-    from statusgen.notify.store import SqliteNotifyStore
+    from statusgen.notifier.store import SqliteNotifyStore
     lost_store(site)
     SqliteNotifyStore(site.root / ".statusgen" / "notify.db").close()  # the schema, no baseline
     with pytest.raises(SetupError, match="notify.db is empty but the site already has 1 incidents"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from statusgen.notify.events import Event
+from statusgen.notifier.events import Event
 from statusgen.content.model import Subscriber
-from statusgen.notify.store import SCHEMA_VERSION, SqliteNotifyStore
+from statusgen.notifier.store import SCHEMA_VERSION, SqliteNotifyStore
 
 EVENT = Event("a/update/1", "incident_created", "a", "1", ("app",))
 CONTEXT = {"incidents": {"a": {"kind": "incident"}}}

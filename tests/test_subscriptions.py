@@ -22,12 +22,12 @@ import pytest
 from waitress import wasyncore
 
 from statusgen.site.build import build
-from statusgen.notify.run import notify
+from statusgen import notify
 from statusgen.subscriptions.app import SubscriptionApp
 from statusgen.subscriptions.service import make_app, make_server
 from statusgen.tokens import make_token
 from statusgen.content.relay import SmtpSettings
-from statusgen.notify.smtp import SmtpTransport
+from statusgen.notifier.smtp import SmtpTransport
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
 

@@ -14,7 +14,7 @@ import pytest
 from statusgen.site.build import build
 from statusgen.content.load import load_site
 from statusgen.content.model import Subscriber
-from statusgen.notify.run import notify
+from statusgen import notify
 from statusgen.subscriptions.merge import audience
 from statusgen.subscriptions import store as store_module
 from statusgen.subscriptions.store import SCHEMA_VERSION, SqliteSubscriptionStore

@@ -20,11 +20,11 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from statusgen.content.relay import SmtpSettings
-from statusgen.notify.delivery import Outgoing, Progress, Tally, masked
-from statusgen.notify.outbox import OutboxTransport, maildir_name
-from statusgen.notify.smtp import SmtpTransport
-from statusgen.notify.smtp.wire import data_lines
-from statusgen.notify.wire import wire_bytes
+from statusgen.notifier.delivery import Outgoing, Progress, Tally, masked
+from statusgen.notifier.outbox import OutboxTransport, maildir_name
+from statusgen.notifier.smtp import SmtpTransport
+from statusgen.notifier.smtp.wire import data_lines
+from statusgen.notifier.wire import wire_bytes
 from tests.smtpsink import LoopbackController
 
 SENDER = "status@example.org"

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from statusgen.site.build import build
-from statusgen.notify.message import unsubscribe_headers
-from statusgen.notify.wire import as_uri, ascii_host, fold_literal, wire_bytes
+from statusgen.notifier.message import unsubscribe_headers
+from statusgen.notifier.wire import as_uri, ascii_host, fold_literal, wire_bytes
 from statusgen.tokens import read_token
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink

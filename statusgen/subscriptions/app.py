@@ -42,7 +42,7 @@ from statusgen.subscriptions.security import CSRF_FIELD, Guard, origin_of, secur
 from statusgen.subscriptions.settings import MAX_BODY, Service
 from statusgen.subscriptions.store import Subscription, SubscriptionStore, address_key
 from statusgen.tokens import TokenError, read_token
-from statusgen.notify.delivery import Transport, masked
+from statusgen.notifier.delivery import Transport, masked
 
 log = logging.getLogger(__name__)
 

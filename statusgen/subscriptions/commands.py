@@ -70,7 +70,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from statusgen.notify.store import default_store
+    from statusgen.notifier.store import default_store
     from statusgen.subscriptions.ops import export_address
 
     site = args.site.resolve()
@@ -80,7 +80,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from statusgen.notify.store import default_store
+    from statusgen.notifier.store import default_store
     from statusgen.subscriptions.ops import remove_address
 
     site = args.site.resolve()

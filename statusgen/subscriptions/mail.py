@@ -23,13 +23,13 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from statusgen.notify.compose import email_environment, render_template
-from statusgen.notify.message import MailSettings, unsubscribe_headers
-from statusgen.notify.wire import POLICY, ascii_host, set_headers, wire_bytes
+from statusgen.notifier.compose import email_environment, render_template
+from statusgen.notifier.message import MailSettings, unsubscribe_headers
+from statusgen.notifier.wire import POLICY, ascii_host, set_headers, wire_bytes
 from statusgen.content.model import Site
 from statusgen.site.theme import Theme, Translator
 from statusgen.tokens import MAX_AGE, make_token
-from statusgen.notify.delivery import Outgoing, Progress, Transport, masked, masked_in
+from statusgen.notifier.delivery import Outgoing, Progress, Transport, masked, masked_in
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from statusgen.errors import UsageError
-from statusgen.notify.preflight import Check
+from statusgen.notifier.preflight import Check
 from statusgen.content.model import Site, Subscriber
 from statusgen.subscriptions.forms import expand
 from statusgen.subscriptions.preflight import subscription_store

@@ -22,7 +22,7 @@ from typing import Any
 from statusgen.errors import UsageError
 from statusgen.content.load import load_site
 from statusgen.content.model import Subscriber
-from statusgen.notify.store import SqliteNotifyStore
+from statusgen.notifier.store import SqliteNotifyStore
 from statusgen.subscriptions.forms import AddressError, normalise_address
 from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, address_key
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from statusgen.content.model import Site, SiteConfig
-from statusgen.notify.preflight import Check, mail_problems, relay_configured, secret_problems, smtp_settings
+from statusgen.notifier.preflight import Check, mail_problems, relay_configured, secret_problems, smtp_settings
 from statusgen.subscriptions.store import DB_VARIABLE
 
 

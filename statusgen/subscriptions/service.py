@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from statusgen.notify.delivery import Transport
+from statusgen.notifier.delivery import Transport
 from statusgen.subscriptions.settings import MAX_BODY, load_service, transport_for
 
 if TYPE_CHECKING:  # a real import would load werkzeug for every statusgen command

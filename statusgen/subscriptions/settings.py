@@ -23,12 +23,12 @@ from urllib.parse import urlsplit
 from statusgen.content.load import load_site
 from statusgen.content.model import Site, Subscriber
 from statusgen.errors import SetupError, UsageError
-from statusgen.notify.message import MailSettings
-from statusgen.notify.preflight import SECRET_VARIABLE, problems_of, relay_configured
+from statusgen.notifier.message import MailSettings
+from statusgen.notifier.preflight import SECRET_VARIABLE, problems_of, relay_configured
 from statusgen.content.relay import SmtpSettings
-from statusgen.notify.delivery import Transport
-from statusgen.notify.outbox import OutboxTransport
-from statusgen.notify.smtp import SmtpTransport
+from statusgen.notifier.delivery import Transport
+from statusgen.notifier.outbox import OutboxTransport
+from statusgen.notifier.smtp import SmtpTransport
 from statusgen.site.theme import Theme
 from statusgen.subscriptions.preflight import service_checks
 from statusgen.subscriptions.store import address_key, subscriptions_db
@@ -62,7 +62,7 @@ class Service:
 def load_service(site_dir: Path, env: Mapping[str, str], db: Path | None = None) -> Service:
     """Read the site and the environment; raises UsageError for what stops the service
     (a SetupError with every setting to fix: the doctor's checks for the service)."""
-    from statusgen.notify.run import mail_settings  # the sender and link settings the notifier uses
+    from statusgen.notifier.run import mail_settings  # the sender and link settings the notifier uses
 
     site_dir = site_dir.resolve()
     site, listed = load_site(site_dir)

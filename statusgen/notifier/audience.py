@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from statusgen.content.model import Site, Subscriber
-from statusgen.notify.preflight import Check
+from statusgen.notifier.preflight import Check
 
 
 class Audience(Protocol):

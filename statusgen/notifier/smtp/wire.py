@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 import smtplib
 
-from statusgen.notify.delivery import Outgoing
-from statusgen.notify.smtp.problems import Permanent, Refused, Uncertain, expect, reply_text
+from statusgen.notifier.delivery import Outgoing
+from statusgen.notifier.smtp.problems import Permanent, Refused, Uncertain, expect, reply_text
 
 
 def send_up_to_the_dot(smtp: smtplib.SMTP, outgoing: Outgoing) -> None:

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Iterable
 
 from statusgen.content.relay import SmtpSettings
-from statusgen.notify.delivery import Ledger, Outgoing, Progress, known_count
-from statusgen.notify.smtp.handover import Handover
-from statusgen.notify.smtp.pool import Pool
-from statusgen.notify.smtp.retry import RetryPolicy
+from statusgen.notifier.delivery import Ledger, Outgoing, Progress, known_count
+from statusgen.notifier.smtp.handover import Handover
+from statusgen.notifier.smtp.pool import Pool
+from statusgen.notifier.smtp.retry import RetryPolicy
 
 
 class SmtpTransport:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from statusgen.content.model import Site, SiteConfig
-from statusgen.notify.store import store_state
+from statusgen.notifier.store import store_state
 from statusgen.content.relay import SmtpSettings
-from statusgen.notify.smtp import SmtpTransport
+from statusgen.notifier.smtp import SmtpTransport
 from statusgen.tokens import MIN_SECRET_LENGTH
 
 PROBE_TIMEOUT = 10.0

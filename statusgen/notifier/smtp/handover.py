@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from statusgen.notify.delivery import Ledger, Outgoing, Progress, masked, masked_in
+from statusgen.notifier.delivery import Ledger, Outgoing, Progress, masked, masked_in
 
 log = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from babel.units import format_unit
 
 from statusgen.errors import BuildError
 from statusgen.markup import render_markdown
-from statusgen.notify.events import Event
-from statusgen.notify.placeholders import personal, slot, without_markers
-from statusgen.notify.plaintext import markdown_to_text
+from statusgen.notifier.events import Event
+from statusgen.notifier.placeholders import personal, slot, without_markers
+from statusgen.notifier.plaintext import markdown_to_text
 from statusgen.site.theme import Theme, Translator
 
 log = logging.getLogger(__name__)

@@ -26,24 +26,24 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from statusgen.notify.compose import RenderedEmail, render_email
-from statusgen.notify.message import MailSettings, build_message, message_id
-from statusgen.notify.wire import wire_bytes
+from statusgen.notifier.compose import RenderedEmail, render_email
+from statusgen.notifier.message import MailSettings, build_message, message_id
+from statusgen.notifier.wire import wire_bytes
 from statusgen.errors import DeliveryError, SetupError, UsageError
-from statusgen.notify.events import Event, diff
+from statusgen.notifier.events import Event, diff
 from statusgen.content.load import load_site
 from statusgen.content.model import Site, SiteConfig, Subscriber
-from statusgen.notify.store import Delivery, NotifyStore, SqliteNotifyStore, default_store
-from statusgen.notify import preflight
-from statusgen.notify.audience import Audience
-from statusgen.notify.recipients import recipients
+from statusgen.notifier.store import Delivery, NotifyStore, SqliteNotifyStore, default_store
+from statusgen.notifier import preflight
+from statusgen.notifier.audience import Audience
+from statusgen.notifier.recipients import recipients
 from statusgen.site.snapshot import FORMAT, PATH
 from statusgen.site.theme import Theme
 from statusgen.times import TimeError, parse_time
 from statusgen.content.relay import SmtpSettings
-from statusgen.notify.delivery import Outgoing, Progress, Transport
-from statusgen.notify.outbox import OutboxTransport
-from statusgen.notify.smtp import SmtpTransport
+from statusgen.notifier.delivery import Outgoing, Progress, Transport
+from statusgen.notifier.outbox import OutboxTransport
+from statusgen.notifier.smtp import SmtpTransport
 
 log = logging.getLogger(__name__)
 

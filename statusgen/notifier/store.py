@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from statusgen.notify.events import Event
+from statusgen.notifier.events import Event
 from statusgen.content.model import Subscriber
 
 SCHEMA_VERSION = 1

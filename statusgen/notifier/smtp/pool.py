@@ -15,11 +15,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from statusgen.content.relay import SmtpSettings
-from statusgen.notify.delivery import Outgoing, masked_in
-from statusgen.notify.smtp.handover import Handover, Job
-from statusgen.notify.smtp.problems import Permanent, Refused, Transient, Uncertain
-from statusgen.notify.smtp.retry import RetryPolicy
-from statusgen.notify.smtp.session import Connection
+from statusgen.notifier.delivery import Outgoing, masked_in
+from statusgen.notifier.smtp.handover import Handover, Job
+from statusgen.notifier.smtp.problems import Permanent, Refused, Transient, Uncertain
+from statusgen.notifier.smtp.retry import RetryPolicy
+from statusgen.notifier.smtp.session import Connection
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from typing import Any
 from babel.lists import format_list
 
 from statusgen.content.model import Subscriber
-from statusgen.notify.compose import RenderedEmail, email_language, pick
-from statusgen.notify.events import THREAD_STARTERS, Event
-from statusgen.notify.placeholders import fill
-from statusgen.notify.wire import POLICY, as_uri, ascii_host, set_headers
+from statusgen.notifier.compose import RenderedEmail, email_language, pick
+from statusgen.notifier.events import THREAD_STARTERS, Event
+from statusgen.notifier.placeholders import fill
+from statusgen.notifier.wire import POLICY, as_uri, ascii_host, set_headers
 from statusgen.tokens import make_token
 
 

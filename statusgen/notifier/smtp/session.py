@@ -12,9 +12,9 @@ import smtplib
 from collections.abc import Callable
 
 from statusgen.content.relay import SmtpSettings
-from statusgen.notify.delivery import Outgoing
-from statusgen.notify.smtp.problems import Permanent, Problem, Transient, setup_problem
-from statusgen.notify.smtp.wire import end_data, send_up_to_the_dot
+from statusgen.notifier.delivery import Outgoing
+from statusgen.notifier.smtp.problems import Permanent, Problem, Transient, setup_problem
+from statusgen.notifier.smtp.wire import end_data, send_up_to_the_dot
 
 log = logging.getLogger(__name__)
 

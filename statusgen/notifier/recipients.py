@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from statusgen.notify.events import Event
+from statusgen.notifier.events import Event
 from statusgen.content.model import Subscriber
 
 

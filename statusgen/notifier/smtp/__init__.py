@@ -16,6 +16,6 @@
 The settings themselves (`SmtpSettings`) are read in content/relay.py.
 """
 
-from statusgen.notify.smtp.transport import SmtpTransport
+from statusgen.notifier.smtp.transport import SmtpTransport
 
 __all__ = ["SmtpTransport"]

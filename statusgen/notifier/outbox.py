@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from statusgen.notify.delivery import Ledger, Outgoing, Progress, known_count
+from statusgen.notifier.delivery import Ledger, Outgoing, Progress, known_count
 
 log = logging.getLogger(__name__)
 
