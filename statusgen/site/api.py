@@ -20,6 +20,9 @@ Choices where Statuspage is not ours to copy: ids are derived from the file ids
 (`statusgen.ids`), `shortlink` is the incident's own page, a resolved incident with a
 post-mortem has status `postmortem` (as Statuspage shows it once one is published), and
 a cancelled maintenance is left out of the lists (Statuspage has no such status).
+
+Beside them, `api/uptime.json` (`uptime_json`) is statusgen's own: the daily uptime
+of every component, which Statuspage does not publish.
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from statusgen import ids
+from statusgen.content.model import COMPONENT_STATUSES, Component, Group, Update
 from statusgen.site import urls
-from statusgen.content.model import Component, Group, Update
 from statusgen.site.state import IncidentState, SiteState
 from statusgen.site.theme import Theme, Translator
+from statusgen.site.uptime import WEIGHTS, ComponentUptime
 from statusgen.times import iso_time
 
 if TYPE_CHECKING:
@@ -278,3 +282,33 @@ def _changes(entry: IncidentState) -> tuple[tuple[str, datetime], ...]:
         for cid, _, _ in changes:
             changed[cid] = max(changed.get(cid, update.at), update.at)
     return tuple(changed.items())
+
+
+def uptime_json(state: SiteState, uptime: dict[str, ComponentUptime]) -> str:
+    """`api/uptime.json`: per component, the daily uptime and the 90-day percentage."""
+    site = state.site
+    lang = site.config.default_language
+    components = []
+    for component in site.components:
+        figures = uptime[component.id]
+        components.append({
+            "id": component.id,
+            "name": component.name[lang],
+            "group_id": component.group,
+            "uptime_percent": _rounded(figures.percent),
+            "days": [{"date": day.day.isoformat(), "uptime_percent": _rounded(day.uptime),
+                      "minutes": {status: round(m, 3) for status, m in day.minutes},
+                      "incidents": list(day.incidents)} for day in figures.days],
+        })
+    document = {
+        "generated_at": iso_time(state.now, site.config.timezone),
+        "time_zone": site.config.timezone.key,
+        "days": len(next(iter(uptime.values())).days) if uptime else 0,
+        "weights": {s: WEIGHTS.get(s, 0.0) for s in COMPONENT_STATUSES if s != "operational"},
+        "components": components,
+    }
+    return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

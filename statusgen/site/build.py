@@ -26,8 +26,9 @@ from statusgen.errors import UsageError
 from statusgen.site.incremental import BuildCache
 from statusgen.content.load import load_site
 from statusgen.content.model import Site
-from statusgen.site.output import write_changes, write_site
-from statusgen.site.render import Outputs, render_site, theme_digest
+from statusgen.site.fingerprints import theme_digest
+from statusgen.site.output import Outputs, write_changes, write_site
+from statusgen.site.render import render_site
 from statusgen.site.state import SiteState, site_state
 from statusgen.site.theme import Theme
 from statusgen.times import TimeError, build_time

@@ -1,5 +1,8 @@
 """Stage 4 of the build: write the rendered outputs, all at once or not at all.
 
+`Outputs` holds them until then, by path, and refuses a path outside the output folder
+or one written twice.
+
 The new site is written to a temporary folder beside the output folder and swapped
 into place with two renames, so readers (and a failed build) never see half a site.
 
@@ -24,6 +27,24 @@ from statusgen.errors import BuildError
 log = logging.getLogger(__name__)
 SWAP_SHARE = 0.5
 """Past this share of changed files, swapping in a whole new folder is faster."""
+
+
+class Outputs(dict[str, bytes]):
+    """Output files by path; writing one path twice is a bug in the theme or the site."""
+
+    def add(self, path: str, content: str | bytes) -> None:
+        if path in self:
+            raise BuildError(f"two outputs would be written to {path!r}")
+        if path.startswith("/") or ".." in path.split("/") or not path:
+            raise BuildError(f"refusing to write outside the output folder: {path!r}")
+        self[path] = content.encode("utf-8") if isinstance(content, str) else content
+
+    def merge(self, checked: dict[str, bytes]) -> None:
+        """Add outputs whose paths were checked by `add` already (in a worker, or when the
+        memo first kept them); only a path written twice is still an error."""
+        if twice := self.keys() & checked.keys():
+            raise BuildError(f"two outputs would be written to {min(twice)!r}")
+        self.update(checked)
 
 
 def write_site(outputs: Mapping[str, bytes], out_dir: Path) -> None:
