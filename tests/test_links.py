@@ -1,7 +1,7 @@
 """Every link on every page goes somewhere, and the menu marks the page you are on.
 
 The header and footer are rendered once per language and their links resolved per folder
-(render.py, `chrome`); these tests check the result on every page of a site with deep
+(site/pages.py, `chrome`); these tests check the result on every page of a site with deep
 folders (paginated history and component pages, content pages), as a reader's browser
 would resolve the links.
 """
