@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from statusgen.site.build import BuildResult, build
 from statusgen.cli import main
+from tests.pgserver import Server, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_NOW = "2026-11-30T12:00:00+01:00"
@@ -85,3 +87,17 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
 def example_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     """The example site in the repository root, built once at a fixed time."""
     return build(ROOT, tmp_path_factory.mktemp("example") / "public", EXAMPLE_NOW)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    """A PostgreSQL server of our own for the whole run (tests/pgserver.py), never one that
+    happens to be running; without Debian's postgresql package this fails, saying so."""
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres: Server) -> str:
+    """A new, empty database on that server for one test."""
+    return postgres.create_database(f"test_{uuid.uuid4().hex[:16]}")
