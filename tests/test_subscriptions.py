@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import http.client
 import io
+import json
 import re
 import sqlite3
 import threading
@@ -520,7 +521,8 @@ def test_every_response_carries_the_security_headers(service: Service) -> None:
 
 def test_routes_methods_and_paths(service: Service) -> None:
     health = service.request("GET", "/subscriptions/healthz")
-    assert (health.status, health.body) == (200, b"ok\n")
+    assert (health.status, health.header("Content-Type"), json.loads(health.body)) == (
+        200, "application/json", {"status": "ok", "database": "ok"})
     put = service.request("PUT", "/subscriptions/subscribe")
     assert put.status == 405 and "POST" in put.header("Allow")
     assert service.request("DELETE", "/subscriptions/healthz").status == 405
