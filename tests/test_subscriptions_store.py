@@ -7,7 +7,6 @@ import io
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from statusgen.content.model import Subscriber
 from statusgen import notify
 from statusgen.database import DatabaseError, connect
 from statusgen.errors import UsageError
-from statusgen.subscriptions import pgstore
 from statusgen.subscriptions import store as store_module
 from statusgen.subscriptions.backend import StoreLocation, open_store, store_location
 from statusgen.subscriptions.merge import audience
@@ -400,7 +398,7 @@ def test_an_unreachable_database_is_one_line_without_the_password() -> None:
     with pytest.raises(DatabaseError) as raised:
         open_store(StoreLocation(url=url))
     message = str(raised.value)
-    assert message.startswith(f"cannot connect to the database postgresql://statusgen:***@127.0.0.1:"), message
+    assert message.startswith("cannot connect to the database postgresql://statusgen:***@127.0.0.1:"), message
     assert "hunter2" not in message and "\n" not in message and "Connection refused" in message
 
 

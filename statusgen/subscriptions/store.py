@@ -180,7 +180,7 @@ class SqliteSubscriptionStore:
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, as stored: what `statusgen db copy` moves to PostgreSQL."""
         with self._lock:
-            return {table: self._db.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - our own names
+            return {table: self._db.execute(f"SELECT * FROM {table}").fetchall()
                     for table in ("meta", "subscriptions", "unsubscribes", "rate_limits")}
 
     def _version(self) -> int:
