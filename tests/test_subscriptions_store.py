@@ -22,7 +22,7 @@ from statusgen.database import DatabaseError, connect
 from statusgen.errors import UsageError
 from statusgen.subscriptions import store as store_module
 from statusgen.subscriptions.backend import StoreLocation, open_store, store_location
-from statusgen.subscriptions.merge import audience
+from statusgen.subscriptions.merge import StoreAudience, audience, store_audience
 from statusgen.subscriptions.pgstore import PostgresSubscriptionStore, copy_sqlite, is_empty
 from statusgen.subscriptions.store import SCHEMA_VERSION, SqliteSubscriptionStore, SubscriptionStore
 from tests.backends import BACKENDS, Backend, everything_in_the_database, make_backend, upgraded
@@ -372,6 +372,22 @@ def test_a_url_means_postgresql_and_anything_else_a_file(tmp_path: Path) -> None
     assert str(StoreLocation(url=url)) == "postgresql://status:***@db.example.net/statusgen"
     with pytest.raises(DatabaseError, match=r"^STATUSGEN_DATABASE_URL: expected a URL such as postgresql://"):
         store_location(site, {"STATUSGEN_DATABASE_URL": "mysql://u:p@h/db"})
+    # notify's --store: a URL means one database for both stores; a file is the notifier's own
+    assert store_audience(site, {}, url).location == StoreLocation(url=url)
+    assert store_audience(site, {}, site / "notify.db").location == StoreLocation(path=site / ".statusgen" /
+                                                                                   "subscriptions.db")
+
+
+def test_the_checks_say_whether_the_database_can_be_used(make_site: MakeSite, database_url: str) -> None:
+    site, _ = load_site(make_site({"content/site.yaml": SITE_YAML}))
+    shown = database_url.replace(":statusgen-test@", ":***@")
+    checks = StoreAudience(StoreLocation(url=database_url)).checks(site)
+    assert [(c.name, c.problems) for c in checks] == [("subscription store", (
+        f"the database {shown} has subscriptions schema version 0, this statusgen needs 1: run `statusgen db upgrade`",
+    ))]
+    upgraded(database_url)
+    check, = StoreAudience(StoreLocation(url=database_url)).checks(site)
+    assert check.passed and check.found == f"{shown} (PostgreSQL)"
 
 
 # ── PostgreSQL: the schema is the database's, the service never changes it ────────────
