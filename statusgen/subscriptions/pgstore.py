@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -99,6 +100,18 @@ HEALTH_WAIT = 2.0
 _COLUMNS = "email, components, language, state, created_at, requested_at, confirmed_at"
 
 
+class _OneLine(logging.Filter):
+    """The pool logs each failed reconnection with libpq's message, which spans lines; a
+    service log keeps one line per event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = " ".join(record.getMessage().split()), ()
+        return True
+
+
+logging.getLogger("psycopg.pool").addFilter(_OneLine())
+
+
 class PostgresSubscriptionStore:
     """The shared store: a pool of up to `connections` connections (the service: one per
     waitress thread). `readonly` is the notifier's and the ops listing's view."""
@@ -113,8 +126,12 @@ class PostgresSubscriptionStore:
                                     timeout=WAIT, kwargs={"connect_timeout": CONNECT_TIMEOUT},
                                     configure=_read_only if readonly else None,
                                     check=ConnectionPool.check_connection)
-        with self._unreachable():
-            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        try:
+            with self._unreachable():
+                self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except DatabaseError:
+            self._pool.close()
+            raise
 
     def close(self) -> None:
         self._pool.close()
