@@ -64,8 +64,9 @@ def notify(site_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | N
     changed since the last run, exactly once: `statusgen notify`.
 
     Subscribers are those in subscribers.yaml plus the subscription service's confirmed
-    ones, minus everyone who unsubscribed (the store that `STATUSGEN_SUBSCRIPTIONS_DB` or
-    the site's `.statusgen/` holds). `options` are those of `statusgen.notifier.run.notify`:
+    ones, minus everyone who unsubscribed (the PostgreSQL database of `STATUSGEN_DATABASE_URL`
+    or of a URL given as `store_path`, else the file that `STATUSGEN_SUBSCRIPTIONS_DB` or the
+    site's `.statusgen/` holds). `options` are those of `statusgen.notifier.run.notify`:
     `transport` ("outbox", "smtp" or a Transport), `store`/`store_path`, `dry_run`, `env`,
     `stream`, `connections`, `baseline`, `since`, and `audience` to choose the subscribers
     yourself."""
@@ -77,5 +78,5 @@ def notify(site_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | N
     site = Path(site_dir).resolve()
     if "audience" not in options:
         env = options.get("env")
-        options["audience"] = store_audience(site, os.environ if env is None else env)
+        options["audience"] = store_audience(site, os.environ if env is None else env, options.get("store_path"))
     return run(site, None if out_dir is None else Path(out_dir), now, **options)

@@ -69,7 +69,7 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None 
                                   "maintenance windows published"),
               *notify_checks(site, env, transport, store, published, timeout=timeout,
                              tls_context=tls_context, local_hostname=local_hostname),
-              *store_audience(site_dir, env).checks(site)]
+              *store_audience(site_dir, env, store_path).checks(site)]
     return Diagnosis(tuple(checks), tuple(site_advice(site, now, env)))
 
 

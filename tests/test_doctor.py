@@ -96,8 +96,8 @@ def test_a_ready_site_passes_and_says_so(site: Path, run_cli: Any, environment: 
     assert out.splitlines() == ["doctor: ready to notify by outbox: 5 checks passed (1 warning)"]
     assert err.splitlines() == [
         f"no subscription store at {site}/.statusgen/subscriptions.db: only subscribers.yaml is mailed, and "
-        "unsubscribes made through the subscription service are not applied; set STATUSGEN_SUBSCRIPTIONS_DB to "
-        "the service's store"]
+        "unsubscribes made through the subscription service are not applied; set STATUSGEN_DATABASE_URL to the "
+        "service's database, or STATUSGEN_SUBSCRIPTIONS_DB to its file"]
     code, out, _ = run_cli("doctor", "--site", site, "-v")
     assert out.splitlines() == [
         f"ok: site: {site}: 3 components, 0 incidents and maintenance windows published",

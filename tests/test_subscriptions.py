@@ -1,11 +1,13 @@
 """The subscription service end to end: waitress on 127.0.0.1, a real SMTP server
-(aiosmtpd), real SQLite, real builds and notifier runs."""
+(aiosmtpd), its store in SQLite and in PostgreSQL (every test that runs the service runs
+on both), real builds and notifier runs."""
 
 from __future__ import annotations
 
 import html
 import http.client
 import io
+import json
 import re
 import sqlite3
 import threading
@@ -28,6 +30,7 @@ from statusgen.subscriptions.service import make_app, make_server
 from statusgen.tokens import make_token
 from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.smtp import SmtpTransport
+from tests.backends import BACKENDS, make_backend
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
 
@@ -196,10 +199,12 @@ def one_click_url(message: EmailMessage) -> str:
 
 
 class Site:
-    """The site folder: incidents, builds and notifier runs against the sink."""
+    """The site folder: incidents, builds and notifier runs against the sink; `env` chooses
+    the subscription store (empty: the site's SQLite file) for the service and the notifier."""
 
-    def __init__(self, root: Path, sink: SmtpSink) -> None:
+    def __init__(self, root: Path, sink: SmtpSink, env: dict[str, str] | None = None) -> None:
         self.root, self.sink, self.out = root, sink, root / "public"
+        self.env = env or {}
 
     def incident(self, name: str, component: str, at: str) -> None:
         (self.root / "incidents" / f"{name}.md").write_text(
@@ -209,7 +214,7 @@ class Site:
         build(self.root, self.out, now)
         transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=self.sink.port), connections=1,
                                   local_hostname="localhost")
-        return notify(self.root, self.out, transport=transport, env={"STATUSGEN_SECRET_KEY": SECRET},
+        return notify(self.root, self.out, transport=transport, env={"STATUSGEN_SECRET_KEY": SECRET, **self.env},
                       stream=io.StringIO())
 
 
@@ -220,13 +225,20 @@ def sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def site(make_site: MakeSite, sink: SmtpSink) -> Site:
-    return Site(make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS}), sink)
+def root(make_site: MakeSite) -> Path:
+    return make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS})
+
+
+@pytest.fixture(params=BACKENDS)
+def site(request: pytest.FixtureRequest, root: Path, sink: SmtpSink) -> Site:
+    backend = make_backend(request.param, root / ".statusgen" / "subscriptions.db",
+                           lambda: request.getfixturevalue("database_url"))
+    return Site(root, sink, backend.env)
 
 
 @pytest.fixture
 def service(site: Site, sink: SmtpSink) -> Iterator[Service]:
-    running = Service(site.root, sink)
+    running = Service(site.root, sink, env=site.env)
     try:
         yield running
     finally:
@@ -471,7 +483,7 @@ def test_a_client_is_limited_to_ten_requests_in_ten_minutes(service: Service) ->
 
 
 def test_behind_a_trusted_proxy_the_limit_is_per_forwarded_client(site: Site, sink: SmtpSink) -> None:
-    running = Service(site.root, sink, env={"STATUSGEN_TRUSTED_PROXIES": "1"})
+    running = Service(site.root, sink, env={**site.env, "STATUSGEN_TRUSTED_PROXIES": "1"})
     try:
         first = [running.post_form("/subscriptions/subscribe", {"email": f"q{n}@example.org"},
                                    headers={"X-Forwarded-For": "203.0.113.7"}).status for n in range(11)]
@@ -490,7 +502,7 @@ def test_an_address_gets_at_most_three_emails_an_hour_and_the_answer_does_not_ch
 
 def test_unconfirmed_subscriptions_are_forgotten_after_48_hours(site: Site, sink: SmtpSink) -> None:
     now = [datetime(2026, 11, 30, 9, 0, tzinfo=UTC)]
-    running = Service(site.root, sink, clock=lambda: now[0])
+    running = Service(site.root, sink, env=site.env, clock=lambda: now[0])
     try:
         running.subscribe("late@example.org")
         assert running.app.store.find("late@example.org").state == "pending"
@@ -520,7 +532,8 @@ def test_every_response_carries_the_security_headers(service: Service) -> None:
 
 def test_routes_methods_and_paths(service: Service) -> None:
     health = service.request("GET", "/subscriptions/healthz")
-    assert (health.status, health.body) == (200, b"ok\n")
+    assert (health.status, health.header("Content-Type"), json.loads(health.body)) == (
+        200, "application/json", {"status": "ok", "database": "ok"})
     put = service.request("PUT", "/subscriptions/subscribe")
     assert put.status == 405 and "POST" in put.header("Allow")
     assert service.request("DELETE", "/subscriptions/healthz").status == 405
@@ -562,21 +575,22 @@ def test_no_address_is_ever_written_to_the_published_site(site: Site, service: S
         if file.is_file():
             content = file.read_bytes().lower()
             assert b"secret.person" not in content and LISTED.encode() not in content, file
-    assert not (service.app.store.path.resolve().is_relative_to(site.out.resolve()))
+    store = service.app.service.store
+    assert store.url or not store.path.resolve().is_relative_to(site.out.resolve())
 
 
-def test_the_service_refuses_to_start_without_a_secret(site: Site, run_cli: Any,
+def test_the_service_refuses_to_start_without_a_secret(root: Path, run_cli: Any,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STATUSGEN_SECRET_KEY", raising=False)
-    code, _, err = run_cli("subscriptions", "serve", "--site", site.root)
+    code, _, err = run_cli("subscriptions", "serve", "--site", root)
     assert code == 1 and "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters" in err
-    assert not (site.root / ".statusgen" / "subscriptions.db").exists()
+    assert not (root / ".statusgen" / "subscriptions.db").exists()
 
 
-def test_the_store_may_not_sit_in_the_published_folder(site: Site, run_cli: Any,
+def test_the_store_may_not_sit_in_the_published_folder(root: Path, run_cli: Any,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
-    code, _, err = run_cli("subscriptions", "serve", "--site", site.root, "--db", site.root / "public" / "s.db")
+    code, _, err = run_cli("subscriptions", "serve", "--site", root, "--db", root / "public" / "s.db")
     assert code == 2 and "inside the published folder" in err
 
 

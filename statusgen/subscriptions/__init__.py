@@ -1,11 +1,13 @@
 """Self-service subscriptions: the service behind the status site's subscribe form.
 
     forms.py     what the forms send, checked at the edge (address, components, language)
-    store.py     subscriptions, the suppression list and rate limits (SQLite; a Protocol)
+    store.py     subscriptions, the suppression list and rate limits (a Protocol; SQLite)
+    pgstore.py   the same in PostgreSQL, for several instances and a notifier elsewhere
+    backend.py   which store (--db, STATUSGEN_DATABASE_URL, the SQLite file), and opening it
     mail.py      the confirmation and "already subscribed" emails, sent in the background
     security.py  where POSTs may come from, CSRF tokens, response headers
     pages.py     the service's pages (site_templates/service/) in the site's look
-    app.py       the WSGI app: routes and the subscribe → confirm → manage → unsubscribe flow
+    app.py       the WSGI app: routes and the subscribe → confirm → manage → unsubscribe flow, /healthz
     service.py   settings from site.yaml and the environment; waitress
     merge.py     `StoreAudience`: who the notifier mails (yaml + confirmed − unsubscribed)
     preflight.py what the service needs before it starts (the secret, its store, the relay)

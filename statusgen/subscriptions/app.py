@@ -9,17 +9,22 @@
     POST {base}manage
     GET  {base}unsubscribe?token=     a page with a button
     POST {base}unsubscribe?token=     RFC 8058 one-click (no cookie, no CSRF token: the token decides)
-    GET  {base}healthz                "ok"
+    GET  {base}healthz                {"status": "ok", "database": "ok"}, or 503 and "unreachable"
 
 The subscribe POST answers the same bytes whatever the address's state (unknown,
 pending, confirmed, unsubscribed) and does the same work in each: one row written, one
 email composed and queued (unless the per-address limit holds it back, silently), so
 nobody can learn from the service who is subscribed.
+
+A store that does not answer (a PostgreSQL database down or out of reach) is a 503 page
+for the requests that need it, never a 500 with a traceback; the store's pool reconnects
+by itself, so the service recovers when the database is back.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import threading
 import time
@@ -28,13 +33,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, TooManyRequests
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, ServiceUnavailable, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from statusgen.content.model import Subscriber
+from statusgen.database import DatabaseError
 from statusgen.subscriptions.forms import Choices, Problem, read_choices, read_subscribe
 from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer, Mailer
 from statusgen.subscriptions.pages import Pages
@@ -54,7 +60,9 @@ PURGE_EVERY = 60.0
 """Seconds between purges of expired pending subscriptions and rate-limit windows."""
 MAX_TOKEN = 1000
 ERRORS = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          413: "too_large", 429: "too_many", 500: "internal"}
+          413: "too_large", 429: "too_many", 500: "internal", 503: "unavailable"}
+RETRY_UNAVAILABLE = 30
+"""Seconds a client is asked to wait (Retry-After) while the database does not answer."""
 
 
 class ServiceRequest(Request):
@@ -124,17 +132,26 @@ class SubscriptionApp:
             return self._token_problem(request, problem)
         except HTTPException as error:
             return self._error(request, error)
+        except DatabaseError as error:  # down or out of reach: say so, briefly; the pool reconnects
+            log.warning("subscriptions: %s %s: %s", request.method, request.path, error)
+            return self._error(request, ServiceUnavailable(retry_after=RETRY_UNAVAILABLE))
         except Exception:  # noqa: BLE001 - a page in the site's look, with the security headers
             log.exception("subscriptions: %s %s failed", request.method, request.path)
             return self._error(request, InternalServerError())
 
     def _housekeeping(self) -> None:
-        """Purge expired pending subscriptions at startup and then at most once a minute."""
+        """Purge expired pending subscriptions at startup and then at most once a minute;
+        a database that does not answer is skipped until the next minute (the request
+        itself says 503 if it needs the database)."""
         with self._purge_lock:
             if time.monotonic() < self._next_purge:
                 return
             self._next_purge = time.monotonic() + PURGE_EVERY
-        gone = self.store.purge(self.clock())
+        try:
+            gone = self.store.purge(self.clock())
+        except DatabaseError as error:
+            log.warning("subscriptions: no purge this minute: %s", error)
+            return
         if gone:
             log.info("subscriptions: forgot %d unconfirmed subscription(s) whose link expired", gone)
 
@@ -173,7 +190,7 @@ class SubscriptionApp:
         response = self._message(lang, f"error.{ERRORS.get(code, 'bad_request')}", status=code)
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
-        if isinstance(error, TooManyRequests) and error.retry_after is not None:
+        if isinstance(error, (TooManyRequests, ServiceUnavailable)) and error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
 
@@ -203,7 +220,10 @@ class SubscriptionApp:
         return redirect(f"{target}?{urlencode({'lang': lang})}" if lang else target, code=303)
 
     def _healthz_get(self, request: Request) -> Response:
-        return Response("ok\n", mimetype="text/plain")
+        """For monitoring: whether the store answers. Nothing else (no address, no URL)."""
+        if self.store.reachable():
+            return _json({"status": "ok", "database": "ok"}, 200)
+        return _json({"status": "unavailable", "database": "unreachable"}, 503)
 
     def _subscribe_get(self, request: Request) -> Response:
         lang = self._language(request)
@@ -351,6 +371,10 @@ class SubscriptionApp:
         self.store.unsubscribe(address, self.clock())
         log.info("subscriptions: %s unsubscribed", masked(address))
         return self._message(lang, "unsubscribed", links=[self._subscribe_link(lang)])
+
+
+def _json(document: dict[str, str], status: int) -> Response:
+    return Response(json.dumps(document) + "\n", status=status, mimetype="application/json")
 
 
 def _client(request: Request) -> str:

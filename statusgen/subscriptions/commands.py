@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from statusgen.subscriptions.store import subscriptions_db
+from statusgen.subscriptions.backend import StoreLocation, store_location
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -44,12 +44,14 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="the subscription store (default: $STATUSGEN_SUBSCRIPTIONS_DB, "
-                                                "else SITE/.statusgen/subscriptions.db)")
+    parser.add_argument("--db", metavar="PATH|URL",
+                        help="the subscription store: a SQLite file or a postgresql:// URL (default: "
+                             "$STATUSGEN_DATABASE_URL, else $STATUSGEN_SUBSCRIPTIONS_DB, else "
+                             "SITE/.statusgen/subscriptions.db)")
 
 
-def _db(args: argparse.Namespace) -> Path:
-    return args.db or subscriptions_db(args.site.resolve(), os.environ)
+def _db(args: argparse.Namespace) -> StoreLocation:
+    return store_location(args.site.resolve(), os.environ, args.db)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -24,7 +24,8 @@ from statusgen.content.load import load_site
 from statusgen.content.model import Subscriber
 from statusgen.notifier.store import SqliteNotifyStore
 from statusgen.subscriptions.forms import AddressError, normalise_address
-from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, address_key
+from statusgen.subscriptions.backend import StoreLocation, open_store
+from statusgen.subscriptions.store import SubscriptionStore, address_key
 
 ERASED = "erased:"
 """How an erased address appears in the notifier store: `erased:` and its digest."""
@@ -47,11 +48,11 @@ class Listing:
     """Suppression entries kept as digests only."""
 
 
-def list_subscribers(site_dir: Path, db_path: Path) -> Listing:
+def list_subscribers(site_dir: Path, location: StoreLocation) -> Listing:
     _, listed = load_site(site_dir)
-    if not db_path.is_file():
+    if not location.exists():
         return Listing([_yaml_row(s, "active") for s in listed], 0)
-    store = SqliteSubscriptionStore(db_path, readonly=True)
+    store = open_store(location, readonly=True)
     try:
         return _listing(listed, store)
     finally:
@@ -96,7 +97,7 @@ def format_listing(listing: Listing) -> str:
     return "\n".join(lines)
 
 
-def export_address(site_dir: Path, address: str, db_path: Path, notify_db: Path) -> dict[str, Any]:
+def export_address(site_dir: Path, address: str, location: StoreLocation, notify_db: Path) -> dict[str, Any]:
     """Everything statusgen stores about one address, as a JSON-ready document."""
     key = _address(address)
     _, listed = load_site(site_dir)
@@ -109,8 +110,8 @@ def export_address(site_dir: Path, address: str, db_path: Path, notify_db: Path)
             "components": list(entry.components) if entry.components is not None else None},
         "subscription": None, "suppression": None, "email_rate_limit": None,
     }
-    if db_path.is_file():
-        store = SqliteSubscriptionStore(db_path, readonly=True)
+    if location.exists():
+        store = open_store(location, readonly=True)
         try:
             document.update(store.export(key))
         finally:
@@ -133,12 +134,12 @@ class Erasure:
     outbox: list[Path]
 
 
-def remove_address(site_dir: Path, address: str, db_path: Path, notify_db: Path) -> Erasure:
+def remove_address(site_dir: Path, address: str, location: StoreLocation, notify_db: Path) -> Erasure:
     """Erase an address (see the module docstring); creates the store if there is none,
     since the suppression entry must be kept somewhere."""
     key = _address(address)
     _, listed = load_site(site_dir)
-    store = SqliteSubscriptionStore(db_path)
+    store = open_store(location)
     try:
         removed = store.erase(key, datetime.now(UTC))
         digest = store.digest(key)

@@ -2,6 +2,9 @@
 its store: the notifier's checks (`notify.preflight`) plus the store's own.
 
     mail settings ─▶ secret key ─▶ subscription store ─▶ SMTP settings (when a relay is set)
+
+The subscription store is a SQLite file (it can be read or made) or a PostgreSQL database
+(it answers, and its schema is the one this statusgen knows, else `statusgen db upgrade`).
 """
 
 from __future__ import annotations
@@ -12,21 +15,42 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from statusgen.content.model import Site, SiteConfig
+from statusgen.database import DATABASE_VARIABLE, DatabaseError, redacted
 from statusgen.notifier.preflight import Check, mail_problems, relay_configured, secret_problems, smtp_settings
+from statusgen.subscriptions.backend import StoreLocation
 from statusgen.subscriptions.store import DB_VARIABLE
 
 
-def subscription_store(config: SiteConfig, db_path: Path, writable: bool = False) -> Check:
-    """The subscription service's store, when the site has the service: the notifier
-    reads it (unsubscribes!), the service writes it."""
-    from statusgen.subscriptions.store import SqliteSubscriptionStore  # only sites with the service need it
-
+def subscription_store(config: SiteConfig, location: StoreLocation, writable: bool = False) -> Check:
+    """The subscription service's store: the notifier reads it (unsubscribes!), the service
+    writes it. A PostgreSQL database is checked whenever one is named, with or without a
+    service: ops may have suppressed addresses there."""
+    if location.url:
+        return _database(location.url)
     if not config.subscriptions_url:
         return Check("subscription store", found="no subscription service (subscriptions.url is not set)")
+    assert location.path is not None
+    return _file(location.path, writable)
+
+
+def _database(url: str) -> Check:
+    from statusgen.subscriptions.pgstore import verify  # psycopg only when a database is named
+
+    try:
+        verify(url)
+    except DatabaseError as error:
+        return Check("subscription store", (str(error),))
+    return Check("subscription store", found=f"{redacted(url)} (PostgreSQL)")
+
+
+def _file(db_path: Path, writable: bool) -> Check:
+    from statusgen.subscriptions.store import SqliteSubscriptionStore  # only sites with the service need it
+
     if not db_path.is_file() and not writable:
         return Check("subscription store", found=f"none at {db_path}", warnings=(
             f"no subscription store at {db_path}: only subscribers.yaml is mailed, and unsubscribes made through "
-            f"the subscription service are not applied; set {DB_VARIABLE} to the service's store",))
+            f"the subscription service are not applied; set {DATABASE_VARIABLE} to the service's database, or "
+            f"{DB_VARIABLE} to its file",))
     if not db_path.is_file():
         folder = next(parent for parent in db_path.absolute().parents if parent.exists())
         if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
@@ -41,13 +65,13 @@ def subscription_store(config: SiteConfig, db_path: Path, writable: bool = False
     return Check("subscription store", found=str(db_path))
 
 
-def service_checks(site: Site, env: Mapping[str, str], db_path: Path) -> list[Check]:
+def service_checks(site: Site, env: Mapping[str, str], location: StoreLocation) -> list[Check]:
     """What `statusgen subscriptions serve` needs: the secret, its store, the relay's
     settings when one is set (else its emails go to the outbox)."""
     config = site.config
     checks = [Check("mail settings", tuple(mail_problems(config, env))),
               Check("secret key", tuple(secret_problems(config, env))),
-              subscription_store(config, db_path, writable=True)]
+              subscription_store(config, location, writable=True)]
     if relay_configured(config, env):
         checks.append(Check("SMTP settings", tuple(smtp_settings(config, env)[1])))
     return checks

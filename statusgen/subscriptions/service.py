@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from statusgen.notifier.delivery import Transport
+from statusgen.subscriptions.backend import open_store
 from statusgen.subscriptions.settings import MAX_BODY, load_service, transport_for
 
 if TYPE_CHECKING:  # a real import would load werkzeug for every statusgen command
@@ -25,15 +26,15 @@ log = logging.getLogger(__name__)
 THREADS = 8
 
 
-def make_app(site_dir: Path, env: Mapping[str, str] | None = None, db: Path | None = None,
+def make_app(site_dir: Path, env: Mapping[str, str] | None = None, db: str | Path | None = None,
              transport: Transport | None = None, clock: Callable[[], datetime] | None = None) -> SubscriptionApp:
-    """The WSGI app for a site; `transport` and `clock` default to the configured ones."""
+    """The WSGI app for a site; `transport` and `clock` default to the configured ones;
+    `db` is a SQLite file or a PostgreSQL URL (else the environment's, else the site's file)."""
     from statusgen.subscriptions.app import SubscriptionApp
-    from statusgen.subscriptions.store import SqliteSubscriptionStore
 
     env = os.environ if env is None else env
     service = load_service(site_dir, env, db)
-    store = SqliteSubscriptionStore(service.db_path)
+    store = open_store(service.store, connections=THREADS)  # PostgreSQL: one pooled connection per thread
     return SubscriptionApp(service, store, transport or transport_for(service, env), clock=clock)
 
 
@@ -48,7 +49,7 @@ def make_server(app: SubscriptionApp, host: str = "127.0.0.1", port: int = 8025)
                          max_request_body_size=MAX_BODY * 4, clear_untrusted_proxy_headers=False)
 
 
-def serve(site_dir: Path, host: str = "127.0.0.1", port: int = 8025, db: Path | None = None,
+def serve(site_dir: Path, host: str = "127.0.0.1", port: int = 8025, db: str | Path | None = None,
           env: Mapping[str, str] | None = None) -> None:
     """Run the service with waitress until interrupted."""
     app = make_app(site_dir, env, db)
@@ -57,8 +58,8 @@ def serve(site_dir: Path, host: str = "127.0.0.1", port: int = 8025, db: Path | 
         # systemd and container runtimes stop with SIGTERM: leave as on Ctrl-C, so the
         # queued confirmation emails still go out (`app.close()` waits for them)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    log.info("subscription service on http://%s:%s%s, public URL %s", host, server.effective_port,
-             app.service.base_path, app.service.public_url)
+    log.info("subscription service on http://%s:%s%s, public URL %s, store %s", host, server.effective_port,
+             app.service.base_path, app.service.public_url, app.service.store)
     try:
         server.run()
     finally:

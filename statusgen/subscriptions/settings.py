@@ -5,7 +5,8 @@ the service's public URL, whose path it serves under) and from the environment:
 
     STATUSGEN_SECRET_KEY          signs every link and CSRF token (required)
     STATUSGEN_SMTP_*              the relay for confirmation emails (else the outbox)
-    STATUSGEN_SUBSCRIPTIONS_DB    the store (default SITE/.statusgen/subscriptions.db)
+    STATUSGEN_DATABASE_URL        the store in PostgreSQL, shared by several instances and the notifier
+    STATUSGEN_SUBSCRIPTIONS_DB    else the SQLite store (default SITE/.statusgen/subscriptions.db)
     STATUSGEN_TRUSTED_PROXIES     how many proxies' X-Forwarded-For to trust (default 0)
 
 Before the service starts, its checks (`preflight.service_checks`, which `statusgen doctor`
@@ -31,7 +32,8 @@ from statusgen.notifier.outbox import OutboxTransport
 from statusgen.notifier.smtp import SmtpTransport
 from statusgen.site.theme import Theme
 from statusgen.subscriptions.preflight import service_checks
-from statusgen.subscriptions.store import address_key, subscriptions_db
+from statusgen.subscriptions.backend import StoreLocation, store_location
+from statusgen.subscriptions.store import address_key
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ class Service:
     public_url: str
     """`subscriptions.url`, ending in `/`."""
     secret: str = field(repr=False)  # never in a log or a traceback
-    db_path: Path
+    store: StoreLocation
+    """The subscription store: a SQLite file or a PostgreSQL database (backend.py)."""
     trusted_proxies: int
     mail: MailSettings
 
@@ -59,20 +62,25 @@ class Service:
         return urlsplit(self.public_url).path or "/"
 
 
-def load_service(site_dir: Path, env: Mapping[str, str], db: Path | None = None) -> Service:
+def load_service(site_dir: Path, env: Mapping[str, str], db: str | Path | None = None) -> Service:
     """Read the site and the environment; raises UsageError for what stops the service
-    (a SetupError with every setting to fix: the doctor's checks for the service)."""
+    (a SetupError with every setting to fix: the doctor's checks for the service), and a
+    DatabaseError, in one line, when the database named does not answer."""
     from statusgen.notifier.run import mail_settings  # the sender and link settings the notifier uses
 
     site_dir = site_dir.resolve()
     site, listed = load_site(site_dir)
     public_url = _public_url(site)
-    db_path = _db_path(site_dir, db or subscriptions_db(site_dir, env))
-    problems = problems_of(service_checks(site, env, db_path))
+    store = _outside_published(site_dir, store_location(site_dir, env, db))
+    if store.url:
+        from statusgen.subscriptions.pgstore import verify
+
+        verify(store.url)  # unreachable, refused, an old schema: one line, before anything else
+    problems = problems_of(service_checks(site, env, store))
     if problems:
         raise SetupError(problems)
     return Service(site_dir=site_dir, site=site, listed={address_key(s.email): s for s in listed},
-                   theme=Theme(site_dir), public_url=public_url, secret=env[SECRET_VARIABLE], db_path=db_path,
+                   theme=Theme(site_dir), public_url=public_url, secret=env[SECRET_VARIABLE], store=store,
                    trusted_proxies=_trusted_proxies(env), mail=mail_settings(site.config, env))
 
 
@@ -85,12 +93,12 @@ def _public_url(site: Site) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _db_path(site_dir: Path, path: Path) -> Path:
+def _outside_published(site_dir: Path, store: StoreLocation) -> StoreLocation:
     published = (site_dir / "public").resolve()
-    if path.resolve().is_relative_to(published):
-        raise UsageError(f"the subscription store {path} is inside the published folder {published}; "
+    if store.path and store.path.resolve().is_relative_to(published):
+        raise UsageError(f"the subscription store {store.path} is inside the published folder {published}; "
                          "it holds addresses")
-    return path
+    return store
 
 
 def _trusted_proxies(env: Mapping[str, str]) -> int:

@@ -1,7 +1,8 @@
 """The subscription store: self-service subscriptions, the suppression list, rate limits.
 
 One small interface (`SubscriptionStore`) with SQLite as the embedded default, like the
-notifier's store, so a PostgreSQL backend can follow for several service instances.
+notifier's store, and PostgreSQL (pgstore.py) for several service instances and a notifier
+elsewhere (CI) that must honour their unsubscribes; backend.py chooses between them.
 
     subscriptions   one row per address: pending ──confirm──▶ confirmed ──unsubscribe──▶ (deleted)
     unsubscribes    the suppression list: an address that unsubscribed is never mailed
@@ -112,7 +113,10 @@ class Suppression:
 
 
 class SubscriptionStore(Protocol):
+    """SQLite here (`SqliteSubscriptionStore`), PostgreSQL in pgstore.py (`PostgresSubscriptionStore`)."""
+
     def schema_version(self) -> int: ...
+    def reachable(self) -> bool: ...
     def find(self, email: str) -> Subscription | None: ...
     def request(self, email: str, components: tuple[str, ...] | None, language: str, now: datetime) -> str: ...
     def confirm(self, email: str, now: datetime) -> Subscription | None: ...
@@ -163,6 +167,21 @@ class SqliteSubscriptionStore:
 
     def schema_version(self) -> int:
         return self._version()
+
+    def reachable(self) -> bool:
+        """Whether the store answers (`/healthz`)."""
+        try:
+            with self._lock:
+                self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+        except sqlite3.Error:
+            return False
+        return True
+
+    def rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table, as stored: what `statusgen db copy` moves to PostgreSQL."""
+        with self._lock:
+            return {table: self._db.execute(f"SELECT * FROM {table}").fetchall()
+                    for table in ("meta", "subscriptions", "unsubscribes", "rate_limits")}
 
     def _version(self) -> int:
         try:

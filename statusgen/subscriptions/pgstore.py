@@ -1,0 +1,419 @@
+"""The subscription store in PostgreSQL: several service instances and the notifier in CI
+share one store, so an unsubscribe made through any instance stops the next notification.
+
+    MIGRATIONS                  the schema, applied by `statusgen db upgrade` (never by the service)
+    PostgresSubscriptionStore   the `SubscriptionStore` protocol over a psycopg_pool ConnectionPool:
+                                every method is one short transaction on a connection of the pool
+    is_empty, copy_sqlite       what `statusgen db copy` needs to move a SQLite store here
+
+It means what the SQLite store means (store.py, the reference); what several processes
+at once need is in the statements themselves, not in a lock held by one process:
+- `request` and `save` are single upserts (`INSERT ... ON CONFLICT ... DO UPDATE`), so two
+  instances posting the form for one address at once write one row, never a duplicate;
+- `confirm` updates the row (locking it) before it lifts the suppression, and
+  `unsubscribe` suppresses before it deletes: whichever order they meet in, an
+  unsubscribe that commits last leaves the address suppressed, and one that commits
+  first leaves no row for `confirm` to find (an unsubscribe always wins);
+- `hit` counts a rate-limit hit in one `INSERT ... ON CONFLICT ... DO UPDATE ... RETURNING`:
+  the row lock makes concurrent hits from any instance add up exactly.
+
+The salt of the address digests is a row of `subscription_meta`, made by the first store
+that writes and copied along by `copy_sqlite`: without it every suppression digest made
+elsewhere would match nothing. A read-only store (the notifier's view) never makes one; no
+salt means nothing was ever stored, so there is nothing to match.
+
+A database that does not answer (down, unreachable, a connection lost mid-statement) is a
+`DatabaseError` naming the URL without its password: the service answers 503 and the pool
+replaces the connection, so the service recovers by itself when the database is back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from statusgen.database import CONNECT_TIMEOUT, DatabaseError, Migration, connect, reason, redacted, require_current
+from statusgen.database import schema_version as stored_version
+from statusgen.errors import UsageError
+from statusgen.subscriptions.store import (
+    PENDING_LIFETIME,
+    SqliteSubscriptionStore,
+    Subscription,
+    Suppression,
+    address_key,
+)
+
+STORE = "subscriptions"
+"""This store's name in `schema_migrations`."""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "subscriptions, the suppression list and rate limits", """
+        CREATE TABLE subscription_meta (
+            key TEXT PRIMARY KEY,                -- 'salt': the key of every digest below
+            value TEXT NOT NULL
+        );
+        CREATE TABLE subscriptions (
+            address TEXT PRIMARY KEY,            -- address_key(email): the whole address lowercased
+            email TEXT NOT NULL,                 -- as given, stripped, domain lowercased
+            components TEXT[],                   -- component or group ids; NULL: everything
+            language TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'confirmed')),
+            created_at TIMESTAMPTZ NOT NULL,
+            requested_at TIMESTAMPTZ NOT NULL,   -- the last time the form was sent for it
+            confirmed_at TIMESTAMPTZ,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE INDEX subscriptions_by_state ON subscriptions (state, requested_at);
+        CREATE TABLE unsubscribes (
+            digest TEXT PRIMARY KEY,             -- the salted digest of the address: what matching uses
+            address TEXT UNIQUE,                 -- NULL once erased on request
+            at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE rate_limits (
+            bucket TEXT PRIMARY KEY,             -- a digest of 'client:IP' or 'email:ADDRESS'
+            window_start BIGINT NOT NULL,        -- Unix seconds
+            window_seconds INTEGER NOT NULL,
+            hits INTEGER NOT NULL
+        );
+    """),
+)
+
+TABLES = ("subscription_meta", "subscriptions", "unsubscribes", "rate_limits")
+
+WAIT = 5.0
+"""Seconds a request waits for a connection before the database counts as unreachable."""
+HEALTH_WAIT = 2.0
+"""The same for `/healthz`, which monitoring calls often and wants answered quickly."""
+
+_COLUMNS = "email, components, language, state, created_at, requested_at, confirmed_at"
+
+
+class _OneLine(logging.Filter):
+    """The pool logs each failed reconnection with libpq's message, which spans lines; a
+    service log keeps one line per event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = " ".join(record.getMessage().split()), ()
+        return True
+
+
+logging.getLogger("psycopg.pool").addFilter(_OneLine())
+
+
+class PostgresSubscriptionStore:
+    """The shared store: a pool of up to `connections` connections (the service: one per
+    waitress thread). `readonly` is the notifier's and the ops listing's view."""
+
+    def __init__(self, url: str, readonly: bool = False, connections: int = 1) -> None:
+        self.url = url
+        with connect(url) as db:  # one line naming the URL when it cannot connect
+            require_current(db, STORE, MIGRATIONS, url)
+            self._salt = bytes.fromhex(_salt(db, create=not readonly))
+            db.commit()
+        self._pool = ConnectionPool(url, min_size=1, max_size=connections, open=False, name="subscriptions",
+                                    timeout=WAIT, kwargs={"connect_timeout": CONNECT_TIMEOUT},
+                                    configure=_read_only if readonly else None,
+                                    check=ConnectionPool.check_connection)
+        try:
+            with self._unreachable():
+                self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except DatabaseError:
+            self._pool.close()
+            raise
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def _unreachable(self) -> Iterator[None]:
+        """psycopg's connection errors (and the pool's timeout) as a one-line DatabaseError."""
+        try:
+            yield
+        except psycopg.OperationalError as error:
+            raise DatabaseError(f"the database {redacted(self.url)} did not answer: {reason(error)}") from None
+
+    @contextmanager
+    def _transaction(self, wait: float = WAIT) -> Iterator[psycopg.Connection[Any]]:
+        """One short transaction: committed when the block ends, rolled back if it raises.
+        The pool checks a connection before handing it out and drops a broken one."""
+        with self._unreachable(), self._pool.connection(timeout=wait) as db:
+            yield db
+
+    # ── schema and health ─────────────────────────────────────────────────────────
+
+    def schema_version(self) -> int:
+        with self._transaction() as db:
+            return stored_version(db, STORE)
+
+    def reachable(self) -> bool:
+        try:
+            with self._transaction(HEALTH_WAIT) as db:
+                db.execute("SELECT 1")
+        except DatabaseError:
+            return False
+        return True
+
+    # ── subscriptions ─────────────────────────────────────────────────────────────
+
+    def find(self, email: str) -> Subscription | None:
+        with self._transaction() as db:
+            return _find(db, address_key(email))
+
+    def request(self, email: str, components: tuple[str, ...] | None, language: str, now: datetime) -> str:
+        """As `SqliteSubscriptionStore.request`, in one upsert: a pending subscription takes
+        the new choices, a confirmed one keeps its own; `xmax = 0` only on a row this
+        statement inserted."""
+        at = _moment(now)
+        with self._transaction() as db:
+            row = db.execute(
+                "INSERT INTO subscriptions AS s VALUES (%(key)s, %(email)s, %(components)s, %(language)s, 'pending',"
+                " %(at)s, %(at)s, NULL, %(at)s) ON CONFLICT (address) DO UPDATE SET"
+                " email = CASE WHEN s.state = 'pending' THEN excluded.email ELSE s.email END,"
+                " components = CASE WHEN s.state = 'pending' THEN excluded.components ELSE s.components END,"
+                " language = CASE WHEN s.state = 'pending' THEN excluded.language ELSE s.language END,"
+                " updated_at = CASE WHEN s.state = 'pending' THEN excluded.updated_at ELSE s.updated_at END,"
+                " requested_at = excluded.requested_at"
+                " RETURNING xmax = 0, state",
+                {"key": address_key(email), "email": email, "components": _array(components),
+                 "language": language, "at": at}).fetchone()
+        assert row is not None
+        inserted, state = row
+        return "new" if inserted else str(state)
+
+    def confirm(self, email: str, now: datetime) -> Subscription | None:
+        """pending → confirmed, and the address leaves the suppression list; None if there
+        is no subscription to confirm (never asked for, expired, or unsubscribed since)."""
+        key, at = address_key(email), _moment(now)
+        with self._transaction() as db:
+            row = db.execute(
+                "UPDATE subscriptions SET state = 'confirmed',"
+                " confirmed_at = CASE WHEN state = 'pending' THEN %(at)s ELSE confirmed_at END,"
+                " updated_at = CASE WHEN state = 'pending' THEN %(at)s ELSE updated_at END"
+                f" WHERE address = %(key)s RETURNING {_COLUMNS}", {"key": key, "at": at}).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM unsubscribes WHERE digest = %s", (self.digest(key),))
+        return _subscription(row)
+
+    def save(self, email: str, components: tuple[str, ...] | None, language: str, now: datetime) -> Subscription:
+        """The owner's own choices (through a signed manage link): a confirmed subscription."""
+        at = _moment(now)
+        with self._transaction() as db:
+            row = db.execute(
+                "INSERT INTO subscriptions AS s VALUES (%(key)s, %(email)s, %(components)s, %(language)s,"
+                " 'confirmed', %(at)s, %(at)s, %(at)s, %(at)s) ON CONFLICT (address) DO UPDATE SET"
+                " components = excluded.components, language = excluded.language, state = 'confirmed',"
+                " confirmed_at = coalesce(s.confirmed_at, excluded.confirmed_at), updated_at = excluded.updated_at"
+                f" RETURNING {_COLUMNS}",
+                {"key": address_key(email), "email": email, "components": _array(components),
+                 "language": language, "at": at}).fetchone()
+        assert row is not None
+        return _subscription(row)
+
+    def unsubscribe(self, email: str, now: datetime) -> None:
+        """Suppress the address and forget its subscription; doing it again changes nothing."""
+        key = address_key(email)
+        with self._transaction() as db:
+            db.execute("INSERT INTO unsubscribes VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                       (self.digest(key), key, _moment(now)))
+            db.execute("DELETE FROM subscriptions WHERE address = %s", (key,))
+
+    def is_suppressed(self, email: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("SELECT 1 FROM unsubscribes WHERE digest = %s",
+                              (self.digest(email),)).fetchone() is not None
+
+    def subscriptions(self) -> list[Subscription]:
+        with self._transaction() as db:  # byte order, as SQLite sorts, whatever the database's collation
+            rows = db.execute(f'SELECT {_COLUMNS} FROM subscriptions ORDER BY address COLLATE "C"').fetchall()
+        return [_subscription(row) for row in rows]
+
+    def suppressions(self) -> list[Suppression]:
+        with self._transaction() as db:
+            rows = db.execute('SELECT digest, address, at FROM unsubscribes'
+                              ' ORDER BY address COLLATE "C" NULLS FIRST, digest').fetchall()
+        return [Suppression(digest, address, _iso(at)) for digest, address, at in rows]
+
+    def digest(self, email: str) -> str:
+        """As `SqliteSubscriptionStore.digest`, with the salt kept in the database."""
+        return hmac.new(self._salt, address_key(email).encode(), hashlib.sha256).hexdigest()
+
+    # ── abuse and housekeeping ────────────────────────────────────────────────────
+
+    def hit(self, bucket: str, limit: int, window: timedelta, now: datetime) -> int:
+        """Count one hit in `bucket`; 0 if within `limit` hits per `window`, else the
+        seconds until the window ends. One statement: concurrent hits from every instance
+        are counted, one after the other, on the bucket's row."""
+        stamp, length = int(now.timestamp()), int(window.total_seconds())
+        with self._transaction() as db:
+            row = db.execute(
+                "INSERT INTO rate_limits AS r VALUES (%(bucket)s, %(stamp)s, %(length)s, 1)"
+                " ON CONFLICT (bucket) DO UPDATE SET"
+                " window_start = CASE WHEN %(stamp)s >= r.window_start + %(length)s THEN %(stamp)s"
+                " ELSE r.window_start END,"
+                " hits = CASE WHEN %(stamp)s >= r.window_start + %(length)s THEN 1 ELSE r.hits + 1 END,"
+                " window_seconds = %(length)s"
+                " RETURNING window_start, hits",
+                {"bucket": self.digest(bucket), "stamp": stamp, "length": length}).fetchone()
+        assert row is not None
+        start, hits = row
+        return 0 if hits <= limit else max(1, start + length - stamp)
+
+    def purge(self, now: datetime) -> int:
+        """Forget unconfirmed subscriptions whose link has expired, and finished rate windows."""
+        with self._transaction() as db:
+            gone = db.execute("DELETE FROM subscriptions WHERE state = 'pending' AND requested_at < %s",
+                              (_moment(now - PENDING_LIFETIME),)).rowcount
+            db.execute("DELETE FROM rate_limits WHERE window_start + window_seconds <= %s", (int(now.timestamp()),))
+        return gone
+
+    def erase(self, email: str, now: datetime) -> dict[str, int]:
+        """Forget the address; it stays suppressed, by digest only (see the SQLite store)."""
+        key = address_key(email)
+        digest = self.digest(key)
+        with self._transaction() as db:
+            removed = {
+                "subscriptions": db.execute("DELETE FROM subscriptions WHERE address = %s", (key,)).rowcount,
+                "rate_limits": db.execute("DELETE FROM rate_limits WHERE bucket = %s",
+                                          (self.digest(f"email:{key}"),)).rowcount,
+            }
+            db.execute("INSERT INTO unsubscribes VALUES (%s, NULL, %s) ON CONFLICT DO NOTHING", (digest, _moment(now)))
+            db.execute("UPDATE unsubscribes SET address = NULL WHERE digest = %s", (digest,))
+        return removed
+
+    def export(self, email: str) -> dict[str, Any]:
+        """Everything this store holds about the address (a data-protection request)."""
+        key = address_key(email)
+        with self._transaction() as db:
+            found = _find(db, key)
+            suppression = db.execute("SELECT address, at FROM unsubscribes WHERE digest = %s",
+                                     (self.digest(key),)).fetchone()
+            counter = db.execute("SELECT window_start, window_seconds, hits FROM rate_limits WHERE bucket = %s",
+                                 (self.digest(f"email:{key}"),)).fetchone()
+        return {
+            "subscription": None if found is None else {
+                "email": found.email, "state": found.state, "language": found.language,
+                "components": list(found.components) if found.components is not None else None,
+                "created_at": found.created_at, "requested_at": found.requested_at,
+                "confirmed_at": found.confirmed_at},
+            "suppression": None if suppression is None else {
+                "address": suppression[0], "since": _iso(suppression[1]), "erased": suppression[0] is None},
+            "email_rate_limit": None if counter is None else {
+                "window_start": datetime.fromtimestamp(counter[0], UTC).isoformat(timespec="seconds"),
+                "window_seconds": counter[1], "emails_requested": counter[2]},
+        }
+
+
+def verify(url: str) -> None:
+    """The database answers and has the schema this statusgen knows; else a one-line
+    DatabaseError naming the URL (without its password) and what to do."""
+    with connect(url) as db:
+        require_current(db, STORE, MIGRATIONS, url)
+
+
+# ── moving a SQLite store here (`statusgen db copy`) ──────────────────────────────────
+
+def is_empty(db: psycopg.Connection[Any]) -> bool:
+    """No row in any of this store's tables, not even a salt (a service started here made one)."""
+    for table in TABLES:
+        found = db.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table))).fetchone()
+        if found and found[0]:
+            return False
+    return True
+
+
+def copy_sqlite(source: Path, db: psycopg.Connection[Any]) -> dict[str, int]:
+    """Copy every row of the SQLite subscription store `source` into this (upgraded, empty)
+    database, in the caller's transaction: the salt, so that every suppression digest and
+    rate-limit bucket keeps matching; subscriptions in every state; suppressions, erased
+    ones too; rate-limit windows. Returns the rows copied per table."""
+    rows = _sqlite_rows(source)
+    salt = [(key, value) for key, value in rows["meta"] if key == "salt"]
+    subscriptions = [(address, email, _array(_components(components)), language, state, _parsed(created),
+                      _parsed(requested), _parsed(confirmed), _parsed(updated))
+                     for address, email, components, language, state, created, requested, confirmed, updated
+                     in rows["subscriptions"]]
+    unsubscribes = [(digest, address, _parsed(at)) for digest, address, at in rows["unsubscribes"]]
+    copied = {"subscription_meta": _copy(db, "subscription_meta", salt),
+              "subscriptions": _copy(db, "subscriptions", subscriptions),
+              "unsubscribes": _copy(db, "unsubscribes", unsubscribes),
+              "rate_limits": _copy(db, "rate_limits", rows["rate_limits"])}
+    return copied
+
+
+def _sqlite_rows(source: Path) -> dict[str, list[tuple[Any, ...]]]:
+    if not source.is_file():
+        raise UsageError(f"{source}: no subscription store there")
+    try:
+        store = SqliteSubscriptionStore(source, readonly=True)
+    except Exception as error:  # noqa: BLE001 - sqlite3.Error or a schema this statusgen cannot copy
+        raise UsageError(f"the subscription store {source} cannot be copied: {error}") from None
+    try:
+        return store.rows()
+    finally:
+        store.close()
+
+
+def _copy(db: psycopg.Connection[Any], table: str, rows: list[tuple[Any, ...]]) -> int:
+    with db.cursor() as cursor, cursor.copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))) as copy:
+        for row in rows:
+            copy.write_row(row)
+    return len(rows)
+
+
+# ── helpers ───────────────────────────────────────────────────────────────────────────
+
+def _salt(db: psycopg.Connection[Any], create: bool) -> str:
+    """The digests' salt; the first store that writes makes it (two at once: one wins)."""
+    if create:
+        db.execute("INSERT INTO subscription_meta VALUES ('salt', %s) ON CONFLICT DO NOTHING", (secrets.token_hex(32),))
+    row = db.execute("SELECT value FROM subscription_meta WHERE key = 'salt'").fetchone()
+    return str(row[0]) if row else ""
+
+
+def _read_only(db: psycopg.Connection[Any]) -> None:
+    db.read_only = True
+
+
+def _find(db: psycopg.Connection[Any], key: str) -> Subscription | None:
+    row = db.execute(f"SELECT {_COLUMNS} FROM subscriptions WHERE address = %s", (key,)).fetchone()
+    return _subscription(row) if row else None
+
+
+def _subscription(row: tuple[Any, ...]) -> Subscription:
+    email, components, language, state, created_at, requested_at, confirmed_at = row
+    return Subscription(email, tuple(components) if components is not None else None, language, state,
+                        _iso(created_at), _iso(requested_at), _iso(confirmed_at) if confirmed_at else None)
+
+
+def _array(components: tuple[str, ...] | list[str] | None) -> list[str] | None:
+    return None if components is None else list(components)
+
+
+def _components(stored: str | None) -> list[str] | None:
+    return None if stored is None else list(json.loads(stored))
+
+
+def _moment(moment: datetime) -> datetime:
+    """To the second, as the SQLite store keeps times, so both compare and export alike."""
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _parsed(stored: str | None) -> datetime | None:
+    return None if stored is None else datetime.fromisoformat(stored)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
