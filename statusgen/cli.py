@@ -19,7 +19,7 @@ from statusgen.errors import ContentErrors, SetupError, StatusgenError
 from statusgen.content.model import Site
 
 log = logging.getLogger("statusgen")
-COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "authoring.serve")
+COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "authoring.serve", "dbcommand")
 """Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
 
 
