@@ -3,8 +3,11 @@
     db upgrade [--db URL]     every store's migrations not yet applied, in order, exactly once
                               (`database.upgrade`: two at once take turns on an advisory lock)
     db copy --site DIR --to URL [--store PATH] [--db PATH]
-        the site's SQLite stores ─▶ ONE transaction: upgrade the schema, refuse unless every
-        store is empty, copy every row (each store's `copy_sqlite`) ─▶ commit ─▶ rows per table
+        the site's SQLite stores ─▶ ONE transaction: upgrade the schema, refuse unless each
+        store copied is empty there, copy every row (each store's `copy_sqlite`) ─▶ commit
+
+A store whose file is not there is skipped, and its rows in the database are left alone:
+where notify runs in CI and the service on its own host, each copies its own store.
 
 Each store owns its schema and its copy (`notifier.pgstore`, `subscriptions.pgstore`); this
 module runs them together. Nothing here reads the clock or sends anything.
@@ -100,7 +103,7 @@ def sqlite_stores(site_dir: Path, env: Mapping[str, str], notify_db: Path | None
 def copy_stores(sources: Mapping[str, Path], url: str) -> CopyReport:
     """Copy the SQLite stores at `sources` (store name → file; a missing file is skipped) into
     the database at `url`, all in one transaction: the schema is upgraded first, and a
-    database where any store already holds rows is refused with nothing written."""
+    database where a store to be copied already holds rows is refused with nothing written."""
     present = {name: path for name, path in sources.items() if path.is_file()}
     skipped = tuple((name, path) for name, path in sources.items() if name not in present)
     if not present:
@@ -111,13 +114,13 @@ def copy_stores(sources: Mapping[str, Path], url: str) -> CopyReport:
         # upgrade's advisory lock is held until this transaction ends, so a second copy
         # waits here and then finds the stores full
         upgraded = _upgrade_all(db)
-        _refuse_unless_empty(db, url)
+        _refuse_unless_empty(db, url, set(present))
         copied = tuple(_copy(store, present[store.STORE], db) for store in stores() if store.STORE in present)
     return CopyReport(redacted(url), tuple(upgraded), copied, skipped)
 
 
-def _refuse_unless_empty(db: Any, url: str) -> None:
-    full = [store.STORE for store in stores() if not store.is_empty(db)]
+def _refuse_unless_empty(db: Any, url: str, copying: set[str]) -> None:
+    full = [store.STORE for store in stores() if store.STORE in copying and not store.is_empty(db)]
     if full:
         raise DatabaseError(f"the database {redacted(url)} already holds {' and '.join(full)} data: db copy only "
                             "fills empty stores, to never mix two deployments; nothing was written")

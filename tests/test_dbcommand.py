@@ -188,6 +188,24 @@ def test_copy_refuses_a_database_where_a_store_holds_rows_and_writes_nothing(run
         assert stores()[1].is_empty(db)
 
 
+def test_each_store_may_come_from_its_own_host(run_cli: RunCli, make_site: MakeSite, database_url: str) -> None:
+    """notify in CI has the notifier store, the service's host the subscription store: each
+    copies its own, and a store that is skipped is not looked at."""
+    ci, service_host = make_site(name="ci"), make_site(name="service")
+    with_stores(ci, subscriptions=False)
+    with_stores(service_host, notifier=False)
+    code, out, err = run_cli("db", "copy", "--site", service_host, "--to", database_url)
+    assert code == 0, err
+    assert out.splitlines()[0] == f"no notifier store at {service_host}/.statusgen/notify.db: skipped"
+    code, out, err = run_cli("db", "copy", "--site", ci, "--to", database_url)
+    assert code == 0, err
+    assert out.splitlines()[0] == f"no subscriptions store at {ci}/.statusgen/subscriptions.db: skipped"
+    with connect(database_url) as db:
+        assert [store.is_empty(db) for store in stores()] == [False, False]
+    code, _, err = run_cli("db", "copy", "--site", service_host, "--to", database_url)
+    assert code == 1 and "already holds subscriptions data" in err
+
+
 def test_a_file_that_is_not_a_store_stops_the_copy_before_anything_is_written(run_cli: RunCli, make_site: MakeSite,
                                                                               database_url: str) -> None:
     site = with_stores(make_site(), subscriptions=False)
