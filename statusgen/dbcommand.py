@@ -187,9 +187,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     upgrade_cmd.add_argument("--db", metavar="URL", help=f"postgresql://user@host:port/db (default: ${DATABASE_VARIABLE})")
     upgrade_cmd.set_defaults(run=_upgrade, quiet=False, verbose=False)
     copy_cmd = actions.add_parser("copy", parents=[common], help="copy a site's SQLite stores into PostgreSQL",
-                                  description="Copy the notifier store and the subscription store of a site into an "
-                                              "empty PostgreSQL database, in one transaction; the SQLite files are "
-                                              "left as they are.")
+                                  description="Copy the notifier store and the subscription store of a site into "
+                                              "PostgreSQL, in one transaction, refusing a store that already holds "
+                                              "rows there; the SQLite files are left as they are.")
     copy_cmd.add_argument("--to", metavar="URL", required=True, help="the database: postgresql://user@host:port/db")
     copy_cmd.add_argument("--store", type=Path, help="the notifier store (default: SITE/.statusgen/notify.db)")
     copy_cmd.add_argument("--db", type=Path, help="the subscription store (default: $STATUSGEN_SUBSCRIPTIONS_DB, "
