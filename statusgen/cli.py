@@ -19,7 +19,7 @@ from statusgen.errors import ContentErrors, SetupError, StatusgenError
 from statusgen.content.model import Site
 
 log = logging.getLogger("statusgen")
-COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "authoring.serve")
+COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "authoring.serve", "dbcommand")
 """Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
 
 
@@ -115,9 +115,13 @@ def _notify(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    from statusgen.database import is_database_url
     from statusgen.doctor import diagnose, report_lines
 
-    diagnosis = diagnose(args.site, args.transport, args.store)
+    store, database = args.store, args.db
+    if store and is_database_url(store):  # --store URL: both stores in that database, as for notify
+        store, database = None, database or store
+    diagnosis = diagnose(args.site, args.transport, Path(store) if store else None, database=database)
     shown, passed = report_lines(diagnosis, args.transport, args.verbose)
     for line in shown:
         print(line, file=sys.stderr)
@@ -168,7 +172,11 @@ def _parser() -> argparse.ArgumentParser:
                                                  "relay, the stores) and print the site's warnings; sends nothing.")
     doctor_cmd.add_argument("--transport", choices=("outbox", "smtp"), default="outbox",
                             help="check for this transport (smtp: STATUSGEN_SMTP_* and a connection to the relay)")
-    doctor_cmd.add_argument("--store", type=Path, help="the notifier store (default: SITE/.statusgen/notify.db)")
+    doctor_cmd.add_argument("--store", metavar="PATH|URL",
+                            help="the notifier store (default: SITE/.statusgen/notify.db); a postgresql:// URL "
+                                 "checks the database both stores share, as --db does")
+    doctor_cmd.add_argument("--db", metavar="URL", help="the PostgreSQL database of both stores "
+                                                        "(default: $STATUSGEN_DATABASE_URL; unset: the SQLite files)")
     doctor_cmd.set_defaults(run=_doctor)
 
     for register in _command_modules():

@@ -4,6 +4,7 @@
         ──connect──▶ a psycopg connection   (or one line: which URL, without its password, and why not)
         ──upgrade──▶ every migration not yet applied, in order, exactly once (an advisory lock)
         ──require_current──▶ the schema this statusgen knows, or "run statusgen db upgrade"
+        ──database_problems──▶ the doctor's check: reachable, logged in, every schema current
 
 Without a URL nothing here is used: the stores are SQLite files under `.statusgen/`.
 Each store (the notifier's, the subscription service's) owns its migrations, a list of
@@ -74,7 +75,7 @@ def connect(url: str, **options: Any) -> psycopg.Connection[Any]:
     import psycopg
 
     try:
-        return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, **options)
+        return psycopg.connect(url, **{"connect_timeout": CONNECT_TIMEOUT, **options})
     except psycopg.Error as error:
         raise DatabaseError(f"cannot connect to the database {redacted(url)}: {reason(error)}") from None
 
@@ -120,6 +121,34 @@ def require_current(db: psycopg.Connection[Any], store: str, migrations: Sequenc
     if known - done:
         raise DatabaseError(f"the database {redacted(url)} has {store} schema version {max(done, default=0)}, this "
                             f"statusgen needs {max(known)}: run `statusgen db upgrade`")
+
+
+def database_problems(url: str, stores: Sequence[tuple[str, Sequence[Migration]]], setting: str = DATABASE_VARIABLE,
+                      timeout: float = CONNECT_TIMEOUT) -> list[str]:
+    """What stops statusgen from using the database at `url` (the doctor's check), one line
+    each: it cannot be reached in `timeout` seconds or refuses the login (naming `setting`
+    and the URL without its password), or a store's schema is older or newer than this
+    statusgen knows (naming `statusgen db upgrade`). Reads only."""
+    import psycopg
+
+    try:
+        db = connect(url, connect_timeout=max(1, round(timeout)))
+    except DatabaseError as error:
+        return [f"{setting}: {error}"]
+    try:
+        return [problem for store, migrations in stores if (problem := _schema_problem(db, store, migrations, url))]
+    except psycopg.Error as error:
+        return [f"{setting}: the database {redacted(url)} failed while its schema was read: {reason(error)}"]
+    finally:
+        db.close()
+
+
+def _schema_problem(db: psycopg.Connection[Any], store: str, migrations: Sequence[Migration], url: str) -> str:
+    try:
+        require_current(db, store, migrations, url)
+    except DatabaseError as error:
+        return str(error)
+    return ""
 
 
 def schema_version(db: psycopg.Connection[Any], store: str) -> int:

@@ -4,8 +4,12 @@
         key, SMTP settings, the relay, the notifier store) ─▶ the subscription store
         + warnings for likely mistakes (`site.advice`)
 
+With a database (`--db URL` or STATUSGEN_DATABASE_URL) both stores are in PostgreSQL: the
+store checks become one of the database (reachable, the login accepted, both schemas
+current) and the notifier store's baseline there.
+
 The checks themselves live beside what they check (`content.config.site_folder`,
-`notify.preflight`, `subscriptions.preflight`); the commands run their share of them before
+`notify.preflight`, `subscriptions.preflight`, `database.database_problems`); the commands run their share of them before
 they do any work. The doctor runs them all, writes and sends nothing, and reports every
 problem at once.
 """
@@ -21,8 +25,9 @@ from pathlib import Path
 
 from statusgen.content.config import site_folder
 from statusgen.content.load import load_site
+from statusgen.database import DATABASE_VARIABLE, DatabaseError, connect, database_problems, database_url, redacted
 from statusgen.errors import ContentErrors
-from statusgen.notifier.preflight import PROBE_TIMEOUT, Check, notify_checks
+from statusgen.notifier.preflight import PROBE_TIMEOUT, Check, mail_checks, notifier_store, notify_checks
 from statusgen.notifier.store import default_store
 from statusgen.site.advice import Advice, site_advice
 from statusgen.site.state import incident_state
@@ -51,8 +56,10 @@ class Diagnosis:
 
 def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None = None,
              env: Mapping[str, str] | None = None, now: datetime | None = None, *, timeout: float = PROBE_TIMEOUT,
-             tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None) -> Diagnosis:
-    """Every check `notify` runs, and the site's warnings: nothing is written or sent."""
+             tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None,
+             database: str | None = None) -> Diagnosis:
+    """Every check `notify` runs, and the site's warnings: nothing is written or sent.
+    `database` is a `--db URL`; without it STATUSGEN_DATABASE_URL, else the SQLite stores."""
     env = os.environ if env is None else env
     now = now or datetime.now(UTC)
     site_dir = site_dir.resolve()
@@ -64,13 +71,40 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None 
     except ContentErrors as errors:
         return Diagnosis((Check("site", tuple(str(error) for error in errors.errors)),))
     published = sum(1 for incident in site.incidents if incident_state(incident, now))
-    store = store_path or default_store(site_dir)
     checks = [Check("site", found=f"{site_dir}: {len(site.components)} components, {published} incidents and "
-                                  "maintenance windows published"),
-              *notify_checks(site, env, transport, store, published, timeout=timeout,
-                             tls_context=tls_context, local_hostname=local_hostname),
-              *store_audience(site_dir, env, store_path).checks(site)]
+                                  "maintenance windows published")]
+    try:
+        url = database_url(env, database)
+    except DatabaseError as error:
+        return Diagnosis((*checks, Check("database", (str(error),))))
+    if url is None:
+        store = store_path or default_store(site_dir)
+        checks += [*notify_checks(site, env, transport, store, published, timeout=timeout,
+                                  tls_context=tls_context, local_hostname=local_hostname),
+                   *store_audience(site_dir, env, store_path).checks(site)]
+    else:
+        checks += [*mail_checks(site.config, env, transport, timeout, tls_context, local_hostname),
+                   *database_checks(url, published, "--db" if database else DATABASE_VARIABLE, timeout)]
     return Diagnosis(tuple(checks), tuple(site_advice(site, now, env)))
+
+
+def database_checks(url: str, published: int, setting: str = DATABASE_VARIABLE,
+                    timeout: float = PROBE_TIMEOUT) -> list[Check]:
+    """Both stores in PostgreSQL: the database reachable with both schemas current, then the
+    notifier store there (never silently re-baselined, as for the SQLite file)."""
+    from statusgen.notifier import pgstore as notifier_pgstore
+    from statusgen.subscriptions import pgstore as subscriptions_pgstore
+
+    stores = [(store.STORE, store.MIGRATIONS) for store in (notifier_pgstore, subscriptions_pgstore)]
+    problems = database_problems(url, stores, setting, timeout)
+    shown = redacted(url)
+    if problems:
+        return [Check("database", tuple(problems))]
+    with connect(url) as db:
+        state = "empty" if notifier_pgstore.is_empty(db) else "baselined"
+    return [Check("database", found=f"{shown} answers; the notifier and subscriptions schemas are current"),
+            Check("notifier store", tuple(notifier_store(shown, state, published)),  # type: ignore[arg-type]
+                  f"{shown} ({state})")]
 
 
 def report_lines(diagnosis: Diagnosis, transport: str, verbose: bool = False) -> tuple[list[str], list[str]]:

@@ -8,6 +8,7 @@ import shutil
 import site
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -701,11 +702,19 @@ def test_the_workflow_checks_pull_requests_and_publishes_from_main() -> None:
 NOTIFY = 'statusgen notify --transport smtp ${NOTIFY_SINCE:+--since "$NOTIFY_SINCE"} ${NOTIFY_BASELINE:+--baseline}'
 
 
-def test_the_workflow_publishes_then_notifies_and_always_keeps_the_store() -> None:
+UPGRADE, COPY = "statusgen db upgrade", 'statusgen db copy --site . --to "$STATUSGEN_DATABASE_URL"'
+WITH_DATABASE, WITHOUT_DATABASE = "steps.store.outputs.database == 'yes'", "steps.store.outputs.database != 'yes'"
+
+
+def _publish_steps() -> tuple[list[dict], list[str]]:  # type: ignore[type-arg]
     steps = _workflow()["jobs"]["publish"]["steps"]
-    names = [step.get("uses", step.get("run", "")).split("@")[0] for step in steps]
+    return steps, [step.get("uses", step.get("run", "")).split("@")[0] for step in steps]
+
+
+def test_the_workflow_publishes_then_notifies_and_always_keeps_the_store() -> None:
+    steps, names = _publish_steps()
     order = ["actions/cache/restore", "statusgen build", "actions/upload-pages-artifact", "actions/deploy-pages",
-             "statusgen doctor --transport smtp", NOTIFY, "actions/cache/save"]
+             COPY, UPGRADE, "statusgen doctor --transport smtp", NOTIFY, "actions/cache/save"]
     assert [names.index(name) for name in order] == sorted(names.index(name) for name in order)
     restore, save = steps[names.index("actions/cache/restore")], steps[names.index("actions/cache/save")]
     assert restore["with"]["path"] == save["with"]["path"] == ".statusgen"
@@ -715,9 +724,34 @@ def test_the_workflow_publishes_then_notifies_and_always_keeps_the_store() -> No
     assert steps[names.index("actions/upload-pages-artifact")]["with"]["path"] == "public"
     doctor, notify = steps[names.index("statusgen doctor --transport smtp")], steps[names.index(NOTIFY)]
     secrets = {"STATUSGEN_SMTP_HOST", "STATUSGEN_SMTP_PORT", "STATUSGEN_SMTP_SECURITY", "STATUSGEN_SMTP_USER",
-               "STATUSGEN_SMTP_PASSWORD", "STATUSGEN_SMTP_FROM", "STATUSGEN_SECRET_KEY"}
+               "STATUSGEN_SMTP_PASSWORD", "STATUSGEN_SMTP_FROM", "STATUSGEN_SECRET_KEY", "STATUSGEN_DATABASE_URL"}
     assert set(doctor["env"]) == secrets and set(notify["env"]) == secrets | {"NOTIFY_SINCE", "NOTIFY_BASELINE"}
     assert all(doctor["env"][key] == notify["env"][key] == f"${{{{ secrets.{key} }}}}" for key in secrets)
+
+
+def test_with_a_database_secret_the_workflow_upgrades_it_and_keeps_no_cache() -> None:
+    workflow = _workflow()
+    steps, names = _publish_steps()
+    choose = next(step for step in steps if step.get("id") == "store")
+    assert names.index(choose["run"]) < names.index("actions/cache/restore")
+    for value, chosen in (("postgresql://status:pw@db.example.org/status", "yes"), ("", "")):
+        with tempfile.NamedTemporaryFile("r") as output:
+            subprocess.run(["bash", "-c", choose["run"]], check=True,
+                           env={"STATUSGEN_DATABASE_URL": value, "GITHUB_OUTPUT": output.name})
+            assert output.read() == f"database={chosen}\n"  # whether it is set, never the URL
+    upgrade, copy = steps[names.index(UPGRADE)], steps[names.index(COPY)]
+    assert upgrade["if"] == WITH_DATABASE and copy["if"] == f"{WITH_DATABASE} && inputs.copy_to_database"
+    assert steps[names.index("actions/cache/restore")]["if"] == f"{WITHOUT_DATABASE} || inputs.copy_to_database"
+    assert WITHOUT_DATABASE in steps[names.index("actions/cache/save")]["if"]
+    assert workflow[True]["workflow_dispatch"]["inputs"]["copy_to_database"] == {
+        "description": "Once, when STATUSGEN_DATABASE_URL is new: copy the cached notifier store into the database",
+        "type": "boolean", "default": False}
+    url = "${{ secrets.STATUSGEN_DATABASE_URL }}"  # only where it is used: never in a job's env or another step
+    assert [names[i] for i, step in enumerate(steps) if url in yaml.safe_dump(step)] == [
+        choose["run"], COPY, UPGRADE, "statusgen doctor --transport smtp", NOTIFY]
+    assert "env" not in workflow["jobs"]["publish"] and "env" not in workflow
+    text = (ROOT / WORKFLOW).read_text(encoding="utf-8")
+    assert "not honoured" not in text and "subscribers.yaml only" in text  # without the database, and only then
 
 
 def test_after_losing_the_store_the_workflow_is_run_by_hand_with_since_or_baseline() -> None:

@@ -7,19 +7,27 @@ from __future__ import annotations
 import io
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from aiosmtpd.handlers import Sink
 
 from statusgen.site.advice import Advice
 from statusgen.site.build import build
+from statusgen.cli import main
+from statusgen.database import redacted
 from statusgen.doctor import Diagnosis, diagnose, report_lines
+from statusgen.notifier import pgstore as notifier_pgstore
+from statusgen.notifier.store import SqliteNotifyStore
+from statusgen.subscriptions import pgstore as subscriptions_pgstore
 from statusgen.notifier.preflight import Check
 from statusgen import notify
 from tests.conftest import MakeSite
+from tests.pgserver import Server
 from tests.smtpsink import LoopbackController
 from tests.test_transport import certificate, only_status, server_tls, trusting  # noqa: F401 (a fixture)
 
@@ -51,10 +59,10 @@ def site(make_site: MakeSite) -> Path:
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Set the process environment for a CLI run: no relay, the secret, then `values`."""
+    """Set the process environment for a CLI run: no relay, no database, the secret, then `values`."""
 
     def set_(**values: str) -> None:
-        for name, value in {**CLEAN, "STATUSGEN_SECRET_KEY": SECRET, **values}.items():
+        for name, value in {**CLEAN, "STATUSGEN_DATABASE_URL": "", "STATUSGEN_SECRET_KEY": SECRET, **values}.items():
             monkeypatch.setenv(name, value)
 
     return set_
@@ -298,6 +306,108 @@ def test_a_subscription_store_that_cannot_be_read(site: Path, run_cli: Any, envi
     assert code == 1
     assert err.splitlines()[0] == (f"STATUSGEN_SUBSCRIPTIONS_DB: the subscription store {broken} cannot be read: "
                                    "file is not a database")
+
+
+# ── both stores in PostgreSQL (--db URL or STATUSGEN_DATABASE_URL) ─────────────────────
+
+def upgraded(url: str) -> str:
+    assert main(["db", "upgrade", "--db", url]) == 0
+    return url
+
+
+def test_with_a_database_the_doctor_checks_it_instead_of_the_files(site: Path, run_cli: Any, database_url: str,
+                                                                   environment: Callable[..., None],
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    environment(STATUSGEN_DATABASE_URL=upgraded(database_url))
+    capsys.readouterr()
+    shown = redacted(database_url)
+    code, out, err = run_cli("doctor", "--site", site, "-v")
+    assert code == 0 and "subscriptions.db" not in err  # no warning about a missing file: the database has it
+    assert out.splitlines() == [
+        f"ok: site: {site}: 3 components, 0 incidents and maintenance windows published",
+        "ok: mail settings: from status@integratieplatform.nl",
+        "ok: secret key: STATUSGEN_SECRET_KEY is set",
+        f"ok: database: {shown} answers; the notifier and subscriptions schemas are current",
+        f"ok: notifier store: {shown} (empty)",
+        "doctor: ready to notify by outbox: 5 checks passed"]
+    assert "statusgen-test" not in out and not (site / ".statusgen").exists()
+
+
+def test_a_database_without_the_schema_names_the_command_to_run(site: Path, run_cli: Any, database_url: str,
+                                                                environment: Callable[..., None]) -> None:
+    environment()
+    code, out, err = run_cli("doctor", "--site", site, "--db", database_url)
+    shown = redacted(database_url)
+    assert code == 1
+    needs = {store.STORE: len(store.MIGRATIONS) for store in (notifier_pgstore, subscriptions_pgstore)}
+    assert err.splitlines() == [f"the database {shown} has {name} schema version 0, this statusgen needs {version}: "
+                                "run `statusgen db upgrade`" for name, version in needs.items()]
+    assert out.splitlines() == ["doctor: 2 problems: fix them before `statusgen notify`, which stops at the same ones"]
+    with psycopg.connect(database_url) as db:  # the doctor created nothing
+        assert db.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
+
+
+def test_an_empty_notifier_store_in_the_database_counts_as_lost(site: Path, run_cli: Any, database_url: str,
+                                                                environment: Callable[..., None],
+                                                                tmp_path: Path) -> None:
+    environment()
+    (site / "incidents" / "app.md").write_text(INCIDENT)
+    code, _, err = run_cli("doctor", "--site", site, "--store", upgraded(database_url))  # --store URL = --db URL
+    assert code == 1
+    assert err.splitlines() == [
+        f"the notifier store {redacted(database_url)} is empty but the site already has 1 incidents and maintenance "
+        "windows: after losing the store, run `statusgen notify --since TIME` once to announce what changed after "
+        "TIME (when the store was last saved), or `statusgen notify --baseline` to record what is there now without "
+        "sending; or pass --store with the store you have"]
+    kept = SqliteNotifyStore(tmp_path / "notify.db")  # the store a deployment had: moved with db copy
+    kept.record_baseline({"incident:app"}, {"incidents": {}})
+    kept.close()
+    assert run_cli("db", "copy", "--site", site, "--to", database_url, "--store", tmp_path / "notify.db")[0] == 0
+    code, out, err = run_cli("doctor", "--site", site, "--db", database_url, "-v")
+    assert code == 0, err
+    assert f"ok: notifier store: {redacted(database_url)} (baselined)" in out.splitlines()
+
+
+def test_a_wrong_password_is_one_line_naming_the_setting_without_the_password(
+        site: Path, run_cli: Any, postgres: Server, environment: Callable[..., None]) -> None:
+    url = postgres.url(password="not-the-password")
+    environment(STATUSGEN_DATABASE_URL=url)
+    code, out, err = run_cli("doctor", "--site", site)
+    assert code == 1 and "not-the-password" not in out + err
+    [line] = err.splitlines()
+    assert line.startswith(f"STATUSGEN_DATABASE_URL: cannot connect to the database postgresql://statusgen:***@"
+                           f"127.0.0.1:{postgres.port}/postgres: ")
+    assert 'password authentication failed for user "statusgen"' in line
+
+
+def test_a_database_that_refuses_the_connection(site: Path, run_cli: Any, environment: Callable[..., None]) -> None:
+    environment()
+    url = f"postgresql://statusgen:secret-pw@127.0.0.1:{closed_port()}/statusgen"
+    code, _, err = run_cli("doctor", "--site", site, "--db", url)
+    assert code == 1
+    [line] = err.splitlines()
+    assert line.startswith(f"--db: cannot connect to the database {redacted(url)}: ") and "secret-pw" not in line
+    assert "Connection refused" in line or "connection refused" in line.lower()
+
+
+def test_a_database_that_never_answers_is_given_up_on_quickly(site: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts connections (the kernel does) and never says a word
+        url = f"postgresql://statusgen:pw@127.0.0.1:{silent.getsockname()[1]}/statusgen"
+        started = time.monotonic()
+        diagnosis = diagnose(site, env={"STATUSGEN_SECRET_KEY": SECRET, "STATUSGEN_DATABASE_URL": url}, timeout=2)
+        assert time.monotonic() - started < 8
+    assert diagnosis.problems == [f"STATUSGEN_DATABASE_URL: cannot connect to the database {redacted(url)}: "
+                                  "connection timeout expired"]
+
+
+def test_a_database_url_that_is_not_postgresql(site: Path, run_cli: Any, environment: Callable[..., None]) -> None:
+    environment(STATUSGEN_DATABASE_URL="mysql://status:pw@db.example.org/status")
+    code, _, err = run_cli("doctor", "--site", site)
+    assert code == 1
+    assert err.splitlines() == ["STATUSGEN_DATABASE_URL: expected a URL such as postgresql://user@host:5432/statusgen; "
+                                "found 'mysql://status:***@db.example.org/status'"]
 
 
 # ── what is printed ───────────────────────────────────────────────────────────────────
