@@ -23,7 +23,7 @@ from statusgen.content.config import site_folder
 from statusgen.content.load import load_site
 from statusgen.errors import ContentErrors
 from statusgen.notifier.preflight import PROBE_TIMEOUT, Check, notify_checks
-from statusgen.notifier.store import default_store
+from statusgen.notifier.backends import store_location
 from statusgen.site.advice import Advice, site_advice
 from statusgen.site.state import incident_state
 from statusgen.subscriptions.merge import store_audience
@@ -49,7 +49,7 @@ class Diagnosis:
         return not self.problems
 
 
-def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None = None,
+def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | str | None = None,
              env: Mapping[str, str] | None = None, now: datetime | None = None, *, timeout: float = PROBE_TIMEOUT,
              tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None) -> Diagnosis:
     """Every check `notify` runs, and the site's warnings: nothing is written or sent."""
@@ -64,7 +64,7 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None 
     except ContentErrors as errors:
         return Diagnosis((Check("site", tuple(str(error) for error in errors.errors)),))
     published = sum(1 for incident in site.incidents if incident_state(incident, now))
-    store = store_path or default_store(site_dir)
+    store = store_location(site_dir, store_path, env)
     checks = [Check("site", found=f"{site_dir}: {len(site.components)} components, {published} incidents and "
                                   "maintenance windows published"),
               *notify_checks(site, env, transport, store, published, timeout=timeout,

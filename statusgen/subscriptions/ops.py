@@ -22,7 +22,7 @@ from typing import Any
 from statusgen.errors import UsageError
 from statusgen.content.load import load_site
 from statusgen.content.model import Subscriber
-from statusgen.notifier.store import SqliteNotifyStore
+from statusgen.notifier.backends import StoreLocation, existing_store
 from statusgen.subscriptions.forms import AddressError, normalise_address
 from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, address_key
 
@@ -96,7 +96,7 @@ def format_listing(listing: Listing) -> str:
     return "\n".join(lines)
 
 
-def export_address(site_dir: Path, address: str, db_path: Path, notify_db: Path) -> dict[str, Any]:
+def export_address(site_dir: Path, address: str, db_path: Path, notify_db: StoreLocation) -> dict[str, Any]:
     """Everything statusgen stores about one address, as a JSON-ready document."""
     key = _address(address)
     _, listed = load_site(site_dir)
@@ -133,7 +133,7 @@ class Erasure:
     outbox: list[Path]
 
 
-def remove_address(site_dir: Path, address: str, db_path: Path, notify_db: Path) -> Erasure:
+def remove_address(site_dir: Path, address: str, db_path: Path, notify_db: StoreLocation) -> Erasure:
     """Erase an address (see the module docstring); creates the store if there is none,
     since the suppression entry must be kept somewhere."""
     key = _address(address)
@@ -156,20 +156,20 @@ def _address(address: str) -> str:
         raise UsageError(f"expected an email address such as 'spoc@partner.example'; found {address!r}") from None
 
 
-def _deliveries(notify_db: Path, key: str) -> list[dict[str, Any]]:
-    if not notify_db.is_file():
+def _deliveries(notify_db: StoreLocation, key: str) -> list[dict[str, Any]]:
+    store = existing_store(notify_db)
+    if store is None:
         return []
-    store = SqliteNotifyStore(notify_db)
     try:
         return store.deliveries_to(key)
     finally:
         store.close()
 
 
-def _scrub_deliveries(notify_db: Path, key: str, replacement: str) -> tuple[int, int]:
-    if not notify_db.is_file():
+def _scrub_deliveries(notify_db: StoreLocation, key: str, replacement: str) -> tuple[int, int]:
+    store = existing_store(notify_db)
+    if store is None:
         return 0, 0
-    store = SqliteNotifyStore(notify_db)
     try:
         return store.erase(key, replacement)
     finally:
