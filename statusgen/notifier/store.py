@@ -161,8 +161,8 @@ class SqliteNotifyStore:
 
     def close(self) -> None:
         self._db.close()
-        if self._held is not None:  # a run that never ended (tests: a killed run)
-            os.close(self._held)
+        if self._held is not None:  # a run that never ended (tests: a killed run) lets go of the file
+            fcntl.flock(self._held, fcntl.LOCK_UN)
             self._held = None
 
     @contextmanager
