@@ -66,7 +66,8 @@ def notify(site_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | N
     Subscribers are those in subscribers.yaml plus the subscription service's confirmed
     ones, minus everyone who unsubscribed (the store that `STATUSGEN_SUBSCRIPTIONS_DB` or
     the site's `.statusgen/` holds). `options` are those of `statusgen.notifier.run.notify`:
-    `transport` ("outbox", "smtp" or a Transport), `store`/`store_path`, `dry_run`, `env`,
+    `transport` ("outbox", "smtp" or a Transport), `store`/`store_path` (a SQLite file or a
+    `postgresql://` URL; default `STATUSGEN_DATABASE_URL`, else the site's file), `dry_run`, `env`,
     `stream`, `connections`, `baseline`, `since`, and `audience` to choose the subscribers
     yourself."""
     from pathlib import Path

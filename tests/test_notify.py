@@ -623,3 +623,27 @@ def test_the_default_outbox_writes_one_file_per_message(site: Notifier, run_cli:
     parsed = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
     assert sorted(m["To"] for m in parsed) == ["all@example.org", "app@example.org", "group@example.org"]
     assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
+
+
+def test_export_and_remove_read_and_scrub_the_notifier_store_in_the_database(
+        make_site: MakeSite, sink: SmtpSink, database_url: str, run_cli: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`statusgen subscribers export|remove` find the notifier's deliveries where notify
+    keeps them: with STATUSGEN_DATABASE_URL, in the database."""
+    import json
+    site = Notifier(make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS}), sink,
+                    Backend(upgrade_stores(database_url)))
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    site.run("2026-11-30T10:00:00+01:00")
+    monkeypatch.setenv("STATUSGEN_DATABASE_URL", database_url)
+    code, out, err = run_cli("subscribers", "export", "APP@example.org", "--site", site.root)
+    assert code == 0, err
+    assert [(d["event"], d["state"]) for d in json.loads(out)["notifier_deliveries"]] == [
+        ("app/update/20261130T080000Z", "sent")]
+    code, out, err = run_cli("subscribers", "remove", "app@example.org", "--site", site.root)
+    assert code == 0, err
+    assert "notifier store: 1 deliveries now name the digest instead of the address" in out
+    states = site.backend.states(site.root)
+    assert "app@example.org" not in states and sum(r.startswith("erased:") for r in states) == 1
+    assert not (site.root / ".statusgen" / "notify.db").exists()
