@@ -194,6 +194,13 @@ def test_two_postgresql_runs_share_the_queue_and_never_take_the_same_delivery(da
     everything = [d for n in taken for d in taken[n]]
     assert len(everything) == len(set(everything)) == 300
     assert stores[0].counts() == {"sent": 300}
+    with stores[0].running():
+        assert stores[0].claim(7) == []
+    with stores[1].running():
+        pass
+    with connect(url) as db:  # runs that sent something stay on record; one that claimed nothing leaves none
+        runs = db.execute("SELECT outcome, COUNT(*) FROM notify_runs GROUP BY outcome").fetchall()
+    assert runs == [("finished", 3)]
     for store in stores:
         store.close()
 

@@ -140,6 +140,7 @@ class PostgresNotifyStore:
         self._connections: list[psycopg.Connection[Any]] = []
         self._events: dict[str, tuple[Event, dict[str, Any]]] = {}
         self._run: int | None = None
+        self._claimed = False
 
     def __str__(self) -> str:
         return redacted(self.url)
@@ -185,7 +186,7 @@ class PostgresNotifyStore:
             (run,) = db.execute("INSERT INTO notify_runs (host, pid, started_at) VALUES (%s, %s, %s) RETURNING id",
                                 (socket.gethostname(), os.getpid(), self._clock())).fetchone()  # type: ignore[misc]
             db.execute("SELECT pg_advisory_lock(%s::integer, %s::integer)", (NOTIFY_LOCKS, run))
-        self._run = run
+        self._run, self._claimed = run, False
         try:
             yield
         except BaseException:
@@ -200,8 +201,11 @@ class PostgresNotifyStore:
                 with db.transaction():
                     db.execute("UPDATE notify_deliveries SET claimed_by = NULL WHERE claimed_by = %s"
                                " AND state = 'pending'", (run,))
-                    db.execute("UPDATE notify_runs SET ended_at = %s, outcome = %s WHERE id = %s",
-                               (self._clock(), outcome, run))
+                    if self._claimed:  # the deliveries it sent name it
+                        db.execute("UPDATE notify_runs SET ended_at = %s, outcome = %s WHERE id = %s",
+                                   (self._clock(), outcome, run))
+                    else:  # a run with nothing to send leaves no trace (cron runs every few minutes)
+                        db.execute("DELETE FROM notify_runs WHERE id = %s", (run,))
                 db.execute("SELECT pg_advisory_unlock(%s::integer, %s::integer)", (NOTIFY_LOCKS, run))
         except DatabaseError:
             if not quietly:
@@ -295,7 +299,9 @@ class PostgresNotifyStore:
         if self._run is None:
             raise RuntimeError("claim() is for a run: call it inside running()")
         with self._session() as db:
-            return self._deliveries(db, db.execute(CLAIM, {"run": self._run, "limit": limit}).fetchall())
+            rows = db.execute(CLAIM, {"run": self._run, "limit": limit}).fetchall()
+            self._claimed = self._claimed or bool(rows)
+            return self._deliveries(db, rows)
 
     def _deliveries(self, db: psycopg.Connection[Any], rows: list[Any]) -> list[Delivery]:
         missing = list({row[1] for row in rows} - self._events.keys())
