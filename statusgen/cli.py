@@ -13,6 +13,7 @@ from typing import Any
 from pathlib import Path
 
 from statusgen import __version__
+from statusgen.database import DATABASE_VARIABLE, is_database_url
 from statusgen.site.advice import Advice, site_advice
 from statusgen.site.build import build, check, counted, resolve_now
 from statusgen.errors import ContentErrors, SetupError, StatusgenError
@@ -21,6 +22,8 @@ from statusgen.content.model import Site
 log = logging.getLogger("statusgen")
 COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "authoring.serve", "dbcommand")
 """Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
+STORE_HELP = ("the notifier store: a SQLite file, or a postgresql:// URL for both stores (default: "
+              "$STATUSGEN_DATABASE_URL, else SITE/.statusgen/notify.db)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,18 +113,21 @@ def _notify(args: argparse.Namespace) -> int:
 
     notify(args.site, args.out, args.now, transport=args.transport, store_path=args.store,
            dry_run=args.dry_run, connections=args.connections, stream=None if not args.quiet else io.StringIO(),
-           baseline=args.baseline, since=args.since)
+           baseline=args.baseline, since=args.since, env=_with_database(args.store))
     return 0
 
 
+def _with_database(store: str | None) -> dict[str, str] | None:
+    """A database URL given as `--store` is the database of both stores, the notifier's and
+    the subscription service's (whose subscribers notify mails): as if it were the environment's."""
+    return {**os.environ, DATABASE_VARIABLE: store} if store and is_database_url(store) else None
+
+
 def _doctor(args: argparse.Namespace) -> int:
-    from statusgen.database import is_database_url
     from statusgen.doctor import diagnose, report_lines
 
-    store, database = args.store, args.db
-    if store and is_database_url(store):  # --store URL: both stores in that database, as for notify
-        store, database = None, database or store
-    diagnosis = diagnose(args.site, args.transport, Path(store) if store else None, database=database)
+    url = args.store if args.store and is_database_url(args.store) else None  # --store URL: as --db does
+    diagnosis = diagnose(args.site, args.transport, args.store, database=args.db or url)
     shown, passed = report_lines(diagnosis, args.transport, args.verbose)
     for line in shown:
         print(line, file=sys.stderr)
@@ -155,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     notify_cmd.add_argument("--now", help="announce as if it were this time (default: the build's time)")
     notify_cmd.add_argument("--transport", choices=("outbox", "smtp"), default="outbox",
                             help="outbox: .eml files in SITE/.statusgen/outbox (default); smtp: STATUSGEN_SMTP_*")
-    notify_cmd.add_argument("--store", type=Path, help="the notifier store (default: SITE/.statusgen/notify.db)")
+    notify_cmd.add_argument("--store", metavar="PATH|URL", help=STORE_HELP)
     notify_cmd.add_argument("--connections", type=int, default=4, help="parallel SMTP connections (default 4)")
     notify_cmd.add_argument("--dry-run", action="store_true", help="print who would get what; change nothing")
     restart = notify_cmd.add_mutually_exclusive_group()
@@ -172,9 +178,7 @@ def _parser() -> argparse.ArgumentParser:
                                                  "relay, the stores) and print the site's warnings; sends nothing.")
     doctor_cmd.add_argument("--transport", choices=("outbox", "smtp"), default="outbox",
                             help="check for this transport (smtp: STATUSGEN_SMTP_* and a connection to the relay)")
-    doctor_cmd.add_argument("--store", metavar="PATH|URL",
-                            help="the notifier store (default: SITE/.statusgen/notify.db); a postgresql:// URL "
-                                 "checks the database both stores share, as --db does")
+    doctor_cmd.add_argument("--store", metavar="PATH|URL", help=STORE_HELP)
     doctor_cmd.add_argument("--db", metavar="URL", help="the PostgreSQL database of both stores "
                                                         "(default: $STATUSGEN_DATABASE_URL; unset: the SQLite files)")
     doctor_cmd.set_defaults(run=_doctor)

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from statusgen.content.config import site_folder
 from statusgen.content.load import load_site
-from statusgen.database import DATABASE_VARIABLE, DatabaseError, connect, database_problems, database_url, redacted
+from statusgen.database import DATABASE_VARIABLE, DatabaseError, database_problems, database_url, redacted
 from statusgen.errors import ContentErrors
-from statusgen.notifier.preflight import PROBE_TIMEOUT, Check, mail_checks, notifier_store, notify_checks
-from statusgen.notifier.store import default_store
+from statusgen.notifier.backends import store_location
+from statusgen.notifier.preflight import PROBE_TIMEOUT, Check, mail_checks, notify_checks
 from statusgen.site.advice import Advice, site_advice
 from statusgen.site.state import incident_state
 from statusgen.subscriptions.merge import store_audience
@@ -54,7 +54,7 @@ class Diagnosis:
         return not self.problems
 
 
-def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None = None,
+def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | str | None = None,
              env: Mapping[str, str] | None = None, now: datetime | None = None, *, timeout: float = PROBE_TIMEOUT,
              tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None,
              database: str | None = None) -> Diagnosis:
@@ -77,34 +77,30 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | None 
         url = database_url(env, database)
     except DatabaseError as error:
         return Diagnosis((*checks, Check("database", (str(error),))))
-    if url is None:
-        store = store_path or default_store(site_dir)
-        checks += [*notify_checks(site, env, transport, store, published, timeout=timeout,
-                                  tls_context=tls_context, local_hostname=local_hostname),
-                   *store_audience(site_dir, env, store_path).checks(site)]
-    else:
-        checks += [*mail_checks(site.config, env, transport, timeout, tls_context, local_hostname),
-                   *database_checks(url, published, "--db" if database else DATABASE_VARIABLE, timeout)]
+    if url is not None:  # both stores there: reachable, both schemas current, before looking inside
+        env = {**env, DATABASE_VARIABLE: url}
+        problems = database_checks(url, "--db" if database else DATABASE_VARIABLE, timeout)
+        if problems:
+            checks += [*mail_checks(site.config, env, transport, timeout, tls_context, local_hostname),
+                       Check("database", tuple(problems))]
+            return Diagnosis(tuple(checks), tuple(site_advice(site, now, env)))
+        checks.append(Check("database", found=f"{redacted(url)} answers; the notifier and subscriptions schemas "
+                                               "are current"))
+    store = store_location(site_dir, store_path, env)
+    checks += [*notify_checks(site, env, transport, store, published, timeout=timeout, tls_context=tls_context,
+                              local_hostname=local_hostname),
+               *store_audience(site_dir, env, store_path).checks(site)]
     return Diagnosis(tuple(checks), tuple(site_advice(site, now, env)))
 
 
-def database_checks(url: str, published: int, setting: str = DATABASE_VARIABLE,
-                    timeout: float = PROBE_TIMEOUT) -> list[Check]:
-    """Both stores in PostgreSQL: the database reachable with both schemas current, then the
-    notifier store there (never silently re-baselined, as for the SQLite file)."""
+def database_checks(url: str, setting: str = DATABASE_VARIABLE, timeout: float = PROBE_TIMEOUT) -> list[str]:
+    """Both stores in PostgreSQL: the database reachable, both schemas current (else
+    `statusgen db upgrade`); what is inside each store is the stores' own checks."""
     from statusgen.notifier import pgstore as notifier_pgstore
     from statusgen.subscriptions import pgstore as subscriptions_pgstore
 
     stores = [(store.STORE, store.MIGRATIONS) for store in (notifier_pgstore, subscriptions_pgstore)]
-    problems = database_problems(url, stores, setting, timeout)
-    shown = redacted(url)
-    if problems:
-        return [Check("database", tuple(problems))]
-    with connect(url) as db:
-        state = "empty" if notifier_pgstore.is_empty(db) else "baselined"
-    return [Check("database", found=f"{shown} answers; the notifier and subscriptions schemas are current"),
-            Check("notifier store", tuple(notifier_store(shown, state, published)),  # type: ignore[arg-type]
-                  f"{shown} ({state})")]
+    return database_problems(url, stores, setting, timeout)
 
 
 def report_lines(diagnosis: Diagnosis, transport: str, verbose: bool = False) -> tuple[list[str], list[str]]:

@@ -1,4 +1,5 @@
-"""`statusgen notify` end to end: real builds, a real SMTP server on 127.0.0.1, real SQLite."""
+"""`statusgen notify` end to end: real builds, a real SMTP server on 127.0.0.1, real SQLite
+and a real PostgreSQL server (tests/pgserver.py): killed runs, runs at once, a lost database."""
 
 from __future__ import annotations
 
@@ -11,18 +12,23 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from statusgen.site.build import build
 from statusgen.errors import DeliveryError
 from statusgen import notify
 from statusgen.content.relay import SmtpSettings
+from statusgen.database import redacted
 from statusgen.notifier.smtp import SmtpTransport
 from tests.conftest import MakeSite
+from tests.pgserver import Server, free_port
+from tests.pgstores import terminate_others, upgrade_stores
 from tests.smtpsink import SmtpSink
 
 SECRET = "s" * 32
@@ -51,11 +57,42 @@ updates:
 """
 
 
+class Backend:
+    """Where a test's notifier store is: the site's SQLite file, or a PostgreSQL database."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url
+
+    def env(self) -> dict[str, str]:
+        """What a notify process needs in its environment to use this store."""
+        return {"STATUSGEN_DATABASE_URL": self.url} if self.url else {}
+
+    def store(self, root: Path) -> Path | str:
+        return self.url or root / ".statusgen" / "notify.db"
+
+    def states(self, root: Path) -> dict[str, str]:
+        """Each recipient's delivery state."""
+        query = "SELECT recipient, state FROM {}deliveries"
+        if self.url is None:
+            with sqlite3.connect(root / ".statusgen" / "notify.db") as db:
+                return dict(db.execute(query.format("")).fetchall())
+        with psycopg.connect(self.url) as db:
+            return dict(db.execute(query.format("notify_")).fetchall())  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    if request.param == "sqlite":
+        return Backend()
+    return Backend(upgrade_stores(request.getfixturevalue("database_url")))
+
+
 class Notifier:
     """A site, its builds and notify runs against one SMTP sink."""
 
-    def __init__(self, root: Path, sink: SmtpSink) -> None:
+    def __init__(self, root: Path, sink: SmtpSink, backend: Backend | None = None) -> None:
         self.root, self.sink, self.out = root, sink, root / "public"
+        self.backend = backend or Backend()
 
     def write(self, path: str, text: str) -> None:
         (self.root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +103,7 @@ class Notifier:
         transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=self.sink.port, security="none",
                                                user=None, password=None), connections=2)
         return notify(self.root, self.out, transport=transport, env={"STATUSGEN_SECRET_KEY": SECRET},
-                      stream=io.StringIO(), **kwargs)
+                      stream=io.StringIO(), store_path=self.backend.store(self.root), **kwargs)
 
 
 @pytest.fixture
@@ -79,6 +116,13 @@ def sink() -> Any:
 def site(make_site: MakeSite, sink: SmtpSink) -> Notifier:
     root = make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS})
     return Notifier(root, sink)
+
+
+@pytest.fixture
+def either_site(make_site: MakeSite, sink: SmtpSink, backend: Backend) -> Notifier:
+    """The site with its store in SQLite, then in PostgreSQL."""
+    root = make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS})
+    return Notifier(root, sink, backend)
 
 
 def test_the_first_run_of_a_site_with_nothing_published_records_a_baseline_and_sends_nothing(site: Notifier) -> None:
@@ -234,7 +278,8 @@ def test_a_missing_secret_is_named_when_subscriptions_url_is_set(make_site: Make
     assert "every email needs a way to unsubscribe" not in err
 
 
-def test_a_new_incident_reaches_exactly_the_subscribers_of_its_components(site: Notifier) -> None:
+def test_a_new_incident_reaches_exactly_the_subscribers_of_its_components(either_site: Notifier) -> None:
+    site = either_site
     site.run("2026-11-30T08:00:00+01:00")
     site.write("incidents/app.md", APP_DOWN.format(more=""))
     report = site.run("2026-11-30T10:00:00+01:00")
@@ -248,7 +293,8 @@ def test_a_new_incident_reaches_exactly_the_subscribers_of_its_components(site: 
     assert "https://status.example.org/subscriptions/unsubscribe?token=" in english["List-Unsubscribe"]
 
 
-def test_updates_thread_under_the_first_email_and_reruns_send_nothing(site: Notifier) -> None:
+def test_updates_thread_under_the_first_email_and_reruns_send_nothing(either_site: Notifier) -> None:
+    site = either_site
     site.run("2026-11-30T08:00:00+01:00")
     site.write("incidents/app.md", APP_DOWN.format(more=""))
     site.run("2026-11-30T10:00:00+01:00")
@@ -280,7 +326,8 @@ def test_a_quiet_update_sends_nothing(site: Notifier) -> None:
     assert site.run("2026-11-30T11:00:00+01:00").events == []
 
 
-def test_a_maintenance_is_scheduled_reminded_started_and_completed(site: Notifier) -> None:
+def test_a_maintenance_is_scheduled_reminded_started_and_completed(either_site: Notifier) -> None:
+    site = either_site
     site.run("2026-12-01T08:00:00+01:00")
     site.write("incidents/db.md", """\
         ---
@@ -312,12 +359,12 @@ def test_a_dry_run_changes_nothing(site: Notifier) -> None:
     assert site.run("2026-11-30T10:00:00+01:00").events != []
 
 
-def test_a_permanent_failure_is_reported_and_the_others_go_out(make_site: MakeSite) -> None:
+def test_a_permanent_failure_is_reported_and_the_others_go_out(make_site: MakeSite, backend: Backend) -> None:
     def refuse(session: Any, envelope: Any) -> str | None:
         return "550 5.1.1 no such mailbox" if envelope.rcpt_tos == ["app@example.org"] else None
 
     with SmtpSink(refuse) as sink:
-        site = Notifier(make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS}), sink)
+        site = Notifier(make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS}), sink, backend)
         site.run("2026-11-30T08:00:00+01:00")
         site.write("incidents/app.md", APP_DOWN.format(more=""))
         with pytest.raises(DeliveryError, match="1 deliveries failed for good, 0 are uncertain and 0 are still queued"):
@@ -334,17 +381,40 @@ def test_the_store_is_never_inside_the_published_folder(site: Notifier) -> None:
         notify(site.root, site.out, store_path=site.out / "notify.db", env={}, stream=io.StringIO())
 
 
-def test_a_run_killed_part_way_is_finished_by_the_next_and_nobody_gets_two(make_site: MakeSite, tmp_path: Path) -> None:
+def crowd(make_site: MakeSite, count: int) -> Path:
+    """A site with `count` subscribers of everything, built once with nothing to announce."""
+    people = "".join(f"- {{email: partner{n:04d}@example.org}}\n" for n in range(count))
+    root = make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": people})
+    build(root, root / "public", "2026-11-30T08:00:00+01:00")
+    return root
+
+
+def notify_command(root: Path, connections: int = 4, quiet: bool = True) -> list[str]:
+    return [sys.executable, "-m", "statusgen", "notify", "--site", str(root), "--transport", "smtp",
+            "--connections", str(connections), *(["-q"] if quiet else [])]
+
+
+def smtp_env(sink: SmtpSink, backend: Backend) -> dict[str, str]:
+    return {**os.environ, "STATUSGEN_SECRET_KEY": SECRET, "STATUSGEN_SMTP_HOST": "127.0.0.1",
+            "STATUSGEN_SMTP_PORT": str(sink.port), "STATUSGEN_SMTP_SECURITY": "none", **backend.env()}
+
+
+def announce_the_incident(root: Path, command: list[str], env: dict[str, str]) -> None:
+    """The baseline run, then an incident every subscriber follows, built."""
+    baseline = subprocess.run(command, env=env, check=False, capture_output=True, text=True, timeout=120)
+    assert baseline.returncode == 0, baseline.stderr
+    (root / "incidents" / "app.md").write_text(APP_DOWN.format(more=""))
+    build(root, root / "public", "2026-11-30T10:00:00+01:00")
+
+
+def test_a_run_killed_part_way_is_finished_by_the_next_and_nobody_gets_two(make_site: MakeSite,
+                                                                            backend: Backend) -> None:
     """SIGKILL in the middle of 2,000 messages over 4 connections. What "never twice" costs:
     a message each connection had committed (recorded, final dot maybe on the wire) when the
     run died may or may not have arrived, so the next run does not resend it but reports it
     as uncertain. Everything else is sent by the next run, and nobody gets two."""
-    people = "".join(f"- {{email: partner{n:04d}@example.org}}\n" for n in range(2000))
-    root = make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": people})
-    out = root / "public"
-    build(root, out, "2026-11-30T08:00:00+01:00")
-    command = [sys.executable, "-m", "statusgen", "notify", "--site", str(root), "--transport", "smtp", "-q",
-               "--connections", "4"]
+    root = crowd(make_site, 2000)
+    command = notify_command(root)
     process: dict[str, subprocess.Popen[bytes]] = {}
 
     def kill_at_500(session: Any, envelope: Any) -> None:
@@ -353,29 +423,127 @@ def test_a_run_killed_part_way_is_finished_by_the_next_and_nobody_gets_two(make_
         return None
 
     with SmtpSink(kill_at_500) as sink:
-        env = {**os.environ, "STATUSGEN_SECRET_KEY": SECRET, "STATUSGEN_SMTP_HOST": "127.0.0.1",
-               "STATUSGEN_SMTP_PORT": str(sink.port), "STATUSGEN_SMTP_SECURITY": "none"}
-        assert subprocess.run(command, env=env, check=False).returncode == 0  # the baseline
-        (root / "incidents" / "app.md").write_text(APP_DOWN.format(more=""))
-        build(root, out, "2026-11-30T10:00:00+01:00")
+        env = smtp_env(sink, backend)
+        announce_the_incident(root, command, env)
         process["run"] = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
         _, _ = process["run"].communicate(timeout=120)
         assert process["run"].returncode == -signal.SIGKILL
         assert 500 <= len(sink.messages) < 2000
         rerun = subprocess.run(command, env=env, check=False, capture_output=True, text=True, timeout=120)
-        with sqlite3.connect(root / ".statusgen" / "notify.db") as db:
-            states = dict(db.execute("SELECT recipient, state FROM deliveries").fetchall())
-        uncertain = {recipient for recipient, state in states.items() if state == "uncertain"}
+        states = backend.states(root)
         counts = sink.per_recipient()
 
     assert set(counts.values()) == {1}, "somebody got a message twice"
     assert set(states.values()) <= {"sent", "uncertain"} and len(states) == 2000
+    uncertain = {recipient for recipient, state in states.items() if state == "uncertain"}
     assert 1 <= len(uncertain) <= 4, uncertain  # at most the one message in flight on each connection
     missing = {f"partner{n:04d}@example.org" for n in range(2000)} - set(counts)
     assert missing <= uncertain, "a message the store calls sent never arrived"
     assert all(states[recipient] == "sent" for recipient in set(counts) - uncertain)
     assert rerun.returncode == 1
     assert f"{len(uncertain)} are uncertain" in rerun.stderr, rerun.stderr
+
+
+def test_two_runs_started_together_send_every_message_exactly_once(make_site: MakeSite, backend: Backend) -> None:
+    """Two CI runners, or a rerun while a slow run still sends: two notify processes at once,
+    each with its own SMTP connections. The event is detected and queued once; with SQLite
+    the second run waits for the first and finds nothing left, with PostgreSQL they share
+    the send (each claims batches the other never takes)."""
+    root = crowd(make_site, 2000)
+    with SmtpSink() as sink:
+        env = smtp_env(sink, backend)
+        announce_the_incident(root, notify_command(root), env)
+        runs = [subprocess.Popen(notify_command(root, quiet=False), env=env, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+        outcomes = [run.communicate(timeout=180) for run in runs]
+        states = backend.states(root)
+        counts = sink.per_recipient()
+
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in outcomes]
+    assert len(counts) == 2000 and set(counts.values()) == {1}, "somebody got two messages, or none"
+    assert set(states.values()) == {"sent"} and len(states) == 2000
+    sent = [_sent(err) for _, err in outcomes]
+    assert sum(sent) == 2000, sent
+    if backend.url:
+        assert min(sent) > 0, f"one run sent everything: {sent}"
+
+
+def _sent(stderr: str) -> int:
+    """How many messages a run says it sent (its summary line; none when it had nothing to send)."""
+    found = [line for line in stderr.splitlines() if line.startswith("notify: ") and " sent, " in line]
+    return int(found[-1].split()[1]) if found else 0
+
+
+def test_a_database_connection_dropped_mid_run_stops_it_and_the_next_run_finishes(make_site: MakeSite,
+                                                                                 database_url: str) -> None:
+    """Every connection of the run is cut (`pg_terminate_backend`) at the 300th message:
+    the run stops with one line naming the database without its password, exit 1; the
+    next run sends the rest, and nobody gets two."""
+    backend = Backend(upgrade_stores(database_url))
+    root = crowd(make_site, 2000)
+    command = notify_command(root)
+    cut = threading.Event()
+
+    def cut_at_300(session: Any, envelope: Any) -> None:
+        if len(sink.messages) == 300 and not cut.is_set():
+            cut.set()
+            terminate_others(database_url)
+        return None
+
+    with SmtpSink(cut_at_300) as sink:
+        env = smtp_env(sink, backend)
+        announce_the_incident(root, command, env)
+        first = subprocess.run(command, env=env, check=False, capture_output=True, text=True, timeout=120)
+        assert cut.is_set()
+        before_the_rerun = len(sink.messages)
+        rerun = subprocess.run(command, env=env, check=False, capture_output=True, text=True, timeout=120)
+        states = backend.states(root)
+        counts = sink.per_recipient()
+
+    assert first.returncode == 1, first.stderr
+    errors = [line for line in first.stderr.splitlines() if line.startswith("statusgen:")]
+    assert len(errors) == 1 and errors[0].startswith(f"statusgen: the database {redacted(database_url)} failed: "
+                                                     "terminating connection due to administrator command; run notify "
+                                                     "again when it answers: it sends what is left, nothing twice"), errors
+    assert "statusgen-test" not in first.stderr and "Traceback" not in first.stderr
+    assert 300 <= before_the_rerun < 2000
+    assert set(counts.values()) == {1}, "somebody got a message twice"
+    uncertain = {recipient for recipient, state in states.items() if state == "uncertain"}
+    assert set(states.values()) <= {"sent", "uncertain"} and len(states) == 2000
+    assert {f"partner{n:04d}@example.org" for n in range(2000)} - set(counts) <= uncertain
+    assert len(uncertain) <= 4 and rerun.returncode == (1 if uncertain else 0), rerun.stderr
+
+
+def test_a_database_that_cannot_be_used_stops_notify_before_any_work(site: Notifier, run_cli: Any, postgres: Server,
+                                                                    database_url: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unreachable, a wrong password, or a schema never upgraded: one line naming the
+    database without its password and what to do, exit 1, nothing done."""
+    monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
+    build(site.root, site.out, "2026-11-30T08:00:00+01:00")
+    wrong = postgres.url(database_url.rsplit("/", 1)[1], password="wrong-password")
+    nobody = f"postgresql://statusgen:pw@127.0.0.1:{free_port()}/statusgen"
+    expected = {
+        wrong: f"--store: cannot connect to the database {redacted(wrong)}: ",
+        nobody: f"--store: cannot connect to the database {redacted(nobody)}: ",
+        database_url: (f"--store: the database {redacted(database_url)} has notifier schema version 0, this "
+                       "statusgen needs 1: run `statusgen db upgrade`"),
+    }
+    for url, start in expected.items():
+        code, _, err = run_cli("notify", "--site", site.root, "--store", url)
+        assert code == 1, err
+        assert err.splitlines()[0].startswith(start), err
+        assert "\n" not in err.splitlines()[0] and "wrong-password" not in err and ":pw@" not in err
+        assert "nothing was done" in err.splitlines()[-1]
+    assert "password authentication failed" in run_cli("notify", "--site", site.root, "--store", wrong)[2]
+    monkeypatch.setenv("STATUSGEN_DATABASE_URL", database_url)
+    code, _, err = run_cli("doctor", "--site", site.root)
+    assert code == 1 and err.splitlines()[0].startswith(f"STATUSGEN_DATABASE_URL: the database {redacted(database_url)}"
+                                                        " has notifier schema version 0"), err
+    assert not (site.root / ".statusgen" / "notify.db").exists() and site.sink.messages == []
+    upgrade_stores(database_url)
+    code, _, err = run_cli("notify", "--site", site.root)
+    assert code == 0 and "recorded a baseline of 0 facts" in err, err
 
 
 def test_ctrl_c_finishes_the_messages_in_hand_and_the_next_run_sends_the_rest(make_site: MakeSite) -> None:
@@ -423,7 +591,8 @@ def test_ctrl_c_finishes_the_messages_in_hand_and_the_next_run_sends_the_rest(ma
     assert len(counts) == 400 and set(counts.values()) == {1}
 
 
-def test_a_relay_that_cannot_be_reached_leaves_everything_queued_for_the_next_run(site: Notifier) -> None:
+def test_a_relay_that_cannot_be_reached_leaves_everything_queued_for_the_next_run(either_site: Notifier) -> None:
+    site = either_site
     import socket
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -434,7 +603,8 @@ def test_a_relay_that_cannot_be_reached_leaves_everything_queued_for_the_next_ru
     dead = SmtpTransport(SmtpSettings(host="127.0.0.1", port=closed, security="none", user=None, password=None),
                          retries=1, backoff=0.01)
     with pytest.raises(DeliveryError, match="3 are still queued for the next run"):
-        notify(site.root, site.out, transport=dead, env={"STATUSGEN_SECRET_KEY": SECRET}, stream=io.StringIO())
+        notify(site.root, site.out, transport=dead, env={"STATUSGEN_SECRET_KEY": SECRET}, stream=io.StringIO(),
+               store_path=site.backend.store(site.root))
     site.run("2026-11-30T10:05:00+01:00")
     assert site.sink.per_recipient() == {"group@example.org": 1, "app@example.org": 1, "all@example.org": 1}
 
@@ -453,3 +623,27 @@ def test_the_default_outbox_writes_one_file_per_message(site: Notifier, run_cli:
     parsed = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
     assert sorted(m["To"] for m in parsed) == ["all@example.org", "app@example.org", "group@example.org"]
     assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
+
+
+def test_export_and_remove_read_and_scrub_the_notifier_store_in_the_database(
+        make_site: MakeSite, sink: SmtpSink, database_url: str, run_cli: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`statusgen subscribers export|remove` find the notifier's deliveries where notify
+    keeps them: with STATUSGEN_DATABASE_URL, in the database."""
+    import json
+    site = Notifier(make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS}), sink,
+                    Backend(upgrade_stores(database_url)))
+    site.run("2026-11-30T08:00:00+01:00")
+    site.write("incidents/app.md", APP_DOWN.format(more=""))
+    site.run("2026-11-30T10:00:00+01:00")
+    monkeypatch.setenv("STATUSGEN_DATABASE_URL", database_url)
+    code, out, err = run_cli("subscribers", "export", "APP@example.org", "--site", site.root)
+    assert code == 0, err
+    assert [(d["event"], d["state"]) for d in json.loads(out)["notifier_deliveries"]] == [
+        ("app/update/20261130T080000Z", "sent")]
+    code, out, err = run_cli("subscribers", "remove", "app@example.org", "--site", site.root)
+    assert code == 0, err
+    assert "notifier store: 1 deliveries now name the digest instead of the address" in out
+    states = site.backend.states(site.root)
+    assert "app@example.org" not in states and sum(r.startswith("erased:") for r in states) == 1
+    assert not (site.root / ".statusgen" / "notify.db").exists()

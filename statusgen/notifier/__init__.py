@@ -14,6 +14,8 @@
     message.py       an email's second step: one subscriber's message, headers and threading
     wire.py          the email policy: headers checked, serialised as SMTP wants (CRLF, literal ids)
     store.py         the notifier store: announced facts, the queue and ledger of every delivery
+    pgstore.py       the same store in PostgreSQL, shared by runs on several machines at once
+    backends.py      which store a command uses: --store PATH|URL, STATUSGEN_DATABASE_URL, the site's file
     delivery.py      what every transport shares: Outgoing, the Ledger, Progress (addresses masked)
     outbox.py        the default transport: one file per message in a Maildir
     smtp/            the SMTP transport; `committing` is recorded before the final dot

@@ -1,7 +1,8 @@
 """What the notifier needs before it does any work, one function per check.
 
     mail settings ─▶ secret key ─▶ SMTP settings ─▶ the relay (connect, EHLO, STARTTLS or TLS, AUTH, QUIT)
-        ─▶ notifier store (never silently re-baselined)
+        ─▶ notifier store (a readable file, or a reachable database with the current schema;
+           never silently re-baselined)
 
 Each check returns its problems, one line each, naming the setting to change (an
 environment variable, a `content/site.yaml` key or a command option). `notify` runs them
@@ -19,10 +20,10 @@ import sqlite3
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from statusgen.content.model import Site, SiteConfig
-from statusgen.notifier.store import store_state
+from statusgen.database import DatabaseError
+from statusgen.notifier.backends import StoreLocation, store_state
 from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.smtp import SmtpTransport
 from statusgen.tokens import MIN_SECRET_LENGTH
@@ -136,7 +137,7 @@ def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
 
 
-def notifier_store(path: Path, state: str, published: int, chosen: bool = False) -> list[str]:
+def notifier_store(path: StoreLocation, state: str, published: int, chosen: bool = False) -> list[str]:
     """A missing or empty store is a new baseline: right for a new site, silent loss for
     one that already published incidents (whatever happened meanwhile reaches nobody),
     unless the operator chose how to start again (`chosen`: --baseline or --since)."""
@@ -148,13 +149,16 @@ def notifier_store(path: Path, state: str, published: int, chosen: bool = False)
             "now without sending; or pass --store with the store you have"]
 
 
-def notifier_store_state(path: Path) -> tuple[str, list[str]]:
-    """The store's state (`store_state`), or a problem when the file is not a readable store."""
+def notifier_store_state(store: StoreLocation) -> tuple[str, list[str]]:
+    """The store's state (`store_state`), or a problem when the file is not a readable
+    store, or the database cannot be reached or has another schema than this statusgen's."""
     try:
-        return store_state(path), []
+        return store_state(store), []
     except sqlite3.Error as error:
-        return "unreadable", [f"the notifier store {path} cannot be read ({error}); pass --store with the "
+        return "unreadable", [f"the notifier store {store} cannot be read ({error}); pass --store with the "
                               "right file, or move this one away"]
+    except DatabaseError as error:
+        return "unreachable", [f"{store.setting}: {error}"]
 
 
 def mail_checks(config: SiteConfig, env: Mapping[str, str], transport: str, timeout: float = PROBE_TIMEOUT,
@@ -183,7 +187,7 @@ def _describe(settings: SmtpSettings | None) -> str:
     return f"{settings.host}:{settings.port}, security {settings.security}{login}"
 
 
-def notify_checks(site: Site, env: Mapping[str, str], transport: str, store_path: Path,
+def notify_checks(site: Site, env: Mapping[str, str], transport: str, store: StoreLocation,
                   published: int, state: str | None = None, chosen: bool = False, *, timeout: float = PROBE_TIMEOUT,
                   tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None) -> list[Check]:
     """What `statusgen notify` needs before it does any work. `published` is how many
@@ -194,9 +198,9 @@ def notify_checks(site: Site, env: Mapping[str, str], transport: str, store_path
     checks = mail_checks(site.config, env, transport, timeout, tls_context, local_hostname)
     found: list[str] = []
     if state is None:
-        state, found = notifier_store_state(store_path)
-    checks.append(Check("notifier store", tuple(found or notifier_store(store_path, state, published, chosen)),
-                        f"{store_path} ({state})"))
+        state, found = notifier_store_state(store)
+    checks.append(Check("notifier store", tuple(found or notifier_store(store, state, published, chosen)),
+                        f"{store} ({state})"))
     return checks
 
 

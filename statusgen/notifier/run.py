@@ -11,6 +11,11 @@ silently re-baselined: the operator says `--baseline` (record what is there, sen
 or `--since TIME` (announce what happened after TIME). Every (event, subscriber) is queued
 in the store, together with the snapshot it came from, before anything is sent; a rerun
 after a crash or a failed connection sends what is still pending and nothing twice.
+
+Runs may overlap (two CI runners, a rerun while a slow run still sends): each holds the
+store while it runs (`store.running`), detects and queues one at a time (`store.detecting`),
+and takes the queue in batches the store gives to one run only (`store.claim`). With the
+SQLite file the second run waits for the first; with PostgreSQL they share the send.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +39,8 @@ from statusgen.errors import DeliveryError, SetupError, UsageError
 from statusgen.notifier.events import Event, diff
 from statusgen.content.load import load_site
 from statusgen.content.model import Site, SiteConfig, Subscriber
-from statusgen.notifier.store import Delivery, NotifyStore, SqliteNotifyStore, default_store
+from statusgen.notifier.backends import StoreLocation, open_store, store_location
+from statusgen.notifier.store import Delivery, NotifyStore
 from statusgen.notifier import preflight
 from statusgen.notifier.audience import Audience
 from statusgen.notifier.recipients import recipients
@@ -41,11 +48,15 @@ from statusgen.site.snapshot import FORMAT, PATH
 from statusgen.site.theme import Theme
 from statusgen.times import TimeError, parse_time
 from statusgen.content.relay import SmtpSettings
-from statusgen.notifier.delivery import Outgoing, Progress, Transport
+from statusgen.notifier.delivery import Outgoing, Progress, Tally, Transport
 from statusgen.notifier.outbox import OutboxTransport
 from statusgen.notifier.smtp import SmtpTransport
 
 log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 100
+"""Deliveries a run takes from the queue at a time: few enough that two runs share a send
+evenly, enough that claiming costs little beside sending."""
 
 
 @dataclass
@@ -58,16 +69,19 @@ class NotifyReport:
 
 
 def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, *, audience: Audience,
-           transport: Transport | str = "outbox", store: NotifyStore | None = None, store_path: Path | None = None,
-           dry_run: bool = False, env: Mapping[str, str] | None = None, stream: IO[str] | None = None,
-           connections: int = 4, baseline: bool = False, since: str | None = None) -> NotifyReport:
+           transport: Transport | str = "outbox", store: NotifyStore | None = None,
+           store_path: Path | str | None = None, dry_run: bool = False, env: Mapping[str, str] | None = None,
+           stream: IO[str] | None = None, connections: int = 4, baseline: bool = False,
+           since: str | None = None) -> NotifyReport:
     """Announce what changed in the built site at `out_dir` to its subscribers.
 
     `baseline` records everything the site shows as announced and sends nothing; `since`
     (a time) announces only what happened after it. Either is how to start again after
     losing the store; without them a missing or empty store is refused once the site has
     published anything. `audience` says who the subscribers are (`statusgen.notify` hands
-    in the subscription store's)."""
+    in the subscription store's). The store is `store`, else the one at `store_path` (a
+    SQLite file or a `postgresql://` URL), else `STATUSGEN_DATABASE_URL`'s, else the
+    site's `.statusgen/notify.db`."""
     env = os.environ if env is None else env
     stream = stream or sys.stderr
     site_dir = site_dir.resolve()
@@ -78,43 +92,56 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, 
     snapshot = read_snapshot(out_dir)
     moment = _moment(now, snapshot, site.config)
     start = _since(since, moment, site.config)
-    path = _store_path(store_path or default_store(site_dir), out_dir)
-    _preflight(site, env, transport, path, store, snapshot, audience, chosen=baseline or start is not None)
+    location = _outside(store_location(site_dir, store_path, env), out_dir)
+    _preflight(site, env, transport, location, store, snapshot, audience, chosen=baseline or start is not None)
     subscribers = audience.subscribers(site, tuple(listed))  # + self-service, − unsubscribed
-    store = store or SqliteNotifyStore(path)
+    opened = store is None
+    store = store or open_store(location)
+    try:
+        with (nullcontext() if dry_run else store.running()):
+            return _run(site_dir, site, snapshot, moment, start, subscribers, store, transport, env, connections,
+                        dry_run, baseline, stream)
+    finally:
+        if opened:
+            store.close()
+
+
+def _run(site_dir: Path, site: Site, snapshot: dict[str, Any], moment: datetime, start: datetime | None,
+         subscribers: tuple[Subscriber, ...], store: NotifyStore, transport: Transport | str,
+         env: Mapping[str, str], connections: int, dry_run: bool, baseline: bool, stream: IO[str]) -> NotifyReport:
+    """One run, holding the store: detect and queue (one run at a time), then send."""
     report = NotifyReport()
-    if baseline or (not store.is_baselined() and start is None):
-        return _baseline(store, snapshot, moment, site.config, dry_run, stream, report, chosen=baseline)
-    events, keys = diff(snapshot, store.announced_keys(), moment, site.config.notify.reminders,
-                        store.last_snapshot(), since=start)
-    queued = [(event, _context(snapshot, event), recipients(event, subscribers)) for event in events]
-    report.events = events
-    if dry_run:
-        _print_plan(queued, store.pending(), stream)
-        return report
-    report.queued = store.queue(queued, keys, snapshot)
+    with (nullcontext() if dry_run else store.detecting()):
+        if baseline or (not store.is_baselined() and start is None):
+            return _baseline(store, snapshot, moment, site.config, dry_run, stream, report, chosen=baseline)
+        events, keys = diff(snapshot, store.announced_keys(), moment, site.config.notify.reminders,
+                            store.last_snapshot(), since=start)
+        queued = [(event, _context(snapshot, event), recipients(event, subscribers)) for event in events]
+        report.events = events
+        if dry_run:
+            _print_plan(queued, store.pending(), stream)
+            return report
+        report.queued = store.queue(queued, keys, snapshot)
     report.interrupted = store.mark_interrupted()
-    before = store.counts()
-    pending = store.pending()
-    if pending:
-        theme = Theme(site_dir)
-        settings = mail_settings(site.config, env)
+    tally = Tally()
+    if store.waiting():
+        progress = Progress(stream=stream)
         chosen = _transport(transport, site_dir, site.config, env, connections)
-        chosen.deliver(_Messages(pending, theme, settings), store, Progress(stream=stream))
-    after = store.counts()
-    report.counts = {state: after.get(state, 0) - before.get(state, 0) for state in after}
-    report.counts["pending"] = after.get("pending", 0)  # what is still queued, from any run
+        chosen.deliver(_Messages(store, Theme(site_dir), mail_settings(site.config, env)), store, progress)
+        tally = progress.tally()
+    report.counts = {"sent": tally.sent, "failed": tally.failed, "uncertain": tally.uncertain,
+                     "pending": store.waiting()}  # what is still queued, from any run
     _summarise(report, stream)
     return report
 
 
-def _preflight(site: Site, env: Mapping[str, str], transport: Transport | str, path: Path,
+def _preflight(site: Site, env: Mapping[str, str], transport: Transport | str, location: StoreLocation,
                store: NotifyStore | None, snapshot: dict[str, Any], audience: Audience, chosen: bool) -> None:
     """The checks for notify (`statusgen doctor` runs them too), before any work: all
     problems at once, or nothing. A transport object (not "outbox" or "smtp") was set up by
     the caller, who checked it."""
     state = None if store is None else "baselined" if store.is_baselined() else "empty"
-    checks = preflight.notify_checks(site, env, transport if isinstance(transport, str) else "given", path,
+    checks = preflight.notify_checks(site, env, transport if isinstance(transport, str) else "given", location,
                                      len(snapshot["incidents"]), state, chosen)
     problems = preflight.problems_of([*checks, *audience.checks(site)])
     if problems:
@@ -154,10 +181,10 @@ def _since(since: str | None, moment: datetime, config: SiteConfig) -> datetime 
     return start
 
 
-def _store_path(path: Path, out_dir: Path) -> Path:
-    if path.resolve().is_relative_to(out_dir):
-        raise UsageError(f"--store {path} is inside the published folder {out_dir}; it holds addresses")
-    return path
+def _outside(location: StoreLocation, out_dir: Path) -> StoreLocation:
+    if location.path is not None and location.path.resolve().is_relative_to(out_dir):
+        raise UsageError(f"--store {location.path} is inside the published folder {out_dir}; it holds addresses")
+    return location
 
 
 def _baseline(store: NotifyStore, snapshot: dict[str, Any], moment: datetime, config: SiteConfig,
@@ -198,18 +225,21 @@ def mail_settings(config: SiteConfig, env: Mapping[str, str]) -> MailSettings:
 
 
 class _Messages:
-    """Pending deliveries as messages, built as the transport asks for them (the first one
-    goes out at once, not after all are built); each (event, language) is rendered once."""
+    """The queue as messages, claimed from the store in batches as the transport asks for
+    them (the first one goes out at once; a run running beside this one takes other
+    batches); each (event, language) is rendered once. How many there will be is not
+    known in advance: another run may take some."""
 
-    def __init__(self, pending: list[Delivery], theme: Theme, settings: MailSettings) -> None:
-        self.pending, self.theme, self.settings = pending, theme, settings
+    def __init__(self, store: NotifyStore, theme: Theme, settings: MailSettings) -> None:
+        self.store, self.theme, self.settings = store, theme, settings
 
-    def __len__(self) -> int:
-        return len(self.pending)
+    def _claimed(self) -> Iterator[Delivery]:
+        while batch := self.store.claim(CLAIM_BATCH):
+            yield from batch
 
     def __iter__(self) -> Iterator[Outgoing]:
         rendered: dict[tuple[str, str], RenderedEmail] = {}
-        for delivery in self.pending:
+        for delivery in self._claimed():
             event, context, subscriber = delivery.event, delivery.context, delivery.subscriber
             key = (event.key, subscriber.language)
             if key not in rendered:

@@ -1,21 +1,32 @@
 """The notifier's store: what was announced, what is queued, what was delivered.
 
-One small interface (`NotifyStore`) with SQLite as the embedded default; a PostgreSQL
-backend can implement the same methods for CI runners that keep no disk.
+One small interface (`NotifyStore`) with SQLite as the embedded default (here) and
+PostgreSQL as the shared store of several machines (`pgstore.py`); `backends.py` says
+which one a run uses.
 
 A delivery moves `pending → committing → sent`, or to `failed` (permanent), back to
 `pending` (transient: a later run retries it), or to `uncertain` (the message may have
 been handed over when the run died or the connection broke: never sent again, reported).
 Every change is committed at once, so a killed run loses nothing and repeats nothing.
+
+A run holds the store for its whole life (`running`), reads what was announced and queues
+what is new under `detecting`, then takes the queue in batches (`claim`). In the SQLite
+file a run holds the store alone: a second run on the same file waits for the first to end
+(an exclusive lock on `notify.db.lock`), then finds nothing left to announce and sends
+only what the first deferred. PostgreSQL lets several runs share one send (pgstore.py).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +34,8 @@ from typing import Any, Protocol
 
 from statusgen.notifier.events import Event
 from statusgen.content.model import Subscriber
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -57,6 +70,8 @@ class Delivery:
 
 
 class NotifyStore(Protocol):
+    def running(self) -> AbstractContextManager[None]: ...   # this run's hold on the store, for its whole life
+    def detecting(self) -> AbstractContextManager[None]: ...  # one run at a time: read what was announced, queue
     def is_baselined(self) -> bool: ...
     def announced_keys(self) -> set[str]: ...
     def last_snapshot(self) -> dict[str, Any] | None: ...
@@ -64,8 +79,11 @@ class NotifyStore(Protocol):
     def queue(self, queued: list[tuple[Event, dict[str, Any], list[Subscriber]]], keys: set[str],
               snapshot: dict[str, Any]) -> int: ...
     def pending(self) -> list[Delivery]: ...
+    def claim(self, limit: int) -> list[Delivery]: ...   # the next pending deliveries, this run's alone
+    def waiting(self) -> int: ...                        # pending deliveries no other live run holds
     def mark_interrupted(self) -> int: ...
     def counts(self) -> dict[str, int]: ...
+    def close(self) -> None: ...
     def committing(self, delivery_id: int) -> None: ...
     def sent(self, delivery_id: int) -> None: ...
     def retry_later(self, delivery_id: int, error: str) -> None: ...
@@ -80,18 +98,47 @@ def default_store(site_dir: Path) -> Path:
     return site_dir / ".statusgen" / "notify.db"
 
 
-def store_state(path: Path) -> str:
-    """`missing`, `empty` (no baseline recorded yet) or `baselined`: what the SQLite store
-    at `path` holds, read without creating or changing anything. Raises sqlite3.Error for
-    a file that is not a readable store."""
-    if not path.is_file():
-        return "missing"
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+def decode_event(body: str) -> tuple[Event, dict[str, Any]]:
+    """An event and its rendering context, as `queue` stored them (JSON)."""
+    data = json.loads(body)
+    event = data["event"]
+    event["components"] = tuple(event["components"])
+    if event.get("previous_window"):
+        event["previous_window"] = tuple(event["previous_window"])
+    return Event(**event), data["context"]
+
+
+def event_body(event: Event, context: dict[str, Any]) -> str:
+    return json.dumps({"event": asdict(event), "context": context}, sort_keys=True)
+
+
+def make_deliveries(rows: Iterable[tuple[int, str, str, str, str | None]],
+                    events: Mapping[str, tuple[Event, dict[str, Any]]]) -> list[Delivery]:
+    """Deliveries from (id, event key, recipient, language, components as JSON) rows;
+    `events` holds every key's decoded event, so each is decoded once, not once a row."""
+    found = []
+    for delivery_id, key, recipient, language, components in rows:
+        event, context = events[key]
+        followed = json.loads(components) if components else None
+        found.append(Delivery(delivery_id, event, context,
+                              Subscriber(recipient, tuple(followed) if followed is not None else None, language)))
+    return found
+
+
+@contextmanager
+def exclusive_use(path: Path) -> Iterator[int]:
+    """Hold the SQLite store at `path` alone (a lock on `notify.db.lock` beside it), waiting
+    while another run holds it; yields the lock's file descriptor."""
+    lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return "baselined" if "snapshot" in tables and db.execute("SELECT 1 FROM snapshot").fetchone() else "empty"
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("notify: another run is using %s; waiting for it to end", path)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield lock
     finally:
-        db.close()
+        os.close(lock)  # and with it the lock
 
 
 class SqliteNotifyStore:
@@ -108,9 +155,29 @@ class SqliteNotifyStore:
         self._db.execute("PRAGMA foreign_keys=ON")
         path.chmod(0o600)  # it holds addresses
         self._migrate()
+        self._events: dict[str, tuple[Event, dict[str, Any]]] = {}
+        self._claimed_up_to = 0
+        self._held: int | None = None
 
     def close(self) -> None:
         self._db.close()
+        if self._held is not None:  # a run that never ended (tests: a killed run) lets go of the file
+            fcntl.flock(self._held, fcntl.LOCK_UN)
+            self._held = None
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """The run holds the file alone until it ends: a second run waits here, then finds
+        the events announced and the deliveries sent (and retries what this one deferred)."""
+        with exclusive_use(self.path) as lock:
+            self._held, self._claimed_up_to = lock, 0
+            try:
+                yield
+            finally:
+                self._held = None
+
+    def detecting(self) -> AbstractContextManager[None]:
+        return nullcontext()  # `running` already holds the whole file
 
     def _migrate(self) -> None:
         self._db.executescript(SCHEMA)
@@ -161,7 +228,7 @@ class SqliteNotifyStore:
         now, count = self._now(), 0
         with self._transaction() as db:
             for event, context, subscribers in queued:
-                body = json.dumps({"event": asdict(event), "context": context}, sort_keys=True)
+                body = event_body(event, context)
                 db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)", (event.key, event.kind, body, now))
                 rows = [(event.key, s.email, s.language, json.dumps(s.components), now) for s in subscribers]
                 before = db.total_changes
@@ -177,27 +244,36 @@ class SqliteNotifyStore:
         db.execute("INSERT OR REPLACE INTO snapshot VALUES (1, ?, ?)", (now, json.dumps(snapshot, sort_keys=True)))
 
     def pending(self) -> list[Delivery]:
-        rows = self._db.execute(
-            "SELECT d.id, e.body, d.recipient, d.language, d.components FROM deliveries d"
-            " JOIN events e ON e.key = d.event_key WHERE d.state = 'pending' ORDER BY d.id").fetchall()
-        bodies: dict[str, tuple[Event, dict[str, Any]]] = {}
-        found = []
-        for delivery_id, body, recipient, language, components in rows:
-            if body not in bodies:
-                data = json.loads(body)
-                event = data["event"]
-                event["components"] = tuple(event["components"])
-                if event.get("previous_window"):
-                    event["previous_window"] = tuple(event["previous_window"])
-                bodies[body] = (Event(**event), data["context"])
-            event, context = bodies[body]
-            followed = json.loads(components) if components else None
-            found.append(Delivery(delivery_id, event, context,
-                                  Subscriber(recipient, tuple(followed) if followed is not None else None, language)))
-        return found
+        with self._lock:
+            rows = self._db.execute("SELECT id, event_key, recipient, language, components FROM deliveries"
+                                    " WHERE state = 'pending' ORDER BY id").fetchall()
+            return self._deliveries(rows)
+
+    def claim(self, limit: int) -> list[Delivery]:
+        """The next `limit` pending deliveries. The run holds the whole file, so claiming
+        is a cursor: a delivery deferred in this run (back to pending) waits for the next."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, event_key, recipient, language, components FROM deliveries"
+                                    " WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+                                    (self._claimed_up_to, limit)).fetchall()
+            if rows:
+                self._claimed_up_to = rows[-1][0]
+            return self._deliveries(rows)
+
+    def _deliveries(self, rows: list[tuple[int, str, str, str, str | None]]) -> list[Delivery]:
+        for key in {row[1] for row in rows} - self._events.keys():
+            (body,) = self._db.execute("SELECT body FROM events WHERE key = ?", (key,)).fetchone()
+            self._events[key] = decode_event(body)
+        return make_deliveries(rows, self._events)
+
+    def waiting(self) -> int:
+        """Pending deliveries: what the next run sends (a run holds the file alone)."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'").fetchone()[0])
 
     def mark_interrupted(self) -> int:
-        """Deliveries a killed run left half-way: maybe delivered, so never sent again."""
+        """Deliveries a killed run left half-way: maybe delivered, so never sent again.
+        Every `committing` row is such a one: no other run can be live beside this one."""
         with self._transaction() as db:
             cursor = db.execute("UPDATE deliveries SET state = 'uncertain', error = 'the run stopped while"
                                 " handing the message over', updated_at = ? WHERE state = 'committing'",

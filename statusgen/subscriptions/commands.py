@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from statusgen.database import is_database_url
 from statusgen.subscriptions.backend import StoreLocation, store_location
+
+if TYPE_CHECKING:
+    from statusgen.notifier.backends import StoreLocation as NotifierLocation
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -39,7 +43,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         task = tasks.add_parser(name, parents=[common], help=text)
         task.add_argument("address", metavar="ADDRESS")
         _db_option(task)
-        task.add_argument("--store", type=Path, help="the notifier store (default: SITE/.statusgen/notify.db)")
+        task.add_argument("--store", metavar="PATH|URL", help="the notifier store: a SQLite file or a postgresql:// "
+                                                              "URL (default: $STATUSGEN_DATABASE_URL, else "
+                                                              "SITE/.statusgen/notify.db)")
         task.set_defaults(run=run)
 
 
@@ -71,22 +77,29 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notifier_store(args: argparse.Namespace) -> NotifierLocation:
+    """`--store`, else a database URL given as `--db` (one database for both stores), else
+    `STATUSGEN_DATABASE_URL`, else the site's file."""
+    from statusgen.notifier.backends import store_location
+
+    db = str(args.db or "")
+    return store_location(args.site.resolve(), args.store or (db if is_database_url(db) else None), os.environ)
+
+
 def _export(args: argparse.Namespace) -> int:
-    from statusgen.notifier.store import default_store
     from statusgen.subscriptions.ops import export_address
 
     site = args.site.resolve()
-    document = export_address(site, args.address, _db(args), args.store or default_store(site))
+    document = export_address(site, args.address, _db(args), _notifier_store(args))
     print(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False))
     return 0
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from statusgen.notifier.store import default_store
     from statusgen.subscriptions.ops import remove_address
 
     site = args.site.resolve()
-    done = remove_address(site, args.address, _db(args), args.store or default_store(site))
+    done = remove_address(site, args.address, _db(args), _notifier_store(args))
     print(f"{done.address}: removed {done.subscriptions} subscription(s) and {done.rate_limits} rate counter(s); "
           "it stays unsubscribed, stored as a salted digest only")
     print(f"notifier store: {done.deliveries} deliveries now name the digest instead of the address"

@@ -22,7 +22,8 @@ from typing import Any
 from statusgen.errors import UsageError
 from statusgen.content.load import load_site
 from statusgen.content.model import Subscriber
-from statusgen.notifier.store import SqliteNotifyStore
+from statusgen.notifier.backends import StoreLocation as NotifierLocation
+from statusgen.notifier.backends import existing_store
 from statusgen.subscriptions.forms import AddressError, normalise_address
 from statusgen.subscriptions.backend import StoreLocation, open_store
 from statusgen.subscriptions.store import SubscriptionStore, address_key
@@ -97,7 +98,8 @@ def format_listing(listing: Listing) -> str:
     return "\n".join(lines)
 
 
-def export_address(site_dir: Path, address: str, location: StoreLocation, notify_db: Path) -> dict[str, Any]:
+def export_address(site_dir: Path, address: str, location: StoreLocation,
+                   notify_db: NotifierLocation) -> dict[str, Any]:
     """Everything statusgen stores about one address, as a JSON-ready document."""
     key = _address(address)
     _, listed = load_site(site_dir)
@@ -134,7 +136,7 @@ class Erasure:
     outbox: list[Path]
 
 
-def remove_address(site_dir: Path, address: str, location: StoreLocation, notify_db: Path) -> Erasure:
+def remove_address(site_dir: Path, address: str, location: StoreLocation, notify_db: NotifierLocation) -> Erasure:
     """Erase an address (see the module docstring); creates the store if there is none,
     since the suppression entry must be kept somewhere."""
     key = _address(address)
@@ -157,20 +159,20 @@ def _address(address: str) -> str:
         raise UsageError(f"expected an email address such as 'spoc@partner.example'; found {address!r}") from None
 
 
-def _deliveries(notify_db: Path, key: str) -> list[dict[str, Any]]:
-    if not notify_db.is_file():
+def _deliveries(notify_db: NotifierLocation, key: str) -> list[dict[str, Any]]:
+    store = existing_store(notify_db)
+    if store is None:
         return []
-    store = SqliteNotifyStore(notify_db)
     try:
         return store.deliveries_to(key)
     finally:
         store.close()
 
 
-def _scrub_deliveries(notify_db: Path, key: str, replacement: str) -> tuple[int, int]:
-    if not notify_db.is_file():
+def _scrub_deliveries(notify_db: NotifierLocation, key: str, replacement: str) -> tuple[int, int]:
+    store = existing_store(notify_db)
+    if store is None:
         return 0, 0
-    store = SqliteNotifyStore(notify_db)
     try:
         return store.erase(key, replacement)
     finally:
