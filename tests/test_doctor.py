@@ -325,11 +325,12 @@ def test_with_a_database_the_doctor_checks_it_instead_of_the_files(site: Path, r
     assert code == 0 and "subscriptions.db" not in err  # no warning about a missing file: the database has it
     assert out.splitlines() == [
         f"ok: site: {site}: 3 components, 0 incidents and maintenance windows published",
+        f"ok: database: {shown} answers; the notifier and subscriptions schemas are current",
         "ok: mail settings: from status@integratieplatform.nl",
         "ok: secret key: STATUSGEN_SECRET_KEY is set",
-        f"ok: database: {shown} answers; the notifier and subscriptions schemas are current",
         f"ok: notifier store: {shown} (empty)",
-        "doctor: ready to notify by outbox: 5 checks passed"]
+        f"ok: subscription store: {shown} (PostgreSQL)",
+        "doctor: ready to notify by outbox: 6 checks passed"]
     assert "statusgen-test" not in out and not (site / ".statusgen").exists()
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 import logging
 import secrets
 from collections.abc import Iterator
@@ -358,7 +359,9 @@ def _sqlite_rows(source: Path) -> dict[str, list[tuple[Any, ...]]]:
         raise UsageError(f"{source}: no subscription store there")
     try:
         store = SqliteSubscriptionStore(source, readonly=True)
-    except Exception as error:  # noqa: BLE001 - sqlite3.Error or a schema this statusgen cannot copy
+    except sqlite3.Error:
+        raise  # not a store at all: `db copy` says so, as for the notifier's
+    except Exception as error:  # noqa: BLE001 - a schema this statusgen cannot copy
         raise UsageError(f"the subscription store {source} cannot be copied: {error}") from None
     try:
         return store.rows()
