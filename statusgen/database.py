@@ -136,7 +136,8 @@ def database_problems(url: str, stores: Sequence[tuple[str, Sequence[Migration]]
     except DatabaseError as error:
         return [f"{setting}: {error}"]
     try:
-        return [problem for store, migrations in stores if (problem := _schema_problem(db, store, migrations, url))]
+        return [f"{setting}: {problem}" for store, migrations in stores
+                if (problem := _schema_problem(db, store, migrations, url))]
     except psycopg.Error as error:
         return [f"{setting}: the database {redacted(url)} failed while its schema was read: {reason(error)}"]
     finally:

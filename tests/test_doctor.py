@@ -341,8 +341,8 @@ def test_a_database_without_the_schema_names_the_command_to_run(site: Path, run_
     shown = redacted(database_url)
     assert code == 1
     needs = {store.STORE: len(store.MIGRATIONS) for store in (notifier_pgstore, subscriptions_pgstore)}
-    assert err.splitlines() == [f"the database {shown} has {name} schema version 0, this statusgen needs {version}: "
-                                "run `statusgen db upgrade`" for name, version in needs.items()]
+    assert err.splitlines() == [f"--db: the database {shown} has {name} schema version 0, this statusgen needs "
+                                f"{version}: run `statusgen db upgrade`" for name, version in needs.items()]
     assert out.splitlines() == ["doctor: 2 problems: fix them before `statusgen notify`, which stops at the same ones"]
     with psycopg.connect(database_url) as db:  # the doctor created nothing
         assert db.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
