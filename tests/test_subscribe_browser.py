@@ -16,6 +16,7 @@ from playwright import sync_api
 
 from statusgen.site.build import build
 from statusgen.content.load import load_site
+from statusgen.subscriptions.backend import StoreLocation
 from statusgen.subscriptions.merge import audience
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
@@ -77,11 +78,12 @@ def test_a_reader_subscribes_on_the_site_and_confirms_through_the_email(static_s
                 assert link, text
                 page.goto(link.group(0))
                 site, listed = load_site(root)
-                assert audience(site, listed, root / ".statusgen" / "subscriptions.db") == ()  # a GET confirms nothing
+                store = StoreLocation(path=root / ".statusgen" / "subscriptions.db")
+                assert audience(site, listed, store) == ()  # a GET confirms nothing
                 page.locator("form button[type=submit]").click()
                 page.wait_for_load_state()
                 browser.close()
-            subscribers = audience(site, listed, root / ".statusgen" / "subscriptions.db")
+            subscribers = audience(site, listed, store)
             assert [(s.email, s.components) for s in subscribers] == [("reader@partner.example", ("dcc-app",))]
         finally:
             service.stop()
