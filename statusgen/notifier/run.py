@@ -130,7 +130,7 @@ def _run(site_dir: Path, site: Site, snapshot: dict[str, Any], moment: datetime,
         chosen.deliver(_Messages(store, Theme(site_dir), mail_settings(site.config, env)), store, progress)
         tally = progress.tally()
     report.counts = {"sent": tally.sent, "failed": tally.failed, "uncertain": tally.uncertain,
-                     "pending": store.waiting()}  # what is still queued, from any run
+                     "pending": store.waiting()}  # left for the next run (not what a live run beside holds)
     _summarise(report, stream)
     return report
 
