@@ -20,7 +20,8 @@ from statusgen.errors import ContentErrors, SetupError, StatusgenError
 from statusgen.content.model import Site
 
 log = logging.getLogger("statusgen")
-COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "authoring.serve", "dbcommand")
+COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "authoring.serve", "dbcommand",
+                                       "importer.commands", "status")
 """Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
 STORE_HELP = ("the notifier store: a SQLite file, or a postgresql:// URL for both stores (default: "
               "$STATUSGEN_DATABASE_URL, else SITE/.statusgen/notify.db)")

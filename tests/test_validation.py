@@ -302,7 +302,7 @@ CASES = [
         )},
         ["incidents/typo.md:2: title: expected text or a mapping of language to text; found nothing",
          "incidents/typo.md:2: unknown key 'titel' (did you mean 'title'?); "
-         "expected one of title, type, impact, components, updates, postmortem",
+         "expected one of title, type, impact, components, updates, postmortem, aliases",
          "incidents/typo.md:4: body: expected text or a mapping of language to text; found nothing",
          "incidents/typo.md:6: unknown key 'bdoy' (did you mean 'body'?); "
          "expected one of at, status, body, components, notify, id"],

@@ -12,8 +12,8 @@ from statusgen.content.model import Component, Group
 from statusgen.content.yamlsource import LocatedList, read_document
 
 COMPONENTS_PATH = "components.yaml"
-COMPONENT_KEYS = ("id", "name", "description", "start_date", "showcase", "only_show_if_degraded")
-GROUP_KEYS = ("id", "name", "description", "components")
+COMPONENT_KEYS = ("id", "name", "description", "start_date", "showcase", "only_show_if_degraded", "aliases")
+GROUP_KEYS = ("id", "name", "description", "components", "aliases")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class Catalog:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(g.id for g in self.groups) + tuple(c.id for c in self.components)
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Every alias (an id from another system) and the component or group id it names."""
+        return {alias: item.id for item in (*self.groups, *self.components) for alias in item.aliases}
 
     def expand(self, component_or_group: str) -> tuple[str, ...]:
         """Component ids meant by an id: a group means all its components."""
@@ -89,6 +94,18 @@ def _read_entries(entries: LocatedList, languages: tuple[str, ...], problems: Pr
                    unchecked=frozenset(seen) - ids)
 
 
+def _read_aliases(fields: Fields, seen: dict[str, int]) -> tuple[str, ...]:
+    """`aliases:`, each unique across every id and alias in the file."""
+    aliases = fields.aliases()
+    for alias in aliases:
+        if alias in seen:
+            fields.error("aliases", f"aliases: {alias!r} is already used on line {seen[alias]}; "
+                                    "expected an alias no other component or group has")
+        else:
+            seen[alias] = fields.line("aliases")
+    return tuple(alias for alias in aliases if seen[alias] == fields.line("aliases"))
+
+
 def _read_id(fields: Fields, seen: dict[str, int]) -> str | None:
     if not fields.require("id", "an id such as 'dcc-app'"):
         return None
@@ -110,6 +127,7 @@ def _read_group(fields: Fields, position: int, languages: tuple[str, ...],
                 seen: dict[str, int], components: list[Component]) -> Group | None:
     fields.reject_unknown(GROUP_KEYS)
     group_id = _read_id(fields, seen)
+    aliases = _read_aliases(fields, seen)
     name = fields.text("name", languages, required=True)
     members = fields.sequence("components", "a list of components") or LocatedList()
     if not members:
@@ -130,13 +148,14 @@ def _read_group(fields: Fields, position: int, languages: tuple[str, ...],
             ids.append(component.id)
     if group_id is None or name is None:
         return None
-    return Group(group_id, name, fields.text("description", languages), tuple(ids), position)
+    return Group(group_id, name, fields.text("description", languages), tuple(ids), position, aliases)
 
 
 def _read_component(fields: Fields, group: str | None, position: int,
                     languages: tuple[str, ...], seen: dict[str, int]) -> Component | None:
     fields.reject_unknown(COMPONENT_KEYS)
     component_id = _read_id(fields, seen)
+    aliases = _read_aliases(fields, seen)
     name = fields.text("name", languages, required=True)
     start = _start_date(fields)
     if component_id is None or name is None:
@@ -146,6 +165,7 @@ def _read_component(fields: Fields, group: str | None, position: int,
         group=group, position=position, start_date=start,
         showcase=fields.boolean("showcase", True),
         only_show_if_degraded=fields.boolean("only_show_if_degraded", False),
+        aliases=aliases,
     )
 
 

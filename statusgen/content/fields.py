@@ -17,6 +17,8 @@ from statusgen.content.model import Text
 from statusgen.content.yamlsource import LocatedDict, LocatedList
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+ALIAS_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
+"""An id from another system (Statuspage ids and codes, cState file names): safe in a URL path."""
 
 
 def did_you_mean(found: str, known: Iterable[str]) -> str:
@@ -135,6 +137,23 @@ class Fields:
                 self.require(key, "text or a mapping of language to text")
             return None
         return localized(self.path, self.data[key], self.line(key), languages, self.problems, key)
+
+    def aliases(self) -> tuple[str, ...]:
+        """`aliases:`, a list of ids from another system (letters, digits, '-', '_', '.')."""
+        items = self.sequence("aliases", "a list of ids such as [4g8tm2kw1zxl]")
+        found: list[str] = []
+        for index, value in enumerate(items or ()):
+            if not isinstance(value, (str, int)) or isinstance(value, bool) \
+                    or not ALIAS_PATTERN.match(str(value)):
+                self.problems.add(self.path, items.line_of(index),  # type: ignore[union-attr]
+                                  "aliases: expected ids of letters, digits, '-', '_' and '.' "
+                                  f"such as 4g8tm2kw1zxl; found {describe(value)}")
+            elif str(value) in found:
+                self.problems.add(self.path, items.line_of(index),  # type: ignore[union-attr]
+                                  f"aliases: {str(value)!r} is listed twice; expected each once")
+            else:
+                found.append(str(value))
+        return tuple(found)
 
     def mapping(self, key: str) -> Fields | None:
         if not self.has(key):

@@ -25,8 +25,8 @@ from statusgen.content.model import (
 from statusgen.times import TimeError, parse_time
 from statusgen.content.yamlsource import LocatedDict, LocatedList, read_document
 
-INCIDENT_KEYS = ("title", "type", "impact", "components", "updates", "postmortem")
-MAINTENANCE_KEYS = ("title", "type", "components", "updates", "window", "postmortem")
+INCIDENT_KEYS = ("title", "type", "impact", "components", "updates", "postmortem", "aliases")
+MAINTENANCE_KEYS = ("title", "type", "components", "updates", "window", "postmortem", "aliases")
 UPDATE_KEYS = ("at", "status", "body", "components", "notify", "id")
 FINAL_STATUSES = ("resolved", "completed", "cancelled")
 IMPACT_OF_STATUS = {
@@ -88,6 +88,7 @@ class _IncidentReader:
             title=title or Text.same(self.languages, self.id),
             impact=impact, priority=priority, components=components, updates=updates,
             window=window, postmortem=self._postmortem(body),
+            aliases=fields.aliases(), aliases_line=fields.line("aliases") if fields.has("aliases") else 0,
         )
 
     def _postmortem(self, body: str) -> Text | None:

@@ -49,6 +49,7 @@ def load_site(site_dir: Path, cache: FileCache | None = None) -> tuple[Site, tup
         incidents = _load_incidents(site_dir, files, config, catalog, problems)
     else:
         incidents = _load_incidents_cached(site_dir, config, catalog, problems, cache)
+    _check_unique_aliases(incidents, problems)
     pages = load_pages(site_dir, config, problems)
     subscribers = load_subscribers(site_dir, config, catalog, problems)
     problems.raise_if_any()
@@ -149,6 +150,19 @@ def checking_context(config: SiteConfig, catalog: Catalog) -> Hashable:
     return (config.languages, config.timezone.key, catalog.readable, catalog.unchecked,
             tuple((group.id, group.components) for group in catalog.groups),
             tuple(component.id for component in catalog.components))
+
+
+def _check_unique_aliases(incidents: list[Incident], problems: Problems) -> None:
+    """An incident's alias names it alone: no other incident has it as alias or id."""
+    owner = {incident.id: incident.path for incident in incidents}
+    for incident in sorted(incidents, key=lambda i: i.path):
+        for alias in incident.aliases:
+            if alias in owner and owner[alias] != incident.path:
+                problems.add(incident.path, incident.aliases_line,
+                             f"aliases: {alias!r} already names {owner[alias]}; expected an alias "
+                             "no other incident has as id or alias")
+            else:
+                owner[alias] = incident.path
 
 
 def _check_unique_ids(paths: list[str], problems: Problems) -> None:

@@ -60,6 +60,9 @@ class Component:
     start_date: date | None = None
     showcase: bool = True
     only_show_if_degraded: bool = False
+    aliases: tuple[str, ...] = ()
+    """Ids this component had elsewhere (a Statuspage component id): imports and
+    subscriber lists from there find it by them; never shown."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Group:
     description: Text | None
     components: tuple[str, ...]
     position: int
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,11 @@ class Incident:
     """Sorted by time, oldest first."""
     window: Window | None = None
     postmortem: Text | None = None
+    aliases: tuple[str, ...] = ()
+    """Ids this incident had elsewhere (a Statuspage incident id or shortlink code, a
+    cState file name): a rerun of an import finds the file by them, and the build serves
+    a redirect at `incidents/ALIAS/` so old links keep working."""
+    aliases_line: int = field(default=0, repr=False, compare=False)
 
     @property
     def is_maintenance(self) -> bool:
