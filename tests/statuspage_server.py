@@ -58,7 +58,7 @@ class StatuspageServer:
         self.specials: dict[str, list[Special]] = {}
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> StatuspageServer:
         self.thread.start()
@@ -122,7 +122,7 @@ def _handler(server: StatuspageServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             with server.lock:
                 server.requests[self.path] += 1
                 server.seen.append(Seen(time.monotonic(), self.path, dict(self.headers.items())))
@@ -152,7 +152,7 @@ def _handler(server: StatuspageServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

@@ -28,8 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from statusgen.importer.statuspage.saved import (Query, parse_file, read_saved, saved_name,
-                                                 write_saved)
+from statusgen.importer.statuspage.saved import Query, parse_file, read_saved, saved_name, write_saved
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +184,7 @@ class HttpFetcher:
         except _Redirect as redirect:
             raise Redirected(url, f"redirects to {redirect.target}, another host (or plain http); "
                                   "use that address as the source if you trust it") from None
-        except (TimeoutError, socket.timeout, ConnectionResetError, http.client.IncompleteRead,
-                http.client.RemoteDisconnected) as error:
+        except (TimeoutError, ConnectionResetError, http.client.IncompleteRead, http.client.RemoteDisconnected) as error:
             raise _Retry(None, f"no complete answer ({self._clean(error)})") from None
         except urllib.error.URLError as error:
             if isinstance(error.reason, TimeoutError):

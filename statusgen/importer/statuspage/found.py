@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 from statusgen.errors import SetupError
@@ -71,9 +71,9 @@ def ordered_components(components: list[JSON]) -> tuple[JSON, ...]:
             if isinstance(child, str) and child in unique:
                 members.setdefault(item["id"], []).append(unique[child])
         parent = item.get("group_id")
-        if isinstance(parent, str) and parent in unique and unique[parent].get("group"):
-            if item not in members.setdefault(parent, []):
-                members[parent].append(item)
+        if isinstance(parent, str) and parent in unique and unique[parent].get("group") \
+                and item not in members.setdefault(parent, []):
+            members[parent].append(item)
     inside = {child["id"] for group in members.values() for child in group}
     ordered: list[JSON] = []
     for item in _by_position([c for c in unique.values() if c["id"] not in inside]):
@@ -115,10 +115,10 @@ def _moment(value: Any) -> datetime:
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
-            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         except ValueError:
             pass
-    return datetime.max.replace(tzinfo=timezone.utc)
+    return datetime.max.replace(tzinfo=UTC)
 
 
 def _by_position(items: list[JSON]) -> list[JSON]:

@@ -66,7 +66,7 @@ def read_manage(fetch: Fetcher, page_id: str, progress: Callable[[str], None], n
                        read_all(fetch, Listing(f"{base}/incident_templates"), found.notes)]
     found.subscribers = _subscribers(fetch, base, found.notes)
     progress(f"fetched {len(found.incidents)} incidents, {len(found.templates)} templates and "
-             f"{len(found.subscribers)} subscribers")
+             f"{len({item['id'] for item in found.subscribers})} subscribers")
     return found
 
 

@@ -41,7 +41,7 @@ def saved_name(path: str, query: Query = ()) -> PurePosixPath:
     parts = [part for part in path.strip("/").split("/") if part]
     if not parts or not all(_SAFE_PART.fullmatch(part) and ".." not in part for part in parts):
         raise UnsafeName(f"not a safe path for a saved answer: {path!r}")
-    stem = parts[-1][: -len(".json")] if parts[-1].endswith(".json") else parts[-1]
+    stem = parts[-1].removesuffix(".json")
     for key, value in query:
         if not (_SAFE_PART.fullmatch(key) and _SAFE_PART.fullmatch(value)) or ".." in key + value:
             raise UnsafeName(f"not a safe query for a saved answer: {key}={value}")

@@ -34,8 +34,15 @@ from pathlib import Path
 from statusgen import REPOSITORY, __version__
 from statusgen.errors import SetupError, UsageError
 from statusgen.importer.statuspage.dump import Dump
-from statusgen.importer.statuspage.fetch import (FetchError, FolderFetcher, HttpFetcher, Redirected, Refused,
-                                                 Throttle, Unreachable)
+from statusgen.importer.statuspage.fetch import (
+    FetchError,
+    FolderFetcher,
+    HttpFetcher,
+    Redirected,
+    Refused,
+    Throttle,
+    Unreachable,
+)
 from statusgen.importer.statuspage.found import Found
 from statusgen.importer.statuspage.manage import read_manage
 from statusgen.importer.statuspage.public import read_public
