@@ -4,6 +4,7 @@ tests/fixtures/statuspage), a folder of saved JSON, the manage API."""
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import socket
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ from statusgen.errors import ContentErrors, SetupError, UsageError
 from statusgen.importer.statuspage.dump import Dump
 from statusgen.importer.statuspage.fetch import MAX_RETRY_AFTER, retry_after
 from statusgen.importer.statuspage.saved import saved_name
-from statusgen.importer.statuspage.sources import API_KEY_VARIABLE, open_source
+from statusgen.importer.statuspage.sources import API_KEY_VARIABLE, cache_folder, open_source
+from statusgen.site.build import BuildResult
 from tests.statuspage_server import API_KEY, FIXTURES, PAGE_ID, StatuspageServer
 
 COMPONENTS = ["Certificate services", "Certificate issuance", "Revocation (OCSP and CRL)", "Timestamping",
@@ -222,6 +224,21 @@ def test_not_a_statuspage(tmp_path: Path) -> None:
                                 f"{server.url}/api/v2/summary.json (it answered 404)")
 
 
+def test_an_answer_that_is_not_json_or_refused(server: StatuspageServer, tmp_path: Path) -> None:
+    server.answer_once("/api/v2/summary.json", 200, {"Content-Type": "text/html"}, b"<!doctype html><p>Welcome")
+    with pytest.raises(SetupError) as error:
+        read(server.url, tmp_path / "a")
+    assert str(error.value) == (f"{server.url}/api/v2/summary.json: the answer is not JSON (line 1: Expecting "
+                                "value): is this a Statuspage?")
+
+    server.answer_once("/api/v2/summary.json", 403)
+    with pytest.raises(SetupError) as error:
+        read(server.url, tmp_path / "b")
+    assert str(error.value) == (f"{server.url}/api/v2/summary.json: HTTP 403: the status page refused the "
+                                "request (is it private, or only for logged-in viewers?)")
+    assert server.requests["/api/v2/summary.json"] == 2
+
+
 def test_a_host_that_cannot_be_reached_is_named(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -264,6 +281,22 @@ def test_a_folder_with_only_the_v2_api(tmp_path: Path) -> None:
                                                  "w4t7c0m3x8ha"]
     assert dump.notes == (f"{public}/history.page-1.json: not found; only the incidents the API lists "
                           "(its 50 most recent) are imported",)
+
+
+def test_a_statusgen_sites_published_folder(example_build: BuildResult, tmp_path: Path) -> None:
+    api = example_build.out_dir / "api" / "v2"
+    published = json.loads((api / "components.json").read_text())["components"]
+    listed = [item["id"] for name, key in (("incidents.json", "incidents"),
+                                          ("scheduled-maintenances.json", "scheduled_maintenances"))
+              for item in json.loads((api / name).read_text())[key]]
+
+    dump = read(str(example_build.out_dir), tmp_path / "cache")
+
+    assert [c["id"] for c in dump.components] == [c["id"] for c in published]
+    assert sorted(i["id"] for i in dump.incidents) == sorted(set(listed)) and listed
+    assert all(i["incident_updates"] for i in dump.incidents)
+    assert dump.notes == (f"{example_build.out_dir}/history.page-1.json: not found; only the incidents the API "
+                          "lists (its 50 most recent) are imported",)
 
 
 def test_a_folder_with_the_json_files_directly_in_it(tmp_path: Path) -> None:
@@ -401,6 +434,14 @@ def test_manage_api_checks_its_arguments_before_any_request(tmp_path: Path) -> N
         read("https://api.example.com/v2", tmp_path / "cache", page_id=PAGE_ID, env={API_KEY_VARIABLE: "k"})
     assert str(error.value) == ("https://api.example.com/v2: expected the manage API's base URL ending in /v1 "
                                 "(or 'api' for https://api.statuspage.io/v1)")
+
+
+def test_default_cache_folders_are_per_source(tmp_path: Path) -> None:
+    assert cache_folder(tmp_path, "https://status.rip.example/", None) == \
+        tmp_path / ".statusgen/statuspage/status.rip.example"
+    assert cache_folder(tmp_path, "api", PAGE_ID) == tmp_path / f".statusgen/statuspage/api.statuspage.io-{PAGE_ID}"
+    assert cache_folder(tmp_path, "http://127.0.0.1:8080/v1", PAGE_ID) == \
+        tmp_path / f".statusgen/statuspage/127.0.0.1_8080-{PAGE_ID}"
 
 
 def test_the_saved_layout() -> None:

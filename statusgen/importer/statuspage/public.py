@@ -23,7 +23,7 @@ from typing import Any
 
 from statusgen.errors import SetupError
 from statusgen.importer.statuspage.dump import JSON
-from statusgen.importer.statuspage.fetch import Fetcher, FetchError, Unreachable
+from statusgen.importer.statuspage.fetch import Fetcher, FetchError, Redirected, Refused, Unreachable
 from statusgen.importer.statuspage.found import Found, expect_items, expect_object, full_record
 
 MAX_HISTORY_PAGES = 400
@@ -44,7 +44,12 @@ class Listed:
 
 
 def read_public(fetch: Fetcher, progress: Callable[[str], None], not_a_statuspage: str) -> Found:
-    summary = fetch.get("api/v2/summary.json")
+    try:
+        summary = fetch.get("api/v2/summary.json")
+    except (Unreachable, Refused, Redirected):
+        raise
+    except FetchError as error:
+        raise SetupError([f"{error}: is this a Statuspage?"]) from None
     if summary.data is None:
         raise SetupError([not_a_statuspage])
     data = expect_object(summary.data, summary.where)

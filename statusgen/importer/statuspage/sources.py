@@ -83,6 +83,15 @@ def open_source(source: str, *, page_id: str | None, env: Mapping[str, str], cac
     return _from_page(source, cache_dir, throttle, progress, refresh).dump()
 
 
+def cache_folder(site_dir: Path, source: str, page_id: str | None) -> Path:
+    """Where a source's answers are kept by default: `SITE/.statusgen/statuspage/HOST` (or
+    `HOST-ID` for the manage API). `.statusgen/` is never published and is git-ignored by
+    `statusgen init`: the manage API's answers hold subscriber addresses."""
+    host = "api.statuspage.io" if source == "api" else urllib.parse.urlsplit(source).netloc or "folder"
+    name = re.sub(r"[^A-Za-z0-9.-]", "_", host) + (f"-{page_id}" if page_id else "")
+    return site_dir / ".statusgen" / "statuspage" / name
+
+
 def _from_folder(folder: Path, page_id: str | None, progress: Callable[[str], None]) -> Found:
     fetch = FolderFetcher(folder)
     page_id = page_id or _only_manage_page(folder)
@@ -113,7 +122,11 @@ def _from_page(source: str, cache_dir: Path, throttle: Throttle, progress: Calla
                         reuse=not refresh)
     progress(f"reading {base} (at most one request a second; answers saved in {cache_dir})")
     expected = f"{base}: is this a Statuspage? expected {fetch.url('api/v2/summary.json')} (it answered 404)"
-    found = _crawl(lambda: read_public(fetch, progress, expected), cache_dir)
+    try:
+        found = _crawl(lambda: read_public(fetch, progress, expected), fetch, cache_dir)
+    except Refused as error:
+        raise SetupError([f"{error}: the status page refused the request (is it private, or only for "
+                          "logged-in viewers?)"]) from None
     progress(f"{fetch.counts.asked} requests, {fetch.counts.cached} answers from the cache")
     return found
 
@@ -133,7 +146,7 @@ def _from_manage_api(source: str, page_id: str, env: Mapping[str, str], cache_di
     progress(f"reading page {page_id} from {base} (at most one request a second; answers saved in {cache_dir})")
     not_found = f"{fetch.url(f'pages/{page_id}')}: not found: is {page_id} the page's id (--page-id)?"
     try:
-        found = _crawl(lambda: read_manage(fetch, page_id, progress, not_found), cache_dir)
+        found = _crawl(lambda: read_manage(fetch, page_id, progress, not_found), fetch, cache_dir)
     except Refused as error:
         raise SetupError([f"{API_KEY_VARIABLE} was refused for page {page_id} ({error.message} from {error.where}): "
                           "check the key and that its user may manage this page"]) from None
@@ -141,15 +154,16 @@ def _from_manage_api(source: str, page_id: str, env: Mapping[str, str], cache_di
     return found
 
 
-def _crawl(crawl: Callable[[], Found], cache_dir: Path) -> Found:
-    """Runs a crawl, turning a source that stops answering into a SetupError that says the
-    answers so far are saved (a rerun continues where this one stopped)."""
+def _crawl(crawl: Callable[[], Found], fetch: HttpFetcher, cache_dir: Path) -> Found:
+    """Runs a crawl, turning a source that stops answering into a SetupError (which says,
+    once answers have come in, that they are saved: a rerun continues where this one stopped)."""
     try:
         return crawl()
     except Refused:
         raise
     except (Unreachable, Redirected) as error:
-        raise SetupError([f"{error}; answers received so far are saved in {cache_dir}"]) from None
+        saved = fetch.counts.asked > 1 or fetch.counts.cached > 0
+        raise SetupError([f"{error}; the answers so far are saved in {cache_dir}" if saved else str(error)]) from None
     except FetchError as error:
         raise SetupError([str(error)]) from None
 
