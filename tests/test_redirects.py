@@ -90,7 +90,7 @@ def test_every_alias_has_a_redirect_page_in_every_language(built: dict[str, byte
 
 def test_the_redirect_page_escapes_the_title(built: dict[str, bytes]) -> None:
     html = built["incidents/4g8tm2kw1zxl/index.html"].decode()
-    assert "<b>" not in html and "&lt;b&gt;down&lt;/b&gt; &amp; &#34;slow&#34;" in html
+    assert "<b>" not in html and "&lt;b&gt;down&lt;/b&gt; &amp; &quot;slow&quot;" in html
     assert "Certificates <b>down</b> & \"slow\"" in "".join(read_page(html.encode()).text)
     assert "Certificaten onbereikbaar" in built["nl/incidents/4g8tm2kw1zxl/index.html"].decode()
 

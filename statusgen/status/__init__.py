@@ -22,10 +22,14 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from statusgen.status.report import StatusReport
+from statusgen.errors import ContentErrors, UsageError
+from statusgen.site.build import check, counted, resolve_now
+from statusgen.site.state import site_state
+from statusgen.site.theme import Theme, Translator
+from statusgen.status.remote import fetch_summary, summary_report, summary_url
+from statusgen.status.report import StatusReport, report_json, site_report
+from statusgen.status.terminal import report_text, use_colour
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -48,12 +52,6 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def status_report(site_dir: Path, now: str | datetime | None = None, lang: str | None = None) -> StatusReport:
     """The report of a site's own files at `now` (default: the clock, or SOURCE_DATE_EPOCH)."""
-    from statusgen.errors import UsageError
-    from statusgen.site.build import check, resolve_now
-    from statusgen.site.state import site_state
-    from statusgen.site.theme import Theme, Translator
-    from statusgen.status.report import site_report
-
     site = check(site_dir)
     config = site.config
     lang = lang or config.default_language
@@ -67,18 +65,11 @@ def status_report(site_dir: Path, now: str | datetime | None = None, lang: str |
 
 def remote_report(url: str, now: datetime, lang: str | None = None, timeout: float = 10.0) -> StatusReport:
     """The report of the page published at `url`, read at `now`."""
-    from statusgen.status.remote import fetch_summary, summary_report, summary_url
-
     address = summary_url(url, lang)
     return summary_report(fetch_summary(address, timeout), address, now, lang)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from statusgen.errors import ContentErrors, UsageError
-    from statusgen.site.build import counted
-    from statusgen.status.report import report_json
-    from statusgen.status.terminal import report_text, use_colour
-
     try:
         if args.url:
             if args.now:
