@@ -6,6 +6,7 @@ Nothing is written here; `render_site` returns the complete set of outputs so th
     SiteState + uptime ──▶ pages of each language (pages.py; forked workers, one each)
                        ──▶ meanwhile here: static files, uptime.json, MACHINE_OUTPUTS
                        ──▶ sitemap and friends (seo), from the list of pages
+                       ──▶ redirects from incidents' old ids (after seo: not listed)
 
 Given a `RenderMemo` (serve mode), an output is made again only when its fingerprint
 (fingerprints.py) changed; pages.py lists what each page shows. The home page shows
@@ -20,7 +21,7 @@ from typing import Any
 
 from statusgen import workers
 from statusgen.content.model import SiteConfig
-from statusgen.site import api, badges, embed, feeds, ical, seo, snapshot
+from statusgen.site import api, badges, embed, feeds, ical, redirects, seo, snapshot
 from statusgen.site.fingerprints import (
     bars_kind,
     machine_inputs,
@@ -77,6 +78,8 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
         memo.outputs["pages"] = len(outputs)
     outputs.merge(rest)
     for path, content in _seo_files(list(outputs), state.site.config, memo).items():
+        outputs.add(path, content)
+    for path, content in redirects.redirect_outputs(state, memo).items():  # after seo: not in the sitemap
         outputs.add(path, content)
     return outputs
 
