@@ -129,25 +129,27 @@ class IssueReader:
         if start is None or len(self.problems.errors) > before:
             return None
         self._note_body(issue, body, updates)
-        common = dict(title=title, created=start, aliases=(self._alias(issue),))
+        alias = self._alias(issue)
         if MAINTENANCE_TITLE.search(title):
             if ends is not None and ends > start:
                 self.notes.add(MAINTENANCE, issue.name)
-                return IncidentRecord(kind="maintenance", window=(start, ends),
-                                      updates=self._maintenance_updates(issue, updates, start, ends),
-                                      components=tuple((cid, "under_maintenance") for cid in affected), **common)
+                return IncidentRecord("maintenance", title, start, (alias,),
+                                      self._maintenance_updates(issue, updates, start, ends),
+                                      components=tuple((cid, "under_maintenance") for cid in affected),
+                                      window=(start, ends))
             self.report.change(f"{issue.path}:{front.line_of('title')}",
                                "the title says maintenance, but with no resolvedWhen after its date there "
                                "is no window: imported as an incident")
         status, impact = self._severity(issue, front, informational, bool(affected))
         if informational:
             self.notes.add(INFORMATIONAL, issue.name)
-        closes = resolved or (informational and not pin)
         where = f"{issue.path}:{front.line_of('resolvedwhen' if ends is not None else 'resolved')}"
-        finished = self._closed(issue.path, where, updates, ends, informational) if closes \
-            else self._open(issue.path, where, updates, ends)
-        return IncidentRecord(kind="incident", impact=impact, components=tuple((cid, status) for cid in affected),
-                              updates=tuple(self._record(u) for u in finished), **common)
+        if resolved or (informational and not pin):
+            updates = self._closed(issue.path, where, updates, ends, informational)
+        else:
+            updates = self._open(issue.path, where, updates, ends)
+        return IncidentRecord("incident", title, start, (alias,), tuple(self._record(u) for u in updates),
+                              impact=impact, components=tuple((cid, status) for cid in affected))
 
     # ── front matter ───────────────────────────────────────────────────────────────────
 
@@ -162,7 +164,8 @@ class IssueReader:
         if issue.name == LIST_PAGE:
             self.report.skip(f"{issue.path}:1", "Hugo's list page of the issues, not an issue")
         elif front.get("draft") is True:
-            self.report.skip(f"{issue.path}:{front.line_of('draft')}", "a draft (draft: true), which cState does not publish")
+            self.report.skip(f"{issue.path}:{front.line_of('draft')}",
+                             "a draft (draft: true), which cState does not publish")
         elif front.has("section") and str(front.get("section")).strip().lower() != "issue":
             self.report.skip(f"{issue.path}:{front.line_of('section')}",
                              f"section: {front.get('section')!r}; cState shows only section: issue as an issue")

@@ -94,7 +94,8 @@ class _Reader:
         members = _lowered(item).get("systems") or []
         if not isinstance(members, list):
             self.problems.add(self.path, line_of(item, "systems", line),
-                              f"systems of category {name!r}: expected a list of system names; found {describe(members)}")
+                              f"systems of category {name!r}: expected a list of system names; "
+                              f"found {describe(members)}")
             members = []
         systems = [s for index, member in enumerate(members)
                    if (s := self.system(member, line_of(members, index, line), name))]
@@ -175,9 +176,10 @@ def _records(path: str, blocks: list[tuple[_Category | None, list[_System]]],
     aliases = _Aliases(taken)
     components: list[ComponentRecord] = []
     for group, group_id, members in laid:
+        group_aliases = aliases.of(group.name) if group is not None else ()
         records = [ComponentRecord(cid, s.shown, s.description, aliases.of(s.name)) for s, cid in members]
         if group is not None and group_id is not None:
-            components.append(ComponentRecord(group_id, group.name, group.description, aliases.of(group.name),
+            components.append(ComponentRecord(group_id, group.name, group.description, group_aliases,
                                               components=tuple(records)))
         else:
             components.extend(records)
