@@ -101,8 +101,25 @@ class _Update:
     line: int
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """An issue as read, before it is an incident or a maintenance."""
+
+    title: str
+    start: datetime
+    ends: datetime | None
+    resolved: bool
+    informational: bool
+    pin: bool
+    affected: tuple[str, ...]
+    alias: str
+    updates: list[_Update]
+
+
 @dataclass
 class IssueReader:
+    """Reads issue after issue: aliases stay unique across them, notes add up."""
+
     zone: ZoneInfo
     languages: tuple[str, ...]
     systems: Systems
@@ -115,11 +132,21 @@ class IssueReader:
     def record(self, issue: Issue) -> IncidentRecord | None:
         """The issue as a record; None when it is not imported (reported) or is broken (a problem)."""
         front = self._front(issue)
-        if front is None:
+        facts = self._facts(issue, front) if front is not None else None
+        if front is None or facts is None:
             return None
+        if MAINTENANCE_TITLE.search(facts.title):
+            if facts.ends is not None and facts.ends > facts.start:
+                return self._maintenance(issue, facts, facts.ends)
+            self.report.change(f"{issue.path}:{front.line_of('title')}",
+                               "the title says maintenance, but with no resolvedWhen after its date there "
+                               "is no window: imported as an incident")
+        return self._incident(issue, front, facts)
+
+    def _facts(self, issue: Issue, front: Front) -> _Facts | None:
+        """What the front matter and body say, every problem in them recorded; None if there is one."""
         before = len(self.problems.errors)
-        title = self._title(issue, front)
-        start = self._start(issue, front)
+        title, start = self._title(issue, front), self._start(issue, front)
         resolved, informational, pin = (self._flag(issue, front, key) for key in ("resolved", "informational", "pin"))
         ends = self._time(issue, front.get("resolvedwhen"), front.line_of("resolvedwhen"), "resolvedWhen") \
             if front.has("resolvedwhen") else None
@@ -129,27 +156,27 @@ class IssueReader:
         if start is None or len(self.problems.errors) > before:
             return None
         self._note_body(issue, body, updates)
-        alias = self._alias(issue)
-        if MAINTENANCE_TITLE.search(title):
-            if ends is not None and ends > start:
-                self.notes.add(MAINTENANCE, issue.name)
-                return IncidentRecord("maintenance", title, start, (alias,),
-                                      self._maintenance_updates(issue, updates, start, ends),
-                                      components=tuple((cid, "under_maintenance") for cid in affected),
-                                      window=(start, ends))
-            self.report.change(f"{issue.path}:{front.line_of('title')}",
-                               "the title says maintenance, but with no resolvedWhen after its date there "
-                               "is no window: imported as an incident")
-        status, impact = self._severity(issue, front, informational, bool(affected))
-        if informational:
+        return _Facts(title, start, ends, resolved, informational, pin, tuple(affected), self._alias(issue), updates)
+
+    def _maintenance(self, issue: Issue, facts: _Facts, ends: datetime) -> IncidentRecord:
+        self.notes.add(MAINTENANCE, issue.name)
+        return IncidentRecord("maintenance", facts.title, facts.start, (facts.alias,),
+                              self._maintenance_updates(issue, facts.updates, facts.start, ends),
+                              components=tuple((cid, "under_maintenance") for cid in facts.affected),
+                              window=(facts.start, ends))
+
+    def _incident(self, issue: Issue, front: Front, facts: _Facts) -> IncidentRecord:
+        status, impact = self._severity(issue, front, facts.informational, bool(facts.affected))
+        if facts.informational:
             self.notes.add(INFORMATIONAL, issue.name)
-        where = f"{issue.path}:{front.line_of('resolvedwhen' if ends is not None else 'resolved')}"
-        if resolved or (informational and not pin):
-            updates = self._closed(issue.path, where, updates, ends, informational)
+        where = f"{issue.path}:{front.line_of('resolvedwhen' if facts.ends is not None else 'resolved')}"
+        if facts.resolved or (facts.informational and not facts.pin):
+            updates = self._closed(issue.path, where, facts.updates, facts.ends, facts.informational)
         else:
-            updates = self._open(issue.path, where, updates, ends)
-        return IncidentRecord("incident", title, start, (alias,), tuple(self._record(u) for u in updates),
-                              impact=impact, components=tuple((cid, status) for cid in affected))
+            updates = self._open(issue.path, where, facts.updates, facts.ends)
+        return IncidentRecord("incident", facts.title, facts.start, (facts.alias,),
+                              tuple(self._record(u) for u in updates),
+                              impact=impact, components=tuple((cid, status) for cid in facts.affected))
 
     # ── front matter ───────────────────────────────────────────────────────────────────
 
@@ -287,8 +314,8 @@ class IssueReader:
 
     def _note_body(self, issue: Issue, body: Body, updates: list[_Update]) -> None:
         if not any(update.text for update in updates):
-            self.report.change(f"{issue.path}:{issue.body_line}", "no text: an incident's first update gets the "
-                                                                  "words of `statusgen new`; a maintenance none")
+            self.report.change(f"{issue.path}:{issue.body_line}", "no text: an incident gets the first update "
+                                                                  "`statusgen new` writes; a maintenance, none")
         elif not body.entries:
             self.notes.add(UNTIMED, issue.name)
         if body.comments:
