@@ -192,13 +192,13 @@ def test_trusted_subscribers_are_confirmed_and_the_next_notify_mails_them_and_no
     (root / "incidents" / "app-down.md").write_text(INCIDENT.format(component="dcc-app", at="2026-12-01 10:30"),
                                                     encoding="utf-8")
     statusgen.build(root, now="2026-12-01T11:00:00+01:00")
-    report = statusgen.notify(root, env=env, stream=io.StringIO())
-    assert report.counts["sent"] == 4
+    notified = statusgen.notify(root, env=env, stream=io.StringIO())
+    assert notified.counts["sent"] == 4
     # LEFT is in subscribers.yaml, but unsubscribed on Statuspage: nothing
     assert outbox_recipients(root) == ["App.Desk@partner.example", "all@partner.example", "dcc@partner.example",
                                        "mixed@partner.example"]
 
-    again, report = imported(root, env, trust=True)  # a rerun changes nothing
+    again, _ = imported(root, env, trust=True)  # a rerun changes nothing
     assert again == ["subscribers: 0 confirmed, 0 invited, 0 suppressed, 7 skipped",
                      "subscribers skipped: 5 already subscribed here (their own choices are kept)",
                      "subscribers skipped: 2 already suppressed"]
@@ -415,7 +415,12 @@ def test_a_short_secret_and_a_dead_relay_are_named(root: Path) -> None:
 
 
 def test_trusting_needs_no_mail_settings_but_a_store_it_can_write(root: Path, tmp_path: Path) -> None:
-    assert prepare(root, env={}, store=None, trust_confirmed=True).mail is None
+    trusted = prepare(root, env={}, store=None, trust_confirmed=True)
+    assert trusted.mail is None
+    hooks_only, report = imported(root, {}, trust=True, subscribers=MANAGE_API[8:11])
+    assert hooks_only == ["subscribers: 0 confirmed, 0 invited, 0 suppressed, 0 skipped"]
+    assert report.lines() == ["not imported: 3 webhook subscribers: webhook delivery arrives with issue 13"]
+    assert not (root / ".statusgen").exists()  # no store made for nobody
     blocked = tmp_path / "file"
     blocked.write_text("not a folder", encoding="utf-8")
     with pytest.raises(SetupError) as raised:

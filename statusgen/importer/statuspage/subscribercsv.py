@@ -62,8 +62,7 @@ def read_csv(path: Path, report: Report) -> tuple[dict[str, Any], ...]:
         raise ContentErrors([ContentError(shown, 1, "expected subscribers (a Statuspage export or import "
                                                      "file); found an empty file")])
     problems: list[ContentError] = []
-    first_line, first = rows[0]
-    if _is_header(first):
+    if _is_header(rows[0][1]):
         subscribers = _export(shown, rows, problems, report)
     else:
         subscribers = [item for line, row in rows if (item := _import_row(shown, line, row, problems))]

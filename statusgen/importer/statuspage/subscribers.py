@@ -92,6 +92,8 @@ class SubscriberImport:
         (nothing written) for a malformed subscriber, and DeliveryError, once everything
         else is done, when invitations failed or were deferred (its message: the summary)."""
         wanted = plan(subscribers, site, report)
+        if not wanted:  # no store made for nobody
+            return _Tally().lines(Outcome())
         store = open_store(self.location)
         try:
             tally = _Tally()
