@@ -33,6 +33,15 @@ def subscription_store(config: SiteConfig, location: StoreLocation, writable: bo
     return _file(location.path, writable)
 
 
+def writable_store(location: StoreLocation) -> Check:
+    """A store something is about to write (an import of subscribers), with or without a
+    service: the file can be opened or made, or the database answers with the current schema."""
+    if location.url:
+        return _database(location.url)
+    assert location.path is not None
+    return _file(location.path, writable=True)
+
+
 def _database(url: str) -> Check:
     from statusgen.subscriptions.pgstore import verify  # psycopg only when a database is named
 

@@ -1,33 +1,276 @@
 """Statuspage's subscribers into the subscription store.
 
-STUB (contract): the subscribers engineer replaces this file.
+    prepare(site_dir, env, store, trust_confirmed)       before the import writes any file
+        the store can be written: --store, else STATUSGEN_DATABASE_URL, else
+            STATUSGEN_SUBSCRIPTIONS_DB, else SITE/.statusgen/subscriptions.db
+        without --trust-confirmed: subscriptions.url (the link), STATUSGEN_SECRET_KEY (signs it),
+            the mail settings, the relay's settings and the relay itself (the notifier's checks)
+        ──▶ SubscriberImport, or a SetupError naming every setting to fix (nothing written)
+    SubscriberImport.run(subscribers, site, report, now)  once the site's files are written
+        subscriberplan.plan: one decision per address (ContentErrors before anything is written)
+        ──▶ unsubscribed or quarantined: a suppression (`unsubscribe`): no email from statusgen,
+            not even for an address in subscribers.yaml
+        ──▶ active, with --trust-confirmed: a confirmed subscription (`save`), in the site's first language
+        ──▶ otherwise: one confirmation email each (invitations.py), the service's double opt-in
+        ──▶ summary lines; a DeliveryError at the end if an invitation did not go out
+    read_csv(path, report): a Statuspage export or import CSV as the same objects (subscribercsv.py)
+
+A rerun is safe: a confirmed subscription is left as it is (its owner may have changed its
+choices), an address invited less than PENDING_LIFETIME ago (48 h, as long as its link
+works and as long as the store keeps a pending subscription) gets no second email, a later
+one does; an address that unsubscribed from statusgen is never subscribed again, and a
+suppression is not applied over a subscription confirmed here after the address left
+Statuspage.
 """
 
 from __future__ import annotations
 
+import ssl
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from statusgen.content.model import Site
+from statusgen.content.config import load_config
+from statusgen.content.model import Site, SiteConfig
+from statusgen.content.relay import SmtpSettings
+from statusgen.errors import DeliveryError, Problems, SetupError
 from statusgen.importer.records import Report
+from statusgen.importer.statuspage import invitations
+from statusgen.importer.statuspage.invitations import Invitation, Outcome
+from statusgen.importer.statuspage.subscribercsv import read_csv as _read_csv
+from statusgen.importer.statuspage.subscriberplan import Wanted, plan
+from statusgen.notifier.delivery import Transport
+from statusgen.notifier.message import MailSettings
+from statusgen.notifier.preflight import PROBE_TIMEOUT, SECRET_VARIABLE, mail_checks, problems_of
+from statusgen.notifier.smtp import SmtpTransport
+from statusgen.site.theme import Theme
+from statusgen.subscriptions.backend import StoreLocation, open_store, store_location
+from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer
+from statusgen.subscriptions.preflight import writable_store
+from statusgen.subscriptions.store import PENDING_LIFETIME, Subscription, SubscriptionStore
+from statusgen.tokens import MIN_SECRET_LENGTH
+
+SKIPPED = {
+    "confirmed": "already subscribed here (their own choices are kept)",
+    "pending": f"invited less than {CONFIRM_HOURS} h ago (their confirmation link still works)",
+    "suppressed": "already suppressed",
+    "left_us": "unsubscribed from this site's emails before (statusgen never subscribes them again)",
+    "came_back": "subscribed here after they left Statuspage (their subscription is kept)",
+    "unconfirmed": "never confirmed with Statuspage (import without --trust-confirmed to invite them)",
+}
+"""Why an address was left as it is, as the summary says it."""
 
 
+@dataclass(frozen=True)
+class _Mail:
+    """What the confirmation emails need, checked by `prepare`."""
+
+    settings: MailSettings
+    public_url: str
+    secret: str = field(repr=False)
+    transport: Transport
+
+
+@dataclass(frozen=True)
 class SubscriberImport:
     """Settings checked before any file is written; `run` once the site is written."""
 
-    def run(self, subscribers: Sequence[dict[str, Any]], site: Site, report: Report, now: datetime) -> list[str]:
-        """Import them; the summary lines to print (counts per outcome)."""
-        raise NotImplementedError("contract stub")
+    site_dir: Path
+    location: StoreLocation
+    trust_confirmed: bool
+    mail: _Mail | None
+    """None with --trust-confirmed: nobody is mailed."""
+    stream: TextIO | None = None
+    """Where the invitations' progress goes (None: stderr)."""
+
+    def run(self, subscribers: Sequence[Mapping[str, Any]], site: Site, report: Report,
+            now: datetime) -> list[str]:
+        """Import them; the summary lines to print (counts per outcome). Raises ContentErrors
+        (nothing written) for a malformed subscriber, and DeliveryError, once everything
+        else is done, when invitations failed or were deferred (its message: the summary)."""
+        wanted = plan(subscribers, site, report)
+        if not wanted:  # no store made for nobody
+            return _Tally().lines(Outcome())
+        store = open_store(self.location)
+        try:
+            tally = _Tally()
+            waiting = [invitation for one in wanted if (invitation := self._apply(store, one, site, tally, now))]
+            outcome = self._invite(waiting, store, site, now)
+        finally:
+            store.close()
+        _report(tally, report)
+        lines = tally.lines(outcome)
+        if outcome.failed or outcome.deferred:
+            raise DeliveryError("\n".join(lines))
+        return lines
+
+    def _apply(self, store: SubscriptionStore, wanted: Wanted, site: Site, tally: _Tally,
+               now: datetime) -> Invitation | None:
+        """Suppress or subscribe one address now; an invitation still to send, if any."""
+        if wanted.suppress:
+            tally.count(_suppress(store, wanted, now))
+            return None
+        if store.is_suppressed(wanted.email):
+            tally.count("left_us")
+            return None
+        found = store.find(wanted.email)
+        language = site.config.default_language
+        if found is not None and found.state == "confirmed":
+            tally.count("confirmed")
+        elif self.trust_confirmed and not wanted.confirmed:
+            tally.count("unconfirmed")
+        elif self.trust_confirmed:
+            store.save(wanted.email, wanted.components, language, now)
+            tally.count("saved")
+        elif found is not None and _still_pending(found, now):
+            tally.count("pending")
+        else:
+            return Invitation(wanted.email, wanted.components, language)
+        return None
+
+    def _invite(self, waiting: list[Invitation], store: SubscriptionStore, site: Site, now: datetime) -> Outcome:
+        if not waiting:
+            return Outcome()
+        assert self.mail is not None  # prepare checked the mail settings without --trust-confirmed
+        composer = Composer(site, Theme(self.site_dir), self.mail.settings, self.mail.public_url, self.mail.secret)
+        return invitations.send(waiting, composer, self.mail.transport, store, now, self.stream)
 
 
-def prepare(site_dir: Path, *, env: Mapping[str, str], store: str | None, trust_confirmed: bool) -> SubscriberImport:
+def _suppress(store: SubscriptionStore, wanted: Wanted, now: datetime) -> str:
+    """Unsubscribed or quarantined on Statuspage: suppressed, unless it already is, or the
+    address confirmed a subscription here after it left (its own, later choice)."""
+    if store.is_suppressed(wanted.email):
+        return "suppressed"
+    found = store.find(wanted.email)
+    if found is not None and found.confirmed_at and wanted.since is not None \
+            and datetime.fromisoformat(found.confirmed_at) > wanted.since:
+        return "came_back"
+    store.unsubscribe(wanted.email, now)
+    return "unsubscribed"
+
+
+def _still_pending(found: Subscription, now: datetime) -> bool:
+    """An invitation counts while its link works; after that a rerun invites again (the
+    store forgets an unconfirmed subscription then too)."""
+    return found.state == "pending" and datetime.fromisoformat(found.requested_at) > now - PENDING_LIFETIME
+
+
+@dataclass
+class _Tally:
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def count(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+
+    def lines(self, outcome: Outcome) -> list[str]:
+        counts = self.counts
+        skipped = sum(counts[reason] for reason in SKIPPED)
+        invited = outcome.sent + outcome.uncertain
+        lines = [f"subscribers: {counts['saved']} confirmed, {invited} invited, {counts['unsubscribed']} suppressed, "
+                 f"{skipped} skipped"]
+        lines += [f"subscribers skipped: {counts[reason]} {why}" for reason, why in SKIPPED.items() if counts[reason]]
+        if outcome.uncertain:
+            lines.append(f"subscribers: {outcome.uncertain} invitations may not have arrived (the relay did not "
+                         "confirm them); they count as sent and are not sent again")
+        lines += [f"subscribers: invitation failed for good: {problem}" for problem in outcome.failed]
+        if outcome.deferred:
+            lines.append(f"subscribers: {outcome.deferred} invitations deferred (the relay did not take them); "
+                         "run the same import again to send them (nobody gets a second one)")
+        return lines
+
+
+def _report(tally: _Tally, report: Report) -> None:
+    """The addresses deliberately not subscribed also go to the import's report."""
+    for reason in ("left_us", "unconfirmed"):
+        if count := tally.counts[reason]:
+            report.skip(f"{count} email subscriber{'s' if count != 1 else ''}", SKIPPED[reason])
+
+
+# ── before any work ─────────────────────────────────────────────────────────────────────
+
+def prepare(site_dir: Path, *, env: Mapping[str, str], store: str | None, trust_confirmed: bool,
+            stream: TextIO | None = None, timeout: float = PROBE_TIMEOUT, tls_context: ssl.SSLContext | None = None,
+            local_hostname: str | None = None) -> SubscriberImport:
     """Check the store, and (without trust_confirmed) STATUSGEN_SECRET_KEY and the SMTP relay for
-    the confirmation emails; raise SetupError naming each setting to fix."""
-    raise NotImplementedError("contract stub")
+    the confirmation emails; raise SetupError naming each setting to fix. Only content/site.yaml
+    is read: the import writes the other files after this. `timeout`, `tls_context` and
+    `local_hostname` are the relay check's and the sending's (tests use a relay on 127.0.0.1)."""
+    site_dir = site_dir.resolve()
+    config = _config(site_dir)
+    location = store_location(site_dir, env, store)
+    problems = [] if trust_confirmed else _mail_problems(config, env, timeout, tls_context, local_hostname)
+    problems += _store_problems(site_dir, location)
+    if problems:
+        raise SetupError(problems)
+    mail = None if trust_confirmed else _mail(config, env, timeout, tls_context, local_hostname)
+    return SubscriberImport(site_dir, location, trust_confirmed, mail, stream)
 
+
+def _config(site_dir: Path) -> SiteConfig:
+    problems = Problems()
+    config = load_config(site_dir, problems)
+    problems.raise_if_any()
+    assert config is not None  # load_config records why when it has none
+    return config
+
+
+def _mail_problems(config: SiteConfig, env: Mapping[str, str], timeout: float,
+                   tls_context: ssl.SSLContext | None, local_hostname: str | None) -> list[str]:
+    """The notifier's mail checks through the relay itself, plus the service's link."""
+    problems = problems_of(mail_checks(config, env, "smtp", timeout, tls_context, local_hostname))
+    if config.subscriptions_url:
+        return problems
+    secret = env.get(SECRET_VARIABLE, "")
+    found = "it is not set" if not secret else f"it has {len(secret)} characters"
+    return [
+        "subscriptions.url in content/site.yaml: the confirmation emails link to the subscription service; set it "
+        "to the service's public URL such as 'https://status.example.org/subscriptions/' (or import with "
+        "--trust-confirmed: subscribers who confirmed with Statuspage then need no email)",
+        *problems,
+        *([] if len(secret) >= MIN_SECRET_LENGTH else
+          [f"{SECRET_VARIABLE} must hold a secret of at least {MIN_SECRET_LENGTH} characters: it signs the link in "
+           f"every confirmation email; {found}"]),
+    ]
+
+
+def _store_problems(site_dir: Path, location: StoreLocation) -> list[str]:
+    published = (site_dir / "public").resolve()
+    if location.path and location.path.resolve().is_relative_to(published):
+        return [f"--store / STATUSGEN_SUBSCRIPTIONS_DB: the subscription store {location.path} is inside the published "
+                f"folder {published}; it holds addresses"]
+    return list(writable_store(location).problems)
+
+
+def _mail(config: SiteConfig, env: Mapping[str, str], timeout: float, tls_context: ssl.SSLContext | None,
+          local_hostname: str | None) -> _Mail:
+    from statusgen.notifier.run import mail_settings  # the sender and links the notifier and the service use
+
+    relay = SmtpSettings.from_environment(env, dict(config.notify.smtp))
+    assert config.subscriptions_url is not None  # checked: the link needs it
+    transport = SmtpTransport(relay, connections=1, timeout=timeout, local_hostname=local_hostname,
+                              tls_context=tls_context)
+    return _Mail(mail_settings(config, env), config.subscriptions_url, env[SECRET_VARIABLE], transport)
+
+
+# ── input ───────────────────────────────────────────────────────────────────────────────
 
 def read_csv(path: Path, report: Report) -> tuple[dict[str, Any], ...]:
     """A Statuspage subscriber CSV (export or import format) as manage-API-shaped subscribers."""
-    raise NotImplementedError("contract stub")
+    return _read_csv(path, report)
+
+
+def import_csv(site_dir: Path, path: Path, *, env: Mapping[str, str], store: str | None, trust_confirmed: bool,
+               now: datetime, stream: TextIO | None = None, **relay: Any) -> tuple[list[str], Report]:
+    """Subscribers from a CSV alone, into a site as it is: prepare, read, run. `relay`
+    passes `timeout`, `tls_context` and `local_hostname` on to `prepare`."""
+    from statusgen.content.load import load_site
+
+    subscriber_import = prepare(site_dir, env=env, store=store, trust_confirmed=trust_confirmed, stream=stream,
+                                **relay)
+    report = Report()
+    subscribers = read_csv(path, report)
+    site, _ = load_site(site_dir.resolve())
+    return subscriber_import.run(subscribers, site, report, now), report
