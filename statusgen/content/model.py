@@ -222,7 +222,25 @@ class Site:
 @dataclass(frozen=True)
 class Subscriber:
     email: str
+    """The address mailed; for a webhook subscriber its contact (may be empty)."""
     components: tuple[str, ...] | None
     """Component ids (groups expanded); None follows everything."""
     language: str
     line: int = 0
+    webhook: str | None = None
+    """A webhook subscriber's URL (it gets POSTs, not email); None for an email subscriber."""
+    format: str | None = None
+    """The webhook's format (statuspage, slack, teams, googlechat, discord, mattermost);
+    None: chosen from the URL's host."""
+    secret_env: str | None = None
+    """The environment variable holding the webhook's signing secret(s)."""
+
+    @property
+    def key(self) -> str:
+        """Who this is, for de-duplication and the ledger: the address in lower case, or
+        `webhook:` and the URL."""
+        return f"webhook:{self.webhook}" if self.webhook else self.email.lower()
+
+    @property
+    def is_webhook(self) -> bool:
+        return self.webhook is not None

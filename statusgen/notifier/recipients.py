@@ -15,6 +15,6 @@ def recipients(event: Event, subscribers: Iterable[Subscriber]) -> list[Subscrib
     chosen: dict[str, Subscriber] = {}
     for subscriber in subscribers:
         follows = subscriber.components is None or touched.intersection(subscriber.components)
-        if follows and subscriber.email.lower() not in chosen:
-            chosen[subscriber.email.lower()] = subscriber
+        if follows and subscriber.key not in chosen:
+            chosen[subscriber.key] = subscriber
     return list(chosen.values())
