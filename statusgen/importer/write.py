@@ -51,8 +51,8 @@ class Written:
     created: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
-    originals: dict[Path, bytes] = field(default_factory=dict, repr=False)
-    """The bytes each updated file had: what `undo` writes back."""
+    originals: dict[Path, tuple[bytes, int, int]] = field(default_factory=dict, repr=False)
+    """The bytes, access and modification times each updated file had: what `undo` puts back."""
     folders: list[Path] = field(default_factory=list, repr=False)
     """Folders made for created files, outermost first."""
 
@@ -60,8 +60,9 @@ class Written:
         """Put every touched file back as it was; remove the created files and folders."""
         for path in self.created:
             path.unlink(missing_ok=True)
-        for path, data in self.originals.items():
+        for path, (data, accessed, modified) in self.originals.items():
             _write_atomically(path, data)
+            os.utime(path, ns=(accessed, modified))
         for folder in reversed(self.folders):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
@@ -118,7 +119,8 @@ def _put(path: Path, text: str, written: Written) -> None:
         _make_folders(path.parent, written)
         written.created.append(path)
     else:
-        written.originals.setdefault(path, before)
+        stat = path.stat()
+        written.originals.setdefault(path, (before, stat.st_atime_ns, stat.st_mtime_ns))
         written.updated.append(path)
     _write_atomically(path, data)
 
