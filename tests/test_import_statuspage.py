@@ -448,6 +448,22 @@ def test_a_rerun_finds_a_moved_file_by_its_alias_and_keeps_ops_translations(tmp_
     assert "  nl: PDF-certificaten onbeschikbaar\n" in rewritten and "    body: All fixed.\n" in rewritten
 
 
+def test_a_rerun_reads_aliases_written_any_way_and_only_in_front_matter(tmp_path: Path) -> None:
+    site = new_site(tmp_path)
+    import_dump(site, dump_of(page_json()))
+    text = (site / PDF_FILE).read_text(encoding="utf-8")
+    (site / PDF_FILE).write_text(text.replace("aliases: [x0ljvc9m1wxj, 7a0d3a4d2]\n",
+                                              "aliases:\n  - 'x0ljvc9m1wxj'\n"), encoding="utf-8")
+    (site / GATEWAY_FILE).unlink()
+    (site / "incidents/2026/notes.md").write_text(
+        "---\ntitle: Notes\nupdates:\n  - at: 2026-11-01 10:00\n    status: resolved\n    body: Done.\n---\n"
+        "aliases: [d3kq8mzn4w2v]\n", encoding="utf-8")
+    outcome = import_dump(site, dump_of(page_json()))
+    assert outcome.lines[0] == "components.yaml: unchanged; incidents: 1 new, 1 updated, 1 unchanged"
+    assert (site / PDF_FILE).read_text(encoding="utf-8") == text
+    assert (site / GATEWAY_FILE).is_file()
+
+
 def test_an_import_that_makes_an_invalid_site_puts_everything_back(tmp_path: Path) -> None:
     # Ops once named a file after a Statuspage id: the imported incident's alias clashes with it.
     site = new_site(tmp_path, **{

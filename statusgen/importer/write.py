@@ -30,7 +30,7 @@ from statusgen.authoring.incident import slugify
 from statusgen.content.catalog import COMPONENTS_PATH
 from statusgen.content.incidents import incident_files
 from statusgen.content.yamlsource import LocatedDict, parse_document
-from statusgen.errors import ContentError
+from statusgen.errors import ContentError, StatusgenError
 from statusgen.importer.filetext import (
     COMPONENTS_HEADER,
     components_text,
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 TEMPLATES_FOLDER = "content/templates"
 FLOW_ALIASES = re.compile(r"^aliases:[ \t]*\[([^\]\n]*)\][ \t]*(?:#.*)?$", re.M)
 ANY_ALIASES = re.compile(r"^aliases:", re.M)
+TEMPLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 
 
 @dataclass
@@ -166,6 +167,9 @@ def _write_templates(site_dir: Path, records: Records, languages: tuple[str, ...
     from statusgen.importer.templatefiles import template_text  # only when there are templates
 
     for template in records.templates:
+        if not TEMPLATE_NAME.match(template.name):
+            raise StatusgenError(f"template name {template.name!r}: expected letters, digits, '-' and '_' "
+                                 f"(it names {TEMPLATES_FOLDER}/NAME.yaml)")
         _put(site_dir / TEMPLATES_FOLDER / f"{template.name}.yaml", template_text(template, languages), written)
 
 
@@ -219,6 +223,8 @@ def _file_aliases(site_dir: Path, file: Path) -> list[str]:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return []
+    if file.suffix == ".md":  # the front matter only: a post-mortem may say anything
+        text = _front_matter_text(text)
     if not ANY_ALIASES.search(text):
         return []
     match = FLOW_ALIASES.search(text)
@@ -227,6 +233,15 @@ def _file_aliases(site_dir: Path, file: Path) -> list[str]:
     data = _front_matter(site_dir, file)
     aliases = data.get("aliases") if data else None
     return [str(alias) for alias in aliases] if isinstance(aliases, list) else []
+
+
+def _front_matter_text(text: str) -> str:
+    """The lines between the first two `---` lines (as the loader finds them)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return ""
+    end = next((i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---"), len(lines))
+    return "\n".join(lines[1:end])
 
 
 def _front_matter(site_dir: Path, file: Path) -> LocatedDict | None:

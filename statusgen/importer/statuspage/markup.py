@@ -53,8 +53,12 @@ def to_markdown(body: str | None, markdown: bool = False) -> Converted:
     if not body or not body.strip():
         return Converted("")
     parser = _Converter(markdown)
-    parser.feed(body.replace("\r\n", "\n").replace("\r", "\n"))
-    parser.close()
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    if "<" in text or "&" in text:
+        parser.feed(text)
+        parser.close()
+    else:  # no tag, no entity: the parser would only hand the text over
+        parser.handle_data(text)
     return Converted(parser.result(), tuple(dict.fromkeys(parser.notes)))
 
 
