@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 TEMPLATES_FOLDER = "content/templates"
 FLOW_ALIASES = re.compile(r"^aliases:[ \t]*\[([^\]\n]*)\][ \t]*(?:#.*)?$", re.M)
 ANY_ALIASES = re.compile(r"^aliases:", re.M)
+UTC_ZONE = ZoneInfo("UTC")
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 
 
@@ -86,7 +87,7 @@ class Written:
 
 
 def write_records(site_dir: Path, records: Records, languages: tuple[str, ...],
-                  timezone: ZoneInfo = ZoneInfo("UTC")) -> Written:
+                  timezone: ZoneInfo = UTC_ZONE) -> Written:
     """components.yaml (when records has components), one file per incident (found again by
     its aliases), content/templates/NAME.yaml; files whose text is the same are not touched.
     Times are written in `timezone` (the site's)."""

@@ -54,6 +54,8 @@ from statusgen.content.model import (
     INCIDENT_STATUSES,
     MAINTENANCE_STATUSES,
     PRIORITIES,
+    Component,
+    Group,
     Site,
     SiteConfig,
 )
@@ -172,8 +174,8 @@ def _start_date(item: JSON, report: Report) -> date | None:
 def _existing_records(site: Site | None) -> tuple[ComponentRecord, ...]:
     if site is None:
         return ()
-    return tuple(ComponentRecord(id=item.id, name=item.id, aliases=item.aliases)
-                 for item in (*site.groups, *site.components))
+    items: list[Component | Group] = [*site.groups, *site.components]
+    return tuple(ComponentRecord(id=item.id, name=item.id, aliases=item.aliases) for item in items)
 
 
 def _aliases(value: Any, what: str, report: Report) -> tuple[str, ...]:
