@@ -11,6 +11,7 @@ import copy
 import json
 import textwrap
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -315,12 +316,14 @@ def test_odd_incidents_pass_check_and_are_reported(tmp_path: Path, run_cli: RunC
                  scheduled_for="2026-11-05T10:00:00Z", scheduled_until=None),
     ]}
     site = new_site(tmp_path)
-    outcome = import_dump(site, dump_of(data))
+    outcome = import_dump(site, dump_of(data), now=datetime.fromisoformat(NOW))
     code, _, err = run_cli("check", "--site", site)
     assert code == 0, err
     who = "incident odd ('Incident odd')"
     assert list(outcome.lines) == [
         "components.yaml: new; incidents: 4 new, 0 updated, 0 unchanged",
+        "if this site's notifier has run before, run `statusgen notify --since 2026-11-30T12:00:00+01:00` once, "
+        "so that it takes the imported history as told instead of emailing it (a first run only records)",
         f"not imported: {who}: update at 2026-11-02 13:00:00: component n0tapag3c0mp ('n0tapag3c0mp'): "
         "not among the page's components",
         f"not imported: {who}: update at 2026-11-02 13:00:00: component ap1gatew4y00: unknown status 'exploded'",
@@ -413,7 +416,12 @@ def test_a_rerun_writes_nothing_and_a_change_rewrites_exactly_its_file(tmp_path:
     before = files_of(site)
 
     again = import_dump(site, dump_of(data))
-    assert again.lines[0] == "components.yaml: unchanged; incidents: 0 new, 0 updated, 3 unchanged"
+    assert again.lines == ("components.yaml: unchanged; incidents: 0 new, 0 updated, 3 unchanged",
+                           "changed: maintenance f7u7ur3m41nt ('Partner portal move'): components partner-portal: "
+                           "in no update; taken as under_maintenance from the start (what impact maintenance "
+                           "implies)",
+                           "changed: texts: in the source's one language; every site language (en, nl) shows them "
+                           "until translated")
     assert files_of(site) == before
 
     changed = copy.deepcopy(data)

@@ -125,10 +125,11 @@ def import_dump(site_dir: Path, dump: Dump, *, existing: Existing | None = None,
     if dump.templates:
         records = replace(records, templates=_templates(dump, records, existing, report))
     written, site = import_records(existing, records)
-    lines = [written.summary(site_dir)]
+    moment = now or datetime.now(UTC).replace(microsecond=0)
+    lines = [written.summary(site_dir), *_notify_advice(written, moment, existing.config)]
     if subscriber_import is not None:
         people = dump.subscribers if subscribers is None else tuple(subscribers)
-        lines += subscriber_import.run(people, site, report, now or datetime.now(UTC).replace(microsecond=0))
+        lines += subscriber_import.run(people, site, report, moment)
     return Outcome(written, report, (*lines, *report.lines()))
 
 
@@ -143,7 +144,8 @@ def import_cstate(site_dir: Path, folder: Path) -> Outcome:
     report = Report()
     records = _merged(read_cstate(folder, existing.config, report), existing, report)
     written, _site = import_records(existing, records)
-    return Outcome(written, report, (written.summary(site_dir), *report.lines()))
+    advice = _notify_advice(written, datetime.now(UTC).replace(microsecond=0), existing.config)
+    return Outcome(written, report, (written.summary(site_dir), *advice, *report.lines()))
 
 
 def import_records(existing: Existing, records: Records) -> tuple[Written, Site]:
@@ -188,6 +190,16 @@ def _merged(records: Records, existing: Existing, report: Report) -> Records:
 
     return Records(components=components, incidents=tuple(incident(i) for i in records.incidents),
                    templates=tuple(replace(t, components=renamed(t.components)) for t in records.templates))
+
+
+def _notify_advice(written: Written, now: datetime, config: SiteConfig) -> list[str]:
+    """The imported history is old news: the notifier must not announce it."""
+    if not any(path.parent.name != "templates" and path.name != COMPONENTS_PATH
+               for path in (*written.created, *written.updated)):
+        return []
+    moment = now.astimezone(config.timezone).isoformat(timespec="seconds")
+    return [f"if this site's notifier has run before, run `statusgen notify --since {moment}` once, so that it "
+            "takes the imported history as told instead of emailing it (a first run only records)"]
 
 
 def _moment(now: str | datetime | None, config: SiteConfig) -> datetime:
