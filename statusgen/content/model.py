@@ -25,6 +25,8 @@ COMPONENT_STATUSES = (
 
 IMPACTS = ("none", "minor", "major", "critical")
 PRIORITIES = {"P1": "critical", "P2": "major", "P3": "minor", "P4": "none"}
+IMPACT_STYLES = ("priority", "impact")
+"""How `statusgen import` writes an impact (`import.impact_as` in content/site.yaml)."""
 KINDS = ("incident", "maintenance")
 
 
@@ -182,6 +184,8 @@ class SiteConfig:
     page_size: int = 20
     unresolved_after_days: int = 14
     """`warnings.unresolved_after_days`: `check` warns about an incident open longer."""
+    import_impact_as: str = "priority"
+    """`import.impact_as`: an imported impact written as a priority (P1-P4) or as the impact."""
     lines: tuple[tuple[str, int], ...] = field(default=(), repr=False, compare=False)
     """The line of each setting in content/site.yaml by dotted key (`notify.smtp.port`),
     for warnings about valid settings; not content, so no page depends on it."""
