@@ -322,8 +322,6 @@ def test_odd_incidents_pass_check_and_are_reported(tmp_path: Path, run_cli: RunC
     who = "incident odd ('Incident odd')"
     assert list(outcome.lines) == [
         "components.yaml: new; incidents: 4 new, 0 updated, 0 unchanged",
-        "if this site's notifier has run before, run `statusgen notify --since 2026-11-30T12:00:00+01:00` once, "
-        "so that it takes the imported history as told instead of emailing it (a first run only records)",
         f"not imported: {who}: update at 2026-11-02 13:00:00: component n0tapag3c0mp ('n0tapag3c0mp'): "
         "not among the page's components",
         f"not imported: {who}: update at 2026-11-02 13:00:00: component ap1gatew4y00: unknown status 'exploded'",
@@ -375,6 +373,7 @@ def test_import_checks_builds_and_shows_the_timeline(tmp_path: Path, run_cli: Ru
         updates:
           - at: 2026-11-03T08:12:05+01:00
             status: investigating
+            notify: false
             body: PDF certificates cannot be issued or downloaded. We are investigating.
     """))
     code, _, err = run_cli("check", "--site", site)
@@ -393,14 +392,15 @@ def test_import_checks_builds_and_shows_the_timeline(tmp_path: Path, run_cli: Ru
     assert [(u["display_at"], u["status"], u["body"], u["deliver_notifications"])
             for u in api[0]["incident_updates"]] == [
         ("2026-11-03T11:05:00.000+01:00", "resolved", "Everything works again. See "
-         "[our blog](https://acme.example/blog/outage).", True),
+         "[our blog](https://acme.example/blog/outage).", False),
         ("2026-11-03T09:50:00.000+01:00", "monitoring", "The change was rolled back.  \n"
-         "Downloads may be slow for a while.", True),
+         "Downloads may be slow for a while.", False),
         ("2026-11-03T09:00:30.000+01:00", "identified", "The **signing module** cannot be reached since a "
          "network change.", False),
         ("2026-11-03T08:12:05.000+01:00", "investigating", "PDF certificates cannot be issued or downloaded. "
-         "We are investigating.", True),
+         "We are investigating.", False),
     ]
+    # Imported history is published quietly: the old page told its subscribers already.
     maintenance = json.loads((site / "public/api/v2/scheduled-maintenances.json").read_text(encoding="utf-8"))
     assert [(m["name"], m["status"], m["scheduled_for"], m["scheduled_until"])
             for m in maintenance["scheduled_maintenances"]] == [
@@ -580,6 +580,9 @@ def test_statusgen_api_output_round_trips(example_build: Any, tmp_path: Path) ->
     assert any(line.startswith("not imported: incident ") and line.endswith(
         f"({postmortem!r}): post-mortem: the source has its status, not its text") for line in outcome.lines)
     assert sorted(imported) == sorted(original)
+    # Every imported update is quiet (`notify: false`): the old page told its subscribers.
+    for entry in original.values():
+        entry["updates"] = [(*u[:3], False, *u[4:]) for u in entry["updates"]]
     for name in original:
         assert imported[name] == original[name], name
     names = json.loads((built / "api/v2/components.json").read_text(encoding="utf-8"))["components"]

@@ -45,6 +45,12 @@ def _statuspage_command(kinds: argparse._SubParsersAction, common: argparse.Argu
                          help="the subscription store: a SQLite file or a postgresql:// URL "
                               "(default: $STATUSGEN_DATABASE_URL, else the site's)")
     command.add_argument("--now", help="the time the subscribers are imported at (ISO 8601; default: now)")
+    command.add_argument("--refresh", action="store_true",
+                         help="ask the page again for everything (default: answers saved by an earlier run "
+                              "under SITE/.statusgen/statuspage/ are reused)")
+    command.add_argument("--cache", type=Path, metavar="DIR",
+                         help="where the page's answers are saved (default: SITE/.statusgen/statuspage/HOST); "
+                              "such a folder is itself a SOURCE for an air-gapped import")
     command.set_defaults(run=_run_statuspage)
 
 
@@ -58,7 +64,8 @@ def _cstate_command(kinds: argparse._SubParsersAction, common: argparse.Argument
 def _run_statuspage(args: argparse.Namespace) -> int:
     return _print(import_statuspage(args.site, args.source, page_id=args.page_id,
                                     subscribers_csv=args.subscribers, trust_confirmed=args.trust_confirmed,
-                                    store=args.store, now=args.now))
+                                    store=args.store, now=args.now, refresh=args.refresh,
+                                    cache_dir=args.cache))
 
 
 def _run_cstate(args: argparse.Namespace) -> int:

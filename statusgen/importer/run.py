@@ -4,6 +4,7 @@
       ──subscribers.prepare──▶ their settings checked before any work (when they come along)
       ──open_source──▶ Dump ──map_dump, templates_from_dump──▶ Records
         (cState: read_cstate ──▶ Records ──merge_components with the site's own)
+      ──quiet──▶ every imported update `notify: false` (the old page told its subscribers already)
       ──write_records──▶ the files, every touched file's bytes kept
       ──load the site as `statusgen check` does──▶ on errors every file is put back
         and the errors are raised (`PATH:LINE: message`); the site is as it was
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from statusgen.content.catalog import COMPONENTS_PATH, load_catalog
 from statusgen.content.config import CONFIG_PATH, load_config, site_folder
 from statusgen.content.model import Site, SiteConfig
-from statusgen.errors import ContentErrors, Problems, SetupError, UsageError
+from statusgen.errors import ContentErrors, DeliveryError, Problems, SetupError, UsageError
 from statusgen.importer.components import component_ids, merge_components
 from statusgen.importer.records import IncidentRecord, Records, Report, TemplateRecord
 from statusgen.importer.statuspage.dump import Dump
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from statusgen.importer.statuspage.subscribers import SubscriberImport
 
 log = logging.getLogger(__name__)
-CACHE_FOLDER = ".statusgen/import-cache"
 MINIMAL_SETTINGS = ("title: Service status\nbase_url: https://status.example.org/\n"
                     "languages: [en]\ntimezone: Europe/Brussels")
 
@@ -89,10 +89,12 @@ def open_existing(site_dir: Path) -> Existing:
 def import_statuspage(site_dir: Path, source: str, *, page_id: str | None = None,
                       subscribers_csv: Path | None = None, trust_confirmed: bool = False,
                       store: str | None = None, now: str | datetime | None = None,
-                      env: Mapping[str, str] | None = None,
+                      env: Mapping[str, str] | None = None, refresh: bool = False,
+                      cache_dir: Path | None = None,
                       progress: Callable[[str], None] | None = None) -> Outcome:
     """Everything a Statuspage has (a page URL, a folder of saved JSON, or the manage API
-    with `page_id`) into the site at `site_dir`."""
+    with `page_id`) into the site at `site_dir`. Answers are kept in `cache_dir` (default:
+    the site's `.statusgen/statuspage/HOST`), so a rerun asks nothing again unless `refresh`."""
     from statusgen.importer.statuspage import sources, subscribers
 
     env = os.environ if env is None else env
@@ -105,8 +107,11 @@ def import_statuspage(site_dir: Path, source: str, *, page_id: str | None = None
         people = subscribers.prepare(site_dir, env=env, store=store, trust_confirmed=trust_confirmed)
         if subscribers_csv is not None:
             listed = subscribers.read_csv(subscribers_csv, report)
-    dump = sources.open_source(source, page_id=page_id, env=env, cache_dir=site_dir / CACHE_FOLDER,
-                               progress=progress or (lambda line: log.info("%s", line)))
+    dump = sources.open_source(source, page_id=page_id, env=env,
+                               cache_dir=cache_dir or sources.cache_folder(site_dir, source, page_id),
+                               progress=progress or (lambda line: log.info("%s", line)), refresh=refresh)
+    for note in dump.notes:
+        report.skip("source", note)
     return import_dump(site_dir, dump, existing=existing, report=report, subscriber_import=people,
                        subscribers=listed, now=moment)
 
@@ -126,10 +131,13 @@ def import_dump(site_dir: Path, dump: Dump, *, existing: Existing | None = None,
         records = replace(records, templates=_templates(dump, records, existing, report))
     written, site = import_records(existing, records)
     moment = now or datetime.now(UTC).replace(microsecond=0)
-    lines = [written.summary(site_dir), *_notify_advice(written, moment, existing.config)]
+    lines = [written.summary(site_dir)]
     if subscriber_import is not None:
         people = dump.subscribers if subscribers is None else tuple(subscribers)
-        lines += subscriber_import.run(people, site, report, moment)
+        try:
+            lines += subscriber_import.run(people, site, report, moment)
+        except DeliveryError as error:  # the files are written; say so beside what failed
+            raise DeliveryError("\n".join([*lines, *report.lines(), str(error)])) from None
     return Outcome(written, report, (*lines, *report.lines()))
 
 
@@ -144,15 +152,14 @@ def import_cstate(site_dir: Path, folder: Path) -> Outcome:
     report = Report()
     records = _merged(read_cstate(folder, existing.config, report), existing, report)
     written, _site = import_records(existing, records)
-    advice = _notify_advice(written, datetime.now(UTC).replace(microsecond=0), existing.config)
-    return Outcome(written, report, (written.summary(site_dir), *advice, *report.lines()))
+    return Outcome(written, report, (written.summary(site_dir), *report.lines()))
 
 
 def import_records(existing: Existing, records: Records) -> tuple[Written, Site]:
     """Write the records and load the site as `statusgen check` does; on errors put every
     file back as it was and raise them."""
     config = existing.config
-    written = write_records(existing.dir, records, config.languages, config.timezone)
+    written = write_records(existing.dir, quiet(records), config.languages, config.timezone)
     try:
         site = check(existing.dir)
     except BaseException:  # content errors, or an interrupt: the site goes back as it was
@@ -192,14 +199,15 @@ def _merged(records: Records, existing: Existing, report: Report) -> Records:
                    templates=tuple(replace(t, components=renamed(t.components)) for t in records.templates))
 
 
-def _notify_advice(written: Written, now: datetime, config: SiteConfig) -> list[str]:
-    """The imported history is old news: the notifier must not announce it."""
-    if not any(path.parent.name != "templates" and path.name != COMPONENTS_PATH
-               for path in (*written.created, *written.updated)):
-        return []
-    moment = now.astimezone(config.timezone).isoformat(timespec="seconds")
-    return [f"if this site's notifier has run before, run `statusgen notify --since {moment}` once, so that it "
-            "takes the imported history as told instead of emailing it (a first run only records)"]
+def quiet(records: Records) -> Records:
+    """Every imported update as `notify: false`: it is history the old page already told
+    its subscribers, so `statusgen notify` must not email it again (whatever its store
+    holds). A maintenance window still to come keeps its automatic steps: its reminder,
+    start and end are announced by statusgen from now on."""
+    def hushed(record: IncidentRecord) -> IncidentRecord:
+        return replace(record, updates=tuple(replace(u, notify=False) for u in record.updates))
+
+    return replace(records, incidents=tuple(hushed(i) for i in records.incidents))
 
 
 def _moment(now: str | datetime | None, config: SiteConfig) -> datetime:
