@@ -44,7 +44,9 @@ RENEWAL = """\
 type: maintenance
 description: Renewal of the signing certificates
 title: {en: Certificate renewal, nl: Vernieuwing certificaten}
-body: {en: "We renew the certificates ({{no}} new ones for {hours} hours).", nl: "We vernieuwen de certificaten ({{geen}} nieuwe gedurende {hours} uur)."}
+body:
+  en: We renew the certificates ({{no}} new ones for {hours} hours).
+  nl: We vernieuwen de certificaten ({{geen}} nieuwe gedurende {hours} uur).
 components: [eu-dcc]
 duration: 2h
 """
@@ -505,7 +507,7 @@ def test_a_maintenance_template_asked_for_as_incident_and_back(make_site: MakeSi
     code, _, err = run_cli("new", "maintenance", "--template", "certificates-down", "--start", "2026-12-06 22:00",
                            "--site", site)
     assert (code, err) == (2, "statusgen: --template certificates-down: content/templates/certificates-down.yaml "
-                              "is a incident template; use statusgen new incident --template certificates-down "
+                              "is an incident template; use statusgen new incident --template certificates-down "
                               "--var since=VALUE --var next=VALUE\n")
 
 

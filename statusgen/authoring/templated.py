@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ from statusgen.errors import ContentErrors, Problems, UsageError
 
 log = logging.getLogger(__name__)
 
+ARTICLE = {"incident": "an", "maintenance": "a"}
 DEFAULT_STATUS = {"incident": "major_outage", "maintenance": "under_maintenance"}
 """The status of a component given without one."""
 
@@ -72,10 +73,7 @@ def new_from_template(site_dir: Path, name: str, variables: Mapping[str, str] | 
     first = NewUpdate(written_time(moment, tz), template.status, _collapsed(bodies), notify=template.notify)
     slug = slugify(titles[languages[0]], kind)
     if kind == "maintenance":
-        opens = window_start(start, tz)
-        closes = window_end(opens, _window_end(template, opens, end, tz), tz)
-        head = [*components_field(affected), *window_field(opens, closes, tz)]
-        day = opens.astimezone(tz).date()
+        head, day = _window_head(template, affected, start, end, tz)
     else:
         head = [impact_line(impact_value(impact) if impact else template.impact), *components_field(affected)]
         day = moment.astimezone(tz).date()
@@ -96,8 +94,8 @@ def find_template(site: AuthoringSite, name: str, kind: str) -> Template:
     if template is None:
         raise ContentErrors(problems.errors)
     if template.kind != kind:
-        raise UsageError(f"--template {name}: {template.path} is a {template.kind} template; use "
-                         f"{_command(template)}")
+        raise UsageError(f"--template {name}: {template.path} is {ARTICLE[template.kind]} {template.kind} "
+                         f"template; use {_command(template)}")
     return template
 
 
@@ -168,6 +166,14 @@ def _components(template: Template, site: AuthoringSite, components: str | None,
     if components is not None:
         return component_statuses(components, site.catalog, status or DEFAULT_STATUS[template.kind])
     return {cid: status or given for cid, given in template.components}
+
+
+def _window_head(template: Template, affected: dict[str, str], start: str | None, end: str | None,
+                 tz: ZoneInfo) -> tuple[list[str], date]:
+    """A maintenance's components and window, and the day it is named after (its start)."""
+    opens = window_start(start, tz)
+    closes = window_end(opens, _window_end(template, opens, end, tz), tz)
+    return [*components_field(affected), *window_field(opens, closes, tz)], opens.astimezone(tz).date()
 
 
 def _window_end(template: Template, opens: datetime, end: str | None, tz: ZoneInfo) -> datetime:

@@ -93,9 +93,9 @@ def _components(raw: dict[str, Any], status: str, component_ids: Mapping[str, st
         if source_id not in component_ids:
             report.change(what, f"component {source_id} is not on the page; left out")
             continue
-        useful = given in COMPONENT_STATUSES and (given != "operational" or status in FINAL)
-        guessed |= not useful
-        found.setdefault(component_ids[source_id], given if useful else default)
+        useful = given if given in COMPONENT_STATUSES and (given != "operational" or status in FINAL) else None
+        guessed |= useful is None
+        found.setdefault(component_ids[source_id], useful or default)
     group = raw.get("group_id")
     if group:
         if group in component_ids:
