@@ -8,7 +8,7 @@ rendered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -140,6 +140,32 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class Template:
+    """An incident or maintenance template, `content/templates/NAME.yaml`: what
+    `statusgen new incident --template NAME` fills in (see content/templates.py)."""
+
+    name: str
+    path: str
+    kind: str
+    title: Text
+    """With `{placeholder}`s; `{{` and `}}` stand for literal braces."""
+    body: Text
+    """The first update's text, with placeholders like the title."""
+    status: str
+    """The first update's status."""
+    impact: str | None
+    """As it will be written: P1..P4 or none|minor|major|critical; None lets the statuses decide."""
+    components: tuple[tuple[str, str], ...]
+    """Affected components and their status (group ids expanded)."""
+    notify: bool = True
+    description: Text | None = None
+    duration: timedelta | None = None
+    """A maintenance window's length, so `--start` alone gives the window."""
+    placeholders: tuple[str, ...] = ()
+    """The placeholder names in title and body, in order of first use."""
+
+
+@dataclass(frozen=True)
 class Contact:
     key: str
     email: str | None = None
@@ -213,6 +239,8 @@ class Site:
     pages: tuple[Page, ...] = ()
     layout: tuple[str, ...] = ()
     """Top-level entries of components.yaml in page order: group and component ids."""
+    templates: tuple[Template, ...] = ()
+    """Incident templates, by name: checked with the site, never published."""
 
     @cached_property
     def components_by_id(self) -> dict[str, Component]:
