@@ -21,6 +21,7 @@ from typing import Any
 from statusgen.authoring.incident import slugify
 from statusgen.content.model import COMPONENT_STATUSES, INCIDENT_STATUSES, MAINTENANCE_STATUSES
 from statusgen.content.templates import TEMPLATES_FOLDER, escape
+from statusgen.importer.statuspage.markup import to_markdown
 from statusgen.importer.records import Report, TemplateRecord
 from statusgen.importer.statuspage.dump import Dump
 from statusgen.importer.templatefiles import template_kind
@@ -59,9 +60,12 @@ def _template(raw: Any, index: int, component_ids: Mapping[str, str], report: Re
     if not body:
         report.change(what, "it has no body (the first update's text); the title is used")
         body = title
+    converted = to_markdown(body)  # Statuspage's markup, as in the incidents' updates
+    for note in converted.notes:
+        report.change(what, note)
     status = _status(raw, what, report)
     return TemplateRecord(
-        name=name, title=escape(title), body=escape(body),
+        name=name, title=escape(title), body=escape(converted.markdown or body),
         status=status, components=_components(raw, status, component_ids, what, report),
         notify=raw.get("should_send_notifications") is not False, description=label,
     )
