@@ -10,11 +10,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from statusgen.errors import Problems
 from statusgen.content.model import Text
-from statusgen.content.yamlsource import LocatedDict, LocatedList
+from statusgen.content.yamlsource import LocatedDict, LocatedList, read_document
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 ALIAS_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
@@ -169,6 +170,21 @@ class Fields:
             self.error(key, f"{key}: expected {what}; found {describe(value)}")
             return None
         return value
+
+
+def read_named(site_dir: Path, path: str, name: str, problems: Problems, *, role: str,
+               what: str) -> tuple[Fields, str] | None:
+    """A site file whose name is an id (an incident, a template): its fields and Markdown
+    body, or None when the name, the file or its top level is wrong (recorded). `role`
+    says what the name is for, `what` what the file should hold."""
+    if not ID_PATTERN.match(name):
+        problems.add(path, 1, f"file name: expected lowercase letters, digits and '-' ({role}); found {name!r}")
+        return None
+    document = read_document(site_dir, path, problems)
+    if document is None:
+        return None
+    fields = Fields(path, document.data, problems, what=what)
+    return (fields, document.body) if fields.ok else None
 
 
 def localized(path: str, value: Any, line: int, languages: tuple[str, ...],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from statusgen.content.catalog import Catalog
 from statusgen.errors import Problems
-from statusgen.content.fields import ID_PATTERN, Fields, describe, did_you_mean, one_of
+from statusgen.content.fields import Fields, describe, did_you_mean, one_of, read_named
 from statusgen.content.model import (
     COMPONENT_STATUSES,
     IMPACTS,
@@ -23,7 +23,7 @@ from statusgen.content.model import (
     severity,
 )
 from statusgen.times import TimeError, parse_time
-from statusgen.content.yamlsource import LocatedDict, LocatedList, read_document
+from statusgen.content.yamlsource import LocatedDict, LocatedList
 
 INCIDENT_KEYS = ("title", "type", "impact", "components", "updates", "postmortem", "aliases")
 MAINTENANCE_KEYS = ("title", "type", "components", "updates", "window", "postmortem", "aliases")
@@ -46,19 +46,14 @@ def incident_files(site_dir: Path) -> list[Path]:
 
 def load_incident(site_dir: Path, file: Path, config: SiteConfig, catalog: Catalog,
                   problems: Problems) -> Incident | None:
-    path = file.relative_to(site_dir).as_posix()
-    if not ID_PATTERN.match(file.stem):
-        problems.add(path, 1, "file name: expected lowercase letters, digits and '-' (the file name "
-                              f"is the incident's id and URL); found {file.stem!r}")
-        return None
-    document = read_document(site_dir, path, problems)
-    if document is None:
-        return None
     before = len(problems.errors)
-    fields = Fields(path, document.data, problems, what="an incident (a mapping with title and updates)")
-    if not fields.ok:
+    found = read_named(site_dir, file.relative_to(site_dir).as_posix(), file.stem, problems,
+                       role="the file name is the incident's id and URL",
+                       what="an incident (a mapping with title and updates)")
+    if found is None:
         return None
-    incident = _IncidentReader(fields, config, catalog, file.stem).read(document.body)
+    fields, body = found
+    incident = _IncidentReader(fields, config, catalog, file.stem).read(body)
     return incident if len(problems.errors) == before else None
 
 

@@ -39,7 +39,7 @@ from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from statusgen.content.catalog import Catalog
-from statusgen.content.fields import ID_PATTERN, Fields
+from statusgen.content.fields import Fields, read_named
 from statusgen.content.incidents import read_components
 from statusgen.content.model import (
     IMPACTS,
@@ -51,7 +51,7 @@ from statusgen.content.model import (
     Template,
     Text,
 )
-from statusgen.content.yamlsource import LocatedDict, read_document
+from statusgen.content.yamlsource import LocatedDict
 from statusgen.errors import Problems
 from statusgen.times import TimeError, parse_duration
 
@@ -163,18 +163,12 @@ def load_template(site_dir: Path, path: str, config: SiteConfig, catalog: Catalo
                   problems: Problems) -> Template | None:
     """One template file; None (its problems recorded) when anything in it is wrong."""
     name = PurePosixPath(path).stem
-    if not ID_PATTERN.match(name):
-        problems.add(path, 1, "file name: expected lowercase letters, digits and '-' (the file name is the "
-                              f"template's name in --template NAME); found {name!r}")
-        return None
-    document = read_document(site_dir, path, problems)
-    if document is None:
-        return None
     before = len(problems.errors)
-    fields = Fields(path, document.data, problems, what="a template (a mapping with title and body)")
-    if not fields.ok:
+    found = read_named(site_dir, path, name, problems, role="the file name is the template's name in "
+                       "--template NAME", what="a template (a mapping with title and body)")
+    if found is None:
         return None
-    template = _read(fields, name, config, catalog)
+    template = _read(found[0], name, config, catalog)
     return template if len(problems.errors) == before else None
 
 
