@@ -109,7 +109,7 @@ class Receiver:
         self.server = Server(("127.0.0.1", 0), Handler)
         self.server.receiver = self  # type: ignore[attr-defined]
         if tls is not None:
-            tls.sni_callback = lambda sock, name, context: self.names.append(name)  # type: ignore[assignment,misc]
+            tls.sni_callback = lambda sock, name, context: self.names.append(name)
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -379,7 +379,7 @@ def test_410_is_gone(receiver: Callable[..., Receiver]) -> None:
     ledger, output = deliver([request(1, hook.url())], retries=2)
     assert ledger.history(1) == ["committing", "gone"]
     assert ledger.error(1) == "HTTP 410 Gone: unsubscribed"
-    assert f"gone: HTTP 410 Gone: unsubscribed" in output
+    assert f"failed 127.0.0.1:{hook.port}/h…/***: gone: HTTP 410 Gone: unsubscribed" in output
     assert len(hook.received) == 1
 
 
@@ -606,12 +606,13 @@ def test_one_hanging_receiver_does_not_hold_up_the_others(receiver: Callable[...
     hosts = [*fast, slow]
     requests = [request(n, hosts[n % 5].url(f"/hook/{n}", host=f"r{n % 5}.test")) for n in range(50)]
     started = time.monotonic()
-    ledger, _ = deliver(requests, resolver=resolving(names), timeout=1.0)
+    ledger, _ = deliver(requests, resolver=resolving(names), timeout=2.0, per_host=10)
     slow_ids = {n for n in range(50) if n % 5 == 4}
     assert ledger.outcomes() == {n: "uncertain" if n in slow_ids else "sent" for n in range(50)}
     done = {number: at for call, number, _, at in ledger.calls if call != "committing"}
-    assert max(done[n] for n in range(50) if n not in slow_ids) < min(done[n] for n in slow_ids)
-    assert max(done[n] for n in range(50) if n not in slow_ids) - started < 0.9
+    fast_done = max(done[n] for n in range(50) if n not in slow_ids)
+    assert fast_done < min(done[n] for n in slow_ids)
+    assert fast_done - started < 2.0 <= min(done[n] for n in slow_ids) - started
     assert sum(len(each.received) for each in fast) == 40
 
 
