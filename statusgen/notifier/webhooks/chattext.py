@@ -141,8 +141,15 @@ def defuse_mentions(text: str) -> str:
     return outside_urls(text, lambda part: MENTION.sub("@" + WORD_JOINER, part))
 
 
+def defuse_plain(text: str) -> str:
+    """For fields a target shows as they are (Slack's plain_text, a card's header): mentions
+    defused, and a word joiner after each `<`, so no `<!channel>` or `<users/all>` can ever
+    be read as one, should the target parse more than it says."""
+    return defuse_mentions(text).replace("<", "<" + WORD_JOINER)
+
+
 MARKDOWN_INLINE = re.compile(r"([\\`*_~|<>\[\]&])")
-MARKDOWN_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.M)
+MARKDOWN_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
 
 
 def escape_markdown(text: str) -> str:

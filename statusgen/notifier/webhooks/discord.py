@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import quote
 
 from statusgen.notifier.plaintext import TextStyle, markdown_to_text
-from statusgen.notifier.webhooks.chattext import ChatMessage, cap, defuse_mentions, encode, escape_markdown, fit, take_lines, units
+from statusgen.notifier.webhooks.chattext import (
+    ChatMessage, cap, defuse_plain, encode, escape_markdown, fit, take_lines, units,
+)
 
 CONTENT = 2_000
 TITLE = 256
@@ -65,7 +67,7 @@ def _embed(message: ChatMessage, body: str) -> dict[str, Any]:
     if text := _update(body):
         embed["description"] = text
     embed |= {"color": COLOURS[message.severity], "fields": fields[:25],
-              "footer": {"text": cap(message.site, FOOTER, defuse_mentions)}}
+              "footer": {"text": cap(message.site, FOOTER, defuse_plain)}}
     if message.timestamp:
         embed["timestamp"] = message.timestamp
     return embed

@@ -18,7 +18,9 @@ import html
 from typing import Any
 
 from statusgen.notifier.plaintext import TextStyle, markdown_to_text
-from statusgen.notifier.webhooks.chattext import ChatMessage, cap, defuse_mentions, encode, fit, size, take_lines, units
+from statusgen.notifier.webhooks.chattext import (
+    ChatMessage, cap, defuse_mentions, defuse_plain, encode, fit, size, take_lines, units,
+)
 
 TEXT = 4_000
 LIMIT = 32_000
@@ -51,25 +53,19 @@ def _update(source: str) -> str:
 
 
 def _message(message: ChatMessage, body: str) -> dict[str, Any]:
-    plain = cap(f"{message.mark} {message.labelled(message.headline)} {message.title}", 300, _plain)
-    widgets: list[dict[str, Any]] = [{"decoratedText": {"topLabel": _plain(label), "text": escape(value)}}
+    plain = cap(f"{message.mark} {message.labelled(message.headline)} {message.title}", 300, defuse_plain)
+    widgets: list[dict[str, Any]] = [{"decoratedText": {"topLabel": defuse_plain(label), "text": escape(value)}}
                                      for label, value in message.facts]
     if text := _update(body):
         widgets.append({"textParagraph": {"text": text}})
     sections: list[dict[str, Any]] = [{"widgets": widgets}]
     if message.components:
         lines = [escape(f"{message.labelled(c.name)} {c.status}") for c in message.components]
-        sections.append({"header": _plain(message.components_label), "collapsible": False,
+        sections.append({"header": defuse_plain(message.components_label), "collapsible": False,
                          "widgets": [{"textParagraph": {"text": take_lines(lines, TEXT).replace("\n", "<br>")}}]})
     sections.append({"widgets": [{"buttonList": {"buttons": [
-        {"text": _plain(message.details), "onClick": {"openLink": {"url": message.url}}}]}}]})
-    card = {"header": {"title": cap(f"{message.mark} {message.headline}", 200, _plain),
-                       "subtitle": cap(message.title, 300, _plain)},
+        {"text": defuse_plain(message.details), "onClick": {"openLink": {"url": message.url}}}]}}]})
+    card = {"header": {"title": cap(f"{message.mark} {message.headline}", 200, defuse_plain),
+                       "subtitle": cap(message.title, 300, defuse_plain)},
             "sections": sections}
     return {"fallbackText": plain, "cardsV2": [{"cardId": f"incident-{message.thread}", "card": card}]}
-
-
-def _plain(text: str) -> str:
-    """For fields Chat shows as they are: mentions defused, and a word joiner after each
-    `<` so no `<users/all>` can ever be read as one."""
-    return defuse_mentions(text).replace("<", "<\u2060")

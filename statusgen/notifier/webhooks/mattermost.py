@@ -39,7 +39,8 @@ def mattermost_body(message: ChatMessage) -> bytes:
 def _text(message: ChatMessage, body: str) -> str:
     lines = [f"#### {message.mark} {cap(message.labelled(message.headline), 200, escape_markdown)} "
              f"{cap(message.title, 300, escape_markdown)}"]
-    lines += [f"**{escape_markdown(message.labelled(label))}** {escape_markdown(value)}  " for label, value in message.facts]
+    lines += [f"**{escape_markdown(message.labelled(label))}** {escape_markdown(value)}  "
+              for label, value in message.facts]
     if update := markdown_to_text(body, None, STYLE):
         lines += ["", update]
     if message.components:

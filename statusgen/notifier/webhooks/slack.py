@@ -8,7 +8,7 @@
 mrkdwn text is escaped as Slack asks (`&`, `<`, `>` → entities), so `<!channel>` or
 `<https://evil|click>` in a title is shown, never parsed; `@channel` gets a word joiner
 after its `@`. Links in an update are written `<url|text>`. The header is plain text,
-which Slack does not parse (mentions defused there too). Lengths are counted in UTF-16
+which Slack does not parse (mentions and `<` defused there all the same). Lengths are counted in UTF-16
 units, which is never less than what Slack counts.
 """
 
@@ -18,7 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 from statusgen.notifier.plaintext import TextStyle, markdown_to_text
-from statusgen.notifier.webhooks.chattext import ChatMessage, cap, defuse_mentions, encode, fit, take_lines, units
+from statusgen.notifier.webhooks.chattext import (
+    ChatMessage, cap, defuse_mentions, defuse_plain, encode, fit, take_lines, units,
+)
 
 HEADER = 150
 SECTION = 3000
@@ -42,7 +44,7 @@ STYLE = TextStyle(escape, link)
 
 def slack_body(message: ChatMessage) -> bytes:
     body = fit(message.body, lambda source: units(_update_text(source)) <= SECTION)
-    header = cap(f"{message.mark} {message.labelled(message.headline)} {message.title}", HEADER, defuse_mentions)
+    header = cap(f"{message.mark} {message.labelled(message.headline)} {message.title}", HEADER, defuse_plain)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{cap(label, 100, escape)}*\n"
@@ -55,9 +57,8 @@ def slack_body(message: ChatMessage) -> bytes:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _components(message)}})
     blocks += [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(message.site)}]},
-        {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text",
-                                                                      "text": cap(message.details, BUTTON)},
-                                          "url": message.url}]},
+        {"type": "actions", "elements": [{"type": "button", "url": message.url, "text": {
+            "type": "plain_text", "text": cap(message.details, BUTTON, defuse_plain)}}]},
     ]
     return encode({"text": _fallback(message), "blocks": blocks})
 

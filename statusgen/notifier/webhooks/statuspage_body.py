@@ -40,7 +40,7 @@ def statuspage_bodies(event: Event, context: dict[str, Any], lang: str, manage_u
                      "status_description": context["status"]["description"]}}
     bodies = [("", {**head, "incident": incident_object(context, event.incident, lang)})]
     update = _update(context["incidents"][event.incident], event.update)
-    for component, old, new in update["changes"] if update else ():
+    for component, old, new in update["changes"]:
         change = {"created_at": update["at"], "new_status": new, "old_status": old,
                   "id": ids.public_id("component_update", f"{event.incident}/{update['id']}/{component}"),
                   "component_id": ids.component_id(component), "component_type": "Component"}
@@ -49,8 +49,10 @@ def statuspage_bodies(event: Event, context: dict[str, Any], lang: str, manage_u
     return bodies
 
 
-def _update(record: dict[str, Any], update_id: str | None) -> dict[str, Any] | None:
-    return next((u for u in record["updates"] if u["id"] == update_id), None) if update_id else None
+def _update(record: dict[str, Any], update_id: str | None) -> dict[str, Any]:
+    """The event's update; none (a reminder) changes nothing."""
+    found = next((u for u in record["updates"] if u["id"] == update_id), None) if update_id else None
+    return found or {"changes": []}
 
 
 def incident_object(context: dict[str, Any], incident_id: str, lang: str) -> dict[str, Any]:

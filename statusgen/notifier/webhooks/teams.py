@@ -3,14 +3,14 @@
     ChatMessage ──▶ {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
                      "contentUrl": null, "content": AdaptiveCard 1.4}]}        ≤ 28 KB in all
     card body: TextBlock (headline), RichTextBlock (title), FactSet (status, priority, time, window),
-               RichTextBlock (the update), TextBlock + RichTextBlock (components), TextBlock (site)
+               RichTextBlock (the update), TextBlock + RichTextBlock (components), RichTextBlock (the site)
     card actions: Action.OpenUrl (the incident page)
 
 Everything ops or importers wrote (title, update, component names, the site's title) goes
-in `TextRun`s, which Teams never reads as Markdown, so there is nothing to escape; the
-FactSet and TextBlocks only hold the theme's words and our times, Markdown-escaped all the
-same. `@everyone` and the like get a word joiner after the `@` here too. The update is written as plain text (links as `text <url>`), shortened until the
-whole message is within 28 KB.
+in `TextRun`s, which Teams never reads as Markdown, so there is nothing to escape (a word
+joiner after each `@` and `<` all the same); the FactSet and TextBlocks only hold the
+theme's words and our times, Markdown-escaped anyway. The update is written as plain text
+(links as `text <url>`), shortened until the whole message is within 28 KB.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from statusgen.notifier.plaintext import markdown_to_text
-from statusgen.notifier.webhooks.chattext import ChatMessage, cap, defuse_mentions, encode, escape_markdown, fit, size, take_lines
+from statusgen.notifier.webhooks.chattext import (
+    ChatMessage, cap, defuse_plain, encode, escape_markdown, fit, size, take_lines,
+)
 
 LIMIT = 28_000
 """Bytes of the whole request body (Teams refuses larger messages)."""
@@ -62,4 +64,4 @@ def _card(message: ChatMessage, body: str) -> dict[str, Any]:
 
 def _text_run(text: str, **look: Any) -> dict[str, Any]:
     """A paragraph Teams shows exactly as written (a TextRun is never Markdown)."""
-    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": defuse_mentions(text), **look}]}
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": defuse_plain(text), **look}]}
