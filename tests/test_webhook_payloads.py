@@ -17,6 +17,7 @@ import pytest
 import regex
 from jsonschema import Draft202012Validator
 
+from statusgen import ids
 from statusgen.notifier.events import Event, diff
 from statusgen.notifier.plaintext import markdown_to_text
 from statusgen.notifier.webhooks import discord, googlechat, mattermost, slack
@@ -25,7 +26,7 @@ from statusgen.notifier.webhooks.payloads import FORMATS, Links, Payload, detect
 from statusgen.notifier.webhooks.statuspage_body import DOCUMENTATION
 from statusgen.site.build import BuildResult, build
 from statusgen.site.theme import Theme
-from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
+from tests.conftest import COMPONENTS_YAML, EXAMPLE_NOW, ROOT, SITE_YAML
 
 NOW = datetime.fromisoformat(EXAMPLE_NOW)
 LATER = "2026-12-06T23:00:00+01:00"
@@ -201,11 +202,12 @@ def test_one_component_update_body_per_status_change(events: dict[str, tuple[Eve
         change = body["component_update"]
         assert list(change) == ["created_at", "new_status", "old_status", "id", "component_id", "component_type"]
         assert (change["old_status"], change["new_status"], change["created_at"]) == (old, new, update["at"])
+        assert change["component_id"] == ids.component_id(cid)
         assert json.dumps(body["component"]) == json.dumps(components[change["component_id"]])
-    ids = [json.loads(p.body)["component_update"]["id"] for p in sent[1:]]
-    assert len(set(ids)) == len(ids)
-    assert ids == [json.loads(p.body)["component_update"]["id"] for p in send("statuspage", event, result, lang,
-                                                                              theme)[1:]]
+    change_ids = [json.loads(p.body)["component_update"]["id"] for p in sent[1:]]
+    assert len(set(change_ids)) == len(change_ids)
+    again = send("statuspage", event, result, lang, theme)[1:]
+    assert change_ids == [json.loads(p.body)["component_update"]["id"] for p in again]
 
 
 def test_an_update_that_changes_nothing_and_a_reminder_send_only_the_incident(
@@ -250,12 +252,13 @@ def assert_within_limits(fmt: str, body: dict[str, Any]) -> None:
     """What JSON Schema cannot count: UTF-16 units, and what a target adds up."""
     if fmt == "slack":
         for block in body["blocks"]:
-            texts = [block.get("text", {}), *block.get("fields", []), *block.get("elements", [])]
-            limit = {"header": 150, "section": 3000, "context": 3000, "actions": 75}[block["type"]]
-            for text in texts:
-                value = text.get("text") if isinstance(text.get("text"), str) else text.get("text", {}).get("text")
-                if value is not None:
-                    assert units(value) <= (2000 if text in block.get("fields", []) else limit)
+            if block["type"] == "header":
+                assert units(block["text"]["text"]) <= 150
+            elif block["type"] == "section":
+                assert units(block.get("text", {}).get("text", "")) <= 3000
+                assert all(units(field["text"]) <= 2000 for field in block.get("fields", []))
+            elif block["type"] == "actions":
+                assert all(units(button["text"]["text"]) <= 75 for button in block["elements"])
     elif fmt == "discord":
         assert units(body["content"]) <= 2000
         for embed in body["embeds"]:
@@ -282,7 +285,8 @@ def shown_status(result: BuildResult, event: Event) -> str:
 def test_every_chat_message_says_what_happened_in_the_subscribers_language(
         events: dict[str, tuple[Event, BuildResult]], theme: Theme, kind: str, fmt: str) -> None:
     event, result = events[kind]
-    record = snapshot_of(result)["incidents"][event.incident]
+    snapshot = snapshot_of(result)
+    record = snapshot["incidents"][event.incident]
     for lang in LANGS:
         messages = theme.messages(lang)
         _, body = chat(fmt, event, result, lang, theme)
@@ -295,7 +299,7 @@ def test_every_chat_message_says_what_happened_in_the_subscribers_language(
         if record["kind"] == "incident":
             assert f"{record['priority']} ({messages['impact'][record['impact']]})" in text
         for cid in record["components"]:
-            assert record and json.loads(result.outputs["api/snapshot.json"])["components"][cid]["name"][lang] in text
+            assert snapshot["components"][cid]["name"][lang] in text
 
 
 @pytest.mark.parametrize("fmt", CHAT)
@@ -396,7 +400,6 @@ updates:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Event, dict[str, Any]]:
     """A real site with an incident whose title and text attack every target's markup."""
-    from tests.conftest import COMPONENTS_YAML, SITE_YAML
     root = tmp_path_factory.mktemp("hostile") / "site"
     for path, text in {"content/site.yaml": SITE_YAML, "components.yaml": COMPONENTS_YAML,
                        "incidents/hostile.md": HOSTILE_INCIDENT}.items():
