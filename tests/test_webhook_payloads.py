@@ -22,7 +22,14 @@ from statusgen.notifier.events import Event, diff
 from statusgen.notifier.plaintext import markdown_to_text
 from statusgen.notifier.webhooks import discord, googlechat, mattermost, slack
 from statusgen.notifier.webhooks.chattext import defuse_plain, units
-from statusgen.notifier.webhooks.payloads import FORMATS, Links, Payload, detect_format, payloads
+from statusgen.notifier.webhooks.payloads import (
+    FORMATS,
+    Links,
+    Payload,
+    PayloadRenderer,
+    detect_format,
+    payloads,
+)
 from statusgen.notifier.webhooks.statuspage_body import DOCUMENTATION
 from statusgen.site.build import BuildResult, build
 from statusgen.site.theme import Theme
@@ -363,6 +370,22 @@ def test_discord_pings_nobody_and_shows_one_embed(events: dict[str, tuple[Event,
     (embed,) = body["embeds"]
     assert embed["url"] == f"https://status.example.org/en/incidents/{UPGRADE}/"
     assert embed["color"] == 0x1565C0 and embed["timestamp"].startswith("2026-12-06T")
+
+
+def test_a_run_makes_each_chat_message_once_per_language(events: dict[str, tuple[Event, BuildResult]],
+                                                         theme: Theme) -> None:
+    event, result = events["incident_resolved"]
+    snapshot = snapshot_of(result)
+    context, render = context_of(snapshot, event), PayloadRenderer(theme)
+    for fmt in FORMATS:
+        for lang in LANGS:
+            links = links_for(snapshot, event, lang)
+            first = render(fmt, event, context, lang, links, NOW)
+            assert first == payloads(fmt, event, context, lang, theme, links, NOW)
+            again = render(fmt, event, context, lang, Links(links.incident_url, MANAGE + "/other"), NOW)
+            assert (again is first) == (fmt != "statuspage")
+            if fmt == "statuspage":
+                assert json.loads(again[0].body)["meta"]["unsubscribe"] == MANAGE + "/other"
 
 
 def test_payloads_refuse_an_unknown_format(events: dict[str, tuple[Event, BuildResult]], theme: Theme) -> None:
