@@ -315,7 +315,8 @@ def test_both_languages_give_their_own_words(events: dict[str, tuple[Event, Buil
     event, result = events["incident_created"]
     dutch = "\n".join(strings(chat(fmt, event, result, "nl", theme)[1]))
     english = "\n".join(strings(chat(fmt, event, result, "en", theme)[1]))
-    for words in ("Nieuw incident", "Oorzaak gevonden", "Prioriteit", "P3 (Klein)", "Geplaatst", "30 nov 2026, 06:20 CET",
+    for words in ("Nieuw incident", "Oorzaak gevonden", "Prioriteit", "P3 (Klein)", "Geplaatst",
+                  "30 nov 2026, 06:20 CET",
                   "Opzoekapplicatie traag", "Verminderde prestaties", "Meer informatie op de statuspagina",
                   "De nachtelijke synchronisatie"):
         assert words in dutch and words not in english
@@ -513,8 +514,8 @@ def test_the_statuspage_body_carries_the_text_as_data(hostile: tuple[Event, dict
     assert body["incident"]["incident_updates"][0]["body"] == HOSTILE_BODY
 
 
-CUT_TEXT = "数据库维护中。" + "\U0001F469\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466" + "\U0001F1E7\U0001F1EA" \
-    + "e\u0301" + "\U0001F44D\U0001F3FD" + "한국어&<|>~" + "\u2764\uFE0F"
+CUT_TEXT = "数据库维护中。" + "\U0001F469\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466" \
+    + "\U0001F1E7\U0001F1EA" + "e\u0301" + "\U0001F44D\U0001F3FD" + "한국어&<|>~" + "\u2764\uFE0F"
 """CJK, a family (zero-width joiners), a flag, an accent, a skin tone, escapes, a variation
 selector; no space, so the cut may fall anywhere."""
 
