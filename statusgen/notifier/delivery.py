@@ -163,8 +163,15 @@ class Progress:
         stream.flush()
 
 
+class Label(str):
+    """A target's name that is already safe to print (a webhook URL as `masked_url` shows
+    it): `masked` keeps it as it is instead of treating it as an email address."""
+
+
 def masked(address: str) -> str:
     """`s***@partner.example`: enough to tell addresses apart in a log, not to harvest them."""
+    if isinstance(address, Label):
+        return str(address)
     local, at, domain = address.rpartition("@")
     return f"{local[:1]}***@{domain}" if at else "***"
 
