@@ -76,7 +76,7 @@ def render_email(event: Event, snapshot: dict[str, Any], lang: str, theme: Theme
 def email_context(event: Event, snapshot: dict[str, Any], lang: str, t: Translator) -> dict[str, Any]:
     """What the email templates see: ready-made, translated values, no logic to repeat."""
     record = snapshot["incidents"][event.incident]
-    update = _shown_update(record, event)
+    update = shown_update(record, event)
     body = pick(update["body"], lang) if update else ""
     return {
         "event": event, "kind": event.kind, "lang": lang, "t": t,
@@ -133,7 +133,7 @@ def pick(texts: dict[str, str], lang: str) -> str:
     return without_markers(text)
 
 
-def _shown_update(record: dict[str, Any], event: Event) -> dict[str, Any] | None:
+def shown_update(record: dict[str, Any], event: Event) -> dict[str, Any] | None:
     """The update whose text the email shows; a reminder repeats the last announcement."""
     if event.update is not None:
         shown = next((u for u in record["updates"] if u["id"] == event.update), None)

@@ -2,11 +2,14 @@
 
 `compose` gives the templates each update's body twice: as HTML (`markup.render_markdown`)
 and as the text this module writes from that same HTML, so both parts say the same.
+Chat messages (`webhooks/`) read the same HTML with a `TextStyle` of their own: every
+piece of text escaped for the target's markup, links in its link syntax, lines unwrapped.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -17,15 +20,34 @@ BREAK = "\ue010"
 """A `<br>` while converting Markdown to text (newlines in HTML are only spaces)."""
 
 
-def markdown_to_text(text: str) -> str:
+def _plain_link(label: str, href: str, is_address: bool) -> str:
+    """`text <url>`, or the bare text when it already is the address."""
+    return label if is_address else f"{label} <{href}>"
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    """How the text is written for one reader: `escape` for every piece of text from the
+    source, `link(label as escaped, href, label is the address itself)` for each link."""
+
+    escape: Callable[[str], str] = str
+    link: Callable[[str, str, bool], str] = _plain_link
+
+
+PLAIN = TextStyle()
+
+
+def markdown_to_text(text: str, width: int | None = WRAP, style: TextStyle = PLAIN) -> str:
     """Markdown → clean plain text for the text part: no `**`, `#` or `[x](url)` left.
 
     It reads the HTML `render_markdown` makes (so both parts say the same, sanitised),
-    keeps paragraphs, lists (`- `, `1. `), links as `text <url>`, and wraps lines."""
-    writer = _TextWriter()
+    keeps paragraphs, lists (`- `, `1. `), links as `text <url>`, and wraps lines at
+    `width` (None: one line per paragraph). A `style` other than PLAIN escapes the text
+    and writes the links for another markup (a chat target's)."""
+    writer = _TextWriter(style)
     writer.feed(str(render_markdown(text)))
     writer.close()
-    return writer.text()
+    return writer.text(width)
 
 
 @dataclass(frozen=True)
@@ -40,13 +62,17 @@ class _Block:
     apart: bool = False
     """...unless this one starts a new list or table."""
 
-    def lines(self) -> list[str]:
+    def lines(self, width: int | None) -> list[str]:
         if self.verbatim:
             return [(self.first + line).rstrip() for line in self.text.split("\n")]
         lines, prefix = [], self.first
         for part in self.text.split(BREAK):  # a <br> stays a line break
-            lines += textwrap.wrap(" ".join(part.split()), WRAP, initial_indent=prefix, subsequent_indent=self.rest,
-                                   break_long_words=False, break_on_hyphens=False) or [prefix.rstrip()]
+            words = " ".join(part.split())
+            if width is None:
+                lines.append((prefix + words).rstrip())
+            else:
+                lines += textwrap.wrap(words, width, initial_indent=prefix, subsequent_indent=self.rest,
+                                       break_long_words=False, break_on_hyphens=False) or [prefix.rstrip()]
             prefix = self.rest
         return lines
 
@@ -56,10 +82,13 @@ class _TextWriter(HTMLParser):
 
     BLOCKS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "pre", "table", "blockquote", "ul", "ol", "li", "hr"})
 
-    def __init__(self) -> None:
+    def __init__(self, style: TextStyle = PLAIN) -> None:
         super().__init__(convert_charrefs=True)
+        self.style = style
         self.blocks: list[_Block] = []
         self.inline: list[str] = []
+        self.labels: list[list[str]] = []
+        """Per open link: its text as the source has it (to tell whether it is the address)."""
         self.lists: list[list[int | None]] = []
         """Per open list: the next number, or None for bullets."""
         self.marker = ""
@@ -86,10 +115,11 @@ class _TextWriter(HTMLParser):
             self.blocks.append(_Block("\u2015" * 20, self._indent(), "", verbatim=True))
         elif tag == "a":
             self.links.append((dict(attrs).get("href") or "", len(self.inline)))
+            self.labels.append([])
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self.links:
-            self._end_link(*self.links.pop())
+            self._end_link(*self.links.pop(), "".join(self.labels.pop()).strip())
         elif tag in ("td", "th"):
             self.cells.append(" ".join("".join(self.inline).split()))
             self.inline = []
@@ -107,7 +137,9 @@ class _TextWriter(HTMLParser):
             self.quote -= tag == "blockquote"
 
     def handle_data(self, data: str) -> None:
-        self.inline.append(data)
+        for label in self.labels:
+            label.append(data)
+        self.inline.append(self.style.escape(data))
 
     @staticmethod
     def _next_marker(numbering: list[int | None]) -> str:
@@ -117,11 +149,14 @@ class _TextWriter(HTMLParser):
         numbering[0] = number + 1
         return f"{number}. "
 
-    def _end_link(self, href: str, start: int) -> None:
-        """`text <url>`, or the bare text when it already is the address."""
+    def _end_link(self, href: str, start: int, source_label: str) -> None:
+        """The link as the style writes it, in place of its text (a link without an
+        address, such as one nh3 took a `javascript:` address from, is only its text)."""
+        if not href:
+            return
         label = "".join(self.inline[start:]).strip()
-        if href and href.removeprefix("mailto:") != label:
-            self.inline.append(f" <{href}>")
+        is_address = href.removeprefix("mailto:") == source_label
+        self.inline[start:] = [self.style.link(label, href, is_address)]
 
     def _indent(self) -> str:
         return "    " * self.quote + "   " * max(0, len(self.lists) - 1)
@@ -136,13 +171,13 @@ class _TextWriter(HTMLParser):
                                   apart=self.apart))
         self.apart = False
 
-    def text(self) -> str:
+    def text(self, width: int | None = WRAP) -> str:
         self._flush()
         out: list[str] = []
         previous: _Block | None = None
         for block in self.blocks:
             if previous and not (block.item and previous.item and not block.apart):
                 out.append("")
-            out += block.lines()
+            out += block.lines(width)
             previous = block
         return "\n".join(out)

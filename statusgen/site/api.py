@@ -31,9 +31,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from statusgen import ids
-from statusgen.content.model import COMPONENT_STATUSES, Component, Group, Update
+from statusgen.content.model import COMPONENT_STATUSES, Component, Group, Site, Update
 from statusgen.site import urls
 from statusgen.site.state import IncidentState, SiteState
 from statusgen.site.theme import Theme, Translator
@@ -58,7 +59,7 @@ def api_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) 
     component changes are reused while the incident is unchanged.
     """
     outputs: dict[str, bytes] = {}
-    changed_at = _last_changes(state, memo)
+    changed_at = last_changes(state, memo)
     selection = _Selection.of(state)
     listed = _listed(state, changed_at, selection, memo) if memo is not None else None
     for lang in state.site.config.languages:
@@ -97,7 +98,7 @@ class _Selection:
         published = [e for e in state.incidents if not e.incident.is_maintenance]
         maintenance = [e for e in state.incidents if e.incident.is_maintenance and e.status != "cancelled"]
         by_start = sorted(maintenance, key=_by_start)
-        beginning = min((e.created_at for e in state.incidents), default=state.now)
+        beginning = page_beginning(state)
         updated = max((e.updated_at for e in state.incidents), default=beginning)
         return cls(published[:LIMIT], maintenance[:LIMIT], [e for e in published if e.status in UNRESOLVED],
                    [e for e in by_start if e.status == "scheduled"], [e for e in by_start if e.status in ACTIVE],
@@ -118,7 +119,7 @@ def api_documents(state: SiteState, theme: Theme, lang: str, changed_at: dict[st
     """Every API document for one language, by file name."""
     t = Translator(lang, theme.messages(lang), state.site.config.timezone)
     selection = selection or _Selection.of(state)
-    api = _Api(state, t, lang, _last_changes(state) if changed_at is None else changed_at, selection)
+    api = _Api(state, t, lang, last_changes(state) if changed_at is None else changed_at, selection)
     page, status = api.page(), api.status()
     components = api.components()
     unresolved = [api.incident(e) for e in selection.unresolved]
@@ -179,9 +180,8 @@ class _Api:
 
     def component(self, component: Component, position: int | None = None) -> dict[str, Any]:
         if position is None:
-            siblings = self.site.groups_by_id[component.group].components if component.group else self.site.layout
-            position = siblings.index(component.id) + 1
-        created = self._created(component.start_date)
+            position = component_position(self.site, component)
+        created = component_created(component, self.beginning, self.config.timezone)
         return {
             "id": ids.component_id(component.id), "name": component.name[self.lang],
             "status": self.state.component_statuses[component.id],
@@ -206,11 +206,6 @@ class _Api:
             "group": True, "only_show_if_degraded": False,
             "components": [ids.component_id(cid) for cid in group.components],
         }
-
-    def _created(self, start_date: Any) -> datetime:
-        if start_date is None:
-            return self.beginning
-        return datetime.combine(start_date, time(0), tzinfo=self.config.timezone)
 
     def incident(self, entry: IncidentState) -> dict[str, Any]:
         if entry.id not in self._incidents:
@@ -263,7 +258,28 @@ def update_body(update: Update, t: Translator, lang: str) -> str:
     return t("automatic." + update.status) if update.automatic else update.body[lang]
 
 
-def _last_changes(state: SiteState, memo: RenderMemo | None = None) -> dict[str, datetime]:
+# --- What a component object says beyond the component itself (the snapshot keeps these too) ---
+
+
+def page_beginning(state: SiteState) -> datetime:
+    """When the page began: its first incident (else now); what components without a
+    `start_date` give as `created_at`."""
+    return min((e.created_at for e in state.incidents), default=state.now)
+
+
+def component_created(component: Component, beginning: datetime, tz: ZoneInfo) -> datetime:
+    if component.start_date is None:
+        return beginning
+    return datetime.combine(component.start_date, time(0), tzinfo=tz)
+
+
+def component_position(site: Site, component: Component) -> int:
+    """Its place among its siblings: in its group, or at the top level; from 1."""
+    siblings = site.groups_by_id[component.group].components if component.group else site.layout
+    return siblings.index(component.id) + 1
+
+
+def last_changes(state: SiteState, memo: RenderMemo | None = None) -> dict[str, datetime]:
     """When each component's status last changed, up to now."""
     changed: dict[str, datetime] = {}
     for entry in state.incidents:

@@ -5,23 +5,30 @@ ids, timestamps and texts as the API and the pages, so an email can never say so
 the page does not. `statusgen notify` compares it with what it announced before.
 
     {"format": "statusgen-snapshot/1", "generated_at": ..., "site": {...},
-     "components": {id: {name, group, status}}, "groups": {id: {name, components}},
+     "components": {id: {name, group, status, description, position, showcase, start_date,
+                         only_show_if_degraded, created_at, updated_at}},
+     "groups": {id: {name, components}},
      "incidents": {file id: {public_id, kind, title, impact, priority, status, url,
-                             started_at, ended_at, window, components, postmortem, updates: [...]}}}
+                             started_at, ended_at, window, components, component_ids,
+                             postmortem, updates: [...]}}}
 
 Texts are mappings of language to text; times are ISO 8601 in the site's offset; keys
-are sorted, so two builds of the same input give the same bytes.
+are sorted, so two builds of the same input give the same bytes. A component carries
+everything its API object says (position, times, flags) and an incident its components
+in the API's order (`component_ids`), so a webhook can send the very objects of
+`api/v2/incidents.json` from the snapshot alone.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from statusgen import ids
 from statusgen.site import urls
-from statusgen.site.api import update_body
-from statusgen.content.model import Text
+from statusgen.site.api import component_created, component_position, last_changes, page_beginning, update_body
+from statusgen.content.model import Component, Text
 from statusgen.site.state import IncidentState, SiteState
 from statusgen.site.theme import Theme, Translator
 from statusgen.times import iso_time
@@ -44,7 +51,7 @@ def snapshot_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = N
                                          lambda entry=entry: _member(entry.id, _incident(state, entry, translators)))
                    for entry in state.incidents}
         incidents = "{" + ",".join(members[key] for key in sorted(members)) + "}"
-        parts = {key: _member(key, value) for key, value in _site_part(state).items()}
+        parts = {key: _member(key, value) for key, value in _site_part(state, memo).items()}
         parts["incidents"] = _member("incidents", incidents, encoded=True)
         text = "{" + ",".join(parts[key] for key in sorted(parts)) + "}"
     return {PATH: (text + "\n").encode()}
@@ -71,9 +78,10 @@ def _translators(state: SiteState, theme: Theme) -> dict[str, Translator]:
     return {lang: Translator(lang, theme.messages(lang), config.timezone) for lang in config.languages}
 
 
-def _site_part(state: SiteState) -> dict[str, Any]:
+def _site_part(state: SiteState, memo: RenderMemo | None = None) -> dict[str, Any]:
     """Everything but the incidents."""
     site, config = state.site, state.site.config
+    changed_at, beginning = last_changes(state, memo), page_beginning(state)
     return {
         "format": FORMAT,
         "generated_at": iso_time(state.now, config.timezone),
@@ -81,10 +89,25 @@ def _site_part(state: SiteState) -> dict[str, Any]:
                  "languages": list(config.languages), "timezone": config.timezone.key,
                  "page_id": ids.page_id(config.base_url)},
         "status": {"indicator": state.indicator.indicator, "description": state.indicator.description},
-        "components": {c.id: {"name": _texts(c.name, config.languages), "group": c.group,
-                              "status": state.component_statuses[c.id]} for c in site.components},
+        "components": {c.id: _component(state, c, changed_at, beginning) for c in site.components},
         "groups": {g.id: {"name": _texts(g.name, config.languages), "components": list(g.components)}
                    for g in site.groups},
+    }
+
+
+def _component(state: SiteState, component: Component, changed_at: dict[str, datetime],
+               beginning: datetime) -> dict[str, Any]:
+    config = state.site.config
+    created = component_created(component, beginning, config.timezone)
+    return {
+        "name": _texts(component.name, config.languages), "group": component.group,
+        "status": state.component_statuses[component.id],
+        "description": _texts(component.description, config.languages) if component.description else None,
+        "position": component_position(state.site, component), "showcase": component.showcase,
+        "start_date": component.start_date.isoformat() if component.start_date else None,
+        "only_show_if_degraded": component.only_show_if_degraded,
+        "created_at": iso_time(created, config.timezone),
+        "updated_at": iso_time(changed_at.get(component.id, created), config.timezone),
     }
 
 
@@ -104,6 +127,7 @@ def _incident(state: SiteState, entry: IncidentState, translators: dict[str, Tra
         "window": {"start": iso_time(incident.window.start, tz), "end": iso_time(incident.window.end, tz)}
         if incident.window else None,
         "components": dict(incident.affected),
+        "component_ids": list(incident.component_ids),
         "postmortem": _texts(incident.postmortem, config.languages) if incident.postmortem else None,
         "updates": [{
             "id": update.id, "public_id": ids.update_id(incident.id, update.id),
