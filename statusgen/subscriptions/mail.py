@@ -173,7 +173,7 @@ class Mailer:
                 batch = list(self._queue)
                 self._queue.clear()
             try:
-                self.transport.deliver(batch, _Ledger(batch), Progress(stream=_LogStream(), label="subscriptions"))
+                self.transport.deliver(batch, _Ledger(batch), Progress(stream=LogStream(), label="subscriptions"))
             except Exception:  # noqa: BLE001 - the service must go on; the next request may work
                 log.exception("subscriptions: could not hand %d email(s) to the transport", len(batch))
             finally:
@@ -208,7 +208,7 @@ class _Ledger:
         log.warning("subscriptions: email to %s %s: %s", masked(address), what, masked_in(error, address))
 
 
-class _LogStream(io.TextIOBase):
+class LogStream(io.TextIOBase):
     """`Progress` writes lines; the service sends them to its log instead of stderr."""
 
     def write(self, text: str) -> int:

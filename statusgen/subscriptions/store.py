@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from statusgen import ids
 from statusgen.notifier.webhooks.network import masked_url
-from statusgen.subscriptions.signingkeys import OVERLAP
+from statusgen.subscriptions.signingkeys import OVERLAP, key_check, signing_secret
 from statusgen.tokens import MAX_AGE
 
 DB_VARIABLE = "STATUSGEN_SUBSCRIPTIONS_DB"
@@ -166,14 +166,26 @@ class WebhookSubscription:
         return masked_url(self.url)
 
     @property
-    def seeds(self) -> tuple[str, ...]:
-        """The seeds that sign now: the current one, and the previous one during a rotation."""
-        return tuple(seed for seed in (self.seed, self.previous_seed) if seed)
+    def signed(self) -> bool:
+        """Statuspage-format deliveries are signed; a chat target's URL is its own secret."""
+        return self.format == "statuspage"
+
+    def secrets(self, key: str) -> tuple[str, ...]:
+        """The `whsec_` secrets that sign its deliveries now, derived with the service's
+        `key` (STATUSGEN_SECRET_KEY): the current one, and the previous one during a
+        rotation; none for a chat target or a subscription not confirmed."""
+        if not self.signed:
+            return ()
+        return tuple(signing_secret(key, self.id, seed) for seed in (self.seed, self.previous_seed) if seed)
+
+    def made_with(self, key: str) -> bool:
+        """Whether its seed was stored under `key` (else its secrets changed with the key)."""
+        return self.seed is None or self.seed_check == key_check(key, self.id, self.seed)
 
     def exported(self) -> dict[str, Any]:
         """What a data-protection export shows: never the URL in full nor anything secret."""
         return {"id": self.id, "target": self.shown, "format": self.format, "state": self.state,
-                "language": self.language, "signed": self.seed is not None,
+                "language": self.language, "signed": self.signed,
                 "components": list(self.components) if self.components is not None else None,
                 "created_at": self.created_at, "requested_at": self.requested_at, "confirmed_at": self.confirmed_at}
 
