@@ -155,6 +155,14 @@ class WebhookSubscription:
     previous_seed: str | None = field(default=None, repr=False)
     rotated_at: str | None = None
 
+    @classmethod
+    def asked(cls, url: str, fmt: str, components: tuple[str, ...] | None, language: str, contact: str,
+              now: datetime) -> WebhookSubscription:
+        """A subscription as `request_webhook` will store it, before it is stored (to write
+        the invitation that goes out first)."""
+        url, at = url.strip(), _iso(now)
+        return cls(ids.webhook_id(url), url, fmt, components, language, contact, "pending", at, at)
+
     @property
     def key(self) -> str:
         """As `Subscriber.key`: `webhook:` and the URL."""
