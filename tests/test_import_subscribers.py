@@ -91,18 +91,17 @@ MANAGE_API = [
     subscriber("sub0left0001", LEFT, ["cmp0app00001"], unsubscribed_at="2025-06-01T08:00:00Z"),
     subscriber("sub0bnce0001", "bounced@partner.example", ["cmp0app00001"],
                quarantined_at="2025-09-01T08:00:00Z", purge_at="2025-11-30T08:00:00Z"),
-    subscriber("sub0hook0001", "ops@partner.example", [], mode="webhook", endpoint="https://hooks.partner.example/1"),
-    subscriber("sub0hook0002", "ops@partner.example", [], mode="webhook", endpoint="https://hooks.partner.example/2"),
-    subscriber("sub0hook0003", None, [], mode="webhook", endpoint="https://hooks.partner.example/3"),
     subscriber("sub0sms00001", None, [], mode="sms", phone_number="5551234567", phone_country="US"),
     subscriber("sub0sms00002", None, [], mode="sms", phone_number="5557654321", phone_country="US"),
     subscriber("sub0slck0001", None, [], mode="slack", workspace_name="partner"),
 ]
 EMAIL_SUBSCRIBED = ["App.Desk@partner.example", "all@partner.example", "dcc@partner.example",
                     "mixed@partner.example", "portal@partner.example"]
+SLACK_LINE = ("not imported: 1 slack subscriber: Statuspage does not give out a Slack subscriber's channel URL; the "
+              "channel's owner subscribes it again on the subscribe page's webhook tab (or ops add its incoming "
+              "webhook to subscribers.yaml)")
 REPORT = [
-    "not imported: 3 webhook subscribers: webhook delivery arrives with issue 13",
-    "not imported: 1 slack subscriber: Slack delivery arrives with issue 13",
+    SLACK_LINE,
     "not imported: 2 sms subscribers: statusgen has no SMS",
     "not imported: 1 email subscriber: every component they follow is unknown here (see above); subscribing them "
     "to everything would mail them what they never asked for",
@@ -417,9 +416,9 @@ def test_a_short_secret_and_a_dead_relay_are_named(root: Path) -> None:
 def test_trusting_needs_no_mail_settings_but_a_store_it_can_write(root: Path, tmp_path: Path) -> None:
     trusted = prepare(root, env={}, store=None, trust_confirmed=True)
     assert trusted.mail is None
-    hooks_only, report = imported(root, {}, trust=True, subscribers=MANAGE_API[8:11])
-    assert hooks_only == ["subscribers: 0 confirmed, 0 invited, 0 suppressed, 0 skipped"]
-    assert report.lines() == ["not imported: 3 webhook subscribers: webhook delivery arrives with issue 13"]
+    nobody, report = imported(root, {}, trust=True, subscribers=MANAGE_API[8:11])
+    assert nobody == ["subscribers: 0 confirmed, 0 invited, 0 suppressed, 0 skipped"]
+    assert report.lines() == [SLACK_LINE, "not imported: 2 sms subscribers: statusgen has no SMS"]
     assert not (root / ".statusgen").exists()  # no store made for nobody
     blocked = tmp_path / "file"
     blocked.write_text("not a folder", encoding="utf-8")

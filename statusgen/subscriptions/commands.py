@@ -1,4 +1,4 @@
-"""`statusgen subscriptions serve` and `statusgen subscribers list|export|remove`.
+"""`statusgen subscriptions serve` and `statusgen subscribers list|export|remove|secret`.
 
 Thin, like the rest of the CLI: parse, call one library function, print. The service's
 and the ops tools' modules are imported only when their command runs.
@@ -47,6 +47,14 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                                                               "URL (default: $STATUSGEN_DATABASE_URL, else "
                                                               "SITE/.statusgen/notify.db)")
         task.set_defaults(run=run)
+    secret = tasks.add_parser("secret", parents=[common], help="print a self-service webhook's signing secret",
+                              description="Print the signing secret of a confirmed self-service webhook (the "
+                                          "current one, then the previous one while a rotation lasts), for you to "
+                                          "hand to its partner. Needs STATUSGEN_SECRET_KEY, from which it is "
+                                          "derived.")
+    secret.add_argument("id", metavar="ID", help="the webhook's id (the import lists them)")
+    _db_option(secret)
+    secret.set_defaults(run=_secret)
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -111,4 +119,12 @@ def _remove(args: argparse.Namespace) -> int:
     if done.in_yaml:
         print(f"reminder: {done.address} is also in subscribers.yaml; remove it there and commit, "
               "or it stays in git's history of that file")
+    return 0
+
+
+def _secret(args: argparse.Namespace) -> int:
+    from statusgen.subscriptions.webhookops import signing_secrets
+
+    for secret in signing_secrets(_db(args), args.id, os.environ):
+        print(secret)
     return 0
