@@ -197,12 +197,12 @@ class WebhookRoutes:
     def _webhook_manage_get(self, request: Request, token: str, subject: Subject) -> Response:
         hook, listed = self._known_webhook(subject.webhook)
         own = hook if hook and hook.state == "confirmed" else None
-        lang = self._language(request, own.language if own else listed.language if listed else None)
+        lang = self._language(request, *(s.language for s in (hook, listed) if s))
+        if own is None and (hook and hook.state == "unsubscribed" or listed and self.store.is_suppressed(listed.key)):
+            return self._message(lang, "webhook.unsubscribed", target=hook.shown if hook else _shown(listed),
+                                 links=[self._subscribe_link(lang)])
         if own is None and listed is None:
             return self._message(lang, "webhook.none", links=[self._subscribe_link(lang)])
-        if own is None and listed is not None and self.store.is_suppressed(listed.key):
-            return self._message(lang, "webhook.unsubscribed", target=_shown(listed),
-                                 links=[self._subscribe_link(lang)])
         components = own.components if own else listed.components if listed else None
         choices = Choices(components, own.language if own else lang)
         return self._webhook_manage_form(request, lang, token, own, listed, choices, [], status=200)
