@@ -456,8 +456,8 @@ class SqliteSubscriptionStore:
             elif found.state == "confirmed":
                 db.execute("UPDATE webhooks SET requested_at = ? WHERE id = ?", (at, ident))
             else:
-                db.execute("UPDATE webhooks SET format = ?, components = ?, language = ?, contact = ?, state = 'pending',"
-                           " requested_at = ?, updated_at = ? WHERE id = ?",
+                db.execute("UPDATE webhooks SET format = ?, components = ?, language = ?, contact = ?,"
+                           " state = 'pending', requested_at = ?, updated_at = ? WHERE id = ?",
                            (fmt, _json(components), language, contact, at, at, ident))
             now_found = self._find_webhook(db, ident)
         assert now_found is not None

@@ -97,7 +97,7 @@ class SubscriberImport:
     """None with --trust-confirmed: nobody is mailed."""
     stream: TextIO | None = None
     """Where the invitations' progress goes (None: stderr)."""
-    policy: NetworkPolicy = NetworkPolicy()
+    policy: NetworkPolicy = field(default_factory=NetworkPolicy)
     """Where imported webhooks may point (STATUSGEN_WEBHOOK_ALLOW_NETS)."""
     key: str = field(default="", repr=False)
     """STATUSGEN_SECRET_KEY: derives a trusted webhook's signing secret."""
