@@ -244,9 +244,13 @@ def test_a_maintenance_window_must_end_after_it_starts(make_site: MakeSite, run_
 
 
 def test_new_maintenance_needs_its_window(make_site: MakeSite, run_cli: RunCli) -> None:
-    code, _, err = run_cli("new", "maintenance", "Upgrade", "--site", make_site())
-    assert code == 2
-    assert "the following arguments are required: --start, --end" in err
+    site = make_site()
+    code, _, err = run_cli("new", "maintenance", "Upgrade", "--site", site)
+    assert (code, err) == (2, "statusgen: --start: expected when the window opens, e.g. '2026-12-06 22:00'; "
+                              "found nothing\n")
+    code, _, err = run_cli("new", "maintenance", "Upgrade", "--start", "2026-12-06 22:00", "--site", site)
+    assert (code, err) == (2, "statusgen: --end: expected when the window closes, e.g. '2026-12-07 02:00'; "
+                              "found nothing\n")
 
 
 # ── new update ─────────────────────────────────────────────────────────────────────────
@@ -450,10 +454,11 @@ def test_init_scaffolds_a_site_that_checks_and_builds(tmp_path: Path, run_cli: R
     site = tmp_path / "status"
     code, _, err = run_cli("init", site)
     assert code == 0, err
-    assert err == f"created a site in {site} (8 files); next: statusgen build --site {site}\n"
+    assert err == f"created a site in {site} (9 files); next: statusgen build --site {site}\n"
     files = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
     assert files == [".github/workflows/status.yml", ".gitignore", "components.yaml", "content/pages/help.md",
-                     "content/site.yaml", "incidents/example-incident.md", "requirements.txt", "subscribers.yaml"]
+                     "content/site.yaml", "content/templates/outage.yaml", "incidents/example-incident.md",
+                     "requirements.txt", "subscribers.yaml"]
     assert run_cli("check", "--site", site)[0] == 0
     code, _, err = run_cli("build", "--site", site)
     assert code == 0, err

@@ -543,6 +543,78 @@ CASES = [
         id="uppercase-component-id",
     ),
     pytest.param(
+        {"components.yaml": lines(
+            "- id: eu-dcc",                                 # 1
+            "  name: EU DCC",                               # 2
+            "  aliases: [grp1, grp1]",                      # 3
+            "  components:",                                # 4
+            "    - id: dcc-certificates",                   # 5
+            "      name: Certificates",                     # 6
+            "      aliases: [sp1, 'not an id!', true]",     # 7
+            "    - id: dcc-app",                            # 8
+            "      name: App",                              # 9
+            "      aliases: [sp1]",                         # 10
+            "- id: lookup-portal",                          # 11
+            "  name: Lookup portal",                        # 12
+            "  aliases: [dcc-app]",                         # 13
+         )},
+        ["components.yaml:3: aliases: 'grp1' is listed twice; expected each once",
+         "components.yaml:7: aliases: expected ids of letters, digits, '-', '_' and '.' such as 4g8tm2kw1zxl; "
+         "found 'not an id!'",
+         "components.yaml:7: aliases: expected ids of letters, digits, '-', '_' and '.' such as 4g8tm2kw1zxl; "
+         "found True",
+         "components.yaml:10: aliases: 'sp1' is already used on line 7; expected an alias no other component "
+         "or group has",
+         "components.yaml:13: aliases: 'dcc-app' is already used on line 8; expected an alias no other "
+         "component or group has"],
+        id="component-aliases",
+    ),
+    pytest.param(
+        {"incidents/2026/pdf.md": VALID_INCIDENT,
+         "incidents/2026/other.md": incident(
+             "title: Another",                              # 2
+             "aliases: [x0ljvc9m1wxj, pdf]",                # 3
+             "updates:",                                    # 4
+             "  - at: 2026-11-28 09:20",                    # 5
+             "    status: investigating",                   # 6
+             "    body: Looking into it.",                  # 7
+         ),
+         "incidents/2026/third.md": incident(
+             "title: A third",                              # 2
+             "updates:",                                    # 3
+             "  - at: 2026-11-28 09:20",                    # 4
+             "    status: investigating",                   # 5
+             "    body: Looking into it.",                  # 6
+             "aliases: [x0ljvc9m1wxj]",                     # 7
+         ),
+         "incidents/2026/fourth.md": incident(
+             "title: A fourth",                             # 2
+             "aliases: ['sp/1']",                           # 3
+             "updates:",                                    # 4
+             "  - at: 2026-11-28 09:20",                    # 5
+             "    status: investigating",                   # 6
+             "    body: Looking into it.",                  # 7
+         )},
+        ["incidents/2026/fourth.md:3: aliases: expected ids of letters, digits, '-', '_' and '.' such as "
+         "4g8tm2kw1zxl; found 'sp/1'",
+         "incidents/2026/other.md:3: aliases: 'pdf' already names incidents/2026/pdf.md; expected an alias no "
+         "other incident has as id or alias",
+         "incidents/2026/third.md:7: aliases: 'x0ljvc9m1wxj' already names incidents/2026/other.md; expected an "
+         "alias no other incident has as id or alias"],
+        id="incident-aliases",
+    ),
+    pytest.param(
+        {"content/site.yaml": SITE_YAML + lines(
+            "import:",                                      # 5
+            "  impact_as: P1",                              # 6
+            "  impact: priority",                           # 7
+        )},
+        ["content/site.yaml:6: import.impact_as: expected one of priority, impact (P1-P4, or none, minor, major, "
+         "critical); found 'P1'",
+         "content/site.yaml:7: unknown key 'impact' (did you mean 'impact_as'?); expected one of impact_as"],
+        id="site-import-settings",
+    ),
+    pytest.param(
         {"content/site.yaml": SITE_YAML + lines(
             "warnings:",                                    # 5
             "  unresolved_after_days: 0",                   # 6

@@ -1,7 +1,7 @@
 """`statusgen new incident|maintenance|update` and `statusgen init` on the command line.
 
 `register` adds the commands (statusgen.cli calls it); each `_run_*` calls one function of
-incident.py, update.py or init.py and reports what it wrote, so all of it is callable
+incident.py, templated.py, update.py or init.py and reports what it wrote, so all of it is callable
 from Python too.
 """
 
@@ -13,9 +13,11 @@ from pathlib import Path
 
 from statusgen.authoring.incident import new_incident, new_maintenance
 from statusgen.authoring.init import init_site
+from statusgen.authoring.templated import new_from_template, parse_vars, template_listing
 from statusgen.authoring.update import new_update
 from statusgen.content.fields import one_of
 from statusgen.content.model import INCIDENT_STATUSES, MAINTENANCE_STATUSES
+from statusgen.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -34,23 +36,37 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def _incident_command(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     command = kinds.add_parser("incident", parents=[common], help="a new incident, investigating since now")
-    command.add_argument("title", metavar="TITLE", help="the title, in every language until translated")
+    command.add_argument("title", metavar="TITLE", nargs="?",
+                         help="the title, in every language until translated (or use --template)")
+    _template_options(command)
     _components_option(command, "affected ids (groups mean all their components); ID=STATUS sets one's status")
-    command.add_argument("--status", default="major_outage",
-                         help="status of the components given without one (default major_outage)")
-    command.add_argument("--impact", help="P1..P4, or none|minor|major|critical (default: from the statuses)")
+    command.add_argument("--status", help="status of the components given without one (default major_outage; "
+                                          "with --template alone: of all the template's components)")
+    command.add_argument("--impact", help="P1..P4, or none|minor|major|critical (default: the template's, "
+                                          "else from the statuses)")
     _now_option(command)
     command.set_defaults(run=_run_incident)
 
 
 def _maintenance_command(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     command = kinds.add_parser("maintenance", parents=[common], help="a maintenance window, announced now")
-    command.add_argument("title", metavar="TITLE", help="the title, in every language until translated")
-    command.add_argument("--start", required=True, help="when the window opens, e.g. '2026-12-06 22:00'")
-    command.add_argument("--end", required=True, help="when it closes, e.g. '2026-12-07 02:00'")
+    command.add_argument("title", metavar="TITLE", nargs="?",
+                         help="the title, in every language until translated (or use --template)")
+    _template_options(command)
+    command.add_argument("--start", help="when the window opens, e.g. '2026-12-06 22:00' (required)")
+    command.add_argument("--end", help="when it closes, e.g. '2026-12-07 02:00' (required, unless the "
+                                       "template has a duration)")
     _components_option(command, "ids under maintenance (groups mean all their components)")
     _now_option(command)
     command.set_defaults(run=_run_maintenance)
+
+
+def _template_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--template", metavar="NAME", help="write it from content/templates/NAME.yaml")
+    command.add_argument("--var", action="append", default=[], metavar="KEY=VALUE",
+                         help="a template's {KEY} placeholder in every language (KEY.LANG=VALUE: in one; repeat)")
+    command.add_argument("--list-templates", action="store_true",
+                         help="list the site's templates, what each is for and the command that uses it")
 
 
 def _update_command(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
@@ -88,12 +104,43 @@ def _now_option(command: argparse.ArgumentParser) -> None:
 
 
 def _run_incident(args: argparse.Namespace) -> int:
-    print(new_incident(args.site, args.title, args.components, args.status, args.impact, args.now))
+    if args.list_templates or args.template:
+        return _run_template(args)
+    print(new_incident(args.site, _title(args), args.components, args.status, args.impact, args.now))
     return 0
 
 
 def _run_maintenance(args: argparse.Namespace) -> int:
-    print(new_maintenance(args.site, args.title, args.start, args.end, args.components, args.now))
+    if args.list_templates or args.template:
+        return _run_template(args)
+    print(new_maintenance(args.site, _title(args), args.start, args.end, args.components, args.now))
+    return 0
+
+
+def _title(args: argparse.Namespace) -> str:
+    if args.title is None:
+        raise UsageError(f"TITLE: expected the {args.new_kind}'s title, or --template NAME "
+                         f"(statusgen new {args.new_kind} --list-templates shows them); found nothing")
+    if args.var:
+        raise UsageError("--var: fills in a template's placeholders; expected --template NAME with it")
+    return args.title
+
+
+def _run_template(args: argparse.Namespace) -> int:
+    """`--list-templates`, or `--template NAME` with its `--var`s."""
+    if args.list_templates:
+        print("\n".join(template_listing(args.site)))
+        return 0
+    if args.title is not None:
+        raise UsageError(f"TITLE: the template {args.template!r} writes the title; expected TITLE or "
+                         f"--template, found both")
+    maintenance = args.new_kind == "maintenance"
+    path = new_from_template(args.site, args.template, parse_vars(args.var), kind=args.new_kind,
+                             components=args.components, status=None if maintenance else args.status,
+                             impact=None if maintenance else args.impact,
+                             start=args.start if maintenance else None, end=args.end if maintenance else None,
+                             now=args.now)
+    print(path)
     return 0
 
 

@@ -80,23 +80,27 @@ def new_incident_path(site_dir: Path, day: date, slug: str) -> Path:
 # ── new incident, new maintenance ──────────────────────────────────────────────────────
 
 
-def new_incident(site_dir: Path, title: str, components: str | None = None, status: str = "major_outage",
+def new_incident(site_dir: Path, title: str, components: str | None = None, status: str | None = None,
                  impact: str | None = None, now: str | datetime | None = None) -> Path:
-    """Write a new incident, investigating since now; return its path."""
+    """Write a new incident, investigating since now; return its path.
+
+    `status` is the status of the components given without one (default major_outage).
+    """
     site = open_site(site_dir)
     tz, languages = site.config.timezone, site.config.languages
     moment, title = authoring_time(now, tz), required_text("TITLE", title)
-    status = expect_choice("--status", status, COMPONENT_STATUSES)
+    status = expect_choice("--status", status or "major_outage", COMPONENT_STATUSES)
     affected = component_statuses(components, site.catalog, status)
     priority = impact_value(impact)
     first = _first_update(moment, tz, "investigating", languages)
-    head = [f"impact: {priority}" if priority else IMPACT_HINT, *components_field(affected)]
-    text = _front_matter(title, languages, "incident", head, first)
-    return _write_new(site, moment.astimezone(tz).date(), slugify(title), text)
+    head = [impact_line(priority), *components_field(affected)]
+    titles = dict.fromkeys(languages, title)
+    text = front_matter(titles, "incident", head, first, needs_translation(titles))
+    return write_new(site, moment.astimezone(tz).date(), slugify(title), text)
 
 
-def new_maintenance(site_dir: Path, title: str, start: str, end: str, components: str | None = None,
-                    now: str | datetime | None = None) -> Path:
+def new_maintenance(site_dir: Path, title: str, start: str | None, end: str | None,
+                    components: str | None = None, now: str | datetime | None = None) -> Path:
     """Write a maintenance window, announced (scheduled) now; return its path.
 
     The file is named after the day the window starts: that is the date people look for.
@@ -104,16 +108,45 @@ def new_maintenance(site_dir: Path, title: str, start: str, end: str, components
     site = open_site(site_dir)
     tz, languages = site.config.timezone, site.config.languages
     moment, title = authoring_time(now, tz), required_text("TITLE", title)
-    opens, closes = option_time(start, tz, "--start"), option_time(end, tz, "--end")
+    opens = window_start(start, tz)
+    closes = window_end(opens, option_time(required_option("--end", end, WHEN_END), tz, "--end"), tz)
+    affected = component_statuses(components, site.catalog, "under_maintenance")
+    first = _first_update(moment, tz, "scheduled", languages)
+    head = [*components_field(affected), *window_field(opens, closes, tz)]
+    titles = dict.fromkeys(languages, title)
+    text = front_matter(titles, "maintenance", head, first, needs_translation(titles))
+    return write_new(site, opens.astimezone(tz).date(), slugify(title, "maintenance"), text)
+
+
+WHEN_START = "when the window opens, e.g. '2026-12-06 22:00'"
+WHEN_END = "when the window closes, e.g. '2026-12-07 02:00'"
+
+
+def required_option(option: str, value: str | None, what: str) -> str:
+    if value is None or not value.strip():
+        raise UsageError(f"{option}: expected {what}; found nothing")
+    return value
+
+
+def window_start(start: str | None, tz: ZoneInfo) -> datetime:
+    return option_time(required_option("--start", start, WHEN_START), tz, "--start")
+
+
+def window_end(opens: datetime, closes: datetime, tz: ZoneInfo) -> datetime:
+    """`closes`, if it is after `opens`."""
     if closes <= opens:
         raise UsageError(f"--end: expected a time after --start {written_time(opens, tz)}; "
                          f"found {written_time(closes, tz)}")
-    affected = component_statuses(components, site.catalog, "under_maintenance")
-    first = _first_update(moment, tz, "scheduled", languages)
-    head = [*components_field(affected), "window:",
-            f"  start: {written_time(opens, tz)}", f"  end: {written_time(closes, tz)}"]
-    text = _front_matter(title, languages, "maintenance", head, first)
-    return _write_new(site, opens.astimezone(tz).date(), slugify(title, "maintenance"), text)
+    return closes
+
+
+def window_field(opens: datetime, closes: datetime, tz: ZoneInfo) -> list[str]:
+    return ["window:", f"  start: {written_time(opens, tz)}", f"  end: {written_time(closes, tz)}"]
+
+
+def impact_line(impact: str | None) -> str:
+    """`impact: P1`, or the hint that lets the component statuses decide."""
+    return f"impact: {impact}" if impact else IMPACT_HINT
 
 
 def _first_update(moment: datetime, tz: ZoneInfo, status: str, languages: Sequence[str]) -> NewUpdate:
@@ -122,14 +155,17 @@ def _first_update(moment: datetime, tz: ZoneInfo, status: str, languages: Sequen
     return NewUpdate(written_time(moment, tz), status, body, comment=WRITE_BODY[status])
 
 
-def _front_matter(title: str, languages: Sequence[str], kind: str, head: list[str], first: NewUpdate) -> str:
-    titles = dict.fromkeys(languages, title)
-    lines = ["---", *text_field("title", titles, 0, needs_translation(titles)), f"type: {kind}", *head,
+def front_matter(titles: dict[str, str], kind: str, head: list[str], first: NewUpdate,
+                 comment: str | None = None, top: Sequence[str] = ()) -> str:
+    """The whole file: `top` (comment lines), the title, the type, `head` and the first update."""
+    lines = ["---", *top, *text_field("title", titles, 0, comment), f"type: {kind}", *head,
              "updates:", *first.lines(2, 4), "---"]
     return "\n".join(lines) + "\n"
 
 
-def _write_new(site: AuthoringSite, day: date, slug: str, text: str) -> Path:
+def write_new(site: AuthoringSite, day: date, slug: str, text: str) -> Path:
+    """Write `text` as a new incident file and read it back as the build does; a file the
+    loader rejects is removed and its errors raised."""
     path = new_incident_path(site.dir, day, slug)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8", newline="\n") as file:  # never over a file

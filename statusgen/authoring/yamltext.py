@@ -22,7 +22,14 @@ def yaml_value(value: str, indent: int) -> list[str]:
     candidates = [_literal(value, indent)] if "\n" in value else []
     candidates.append([dumped(value)])
     # Double quotes escape everything, line breaks YAML 1.1 knows (U+0085, U+2028) included.
-    return next((lines for lines in candidates if _reads_back(lines, value)), [dumped(value, style='"')])
+    return next((lines for lines in candidates if _reads_back(lines, value) and not _ends_front_matter(lines)),
+                [dumped(value, style='"')])
+
+
+def _ends_front_matter(lines: list[str]) -> bool:
+    """Whether a line of the value would read as the `---` that ends a file's front matter
+    (the reader looks for it before YAML does, indented or not)."""
+    return any(part.strip() == "---" for line in lines for part in line.splitlines())
 
 
 def dumped(value: str, style: str | None = None) -> str:

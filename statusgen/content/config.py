@@ -15,14 +15,15 @@ from babel import Locale, UnknownLocaleError
 
 from statusgen.errors import Problems
 from statusgen.content.fields import Fields, describe, did_you_mean
-from statusgen.content.model import Contact, NotifyConfig, SiteConfig, Text
+from statusgen.content.model import IMPACT_STYLES, Contact, NotifyConfig, SiteConfig, Text
 from statusgen.times import TimeError, parse_duration
 from statusgen.content.yamlsource import LocatedDict, read_document
 
 CONFIG_PATH = "content/site.yaml"
 KEYS = ("title", "description", "base_url", "languages", "timezone", "contacts",
-        "subscriptions", "notify", "history_days", "page_size", "warnings")
+        "subscriptions", "notify", "history_days", "page_size", "warnings", "import")
 WARNING_KEYS = ("unresolved_after_days",)
+IMPORT_KEYS = ("impact_as",)
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?\Z")
 FALLBACK = SiteConfig(title=Text((("en", "Status"),)), description=None,
                       base_url="https://status.invalid/", languages=("en",),
@@ -63,6 +64,7 @@ def _read_config(fields: Fields, languages: tuple[str, ...]) -> SiteConfig:
         history_days=fields.integer("history_days", 14, minimum=1),
         page_size=fields.integer("page_size", 20, minimum=1),
         unresolved_after_days=_unresolved_after_days(fields.mapping("warnings")),
+        import_impact_as=_impact_as(fields.mapping("import")),
         lines=tuple(sorted(_key_lines(fields.data))),
     )
 
@@ -80,6 +82,23 @@ def _unresolved_after_days(warnings: Fields | None) -> int:
                                                 f"days of at least 1; found {describe(days)}")
         return default
     return days
+
+
+def _impact_as(settings: Fields | None) -> str:
+    """`import.impact_as`: how `statusgen import` writes an impact it brings over."""
+    default = SiteConfig.import_impact_as
+    if settings is None or not settings.ok:
+        return default
+    settings.reject_unknown(IMPORT_KEYS)
+    if not settings.has("impact_as"):
+        return default
+    value = settings.get("impact_as")
+    if value not in IMPACT_STYLES:
+        settings.error("impact_as", f"import.impact_as: expected one of {', '.join(IMPACT_STYLES)} (P1-P4, or "
+                                    f"none, minor, major, critical); found {describe(value)}"
+                                    f"{did_you_mean(str(value), IMPACT_STYLES)}")
+        return default
+    return str(value)
 
 
 def _key_lines(data: LocatedDict, prefix: str = "") -> Iterator[tuple[str, int]]:

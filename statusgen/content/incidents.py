@@ -74,7 +74,7 @@ class _IncidentReader:
         fields.reject_unknown(MAINTENANCE_KEYS if maintenance else INCIDENT_KEYS)
         title = fields.text("title", self.languages, required=True)
         statuses = MAINTENANCE_STATUSES if maintenance else INCIDENT_STATUSES
-        components = self._components(fields, maintenance)
+        components = read_components(fields, self.catalog, maintenance)
         updates = self._updates(statuses, required=not maintenance)
         window = self._window() if maintenance else None
         priority = self._priority()
@@ -104,37 +104,6 @@ class _IncidentReader:
         value = self.fields.get("impact")
         return str(value).upper() if str(value).upper() in PRIORITIES else None
 
-    def _components(self, fields: Fields, maintenance: bool) -> tuple[tuple[str, str], ...]:
-        if not fields.has("components"):
-            return ()
-        value = fields.get("components")
-        if maintenance and isinstance(value, LocatedList):
-            found: dict[str, str] = {}
-            for index, ref in enumerate(value):
-                for cid in self.catalog.resolve(fields.path, value.line_of(index), ref, fields.problems):
-                    found[cid] = "under_maintenance"
-            return tuple(found.items())
-        if not isinstance(value, LocatedDict):
-            expected = "a mapping of component id to status" + (" or a list of ids" if maintenance else "")
-            fields.error("components", f"components: expected {expected}; found {describe(value)}")
-            return ()
-        return self._statuses(value)
-
-    def _statuses(self, mapping: LocatedDict) -> tuple[tuple[str, str], ...]:
-        found: dict[str, str] = {}
-        for ref, status in mapping.items():
-            line = mapping.line_of(ref)
-            ids = self.catalog.resolve(self.fields.path, line, ref, self.fields.problems)
-            if status not in COMPONENT_STATUSES:
-                self.fields.problems.add(self.fields.path, line,
-                                         f"{ref}: expected a component status, one of "
-                                         f"{one_of(COMPONENT_STATUSES)}; found {describe(status)}"
-                                         f"{did_you_mean(str(status), COMPONENT_STATUSES)}")
-                continue
-            for cid in ids:
-                found[cid] = status
-        return tuple(found.items())
-
     def _updates(self, statuses: tuple[str, ...], required: bool) -> tuple[Update, ...]:
         fields = self.fields
         if required and not fields.require("updates", "a list of updates with at, status and body"):
@@ -162,7 +131,7 @@ class _IncidentReader:
         components: tuple[tuple[str, str], ...] = ()
         if changes is not None:
             if isinstance(changes, LocatedDict):
-                components = self._statuses(changes)
+                components = read_statuses(self.fields, changes, self.catalog)
             else:
                 fields.error("components", "components: expected a mapping of component id to "
                                            f"status; found {describe(changes)}")
@@ -216,6 +185,42 @@ class _IncidentReader:
         except TimeError as error:
             fields.error(key, f"{key}: {error}")
             return None
+
+
+def read_components(fields: Fields, catalog: Catalog, maintenance: bool) -> tuple[tuple[str, str], ...]:
+    """`components:`, a mapping of id to status, or for a maintenance also a list of ids
+    (under maintenance); group ids expanded. Incident templates read theirs the same way."""
+    if not fields.has("components"):
+        return ()
+    value = fields.get("components")
+    if maintenance and isinstance(value, LocatedList):
+        found: dict[str, str] = {}
+        for index, ref in enumerate(value):
+            for cid in catalog.resolve(fields.path, value.line_of(index), ref, fields.problems):
+                found[cid] = "under_maintenance"
+        return tuple(found.items())
+    if not isinstance(value, LocatedDict):
+        expected = "a mapping of component id to status" + (" or a list of ids" if maintenance else "")
+        fields.error("components", f"components: expected {expected}; found {describe(value)}")
+        return ()
+    return read_statuses(fields, value, catalog)
+
+
+def read_statuses(fields: Fields, mapping: LocatedDict, catalog: Catalog) -> tuple[tuple[str, str], ...]:
+    """A mapping of component or group id to status, checked; group ids expanded."""
+    found: dict[str, str] = {}
+    for ref, status in mapping.items():
+        line = mapping.line_of(ref)
+        ids = catalog.resolve(fields.path, line, ref, fields.problems)
+        if status not in COMPONENT_STATUSES:
+            fields.problems.add(fields.path, line,
+                                f"{ref}: expected a component status, one of "
+                                f"{one_of(COMPONENT_STATUSES)}; found {describe(status)}"
+                                f"{did_you_mean(str(status), COMPONENT_STATUSES)}")
+            continue
+        for cid in ids:
+            found[cid] = status
+    return tuple(found.items())
 
 
 def _implied_impact(components: tuple[tuple[str, str], ...], updates: tuple[Update, ...]) -> str:

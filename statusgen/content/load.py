@@ -1,6 +1,7 @@
 """Stage 1 of the build: site files → a validated `Site`.
 
-Each file is read and checked on its own (`config`, `catalog`, `incidents`, `pages`),
+Each file is read and checked on its own (`config`, `catalog`, `incidents`, `pages`,
+`templates`),
 then cross-file rules run over the whole model. All problems are collected and raised
 together as one `ContentErrors`.
 """
@@ -21,6 +22,7 @@ from statusgen.content.incidents import incident_files, load_incident
 from statusgen.content.model import Incident, Site, SiteConfig, Subscriber
 from statusgen.content.pages import load_pages
 from statusgen.content.subscribers import load_subscribers
+from statusgen.content.templates import load_templates
 
 if TYPE_CHECKING:
     from statusgen.content.filecache import FileCache
@@ -51,13 +53,14 @@ def load_site(site_dir: Path, cache: FileCache | None = None) -> tuple[Site, tup
         incidents = _load_incidents_cached(site_dir, config, catalog, problems, cache)
     _check_unique_aliases(incidents, problems)
     pages = load_pages(site_dir, config, problems)
+    templates = load_templates(site_dir, config, catalog, problems)
     subscribers = load_subscribers(site_dir, config, catalog, problems)
     problems.raise_if_any()
     log.debug("loaded %d components, %d incidents, %d pages", len(catalog.components),
               len(incidents), len(pages))
     site = Site(config=config, groups=catalog.groups, components=catalog.components,
                 incidents=tuple(sorted(incidents, key=lambda i: i.id)), pages=pages,
-                layout=catalog.layout)
+                layout=catalog.layout, templates=templates)
     return site, subscribers
 
 

@@ -8,7 +8,7 @@ rendered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,8 @@ COMPONENT_STATUSES = (
 
 IMPACTS = ("none", "minor", "major", "critical")
 PRIORITIES = {"P1": "critical", "P2": "major", "P3": "minor", "P4": "none"}
+IMPACT_STYLES = ("priority", "impact")
+"""How `statusgen import` writes an impact (`import.impact_as` in content/site.yaml)."""
 KINDS = ("incident", "maintenance")
 
 
@@ -138,6 +140,32 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class Template:
+    """An incident or maintenance template, `content/templates/NAME.yaml`: what
+    `statusgen new incident --template NAME` fills in (see content/templates.py)."""
+
+    name: str
+    path: str
+    kind: str
+    title: Text
+    """With `{placeholder}`s; `{{` and `}}` stand for literal braces."""
+    body: Text
+    """The first update's text, with placeholders like the title."""
+    status: str
+    """The first update's status."""
+    impact: str | None
+    """As it will be written: P1..P4 or none|minor|major|critical; None lets the statuses decide."""
+    components: tuple[tuple[str, str], ...]
+    """Affected components and their status (group ids expanded)."""
+    notify: bool = True
+    description: Text | None = None
+    duration: timedelta | None = None
+    """A maintenance window's length, so `--start` alone gives the window."""
+    placeholders: tuple[str, ...] = ()
+    """The placeholder names in title and body, in order of first use."""
+
+
+@dataclass(frozen=True)
 class Contact:
     key: str
     email: str | None = None
@@ -182,6 +210,8 @@ class SiteConfig:
     page_size: int = 20
     unresolved_after_days: int = 14
     """`warnings.unresolved_after_days`: `check` warns about an incident open longer."""
+    import_impact_as: str = "priority"
+    """`import.impact_as`: an imported impact written as a priority (P1-P4) or as the impact."""
     lines: tuple[tuple[str, int], ...] = field(default=(), repr=False, compare=False)
     """The line of each setting in content/site.yaml by dotted key (`notify.smtp.port`),
     for warnings about valid settings; not content, so no page depends on it."""
@@ -209,6 +239,8 @@ class Site:
     pages: tuple[Page, ...] = ()
     layout: tuple[str, ...] = ()
     """Top-level entries of components.yaml in page order: group and component ids."""
+    templates: tuple[Template, ...] = ()
+    """Incident templates, by name: checked with the site, never published."""
 
     @cached_property
     def components_by_id(self) -> dict[str, Component]:

@@ -64,7 +64,10 @@ class IncidentRecord:
 
 @dataclass(frozen=True)
 class TemplateRecord:
-    """An incident template, written as content/templates/NAME.yaml."""
+    """An incident template, written as content/templates/NAME.yaml (see content/templates.py).
+
+    `title` and `body` are template text: `{{` and `}}` for literal braces. A maintenance
+    status (scheduled, in_progress, ...) makes it a maintenance template."""
 
     name: str
     title: Localised
@@ -73,6 +76,8 @@ class TemplateRecord:
     impact: str | None = None
     components: tuple[tuple[str, str], ...] = ()
     notify: bool = True
+    description: Localised | None = None
+    """What the template is for (`--list-templates` shows it): the source's name for it."""
 
 
 @dataclass

@@ -48,8 +48,9 @@ Moved = tuple[tuple[str, tuple[str, ...], Text], ...]
 def redirect_outputs(state: SiteState, memo: RenderMemo | None = None) -> dict[str, bytes]:
     """Every redirect page and `_redirects`; none without aliases. With a memo, reused
     while the aliases, their incidents' titles and the settings are the same."""
-    moved: Moved = tuple((entry.id, entry.incident.aliases, entry.incident.title)
-                         for entry in state.incidents if entry.incident.aliases)
+    moved: Moved = tuple((entry.id, aliases, entry.incident.title) for entry in state.incidents
+                         if (aliases := tuple(a for a in entry.incident.aliases if a != entry.id)))
+    # An alias that is the incident's own id (a cState file imported under its own name) is its page.
     if not moved:
         return {}
     config = state.site.config

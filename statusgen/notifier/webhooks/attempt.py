@@ -28,7 +28,7 @@ from email.utils import parsedate_to_datetime
 from statusgen import REPOSITORY, __version__
 from statusgen.notifier.webhooks.network import (NetworkPolicy, PinnedConnection, Refused, Resolver, Unresolved,
                                                  checked_addresses, masked_url, parse_target)
-from statusgen.notifier.webhooks.signing import secret_problem, signature_headers
+from statusgen.notifier.webhooks.signing import signature_headers, signing_problem
 
 USER_AGENT = f"statusgen/{__version__} (+{REPOSITORY})"
 TRANSIENT = frozenset({408, 425, 429})
@@ -64,7 +64,7 @@ class Post:
         """POST `body` to `url`; `commit` is called right before the body goes out."""
         try:
             target = parse_target(url, self.policy)
-            if problem := next(filter(None, map(secret_problem, secrets)), None):
+            if secrets and (problem := signing_problem(secrets, webhook_id)):
                 return Outcome("failed", f"not sent: {problem}")
             addresses = checked_addresses(target, self.policy, self.resolver)
         except Refused as refused:
@@ -98,20 +98,23 @@ class Post:
             try:
                 connection.endheaders(body)
             except (OSError, http.client.HTTPException) as error:
-                return Outcome("retry", f"the connection failed while sending: {self._why(watch, error)}")
+                if self._timed_out(watch, error):
+                    return Outcome("retry", f"the body could not be sent within {self.timeout:g} s")
+                return Outcome("retry", f"the connection failed while sending: {_reason(error)}")
             try:
                 response = connection.getresponse()
             except (OSError, http.client.HTTPException) as error:
-                return Outcome("uncertain", f"sent, but no answer came: {self._why(watch, error)}")
+                if self._timed_out(watch, error):
+                    return Outcome("uncertain", f"sent, but no answer came within {self.timeout:g} s")
+                return Outcome("uncertain", f"sent, but no answer came: {_reason(error)}")
             snippet = _snippet(response)
         finally:
             self.watchdog.release(watch)
         return judge(response.status, response.reason, response.headers, snippet, gone, self.wall_clock())
 
-    def _why(self, watch: Watch, error: BaseException) -> str:
-        if watch.fired or isinstance(error, TimeoutError):
-            return f"no answer within {self.timeout:g} s"
-        return _reason(error)
+    @staticmethod
+    def _timed_out(watch: Watch, error: BaseException) -> bool:
+        return watch.fired or isinstance(error, TimeoutError)
 
 
 def judge(status: int, reason: str, headers: Message, snippet: str, gone: frozenset[int], now: float) -> Outcome:

@@ -9,10 +9,10 @@ components with their status. The update's text stays Markdown here; each target
 it with `plaintext.markdown_to_text` and a `TextStyle` of its own (its escaping, its link
 syntax), so user text never becomes the target's markup.
 
-Size limits: `fit` shortens the update's Markdown with an ellipsis until the target says
-the whole message fits. It cuts the source before anything is escaped, only between
-whole characters (grapheme clusters: an emoji with its modifiers, a letter with its
-accents), so no escape sequence, emoji or multi-byte character is ever cut in half.
+Size limits: `fit` shortens the update's Markdown until the target says the whole message
+fits, then adds an ellipsis. It cuts the source, before anything is escaped or written,
+only between whole characters (grapheme clusters: an emoji with its modifiers, a letter
+with its accents), so no escape sequence, emoji or multi-byte character is cut in half.
 """
 
 from __future__ import annotations
@@ -184,9 +184,9 @@ def encode(document: Any) -> bytes:
 
 
 def cap(text: str, limit: int, escape: Callable[[str], str] = str) -> str:
-    """`escape(text)`, the text shortened with an ellipsis first until that is at most
-    `limit` UTF-16 units (shortened before escaping: no escape sequence is cut)."""
-    return escape(fit(text, lambda candidate: units(escape(candidate)) <= limit))
+    """`escape(text)`, the text shortened first (with an ellipsis) until that is at most
+    `limit` UTF-16 units."""
+    return fit(text, escape, lambda written: units(written) <= limit)
 
 
 def take_lines(lines: list[str], limit: int) -> str:
@@ -200,29 +200,32 @@ def take_lines(lines: list[str], limit: int) -> str:
     return "\n".join(taken)
 
 
-def fit(text: str, fits: Callable[[str], bool]) -> str:
-    """`text` if it fits, else its longest start (cut between grapheme clusters, at a space
-    if one is near the end) followed by an ellipsis that fits. `fits` sees the candidate
-    source text; it must accept a lone ellipsis."""
-    if fits(text):
-        return text
-    breaks = grapheme_breaks(text)
-    low, high = 0, len(breaks) - 1  # breaks[low] fits (0: only the ellipsis); breaks[high + 1:] do not
+def fit(source: str, write: Callable[[str], str], fits: Callable[[str], bool]) -> str:
+    """`write(source)` if `fits` accepts it; else what `write` makes of the longest start of
+    `source` that `fits` accepts with an ellipsis after it. The source is cut between
+    grapheme clusters (at a space if one is near the end) and written before the ellipsis
+    is added, so no escape sequence is cut and no markup can swallow the ellipsis.
+    `fits` must accept a lone ellipsis."""
+    whole = write(source)
+    if fits(whole):
+        return whole
+    breaks = grapheme_breaks(source)
+
+    def shortened(end: int) -> str:
+        return write(source[:end].rstrip()).rstrip() + ELLIPSIS
+
+    low, high = 0, len(breaks) - 1  # breaks[low] fits (0: the ellipsis alone); beyond `high` nothing does
     while low < high:
         middle = (low + high + 1) // 2
-        if fits(_shortened(text, breaks[middle])):
+        if fits(shortened(breaks[middle])):
             low = middle
         else:
             high = middle - 1
     end = breaks[low]
-    space = text.rfind(" ", 0, end)
-    if space > end * 0.85 and fits(_shortened(text, space)):
+    space = source.rfind(" ", 0, end)
+    if space > end * 0.85 and fits(shortened(space)):
         end = space
-    return _shortened(text, end)
-
-
-def _shortened(text: str, end: int) -> str:
-    return text[:end].rstrip() + ELLIPSIS
+    return shortened(end)
 
 
 ZWJ = "\u200d"

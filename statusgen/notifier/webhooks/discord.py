@@ -1,6 +1,6 @@
 """Discord webhooks: a one-line `content` and one embed; nobody is ever pinged.
 
-    ChatMessage ──▶ {"content": headline and title (≤ 2,000),
+    ChatMessage ──▶ {"content": headline, title and a link to the incident page (≤ 2,000),
                      "embeds": [{title (≤ 256), url, description: the update (≤ 4,096), colour,
                                  fields: facts and components (≤ 25; values ≤ 1,024),
                                  footer: the site, timestamp}],           (all embed text ≤ 6,000)
@@ -35,8 +35,12 @@ COLOURS = {"critical": 0xC62828, "major": 0xEF6C00, "minor": 0xF9A825, "none": 0
 def link(label: str, href: str, is_address: bool) -> str:
     if is_address and href.startswith("mailto:"):
         return label
-    target = quote(href, safe=":/?#@!$&'*+,;=%~-._")
-    return f"<{target}>" if is_address else f"[{label}]({target})"
+    return f"<{_address(href)}>" if is_address else f"[{label}]({_address(href)})"
+
+
+def _address(href: str) -> str:
+    """Percent-encoded where it could end the link: `(`, `)`, `<`, `>`, spaces."""
+    return quote(href, safe=":/?#@!$&'*+,;=%~-._")
 
 
 STYLE = TextStyle(escape_markdown, link)
@@ -45,18 +49,19 @@ STYLE = TextStyle(escape_markdown, link)
 def discord_body(message: ChatMessage) -> bytes:
     embed = _embed(message, "")
     room = EMBED - _embed_units(embed)
-    body = fit(message.body, lambda source: units(_update(source)) <= min(DESCRIPTION, room))
+    update = fit(message.body, _update, lambda text: units(text) <= min(DESCRIPTION, room))
     content = f"{message.mark} **{cap(message.labelled(message.headline), 200, escape_markdown)}** " \
-              f"{cap(message.title, CONTENT - 300, escape_markdown)}"
+              f"{cap(message.title, CONTENT - 600, escape_markdown)}\n" \
+              f"[{cap(message.details, 200, escape_markdown)}](<{_address(message.url)}>)"
     return encode({"content": content,
-                   "embeds": [_embed(message, body)], "allowed_mentions": {"parse": []}})
+                   "embeds": [_embed(message, update)], "allowed_mentions": {"parse": []}})
 
 
 def _update(source: str) -> str:
     return markdown_to_text(source, None, STYLE)
 
 
-def _embed(message: ChatMessage, body: str) -> dict[str, Any]:
+def _embed(message: ChatMessage, update: str) -> dict[str, Any]:
     fields = [{"name": cap(label, FIELD_NAME, escape_markdown), "value": cap(value, FIELD_VALUE, escape_markdown),
                "inline": True} for label, value in message.facts]
     if message.components:
@@ -64,8 +69,8 @@ def _embed(message: ChatMessage, body: str) -> dict[str, Any]:
         fields.append({"name": cap(message.components_label, FIELD_NAME, escape_markdown),
                        "value": take_lines(lines, FIELD_VALUE), "inline": False})
     embed: dict[str, Any] = {"title": cap(message.title, TITLE, escape_markdown), "url": message.url}
-    if text := _update(body):
-        embed["description"] = text
+    if update:
+        embed["description"] = update
     embed |= {"color": COLOURS[message.severity], "fields": fields[:25],
               "footer": {"text": cap(message.site, FOOTER, defuse_plain)}}
     if message.timestamp:

@@ -28,7 +28,7 @@ THREAD_QUERY = "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
 
 
 def escape(text: str) -> str:
-    return defuse_mentions(html.escape(text, quote=False)).replace("\n", "<br>")
+    return defuse_mentions(html.escape(text, quote=False))
 
 
 def link(label: str, href: str, is_address: bool) -> str:
@@ -43,21 +43,21 @@ def googlechat_query(message: ChatMessage) -> tuple[tuple[str, str], ...]:
 
 
 def googlechat_body(message: ChatMessage) -> bytes:
-    body = fit(message.body, lambda source: units(_update(source)) <= TEXT
-               and size(_message(message, source)) <= LIMIT)
-    return encode(_message(message, body))
+    update = fit(message.body, _update, lambda text: units(text) <= TEXT and size(_message(message, text)) <= LIMIT)
+    return encode(_message(message, update))
 
 
 def _update(source: str) -> str:
     return markdown_to_text(source, None, STYLE).replace("\n", "<br>")
 
 
-def _message(message: ChatMessage, body: str) -> dict[str, Any]:
+def _message(message: ChatMessage, update: str) -> dict[str, Any]:
     plain = cap(f"{message.mark} {message.labelled(message.headline)} {message.title}", 300, defuse_plain)
-    widgets: list[dict[str, Any]] = [{"decoratedText": {"topLabel": defuse_plain(label), "text": escape(value)}}
+    widgets: list[dict[str, Any]] = [{"decoratedText": {"topLabel": defuse_plain(label),
+                                                        "text": escape(value).replace("\n", "<br>")}}
                                      for label, value in message.facts]
-    if text := _update(body):
-        widgets.append({"textParagraph": {"text": text}})
+    if update:
+        widgets.append({"textParagraph": {"text": update}})
     sections: list[dict[str, Any]] = [{"widgets": widgets}]
     if message.components:
         lines = [escape(f"{message.labelled(c.name)} {c.status}") for c in message.components]

@@ -32,16 +32,20 @@ STYLE = TextStyle(escape_markdown, link)
 
 
 def mattermost_body(message: ChatMessage) -> bytes:
-    body = fit(message.body, lambda source: units(_text(message, source)) <= LIMIT)
-    return encode({"text": _text(message, body)})
+    update = fit(message.body, _update, lambda text: units(_text(message, text)) <= LIMIT)
+    return encode({"text": _text(message, update)})
 
 
-def _text(message: ChatMessage, body: str) -> str:
+def _update(source: str) -> str:
+    return markdown_to_text(source, None, STYLE)
+
+
+def _text(message: ChatMessage, update: str) -> str:
     lines = [f"#### {message.mark} {cap(message.labelled(message.headline), 200, escape_markdown)} "
              f"{cap(message.title, 300, escape_markdown)}"]
     lines += [f"**{escape_markdown(message.labelled(label))}** {escape_markdown(value)}  "
               for label, value in message.facts]
-    if update := markdown_to_text(body, None, STYLE):
+    if update:
         lines += ["", update]
     if message.components:
         lines += ["", f"**{escape_markdown(message.labelled(message.components_label))}**",

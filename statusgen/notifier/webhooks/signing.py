@@ -48,6 +48,15 @@ def secret_problem(secret: str) -> str | None:
     return None
 
 
+def signing_problem(secrets: Sequence[str], webhook_id: str) -> str | None:
+    """Why a request cannot be signed with these secrets and this id, or None."""
+    if not secrets:
+        return "no signing secret: a signed delivery needs at least one whsec_ secret"
+    if not WEBHOOK_ID.fullmatch(webhook_id):
+        return f"a webhook-id is 1 to 256 visible ASCII characters without spaces; found {webhook_id!r}"
+    return next(filter(None, map(secret_problem, secrets)), None)
+
+
 def secret_key(secret: str) -> bytes:
     """The HMAC key of a `whsec_` secret; ValueError (without the secret) when it is malformed."""
     if (problem := secret_problem(secret)) is not None:
@@ -66,10 +75,8 @@ def signature_headers(secrets: Sequence[str], webhook_id: str, timestamp: int, b
     integer Unix time (a retry signs anew), `webhook_id` the delivery's (the same on every
     retry, so receivers can drop duplicates). ValueError for no secret, a malformed one,
     or an id that cannot be a header value."""
-    if not secrets:
-        raise ValueError("no signing secret: a signed delivery needs at least one whsec_ secret")
-    if not WEBHOOK_ID.fullmatch(webhook_id):
-        raise ValueError(f"a webhook-id is 1 to 256 visible ASCII characters without spaces; found {webhook_id!r}")
+    if (problem := signing_problem(secrets, webhook_id)) is not None:
+        raise ValueError(problem)
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
         raise ValueError(f"a webhook-timestamp is whole Unix seconds; found {timestamp!r}")
     signatures = " ".join(signature(secret_key(secret), webhook_id, timestamp, body) for secret in secrets)

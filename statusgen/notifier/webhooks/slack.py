@@ -43,7 +43,7 @@ STYLE = TextStyle(escape, link)
 
 
 def slack_body(message: ChatMessage) -> bytes:
-    body = fit(message.body, lambda source: units(_update_text(source)) <= SECTION)
+    update = fit(message.body, _update_text, lambda text: units(text) <= SECTION)
     header = cap(f"{message.mark} {message.labelled(message.headline)} {message.title}", HEADER, defuse_plain)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
@@ -51,8 +51,8 @@ def slack_body(message: ChatMessage) -> bytes:
                                                                   f"{cap(value, FIELD - 110, escape)}"}
                                        for label, value in message.facts[:10]]},
     ]
-    if text := _update_text(body):
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    if update:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": update}})
     if message.components:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _components(message)}})
     blocks += [

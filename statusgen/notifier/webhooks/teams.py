@@ -31,16 +31,20 @@ COMPONENTS = 4_000
 
 
 def teams_body(message: ChatMessage) -> bytes:
-    body = fit(message.body, lambda source: size(_envelope(message, source)) <= LIMIT)
-    return encode(_envelope(message, body))
+    update = fit(message.body, _plain_text, lambda text: size(_envelope(message, text)) <= LIMIT)
+    return encode(_envelope(message, update))
 
 
-def _envelope(message: ChatMessage, body: str) -> dict[str, Any]:
+def _plain_text(source: str) -> str:
+    return markdown_to_text(source, None)
+
+
+def _envelope(message: ChatMessage, update: str) -> dict[str, Any]:
     return {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
-                                                "contentUrl": None, "content": _card(message, body)}]}
+                                                "contentUrl": None, "content": _card(message, update)}]}
 
 
-def _card(message: ChatMessage, body: str) -> dict[str, Any]:
+def _card(message: ChatMessage, update: str) -> dict[str, Any]:
     elements: list[dict[str, Any]] = [
         {"type": "TextBlock", "text": escape_markdown(f"{message.mark} {message.headline}"), "wrap": True,
          "weight": "Bolder", "color": COLOURS[message.severity]},
@@ -48,8 +52,8 @@ def _card(message: ChatMessage, body: str) -> dict[str, Any]:
         {"type": "FactSet", "facts": [{"title": escape_markdown(label), "value": escape_markdown(value)}
                                       for label, value in message.facts]},
     ]
-    if text := markdown_to_text(body, None):
-        elements.append(_text_run(text))
+    if update:
+        elements.append(_text_run(update))
     if message.components:
         lines = take_lines([f"\u2022 {message.labelled(c.name)} {c.status}" for c in message.components], COMPONENTS)
         elements += [{"type": "TextBlock", "text": escape_markdown(message.components_label), "wrap": True,
