@@ -27,7 +27,7 @@ from statusgen.subscriptions.backend import StoreLocation
 from statusgen.subscriptions.merge import store_audience
 from statusgen.subscriptions.signingkeys import key_check
 from statusgen.subscriptions.store import SqliteSubscriptionStore
-from statusgen.tokens import read_token
+from statusgen.tokens import make_token, read_token
 from tests.backends import BACKENDS, Backend, everything_in_the_database, make_backend
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
@@ -486,3 +486,31 @@ def test_the_form_answers_in_each_language_without_script(guarded: Service) -> N
     email_tab = Browser(guarded).get("/subscriptions/subscribe?lang=en")
     assert 'href="/subscriptions/webhook?lang=en">Webhook or chat</a>' in email_tab.text
     assert 'aria-current="page">Email</a>' in email_tab.text
+
+
+# ── a webhook from subscribers.yaml ───────────────────────────────────────────────────
+
+def test_a_webhook_from_subscribers_yaml_can_only_be_stopped_by_its_links(make_site: MakeSite, sink: SmtpSink) -> None:
+    url = "https://desk.partner.example/hooks/yaml-9d2e"
+    root = make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": (
+        f"- {{webhook: {url}, email: {CONTACT}, components: [dcc-app], language: nl, secret_env: DESK_SECRET}}\n")})
+    backend = make_backend("sqlite", root / ".statusgen" / "subscriptions.db", lambda: "")
+    running = Service(root, sink)
+    try:
+        manage = f"/subscriptions/manage?token={make_token(SECRET, 'manage', f'webhook:{ids.webhook_id(url)}')}"
+        browser = Browser(running)
+        page = browser.get(manage)
+        assert page.status == 200 and 'lang="nl"' in page.text
+        assert "alleen zij kunnen hem wijzigen" in page.text and 'name="components"' not in page.text
+        assert 'value="test"' not in page.text and "yaml-9d2e" not in page.text  # the URL only masked
+        refused = browser.submit(page, {"components": ["lookup-portal"]}, ("action", "save"))
+        assert refused.status == 400 and "Ingesteld door de beheerders" in refused.text
+        assert url in webhooks_of(root, backend)
+        one_click = f"/subscriptions/unsubscribe?token={make_token(SECRET, 'unsubscribe', f'webhook:{ids.webhook_id(url)}')}"
+        stopped = running.request("POST", one_click, "List-Unsubscribe=One-Click",
+                                  {"Content-Type": "application/x-www-form-urlencoded"})
+        assert stopped.status == 200 and "Levering gestopt" in stopped.text
+        assert webhooks_of(root, backend) == {}  # an unsubscribe wins over subscribers.yaml
+        assert "Levering gestopt" in browser.get(manage).text
+    finally:
+        running.stop()
