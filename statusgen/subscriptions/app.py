@@ -399,7 +399,7 @@ class SubscriptionApp(WebhookRoutes):
         form = request.form
         subject = self._subject(request.args.get("token") or form.get("token", ""), "unsubscribe")
         if subject.webhook:
-            return self._webhook_unsubscribe(subject, self._language(request, form.get("lang")))
+            return self._webhook_unsubscribe(request, subject)
         address = subject.address
         found, listed = self._known(address)
         lang = self._language(request, form.get("lang"), *(s.language for s in (found, listed) if s))

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from statusgen.content.model import Site
 from statusgen.content.subscribers import EMAIL
+from statusgen.content.webhooks import FORMATS, detect_format
 from statusgen.notifier.webhooks.network import NetworkPolicy, check_url, non_public
-from statusgen.notifier.webhooks.payloads import FORMATS, detect_format
 
 MAX_ADDRESS = 254
 """RFC 5321's limit for a path, the longest address that can be delivered."""

@@ -22,12 +22,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from statusgen.content.model import Site, Subscriber
-from statusgen.database import DATABASE_VARIABLE, DatabaseError, is_database_url
+from statusgen.database import DATABASE_VARIABLE, is_database_url
 from statusgen.errors import UsageError
 from statusgen.notifier.preflight import SECRET_VARIABLE, Check
 from statusgen.subscriptions.backend import StoreLocation, open_store, store_location
@@ -108,23 +108,20 @@ class StoreAudience:
     key: str = field(default="", repr=False)
 
     def checks(self, site: Site) -> list[Check]:
-        return [subscription_store(site.config, self.location), self._secrets_check(site)]
+        check = subscription_store(site.config, self.location)
+        if not check.passed or not self.location.exists():
+            return [check]
+        return [replace(check, warnings=(*check.warnings, *self._stale_warnings()))]
 
-    def _secrets_check(self, site: Site) -> Check:
+    def _stale_warnings(self) -> list[str]:
         """Self-service webhooks made under another STATUSGEN_SECRET_KEY: left out, and named."""
-        if not site.config.subscriptions_url and not self.location.url:
-            return Check("webhook secrets", found="no subscription service")
-        try:
-            stale = stale_webhooks(self.location, self.key)
-        except (UsageError, DatabaseError):
-            return Check("webhook secrets", found="the subscription store is checked above")
+        stale = stale_webhooks(self.location, self.key)
         if not stale:
-            return Check("webhook secrets", found="every self-service webhook's secret derives from the key")
-        return Check("webhook secrets", found=f"{len(stale)} left out", warnings=(
-            f"{SECRET_VARIABLE}: {len(stale)} self-service webhook subscription(s) ({', '.join(stale[:10])}"
-            f"{', ...' if len(stale) > 10 else ''}) were confirmed under another {SECRET_VARIABLE}: their signing "
-            "secrets changed with it, so nothing is sent to them. Set the key they were made with again, or have "
-            "each contact ask for a new signing secret (the webhook's manage page, or the webhook form again)",))
+            return []
+        return [f"{SECRET_VARIABLE}: {len(stale)} self-service webhook subscription(s) ({', '.join(stale[:10])}"
+                f"{', ...' if len(stale) > 10 else ''}) were confirmed under another {SECRET_VARIABLE}: their signing "
+                "secrets changed with it, so nothing is sent to them. Set the key they were made with again, or have "
+                "each contact ask for a new signing secret (the webhook's manage page, or the webhook form again)"]
 
     def subscribers(self, site: Site, listed: tuple[Subscriber, ...]) -> tuple[Subscriber, ...]:
         return audience(site, listed, self.location, self.key)

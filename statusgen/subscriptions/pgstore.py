@@ -354,7 +354,8 @@ class PostgresSubscriptionStore:
         with self._transaction() as db:
             row = db.execute("UPDATE webhooks SET previous_seed = seed, seed = %s, seed_check = %s, rotated_at = %s,"
                              " updated_at = %s WHERE id = %s AND state = 'confirmed' AND seed = %s"
-                             f" RETURNING {WEBHOOK_COLUMNS}", (seed, seed_check, at, at, webhook_id, replaces)).fetchone()
+                             f" RETURNING {WEBHOOK_COLUMNS}",
+                             (seed, seed_check, at, at, webhook_id, replaces)).fetchone()
         return _webhook(row) if row else None
 
     def webhooks(self) -> list[WebhookSubscription]:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from statusgen import ids
+from statusgen.content.webhooks import SIGNED
 from statusgen.notifier.webhooks.network import masked_url
 from statusgen.subscriptions.signingkeys import OVERLAP, key_check, signing_secret
 from statusgen.tokens import MAX_AGE
@@ -176,7 +177,7 @@ class WebhookSubscription:
     @property
     def signed(self) -> bool:
         """Statuspage-format deliveries are signed; a chat target's URL is its own secret."""
-        return self.format == "statuspage"
+        return self.format == SIGNED
 
     def secrets(self, key: str) -> tuple[str, ...]:
         """The `whsec_` secrets that sign its deliveries now, derived with the service's
@@ -456,8 +457,8 @@ class SqliteSubscriptionStore:
             elif found.state == "confirmed":
                 db.execute("UPDATE webhooks SET requested_at = ? WHERE id = ?", (at, ident))
             else:
-                db.execute("UPDATE webhooks SET format = ?, components = ?, language = ?, contact = ?, state = 'pending',"
-                           " requested_at = ?, updated_at = ? WHERE id = ?",
+                db.execute("UPDATE webhooks SET format = ?, components = ?, language = ?, contact = ?,"
+                           " state = 'pending', requested_at = ?, updated_at = ? WHERE id = ?",
                            (fmt, _json(components), language, contact, at, at, ident))
             now_found = self._find_webhook(db, ident)
         assert now_found is not None

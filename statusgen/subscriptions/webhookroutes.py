@@ -37,7 +37,7 @@ from werkzeug.wrappers import Request, Response
 from statusgen.content.model import Subscriber
 from statusgen.notifier.delivery import masked
 from statusgen.notifier.webhooks.network import masked_url
-from statusgen.notifier.webhooks.payloads import FORMATS
+from statusgen.content.webhooks import FORMATS
 from statusgen.subscriptions.forms import AUTO, MAX_URL, Choices, Problem, read_choices, read_webhook
 from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer, Subject
 from statusgen.subscriptions.pages import Pages
@@ -197,12 +197,12 @@ class WebhookRoutes:
     def _webhook_manage_get(self, request: Request, token: str, subject: Subject) -> Response:
         hook, listed = self._known_webhook(subject.webhook)
         own = hook if hook and hook.state == "confirmed" else None
-        lang = self._language(request, own.language if own else listed.language if listed else None)
+        lang = self._language(request, *(s.language for s in (hook, listed) if s))
+        if own is None and (hook and hook.state == "unsubscribed" or listed and self.store.is_suppressed(listed.key)):
+            return self._message(lang, "webhook.unsubscribed", target=hook.shown if hook else _shown(listed),
+                                 links=[self._subscribe_link(lang)])
         if own is None and listed is None:
             return self._message(lang, "webhook.none", links=[self._subscribe_link(lang)])
-        if own is None and listed is not None and self.store.is_suppressed(listed.key):
-            return self._message(lang, "webhook.unsubscribed", target=_shown(listed),
-                                 links=[self._subscribe_link(lang)])
         components = own.components if own else listed.components if listed else None
         choices = Choices(components, own.language if own else lang)
         return self._webhook_manage_form(request, lang, token, own, listed, choices, [], status=200)
@@ -225,7 +225,7 @@ class WebhookRoutes:
         lang = self._language(request, form.get("lang"))
         action = form.get("action")
         if action == "unsubscribe":
-            return self._webhook_unsubscribe(subject, lang)
+            return self._webhook_unsubscribe(request, subject)
         if own is None:  # nothing of its own to change: a yaml entry is the operators'
             key = "webhook.none" if listed is None else "webhook.manage_yaml"
             return self._message(lang, key, status=400, links=[self._subscribe_link(lang)])
@@ -276,9 +276,10 @@ class WebhookRoutes:
         return self._page("unsubscribe.html", lang, action=action, target=target,
                           alternates=self.pages.alternates("unsubscribe", {"token": token}))
 
-    def _webhook_unsubscribe(self, subject: Subject, lang: str) -> Response:
+    def _webhook_unsubscribe(self, request: Request, subject: Subject) -> Response:
         """Idempotent: the subscription ends (if any) and the URL stays suppressed."""
         hook, listed = self._known_webhook(subject.webhook)
+        lang = self._language(request, request.form.get("lang"), *(s.language for s in (hook, listed) if s))
         found = hook or listed
         if found is not None:
             key = hook.key if hook else f"{WEBHOOK}{listed.webhook if listed else ''}"

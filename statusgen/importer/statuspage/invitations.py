@@ -2,7 +2,7 @@
 service, sent in batches through the relay, each address recorded once it was handed over.
 A webhook's invitation goes to its contact (the service's "confirm the webhook" email).
 
-    invitations ──batches of BATCH──▶ Composer.compose("confirm" | "webhook_confirm") (the service's own email)
+    invitations ──batches of BATCH──▶ Composer.compose("confirm" | "webhook_confirm") (the service's emails)
         ──transport.deliver (one SMTP connection per batch)──▶ ledger:
             sent | uncertain  ──▶ store.request(): pending, so a rerun sends no second one
             failed | deferred ──▶ not recorded: a rerun tries again

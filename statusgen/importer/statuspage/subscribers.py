@@ -44,7 +44,7 @@ from statusgen.content.model import Site, SiteConfig
 from statusgen.content.relay import SmtpSettings
 from statusgen.errors import DeliveryError, Problems, SetupError
 from statusgen.notifier.webhooks.network import NetworkPolicy, allow_nets_problems, check_url, masked_url
-from statusgen.notifier.webhooks.payloads import detect_format
+from statusgen.content.webhooks import detect_format
 from statusgen.importer.records import Report
 from statusgen.importer.statuspage import invitations
 from statusgen.importer.statuspage.invitations import WEBHOOK_FORMAT, Invitation, Outcome
@@ -97,7 +97,7 @@ class SubscriberImport:
     """None with --trust-confirmed: nobody is mailed."""
     stream: TextIO | None = None
     """Where the invitations' progress goes (None: stderr)."""
-    policy: NetworkPolicy = NetworkPolicy()
+    policy: NetworkPolicy = field(default_factory=NetworkPolicy)
     """Where imported webhooks may point (STATUSGEN_WEBHOOK_ALLOW_NETS)."""
     key: str = field(default="", repr=False)
     """STATUSGEN_SECRET_KEY: derives a trusted webhook's signing secret."""

@@ -72,7 +72,8 @@ def ping_body(fmt: str, words: PingWords, page: Page, subscription_id: str, stat
     if fmt not in CHAT:
         raise ValueError(f"format: expected one of statuspage, {', '.join(CHAT)}; found {fmt!r}")
     message = ChatMessage(kind="ping", severity="none", site=words.site, headline=words.headline, title=words.title,
-                          facts=((words.components_label, words.following),), body=words.text, components_label=words.components_label, components=(),
+                          facts=((words.components_label, words.following),), body=words.text,
+                          components_label=words.components_label, components=(),
                           url=status_url, details=words.details, thread=f"ping-{subscription_id}",
                           timestamp=iso_time(now, UTC), colon=words.colon)
     return CHAT[fmt](message)
