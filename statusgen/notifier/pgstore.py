@@ -73,6 +73,7 @@ from statusgen.notifier.store import (
     Delivery,
     Parts,
     SqliteNotifyStore,
+    Stopped,
     decode_event,
     delivery_rows,
     endpoint_from_row,
@@ -415,7 +416,7 @@ class PostgresNotifyStore:
 
     # ── webhooks: outcomes and the endpoints' health ───────────────────────────────
 
-    def settle_webhook(self, delivery_id: int, outcome: str, error: str | None = None) -> Endpoint | None:
+    def settle_webhook(self, delivery_id: int, outcome: str, error: str | None = None) -> Stopped | None:
         """Record a webhook delivery's outcome and its endpoint's health in one transaction
         (the endpoint's row locked); returns the endpoint when this outcome stopped it (see
         `SqliteNotifyStore.settle_webhook`)."""
@@ -438,13 +439,13 @@ class PostgresNotifyStore:
                            " WHERE key = %s", (*_health(changed), now, changed.key))
                 if changed.state == before.state:
                     return None
-                db.execute("UPDATE notify_deliveries SET state = %s, error = %s, updated_at = %s WHERE recipient = %s"
+                cut = db.execute("UPDATE notify_deliveries SET state = %s, error = %s, updated_at = %s WHERE recipient = %s"
                            " AND state = 'pending'", ("gone" if changed.state == "gone" else "failed",
                                                       stop_reason(changed), now, changed.key))
                 if changed.state == "quarantined" and changed.contact:
                     event, context = notice(changed)
                     self._queue(db, event, context, [Subscriber(changed.contact, None, changed.language)])
-                return changed
+                return Stopped(changed, cut.rowcount)
 
     def endpoints(self) -> list[Endpoint]:
         with self._session() as db:

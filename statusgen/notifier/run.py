@@ -154,8 +154,8 @@ def _run(site_dir: Path, site: Site, snapshot: dict[str, Any], moment: datetime,
     mail, hooks = Tally(), Tally()
     if store.waiting():
         mail, hooks, outcomes = _send(site_dir, site, snapshot, store, channels, active, stream)
-        report.webhooks = {"sent": hooks.sent, "failed": hooks.failed - outcomes.gone_count, "uncertain": hooks.uncertain,
-                           "deferred": hooks.deferred, "gone": outcomes.gone_count}
+        report.webhooks = {"sent": hooks.sent, "failed": hooks.failed - outcomes.gone_count + outcomes.cancelled,
+                           "uncertain": hooks.uncertain, "deferred": hooks.deferred, "gone": outcomes.gone_count}
     report.counts = {"sent": mail.sent + hooks.sent, "failed": mail.failed + report.webhooks.get("failed", 0),
                      "uncertain": mail.uncertain + hooks.uncertain, "gone": report.webhooks.get("gone", 0),
                      "pending": store.waiting()}  # left for the next run (not what a live run beside holds)

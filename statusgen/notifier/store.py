@@ -162,9 +162,18 @@ class NotifyStore(Protocol):
     def deliveries_to(self, address: str) -> list[dict[str, Any]]: ...
     def erase(self, address: str, replacement: str) -> tuple[int, int]: ...
     # webhooks: the outcome with the endpoint's health, the endpoints, reactivation
-    def settle_webhook(self, delivery_id: int, outcome: str, error: str | None = None) -> Endpoint | None: ...
+    def settle_webhook(self, delivery_id: int, outcome: str, error: str | None = None) -> Stopped | None: ...
     def endpoints(self) -> list[Endpoint]: ...
     def reactivate(self, ident: str) -> tuple[Endpoint, Endpoint] | None: ...
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """An endpoint a webhook outcome just stopped (quarantined or gone), and how many of
+    its queued deliveries were ended with it (failed, or gone)."""
+
+    endpoint: Endpoint
+    cancelled: int
 
 
 Parts = Mapping[tuple[str, str], tuple[str, ...]]
@@ -423,11 +432,11 @@ class SqliteNotifyStore:
 
     # ── webhooks: outcomes and the endpoints' health ───────────────────────────────
 
-    def settle_webhook(self, delivery_id: int, outcome: str, error: str | None = None) -> Endpoint | None:
+    def settle_webhook(self, delivery_id: int, outcome: str, error: str | None = None) -> Stopped | None:
         """Record a webhook delivery's outcome (`SETTLED`) and its endpoint's health in one
         transaction; returns the endpoint when this outcome stopped it (quarantined: its
-        queued deliveries fail and the notice to its contact is queued; gone: its queued
-        deliveries end `gone`)."""
+        queued deliveries fail, this one too, and the notice to its contact is queued; gone:
+        its queued deliveries end `gone`)."""
         with self._transaction() as db:
             db.execute("UPDATE deliveries SET state = ?, error = ?, attempts = attempts + ?, updated_at = ?"
                        " WHERE id = ?", (SETTLED[outcome], error, int(outcome == "retry_later"), self._now(),
@@ -444,13 +453,13 @@ class SqliteNotifyStore:
                        (*_health_values(changed, _iso), _iso(now), changed.key))
             if changed.state == before.state:
                 return None
-            db.execute("UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE recipient = ?"
+            cut = db.execute("UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE recipient = ?"
                        " AND state = 'pending'", ("gone" if changed.state == "gone" else "failed",
                                                   stop_reason(changed), _iso(now), changed.key))
             if changed.state == "quarantined" and changed.contact:
                 event, context = notice(changed)
                 self._queue(db, event, context, [Subscriber(changed.contact, None, changed.language)])
-            return changed
+            return Stopped(changed, cut.rowcount)
 
     def endpoints(self) -> list[Endpoint]:
         with self._lock:

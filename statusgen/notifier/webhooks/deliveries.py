@@ -173,6 +173,9 @@ class Outcomes:
         """Endpoints this run quarantined or saw gone, by key."""
         self.gone_count = 0
         """Deliveries answered with 410 Gone (the transport counts them as failed)."""
+        self.cancelled = 0
+        """Queued deliveries failed by a quarantine in this run (the transport may have
+        counted one of them as deferred)."""
 
     def is_stopped(self, key: str) -> bool:
         with self._lock:
@@ -204,11 +207,14 @@ class Outcomes:
             return [endpoint for endpoint in self.stopped.values() if endpoint.state == "quarantined"]
 
     def _settle(self, delivery_id: int, outcome: str, error: str | None = None) -> None:
-        stopped = self.store.settle_webhook(delivery_id, outcome, error)
-        if stopped is None:
+        found = self.store.settle_webhook(delivery_id, outcome, error)
+        if found is None:
             return
+        stopped = found.endpoint
         with self._lock:
             self.stopped[stopped.key] = stopped
+            if stopped.state == "quarantined":
+                self.cancelled += found.cancelled
         if stopped.state == "quarantined":
             told = f"its contact {stopped.contact} is told by email" if stopped.contact else "it has no contact to tell"
             self._say(f"quarantined {masked_url(stopped.url)} (id {stopped.id}) after {stopped.failures} failed "
