@@ -4,6 +4,7 @@ and answers each path as its script says.
     receiver = Receiver()                    # every path answers 200
     receiver.script("/down", [500, 200])     # the first request 500, then 200 (the last repeats)
     receiver.script("/slow", [HANG])         # read the body, never answer (until `close`)
+    receiver.script("/late", [SLOW])         # answer 200 after SLOW_SECONDS
     receiver.url("/down") → http://127.0.0.1:PORT/down
 
 Runs in a thread of the test process, or in a process of its own (`python -m
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import IO, Any
 
 HANG = "hang"
+SLOW = "slow"
+SLOW_SECONDS = 0.3
 Answer = int | str
 
 
@@ -56,6 +59,9 @@ class Receiver:
                 if answer == HANG:
                     receiver.release.wait()
                     return
+                if answer == SLOW:
+                    receiver.release.wait(SLOW_SECONDS)
+                    answer = 200
                 self.send_response(int(answer))
                 self.send_header("content-length", "2")
                 self.send_header("connection", "close")
