@@ -599,9 +599,10 @@ def test_a_run_killed_mid_send_and_run_again_sends_no_webhook_id_twice(either_si
         rerun = site.run("2026-11-30T09:05:00+01:00", webhooks=None)
         time.sleep(SLOW_WAIT)
     finally:
-        assert receiver.stdin is not None
+        assert receiver.stdin is not None and receiver.stdout is not None
         receiver.stdin.close()
         receiver.wait(10)
+        receiver.stdout.close()
     received = [json.loads(line) for line in log.read_text().splitlines()]
     ids = [r["headers"]["webhook-id"] for r in received]
     assert len(ids) == len(set(ids)), "a webhook-id arrived twice"
