@@ -267,8 +267,10 @@ def notify_checks(site: Site, env: Mapping[str, str], transport: str, store: Sto
     checks.append(Check("notifier store", tuple(found or notifier_store(store, state, published, chosen)),
                         f"{store} ({state})"))
     hooks = sum(1 for subscriber in listed if subscriber.webhook)
-    checks.append(Check("webhooks", tuple(webhook_problems(listed, env)),
-                        f"{hooks} in {SUBSCRIBERS_PATH}, reachable under the network policy, secrets set"))
+    problems = webhook_problems(listed, env)
+    if hooks or problems:  # a site without webhooks is not told about them
+        checks.append(Check("webhooks", tuple(problems),
+                            f"{hooks} in {SUBSCRIBERS_PATH}: reachable under the network policy, secrets set"))
     return checks
 
 
