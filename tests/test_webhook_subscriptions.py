@@ -422,6 +422,10 @@ def test_ops_print_a_secret_by_its_id_and_nothing_else_prints_one(root: Path, se
     assert [(w["id"], w["target"], w["state"], w["signed"]) for w in exported] == \
         [(ident, f"127.0.0.1:{urlsplit(url).port}/hooks/d…/***", "confirmed", True)]
     assert "whsec_" not in out and "desk-7f3a9c" not in out
+    code, out, err = run_cli("subscribers", "remove", CONTACT, "--site", root, "--db", backend.option)
+    assert code == 0, err
+    assert f"{CONTACT}: also removed the 1 webhook subscription(s) it was the contact of" in out.splitlines()
+    assert webhooks_of(root, backend) == {}
 
 
 # ── the store ─────────────────────────────────────────────────────────────────────────
