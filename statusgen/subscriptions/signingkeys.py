@@ -30,6 +30,7 @@ from statusgen.notifier.webhooks.signing import PREFIX
 
 OVERLAP = timedelta(hours=24)
 """How long the previous secret keeps signing after a rotation."""
+OVERLAP_HOURS = int(OVERLAP / timedelta(hours=1))
 
 
 def new_seed() -> str:
