@@ -109,10 +109,10 @@ def _format(fields: Fields, url: str) -> str | None:
 def _secret_env(fields: Fields, url: str, fmt: str | None) -> str | None:
     """The variable holding a signed webhook's secret(s); chat messages are not signed."""
     name = fields.string("secret_env", "the name of an environment variable")
-    if name is not None and not VARIABLE.match(name):
-        fields.error("secret_env", f"secret_env: expected the NAME of an environment variable (letters, digits and _, "
-                                   f"such as PARTNER_DESK_SECRET), not the secret itself; found {len(name)} characters"
-                                   " that are no such name")
+    if name is not None and (not VARIABLE.match(name) or name.startswith("whsec_")):
+        what = "a whsec_ secret" if name.startswith("whsec_") else f"{len(name)} characters that are no such name"
+        fields.error("secret_env", "secret_env: expected the NAME of an environment variable (letters, digits and _, "
+                                   f"such as PARTNER_DESK_SECRET), never the secret itself; found {what}")
         return None
     if fmt is not None and fmt != SIGNED:
         if name is not None:

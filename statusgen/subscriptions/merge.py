@@ -23,6 +23,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from statusgen.content.model import Site, Subscriber
@@ -124,6 +125,16 @@ class StoreAudience:
 
     def subscribers(self, site: Site, listed: tuple[Subscriber, ...]) -> tuple[Subscriber, ...]:
         return audience(site, listed, self.location, self.key)
+
+    def unsubscribe(self, key: str, now: datetime) -> None:
+        """A webhook that answered 410 Gone: suppressed as an unsubscribe through the service
+        is (`SubscriptionStore.unsubscribe`), also over subscribers.yaml. The store is made
+        if there is none: the suppression must be kept somewhere."""
+        store = open_store(self.location)
+        try:
+            store.unsubscribe(key, now)
+        finally:
+            store.close()
 
 
 def store_audience(site_dir: Path, env: Mapping[str, str], store: str | Path | None = None) -> StoreAudience:
