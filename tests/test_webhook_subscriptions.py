@@ -31,7 +31,8 @@ from statusgen.tokens import make_token, read_token
 from tests.backends import BACKENDS, Backend, everything_in_the_database, make_backend
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
-from tests.test_subscriptions import LISTED, NOTIFIED_BY, SECRET, SITE_YAML, SUBSCRIBERS, Browser, Reply, Service, links
+from tests.test_subscriptions import (LISTED, NOTIFIED_BY, SECRET, SITE_YAML, SUBSCRIBERS, Browser, Reply, Service, Site,
+                                     links)
 
 CONTACT = "ops@partner.example"
 LOOPBACK = {"STATUSGEN_WEBHOOK_ALLOW_NETS": "127.0.0.0/8"}
@@ -422,6 +423,10 @@ def test_ops_print_a_secret_by_its_id_and_nothing_else_prints_one(root: Path, se
     assert [(w["id"], w["target"], w["state"], w["signed"]) for w in exported] == \
         [(ident, f"127.0.0.1:{urlsplit(url).port}/hooks/d…/***", "confirmed", True)]
     assert "whsec_" not in out and "desk-7f3a9c" not in out
+    code, out, err = run_cli("subscribers", "remove", CONTACT, "--site", root, "--db", backend.option)
+    assert code == 0, err
+    assert f"{CONTACT}: also removed the 1 webhook subscription(s) it was the contact of" in out.splitlines()
+    assert webhooks_of(root, backend) == {}
 
 
 # ── the store ─────────────────────────────────────────────────────────────────────────
@@ -514,3 +519,25 @@ def test_a_webhook_from_subscribers_yaml_can_only_be_stopped_by_its_links(make_s
         assert "Levering gestopt" in browser.get(manage).text
     finally:
         running.stop()
+
+
+# ── with the notifier ─────────────────────────────────────────────────────────────────
+
+def test_the_next_notify_posts_its_components_incidents_signed_with_the_secret_shown(
+        root: Path, sink: SmtpSink, service: Service, receiver: Receiver, backend: Backend) -> None:
+    site = Site(root, sink, {**LOOPBACK, **backend.env})
+    site.notify("2026-11-30T08:00:00+01:00")  # the notifier's baseline
+    url = receiver.url()
+    subscribe(service, url, ["dcc-app"])
+    _, done = confirmed(service)
+    secret = secret_on(done)
+    site.incident("app-down", "dcc-app", "2026-11-30 09:00")
+    site.incident("lookup-down", "lookup-portal", "2026-11-30 09:10")
+    site.notify("2026-11-30T10:00:00+01:00")
+    deliveries = [message.verified(secret) for message in receiver.received[1:]]
+    assert deliveries, "nothing was delivered"
+    assert {d["incident"]["name"] for d in deliveries if "incident" in d} == {"app-down"}
+    assert {d["component"]["name"] for d in deliveries if "component_update" in d} == {"Mobile app"}
+    token = parse_qs(urlsplit(deliveries[0]["meta"]["unsubscribe"]).query)["token"][0]
+    assert read_token(SECRET, "manage", token, now=service.app.clock()) == f"webhook:{ids.webhook_id(url)}"
+    assert len({m.headers["webhook-id"] for m in receiver.received}) == len(receiver.received)

@@ -135,6 +135,8 @@ def _remove(args: argparse.Namespace) -> int:
     done = remove_address(site, args.address, _db(args), _notifier_store(args))
     print(f"{done.address}: removed {done.subscriptions} subscription(s) and {done.rate_limits} rate counter(s); "
           "it stays unsubscribed, stored as a salted digest only")
+    if done.webhooks:
+        print(f"{done.address}: also removed the {done.webhooks} webhook subscription(s) it was the contact of")
     print(f"notifier store: {done.deliveries} deliveries now name the digest instead of the address"
           + (f"; {done.cancelled} queued ones will not be sent" if done.cancelled else ""))
     if done.outbox:

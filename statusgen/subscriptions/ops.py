@@ -241,6 +241,8 @@ class Erasure:
     address: str
     subscriptions: int
     rate_limits: int
+    webhooks: int
+    """Webhook subscriptions the address was the contact of."""
     deliveries: int
     """Notifier deliveries whose recipient is now a digest."""
     cancelled: int
@@ -261,7 +263,7 @@ def remove_address(site_dir: Path, address: str, location: StoreLocation, notify
     finally:
         store.close()
     deliveries, cancelled = _scrub_deliveries(notify_db, key, f"{ERASED}{digest}")
-    return Erasure(key, removed["subscriptions"], removed["rate_limits"], deliveries, cancelled,
+    return Erasure(key, removed["subscriptions"], removed["rate_limits"], removed["webhooks"], deliveries, cancelled,
                    any(address_key(s.email) == key for s in listed), outbox_messages(site_dir, key))
 
 

@@ -9,7 +9,8 @@ The store keeps a random `seed` per subscription, not the secret: a copy of the 
 lives in the environment) neither. The service derives the secret once to show it to the
 contact; the notifier's audience derives it for every run. Rotating means a new seed
 (the previous one keeps signing beside it for `OVERLAP`, as Standard Webhooks' rotation
-expects: receivers that know either secret accept the delivery).
+expects: receivers that know either secret accept the delivery; the service's once-a-minute
+housekeeping, `SubscriptionStore.purge`, then forgets it).
 
 Changing STATUSGEN_SECRET_KEY changes every derived secret (as it voids every signed
 link). Each subscription stores a `check` of the key it was made under, so that case is
@@ -29,6 +30,7 @@ from statusgen.notifier.webhooks.signing import PREFIX
 
 OVERLAP = timedelta(hours=24)
 """How long the previous secret keeps signing after a rotation."""
+OVERLAP_HOURS = int(OVERLAP / timedelta(hours=1))
 
 
 def new_seed() -> str:

@@ -31,6 +31,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
@@ -39,12 +40,12 @@ from statusgen.notifier.delivery import masked
 from statusgen.notifier.webhooks.network import masked_url
 from statusgen.content.webhooks import FORMATS
 from statusgen.subscriptions.forms import AUTO, MAX_URL, Choices, Problem, read_choices, read_webhook
-from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer, Subject
+from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer, Subject, webhook_subject
 from statusgen.subscriptions.pages import Pages
 from statusgen.subscriptions.security import Guard
 from statusgen.subscriptions.settings import Service
-from statusgen.subscriptions.signingkeys import OVERLAP, key_check, new_seed, seed_tag
-from statusgen.subscriptions.store import WEBHOOK, SubscriptionStore, WebhookSubscription
+from statusgen.subscriptions.signingkeys import OVERLAP_HOURS, key_check, new_seed, seed_tag
+from statusgen.subscriptions.store import SubscriptionStore, WebhookSubscription
 from statusgen.subscriptions.webhooktest import Outcome, Tester
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class WebhookRoutes:
         if hook is None or hook.state == "unsubscribed" or (subject.rotates and hook.state != "confirmed"):
             return self._message(lang, "confirm_gone", status=400, links=[self._subscribe_link(lang)])
         return self._form_page(request, "confirm.html", lang, token=token, target=hook.shown,
-                               rotation=bool(subject.rotates), hours=int(OVERLAP / timedelta(hours=1)),
+                               rotation=bool(subject.rotates), hours=OVERLAP_HOURS,
                                alternates=self.pages.alternates("confirm", {"token": token}))
 
     def _webhook_confirm_post(self, request: Request, subject: Subject) -> Response:
@@ -166,14 +167,13 @@ class WebhookRoutes:
         return self._page("webhook_secret.html", lang, heading=t(f"service.{heading}.heading"),
                           text=t(f"service.{heading}.text", target=hook.shown,
                                  following=self._following(hook.components, lang),
-                                 hours=int(OVERLAP / timedelta(hours=1))),
+                                 hours=OVERLAP_HOURS),
                           secret=secrets[0] if secrets else None, signed=hook.signed,
                           outcome=self._outcome_text(outcome, hook, lang) if outcome else None,
                           sent=outcome.sent if outcome else None, links=[self._manage(hook, lang, now)])
 
     def _test(self, hook: WebhookSubscription, now: datetime) -> Outcome:
-        manage_url = self.composer.link("manage", f"{WEBHOOK}{hook.id}", now)
-        outcome = self.tester.send(hook, hook.secrets(self.service.secret), manage_url, now)
+        outcome = self.tester.send(hook, hook.secrets(self.service.secret), self._manage_url(hook, now), now)
         log.info("subscriptions: test message to webhook %s: %s%s", hook.id, outcome.kind,
                  f": {outcome.error}" if outcome.error else "")
         return outcome
@@ -184,9 +184,12 @@ class WebhookRoutes:
             return t("service.webhook.test.sent", target=hook.shown)
         return t("service.webhook.test.failed", target=hook.shown, error=outcome.error)
 
+    def _manage_url(self, hook: WebhookSubscription, now: datetime) -> str:
+        """The link every delivery carries as `meta.unsubscribe`."""
+        return self.composer.link("manage", webhook_subject(hook), now)
+
     def _manage(self, hook: WebhookSubscription, lang: str, now: datetime) -> tuple[str, str]:
-        return (self.composer.link("manage", f"{WEBHOOK}{hook.id}", now),
-                self.pages.translator(lang)("service.webhook.manage_link"))
+        return self._manage_url(hook, now), self.pages.translator(lang)("service.webhook.manage_link")
 
     # ── manage ────────────────────────────────────────────────────────────────────
 
@@ -272,7 +275,7 @@ class WebhookRoutes:
         target = hook.shown if hook else _shown(listed)
         if hook is None and listed is None or hook is not None and hook.state == "unsubscribed":
             return self._message(lang, "webhook.unsubscribed", target=target, links=[self._subscribe_link(lang)])
-        action = f"{self.service.base_path}unsubscribe?token={token}"
+        action = f"{self.service.base_path}unsubscribe?{urlencode({'token': token})}"
         return self._page("unsubscribe.html", lang, action=action, target=target,
                           alternates=self.pages.alternates("unsubscribe", {"token": token}))
 
@@ -281,9 +284,8 @@ class WebhookRoutes:
         hook, listed = self._known_webhook(subject.webhook)
         lang = self._language(request, request.form.get("lang"), *(s.language for s in (hook, listed) if s))
         found = hook or listed
-        if found is not None:
-            key = hook.key if hook else f"{WEBHOOK}{listed.webhook if listed else ''}"
-            self.store.unsubscribe(key, self.clock())
+        if found is not None:  # both know their key: `webhook:URL`
+            self.store.unsubscribe(found.key, self.clock())
             log.info("subscriptions: webhook %s unsubscribed", subject.webhook)
         target = hook.shown if hook else _shown(listed)
         return self._message(lang, "webhook.unsubscribed", target=target, links=[self._subscribe_link(lang)])

@@ -6,6 +6,8 @@
         without --trust-confirmed: subscriptions.url (the link), STATUSGEN_SECRET_KEY (signs it),
             the mail settings, the relay's settings and the relay itself (the notifier's checks)
         ──▶ SubscriberImport, or a SetupError naming every setting to fix (nothing written)
+    SubscriberImport.check(subscribers)                   before the site's files are written
+        every malformed subscriber; a trusted webhook needs STATUSGEN_SECRET_KEY
     SubscriberImport.run(subscribers, site, report, now)  once the site's files are written
         subscriberplan.plan: one decision per address (ContentErrors before anything is written)
         ──▶ unsubscribed or quarantined: a suppression (`unsubscribe`): no email from statusgen,
@@ -49,7 +51,7 @@ from statusgen.importer.records import Report
 from statusgen.importer.statuspage import invitations
 from statusgen.importer.statuspage.invitations import WEBHOOK_FORMAT, Invitation, Outcome
 from statusgen.importer.statuspage.subscribercsv import read_csv as _read_csv
-from statusgen.importer.statuspage.subscriberplan import Wanted, plan
+from statusgen.importer.statuspage.subscriberplan import Wanted, check, plan
 from statusgen.notifier.delivery import Transport
 from statusgen.notifier.message import MailSettings
 from statusgen.notifier.preflight import PROBE_TIMEOUT, SECRET_VARIABLE, mail_checks, problems_of
@@ -107,10 +109,10 @@ class SubscriberImport:
         """Import them; the summary lines to print (counts per outcome). Raises ContentErrors
         (nothing written) for a malformed subscriber, and DeliveryError, once everything
         else is done, when invitations failed or were deferred (its message: the summary)."""
+        self.check(subscribers)
         wanted = plan(subscribers, site, report)
         if not wanted:  # no store made for nobody
             return _Tally().lines(Outcome())
-        self._check_key(wanted)
         store = open_store(self.location)
         try:
             tally = _Tally()
@@ -124,10 +126,12 @@ class SubscriberImport:
             raise DeliveryError("\n".join(lines))
         return lines
 
-    def _check_key(self, wanted: tuple[Wanted, ...]) -> None:
-        """A trusted webhook is confirmed with a signing secret derived from the key: without
-        one, stop before the store is touched (a rerun with the key imports them)."""
-        trusted = sum(1 for one in wanted if one.webhook and one.confirmed and not one.suppress)
+    def check(self, subscribers: Sequence[Mapping[str, Any]]) -> None:
+        """What can be known of the subscribers before the site's files are written: every
+        malformed one (ContentErrors), and a trusted webhook without the key its signing
+        secret is derived from (SetupError)."""
+        entries = check(subscribers)
+        trusted = sum(1 for entry in entries if entry.mode == "webhook" and entry.state == "active")
         if self.trust_confirmed and trusted and len(self.key) < MIN_SECRET_LENGTH:
             found = "it is not set" if not self.key else f"it has {len(self.key)} characters"
             raise SetupError([f"{SECRET_VARIABLE} must hold a secret of at least {MIN_SECRET_LENGTH} characters: the "
