@@ -161,7 +161,7 @@ def test_webhook_entries_are_read_with_their_format_contact_and_secret_variable(
     assert (desk.webhook, desk.format, desk.email, desk.language) == \
         ("https://desk.partner.example/hooks/status", "statuspage", "Desk@Partner.example", "nl")
     assert desk.components == ("dcc-certificates", "dcc-app")
-    assert desk.secret_env == f"STATUSGEN_WEBHOOK_SECRET_{webhook_id(desk.webhook).upper()}"
+    assert desk.secret_env == f"STATUSGEN_WEBHOOK_SECRET_{webhook_id(desk.webhook or '').upper()}"
     assert (two.secret_env, slack.format, slack.secret_env) == ("PARTNER_TWO", "slack", None)
     assert (mattermost.format, spoc.webhook, spoc.key) == ("mattermost", None, "spoc@partner.example")
     assert desk.key == "webhook:https://desk.partner.example/hooks/status"
@@ -405,7 +405,9 @@ def test_ten_failures_over_an_hour_quarantine_tell_the_contact_once_and_reactiva
     notice = notices[0]
     assert notice["To"] == "desk@partner.example" and notice["Content-Language"] == "nl"
     assert notice["Subject"] == f"Berichten aan uw webhook gestopt: 127.0.0.1:{site.receiver.port}/b…/***"
-    text = notice.get_body(("plain",)).get_content()
+    body = notice.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
     assert "11 pogingen mislukten" in text and "HTTP 503" in text and ident in text
     assert site.receiver.url("/broken") not in notice.as_string()
 

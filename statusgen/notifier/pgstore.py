@@ -439,9 +439,10 @@ class PostgresNotifyStore:
                            " WHERE key = %s", (*_health(changed), now, changed.key))
                 if changed.state == before.state:
                     return None
-                cut = db.execute("UPDATE notify_deliveries SET state = %s, error = %s, updated_at = %s WHERE recipient = %s"
-                           " AND state = 'pending'", ("gone" if changed.state == "gone" else "failed",
-                                                      stop_reason(changed), now, changed.key))
+                cut = db.execute("UPDATE notify_deliveries SET state = %s, error = %s, updated_at = %s"
+                                 " WHERE recipient = %s AND state = 'pending'",
+                                 ("gone" if changed.state == "gone" else "failed", stop_reason(changed), now,
+                                  changed.key))
                 if changed.state == "quarantined" and changed.contact:
                     event, context = notice(changed)
                     self._queue(db, event, context, [Subscriber(changed.contact, None, changed.language)])

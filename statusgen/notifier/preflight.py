@@ -207,8 +207,8 @@ def webhook_timeout(env: Mapping[str, str]) -> tuple[float, list[str]]:
     except ValueError:
         seconds = 0.0
     if not 0 < seconds <= 300:
-        return WEBHOOK_TIMEOUT, [f"{TIMEOUT_VARIABLE}: expected the seconds a webhook receiver has to answer, more than 0 "
-                                 f"and at most 300 (default {WEBHOOK_TIMEOUT:g}); found {text!r}"]
+        return WEBHOOK_TIMEOUT, [f"{TIMEOUT_VARIABLE}: expected the seconds a webhook receiver has to answer, more "
+                                 f"than 0 and at most 300 (default {WEBHOOK_TIMEOUT:g}); found {text!r}"]
     return seconds, []
 
 

@@ -2,7 +2,7 @@
 
     snapshot (from the build) ──diff──▶ events ──recipients──▶ queued deliveries (store)
         email:    ──render once per (event, language)──▶ messages ──transport + ledger──▶ sent
-        webhooks: ──payloads (webhooks/deliveries.py)──▶ signed requests ──WebhookTransport──▶ sent
+        webhooks: ──payloads (webhookrun.py)──▶ signed requests ──WebhookTransport──▶ sent
                   (in a thread beside the email run: a slow endpoint holds up neither)
         quarantine notices queued meanwhile ──the email transport──▶ the webhooks' contacts
 
@@ -63,7 +63,7 @@ from statusgen.notifier.outbox import OutboxTransport
 from statusgen.notifier.smtp import SmtpTransport
 from statusgen.notifier.health import NOTICE_KIND, Endpoint
 from statusgen.notifier.notice import notice_email
-from statusgen.notifier.webhooks.deliveries import Outcomes, Requests, queued_parts
+from statusgen.notifier.webhookrun import Outcomes, Requests, queued_parts
 from statusgen.notifier.webhooks.network import NetworkPolicy, masked_url
 from statusgen.notifier.webhooks.transport import WebhookTransport
 
@@ -246,7 +246,8 @@ class _Channels:
         return WebhookTransport(NetworkPolicy.from_env(self.env), timeout=timeout)
 
 
-def _held_back(events: list[Event], subscribers: Iterable[Subscriber], stopped: Mapping[str, Endpoint]) -> list[Endpoint]:
+def _held_back(events: list[Event], subscribers: Iterable[Subscriber],
+               stopped: Mapping[str, Endpoint]) -> list[Endpoint]:
     """The stopped endpoints that would have had one of these events."""
     chosen = {s.key for event in events for s in recipients(event, subscribers)}
     return [endpoint for key, endpoint in sorted(stopped.items()) if key in chosen]

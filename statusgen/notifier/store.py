@@ -348,7 +348,8 @@ class SqliteNotifyStore:
             count = sum(self._queue(db, event, context, subscribers, parts) for event, context, subscribers in queued)
             db.executemany("INSERT INTO endpoints (key, id, url, format, contact, language, updated_at)"
                            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET format = excluded.format,"
-                           " contact = excluded.contact, language = excluded.language, updated_at = excluded.updated_at",
+                           " contact = excluded.contact, language = excluded.language,"
+                           " updated_at = excluded.updated_at",
                            endpoint_rows({s.key: s for _, _, chosen in queued for s in chosen}.values(), self._now()))
             self._remember(db, keys, snapshot)
         return count
