@@ -623,3 +623,35 @@ SLOW_WAIT = 0.5
 
 def _lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+class YamlOnly:
+    """An audience of subscribers.yaml alone that keeps no unsubscribes (a library user's own)."""
+
+    def __init__(self) -> None:
+        self.told: list[str] = []
+
+    def checks(self, site: Any) -> list[Any]:
+        return []
+
+    def subscribers(self, site: Any, listed: tuple[Any, ...]) -> tuple[Any, ...]:
+        return listed
+
+    def unsubscribe(self, key: str, now: datetime) -> None:
+        self.told.append(key)
+
+
+def test_the_audience_decides_whether_a_gone_endpoint_hears_again(either_site: Site) -> None:
+    site, audience = either_site, YamlOnly()
+    site.subscribers("- webhook: URL(/desk)\n  format: slack\n")
+    site.receiver.script("/desk", [410, 200])
+    baseline(site)
+    site.incident("pdf", "dcc-app: major_outage")
+    assert site.run("2026-11-30T09:05:00+01:00", audience=audience).counts["gone"] == 1
+    assert audience.told == [f"webhook:{site.receiver.url('/desk')}"]
+    with _closing(site.store()) as store:
+        assert [e.state for e in store.endpoints()] == ["gone"]
+    site.incident("portal", "lookup-portal: major_outage")  # it still lists the URL: subscribed again
+    assert site.run("2026-11-30T09:10:00+01:00", audience=audience).counts["sent"] == 1
+    with _closing(site.store()) as store:
+        assert [e.state for e in store.endpoints()] == ["active"]

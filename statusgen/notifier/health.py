@@ -8,13 +8,15 @@
         gone (410)                gone: the endpoint unsubscribed itself
 
     active ──10 failures over ≥ 1 h──▶ quarantined ──`statusgen subscribers reactivate ID`──▶ active
-    active ──410 Gone──▶ gone (for good: the audience records the unsubscribe too)
+    active ──410 Gone──▶ gone (the audience records the unsubscribe and leaves it out from then on)
+           ──subscribed again (the audience lists it again: queued)──▶ active
 
 Statuspage's rule, as our ledger sees it: a failed attempt is one the ledger hears of (an
 attempt the transport retries within the run without telling the ledger is not counted
 apart). A quarantined endpoint gets nothing more: its queued deliveries fail at once and
 new events are not queued for it, until ops reactivate it; a backlog of old events is
-never sent in a burst. The store keeps these facts beside the deliveries (`endpoints`);
+never sent in a burst. A gone one's queued deliveries end `gone`; whether it gets new
+events is the audience's call (its unsubscribes). The store keeps these facts beside the deliveries (`endpoints`);
 the functions here only decide, so both stores decide alike.
 """
 

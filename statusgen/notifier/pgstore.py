@@ -68,6 +68,7 @@ from statusgen.notifier.store import (
     CHANNELS,
     DELIVERY_COLUMNS,
     ENDPOINT_COLUMNS,
+    REVIVED,
     SCHEMA_VERSION,
     SETTLED,
     Delivery,
@@ -178,7 +179,8 @@ QUEUE = ("INSERT INTO notify_deliveries (event_key, recipient, part, language, c
 ENDPOINTS = ("INSERT INTO notify_endpoints (key, id, url, format, contact, language, updated_at)"
              " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
              " %s::timestamptz[]) ON CONFLICT (key) DO UPDATE SET format = excluded.format,"
-             " contact = excluded.contact, language = excluded.language, updated_at = excluded.updated_at")
+             " contact = excluded.contact, language = excluded.language, updated_at = excluded.updated_at, "
+             + REVIVED.format(table="notify_endpoints"))
 
 
 class PostgresNotifyStore:

@@ -23,7 +23,8 @@ SQLite file the second run waits for the first; with PostgreSQL they share the s
 Webhook subscribers get the same events through the same queue: one delivery per event and
 subscriber, and for a Statuspage-format webhook one per payload part (the incident, then a
 component_update per component change it follows), each sent exactly once. A webhook whose
-endpoint is quarantined or gone gets nothing new queued (the run says which). The summary
+endpoint is quarantined gets nothing new queued (the run says which); one that answered 410
+was unsubscribed through the audience, which leaves it out from then on. The summary
 counts both channels; a failure, an uncertain or a deferred delivery of either exits 1.
 """
 
@@ -85,7 +86,7 @@ class NotifyReport:
     webhooks: dict[str, int] = field(default_factory=dict)
     """The webhook channel's own: sent, failed, uncertain, deferred, gone."""
     held_back: list[Endpoint] = field(default_factory=list)
-    """Webhook endpoints quarantined or gone before this run: nothing was queued for them."""
+    """Webhook endpoints quarantined before this run: nothing was queued for them."""
     interrupted: int = 0
 
 
@@ -141,7 +142,7 @@ def _run(site_dir: Path, site: Site, snapshot: dict[str, Any], moment: datetime,
             return _baseline(store, snapshot, moment, site.config, dry_run, stream, report, chosen=baseline)
         events, keys = diff(snapshot, store.announced_keys(), moment, site.config.notify.reminders,
                             store.last_snapshot(), since=start)
-        stopped = {endpoint.key: endpoint for endpoint in store.endpoints() if not endpoint.active}
+        stopped = {endpoint.key: endpoint for endpoint in store.endpoints() if endpoint.state == "quarantined"}
         active = tuple(s for s in subscribers if s.key not in stopped)
         queued = [(event, _context(snapshot, event), recipients(event, active)) for event in events]
         report.events = events
@@ -411,10 +412,9 @@ def _print_plan(queued: list[tuple[Event, dict[str, Any], list[Subscriber]]], pe
 
 def _summarise(report: NotifyReport, stream: IO[str]) -> None:
     for endpoint in report.held_back:
-        how = (f"quarantined since {endpoint.changed_at:%Y-%m-%d %H:%M} UTC; `statusgen subscribers reactivate "
-               f"{endpoint.id}` brings it back") if endpoint.state == "quarantined" and endpoint.changed_at else \
-            "gone (it answered 410 Gone)"
-        print(f"notify: webhook {masked_url(endpoint.url)} (id {endpoint.id}) gets nothing: {how}", file=stream)
+        since = f" since {endpoint.changed_at:%Y-%m-%d %H:%M} UTC" if endpoint.changed_at else ""
+        print(f"notify: webhook {masked_url(endpoint.url)} (id {endpoint.id}) gets nothing: quarantined{since}; "
+              f"`statusgen subscribers reactivate {endpoint.id}` brings it back", file=stream)
     if report.interrupted:
         print(f"notify: {report.interrupted} messages of an interrupted run may or may not have been"
               " delivered; they are not sent again", file=stream)

@@ -124,6 +124,9 @@ ENDPOINT_COLUMNS = ("key, id, url, format, contact, language, state, failures, f
                     " last_failure_at, last_success_at, changed_at")
 CHANNELS = {"email": "webhook IS NULL", "webhook": "webhook IS NOT NULL"}
 """What a run's claim of one channel takes: each transport claims its own."""
+REVIVED = ("state = CASE WHEN {table}.state = 'gone' THEN 'active' ELSE {table}.state END,"
+           " changed_at = CASE WHEN {table}.state = 'gone' THEN excluded.updated_at ELSE {table}.changed_at END")
+"""A gone endpoint (410) that the audience lists again was subscribed again: active."""
 SETTLED = {"sent": "sent", "retry_later": "pending", "failed": "failed", "uncertain": "uncertain", "gone": "gone"}
 """A webhook outcome → the delivery's state."""
 
@@ -348,8 +351,8 @@ class SqliteNotifyStore:
             count = sum(self._queue(db, event, context, subscribers, parts) for event, context, subscribers in queued)
             db.executemany("INSERT INTO endpoints (key, id, url, format, contact, language, updated_at)"
                            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET format = excluded.format,"
-                           " contact = excluded.contact, language = excluded.language,"
-                           " updated_at = excluded.updated_at",
+                           " contact = excluded.contact, language = excluded.language, updated_at = excluded.updated_at,"
+                           f" {REVIVED.format(table='endpoints')}",
                            endpoint_rows({s.key: s for _, _, chosen in queued for s in chosen}.values(), self._now()))
             self._remember(db, keys, snapshot)
         return count

@@ -229,7 +229,7 @@ class Outcomes:
             self.audience.unsubscribe(endpoint.key, endpoint.changed_at)
         except Exception as error:  # noqa: BLE001 - the notifier store keeps it gone; say why the audience did not
             self._say(f"{masked_url(endpoint.url)}: the unsubscribe could not be recorded with the subscribers "
-                      f"({error}); the notifier store keeps it as gone, so nothing more is sent to it")
+                      f"({error}); nothing more is sent to it in this run, but the next run will try it again")
 
     def _say(self, line: str) -> None:
         log.info("webhooks: %s", line)
