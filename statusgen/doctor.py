@@ -67,7 +67,7 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | str |
     if missing:
         return Diagnosis((Check("site", tuple(missing)),))
     try:
-        site, _ = load_site(site_dir)
+        site, listed = load_site(site_dir)
     except ContentErrors as errors:
         return Diagnosis((Check("site", tuple(str(error) for error in errors.errors)),))
     published = sum(1 for incident in site.incidents if incident_state(incident, now))
@@ -88,7 +88,7 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | str |
                                                "are current"))
     store = store_location(site_dir, store_path, env)
     checks += [*notify_checks(site, env, transport, store, published, timeout=timeout, tls_context=tls_context,
-                              local_hostname=local_hostname),
+                              local_hostname=local_hostname, listed=tuple(listed)),
                *store_audience(site_dir, env, store_path).checks(site)]
     return Diagnosis(tuple(checks), tuple(site_advice(site, now, env)))
 

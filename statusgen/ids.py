@@ -35,3 +35,10 @@ def incident_id(incident: str) -> str:
 
 def update_id(incident: str, update: str) -> str:
     return public_id("update", f"{incident}/{update}")
+
+
+def webhook_id(url: str) -> str:
+    """A webhook subscriber's short id, the same wherever it is computed (the subscription
+    store, subscribers.yaml, the notifier): what ops type (`statusgen subscribers ...`) and
+    what its signed links name, so a link never carries the URL (which may be a secret)."""
+    return public_id("webhook", url.strip())

@@ -153,6 +153,13 @@ def test_the_manage_api_brings_history_templates_and_subscribers(
     assert code == 1 and "STATUSPAGE_API_KEY" in err and server.total == 0
     assert sorted(sources_of(site)) == ["content/site.yaml"]
     monkeypatch.setenv("STATUSPAGE_API_KEY", API_KEY)
+    monkeypatch.delenv("STATUSGEN_SECRET_KEY", raising=False)
+    code, _, err = run_cli("import", "statuspage", server.manage_url, "--page-id", PAGE_ID, "--site", site,
+                           "--trust-confirmed")  # the webhooks' secrets derive from the key: nothing is written
+    assert code == 1 and "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters: the signing secrets " \
+        "of the 2 webhook subscriber(s) that --trust-confirmed confirms are derived from it" in err
+    assert sorted(sources_of(site)) == ["content/site.yaml"]
+    monkeypatch.setenv("STATUSGEN_SECRET_KEY", "k" * 32)
     code, out, err = run_cli("import", "statuspage", server.manage_url, "--page-id", PAGE_ID, "--site", site,
                              "--trust-confirmed")
     assert code == 0, err
@@ -160,7 +167,8 @@ def test_the_manage_api_brings_history_templates_and_subscribers(
     assert sorted(p.name for p in (site / "content/templates").iterdir()) != []
     assert run_cli("check", "--site", site)[0] == 0
     assert any(line.startswith("subscribers: ") for line in out.splitlines())
-    assert any("webhook subscriber" in line and line.startswith("not imported") for line in out.splitlines())
+    assert "webhooks: 2 confirmed, 0 invited (their contacts), 0 suppressed, 0 skipped" in out.splitlines()
+    assert any("teams subscriber" in line and line.startswith("not imported") for line in out.splitlines())
     with sqlite3.connect(site / ".statusgen/subscriptions.db") as db:
         confirmed = db.execute("SELECT COUNT(*) FROM subscriptions WHERE state = 'confirmed'").fetchone()[0]
     assert confirmed > 0

@@ -28,10 +28,13 @@ from statusgen.importer.statuspage.subscribers import SubscriberImport, import_c
 from statusgen.notifier.smtp import SmtpTransport
 from statusgen.subscriptions.service import make_app
 from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore
+from statusgen import ids
+from statusgen.subscriptions.merge import store_audience
 from statusgen.tokens import read_token
 from tests.backends import BACKENDS, Backend, make_backend
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
+from tests.test_webhook_subscriptions import Receiver
 
 SECRET = "import-secret-" + "k" * 20
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -91,18 +94,17 @@ MANAGE_API = [
     subscriber("sub0left0001", LEFT, ["cmp0app00001"], unsubscribed_at="2025-06-01T08:00:00Z"),
     subscriber("sub0bnce0001", "bounced@partner.example", ["cmp0app00001"],
                quarantined_at="2025-09-01T08:00:00Z", purge_at="2025-11-30T08:00:00Z"),
-    subscriber("sub0hook0001", "ops@partner.example", [], mode="webhook", endpoint="https://hooks.partner.example/1"),
-    subscriber("sub0hook0002", "ops@partner.example", [], mode="webhook", endpoint="https://hooks.partner.example/2"),
-    subscriber("sub0hook0003", None, [], mode="webhook", endpoint="https://hooks.partner.example/3"),
     subscriber("sub0sms00001", None, [], mode="sms", phone_number="5551234567", phone_country="US"),
     subscriber("sub0sms00002", None, [], mode="sms", phone_number="5557654321", phone_country="US"),
     subscriber("sub0slck0001", None, [], mode="slack", workspace_name="partner"),
 ]
 EMAIL_SUBSCRIBED = ["App.Desk@partner.example", "all@partner.example", "dcc@partner.example",
                     "mixed@partner.example", "portal@partner.example"]
+SLACK_LINE = ("not imported: 1 slack subscriber: Statuspage does not give out a Slack subscriber's channel URL; the "
+              "channel's owner subscribes it again on the subscribe page's webhook tab (or ops add its incoming "
+              "webhook to subscribers.yaml)")
 REPORT = [
-    "not imported: 3 webhook subscribers: webhook delivery arrives with issue 13",
-    "not imported: 1 slack subscriber: Slack delivery arrives with issue 13",
+    SLACK_LINE,
     "not imported: 2 sms subscribers: statusgen has no SMS",
     "not imported: 1 email subscriber: every component they follow is unknown here (see above); subscribing them "
     "to everything would mail them what they never asked for",
@@ -417,9 +419,9 @@ def test_a_short_secret_and_a_dead_relay_are_named(root: Path) -> None:
 def test_trusting_needs_no_mail_settings_but_a_store_it_can_write(root: Path, tmp_path: Path) -> None:
     trusted = prepare(root, env={}, store=None, trust_confirmed=True)
     assert trusted.mail is None
-    hooks_only, report = imported(root, {}, trust=True, subscribers=MANAGE_API[8:11])
-    assert hooks_only == ["subscribers: 0 confirmed, 0 invited, 0 suppressed, 0 skipped"]
-    assert report.lines() == ["not imported: 3 webhook subscribers: webhook delivery arrives with issue 13"]
+    nobody, report = imported(root, {}, trust=True, subscribers=MANAGE_API[8:11])
+    assert nobody == ["subscribers: 0 confirmed, 0 invited, 0 suppressed, 0 skipped"]
+    assert report.lines() == [SLACK_LINE, "not imported: 2 sms subscribers: statusgen has no SMS"]
     assert not (root / ".statusgen").exists()  # no store made for nobody
     blocked = tmp_path / "file"
     blocked.write_text("not a folder", encoding="utf-8")
@@ -554,3 +556,104 @@ def test_a_csv_import_through_the_relay_invites_and_suppresses(root: Path, sink:
     store: SubscriptionStore = SqliteSubscriptionStore(root / ".statusgen" / "subscriptions.db", readonly=True)
     assert store.find("desk@partner.example").state == "pending" and store.is_suppressed(LEFT)
     store.close()
+
+
+# ── webhooks ────────────────────────────────────────────────────────────────────────────
+
+WEBHOOK_API = [
+    subscriber("sub0hook0001", "ops@partner.example", ["cmp0app00001"], mode="webhook",
+               endpoint="https://hooks.partner.example/1"),
+    subscriber("sub0hook0002", "Ops@Partner.example", [], mode="webhook", endpoint="https://hooks.partner.example/2"),
+    subscriber("sub0hook0003", None, [], mode="webhook", endpoint="https://hooks.partner.example/3"),
+    subscriber("sub0hook0004", "ops@partner.example", [], mode="webhook", endpoint="https://hooks.partner.example/4",
+               quarantined_at="2025-09-01T08:00:00Z"),
+    subscriber("sub0hook0005", "ops@partner.example", [], mode="webhook", endpoint="https://10.0.0.5/hook"),
+    subscriber("sub0slck0001", None, [], mode="slack", workspace_name="partner"),
+]
+REFUSED_LINE = ("webhooks refused: 10.0.0.5/h…/***: the URL points at 10.0.0.5, a private address: webhooks reach "
+                "only public addresses (or the ranges in STATUSGEN_WEBHOOK_ALLOW_NETS)")
+
+
+def test_trusted_webhook_subscribers_are_confirmed_each_with_a_new_secret(root: Path, backend: Backend, run_cli: Any,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"STATUSGEN_SECRET_KEY": SECRET, **backend.env}
+    lines, report = imported(root, env, trust=True, subscribers=WEBHOOK_API)
+    hooks = {s.webhook: s for s in audience(root, env) if s.webhook}
+    ids_made = [ids.webhook_id(f"https://hooks.partner.example/{n}") for n in (1, 2, 3)]
+    assert lines == [
+        "subscribers: 0 confirmed, 0 invited, 0 suppressed, 0 skipped",
+        "webhooks: 3 confirmed, 0 invited (their contacts), 1 suppressed, 1 skipped",
+        "webhooks skipped: 1 a webhook URL that may not be reached (see below)",
+        REFUSED_LINE,
+        "webhooks: each confirmed one signs with a new secret (Standard Webhooks headers; receivers written for "
+        "Statuspage may ignore them); `statusgen subscribers secret ID` prints one for you to hand to its partner, "
+        "and its contact can have a new one mailed from the manage link in every delivery: " + ", ".join(ids_made),
+    ]
+    assert report.lines() == [SLACK_LINE, "not imported: 1 webhook subscriber: a webhook URL that may not be reached "
+                                          "(see below)"]
+    assert {url: (s.email, s.components, s.format, s.language) for url, s in hooks.items()} == {
+        "https://hooks.partner.example/1": ("ops@partner.example", ("dcc-app",), "statuspage", "nl"),
+        "https://hooks.partner.example/2": ("Ops@partner.example", None, "statuspage", "nl"),
+        "https://hooks.partner.example/3": ("", None, "statuspage", "nl"),
+    }
+    secrets = [s.secrets for s in hooks.values()]
+    assert all(len(found) == 1 for found in secrets) and len(set(secrets)) == 3
+    store = backend.open(readonly=True)
+    assert store.is_suppressed("webhook:https://hooks.partner.example/4")
+    store.close()
+    monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
+    code, out, err = run_cli("subscribers", "secret", ids_made[0], "--site", root, "--db", backend.option)
+    assert code == 0 and out == f"{hooks['https://hooks.partner.example/1'].secrets[0]}\n", err
+
+    again, _ = imported(root, env, trust=True, subscribers=WEBHOOK_API)  # a rerun changes nothing
+    assert again == ["subscribers: 0 confirmed, 0 invited, 0 suppressed, 0 skipped",
+                     "webhooks: 0 confirmed, 0 invited (their contacts), 0 suppressed, 5 skipped",
+                     "webhooks skipped: 3 already subscribed here (their own choices are kept)",
+                     "webhooks skipped: 1 already suppressed",
+                     "webhooks skipped: 1 a webhook URL that may not be reached (see below)",
+                     REFUSED_LINE]
+    assert {url: s.secrets for url, s in hooks.items()} == \
+        {s.webhook: s.secrets for s in audience(root, env) if s.webhook}
+
+
+def audience(root: Path, env: dict[str, str]) -> tuple[Any, ...]:
+    site, listed = load_site(root)
+    return store_audience(root, env).subscribers(site, listed)
+
+
+def test_trusting_webhooks_needs_the_key_their_secrets_derive_from(root: Path) -> None:
+    with pytest.raises(SetupError) as raised:
+        imported(root, {}, trust=True, subscribers=WEBHOOK_API[:2])
+    assert raised.value.problems == (
+        "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters: the signing secrets of the 2 webhook "
+        "subscriber(s) that --trust-confirmed confirms are derived from it; it is not set",)
+    assert not (root / ".statusgen").exists()
+
+
+def test_without_trust_a_webhooks_contact_is_invited_and_confirms_it(root: Path, sink: SmtpSink) -> None:
+    receiver = Receiver()
+    try:
+        env = relay_env(sink, STATUSGEN_WEBHOOK_ALLOW_NETS="127.0.0.0/8")
+        hooks = [subscriber("sub0hook0001", "ops@partner.example", ["cmp0look0001"], mode="webhook",
+                            endpoint=receiver.url()),
+                 subscriber("sub0hook0003", None, [], mode="webhook", endpoint="https://hooks.partner.example/3")]
+        lines, _ = imported(root, env, trust=False, subscribers=hooks)
+        assert lines == [
+            "subscribers: 0 confirmed, 0 invited, 0 suppressed, 0 skipped",
+            "webhooks: 0 confirmed, 1 invited (their contacts), 0 suppressed, 1 skipped",
+            "webhooks skipped: 1 a webhook without a contact address, so nobody can confirm it (import with "
+            "--trust-confirmed, or add it to subscribers.yaml)",
+        ]
+        invitation, = sink.to("ops@partner.example")
+        assert invitation["Subject"] == "Bevestig de webhook voor Voorbeeldstatus"
+        confirmed = follow(root, env, confirm_link(invitation), NOW + timedelta(hours=1))
+        assert "Uw webhook is geabonneerd" in confirmed and "Lookup portal" in confirmed
+        secret = re.search(r"whsec_[A-Za-z0-9+/=]+", confirmed).group(0)
+        ping, = receiver.received
+        assert ping.verified(secret)["ping"]["components"] == [{"id": ids.component_id("lookup-portal"),
+                                                                "name": "Lookup portal"}]
+        again, _ = imported(root, env, trust=False, subscribers=hooks)
+        assert again[1] == "webhooks: 0 confirmed, 0 invited (their contacts), 0 suppressed, 2 skipped"
+        assert len(sink.messages) == 1
+    finally:
+        receiver.close()

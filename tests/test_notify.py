@@ -527,7 +527,7 @@ def test_a_database_that_cannot_be_used_stops_notify_before_any_work(site: Notif
         wrong: f"--store: cannot connect to the database {redacted(wrong)}: ",
         nobody: f"--store: cannot connect to the database {redacted(nobody)}: ",
         database_url: (f"--store: the database {redacted(database_url)} has notifier schema version 0, this "
-                       "statusgen needs 1: run `statusgen db upgrade`"),
+                       "statusgen needs 2: run `statusgen db upgrade`"),
     }
     for url, start in expected.items():
         code, _, err = run_cli("notify", "--site", site.root, "--store", url)

@@ -277,12 +277,12 @@ def test_the_sqlite_schema_is_versioned(tmp_path: Path) -> None:
 
 
 def test_the_database_must_be_upgraded_first(database_url: str) -> None:
-    with pytest.raises(DatabaseError, match=r"has notifier schema version 0, this statusgen needs 1: "
+    with pytest.raises(DatabaseError, match=r"has notifier schema version 0, this statusgen needs 2: "
                                             r"run `statusgen db upgrade`$"):
         PostgresNotifyStore(database_url)
     upgrade_stores(database_url)
     with connect(database_url) as db:
-        assert schema_version(db, STORE) == len(MIGRATIONS) == 1
+        assert schema_version(db, STORE) == len(MIGRATIONS) == 2
         assert is_empty(db)
     PostgresNotifyStore(database_url).close()
 
@@ -319,7 +319,8 @@ def test_copying_a_sqlite_store_keeps_every_row_and_state(tmp_path: Path, databa
         assert is_empty(db)
         assert copy_sqlite(tmp_path / "notify.db", db) == copied
         db.commit()
-    assert copied == {"notify_announced": 4, "notify_snapshot": 1, "notify_events": 2, "notify_deliveries": 6}
+    assert copied == {"notify_announced": 4, "notify_snapshot": 1, "notify_events": 2, "notify_deliveries": 6,
+                      "notify_endpoints": 0}
     target = PostgresNotifyStore(url)
     assert target.counts() == source.counts() == {"sent": 1, "failed": 1, "uncertain": 1, "pending": 2,
                                                   "committing": 1}

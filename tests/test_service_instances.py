@@ -229,7 +229,7 @@ def test_a_database_that_cannot_be_used_stops_the_service_in_one_line(deployment
     cases = {
         closed: "cannot connect to the database postgresql://statusgen:***@127.0.0.1:",
         wrong_password: "password authentication failed",
-        empty: "has subscriptions schema version 0, this statusgen needs 1: run `statusgen db upgrade`",
+        empty: "has subscriptions schema version 0, this statusgen needs 2: run `statusgen db upgrade`",
     }
     for url, expected in cases.items():
         done = subprocess.run([sys.executable, "-m", "statusgen", "subscriptions", "serve", "--site",

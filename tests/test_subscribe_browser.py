@@ -87,3 +87,67 @@ def test_a_reader_subscribes_on_the_site_and_confirms_through_the_email(static_s
             assert [(s.email, s.components) for s in subscribers] == [("reader@partner.example", ("dcc-app",))]
         finally:
             service.stop()
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+def axe_violations(page: sync_api.Page) -> list[dict[str, Any]]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    return [{"id": v["id"], "nodes": [n["html"][:120] for n in v["nodes"][:3]]} for v in results.response["violations"]]
+
+
+def test_the_webhook_tab_works_without_javascript_and_axe_finds_nothing(static_site: tuple[Path, int, int]) -> None:
+    from tests.test_webhook_subscriptions import Receiver
+
+    root, site_port, service_port = static_site
+    receiver = Receiver()
+    with SmtpSink() as sink:
+        service = Service(root, sink, env={"STATUSGEN_WEBHOOK_ALLOW_NETS": "127.0.0.0/8"}, port=service_port)
+        try:
+            with sync_api.sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                plain = browser.new_context(java_script_enabled=False).new_page()  # the visitor, without script
+                plain.goto(f"http://127.0.0.1:{site_port}/subscribe/")
+                plain.get_by_role("link", name=re.compile("webhook or chat channel")).click()
+                assert plain.get_by_role("heading", level=1).inner_text() == "Updates to a webhook or chat channel"
+                assert plain.get_by_role("link", name="Webhook or chat").get_attribute("aria-current") == "page"
+                plain.get_by_label("Webhook URL").fill("https://10.0.0.1/hooks/desk")
+                plain.get_by_label("Contact email address").fill("ops@partner.example")
+                plain.get_by_label("Mobile app").check()
+                plain.get_by_role("button", name="Subscribe the webhook").click()
+                url_field = plain.get_by_label("Webhook URL")
+                assert url_field.get_attribute("aria-invalid") == "true"
+                assert "10.0.0.1 is a private or local address" in plain.locator("#url-problem").inner_text()
+                assert plain.get_by_label("Mobile app").is_checked()  # the choices survive the refusal
+                url_field.fill(receiver.url())
+                plain.get_by_role("button", name="Subscribe the webhook").click()
+                assert plain.get_by_role("heading", level=1).inner_text() == "Check your email"
+
+                assert sink.wait_for(1), "no confirmation email arrived"
+                (message,) = sink.to("ops@partner.example")
+                text = message.get_body(("plain",)).get_content()
+                link = re.search(rf"http://127\.0\.0\.1:{service_port}/subscriptions/confirm\?token=[\w.\-]+", text)
+                assert link, text
+
+                checked = browser.new_context(bypass_csp=True).new_page()  # axe needs script: injected by the test
+                for path in ("webhook?lang=nl", "webhook?lang=en"):
+                    checked.goto(f"http://127.0.0.1:{service_port}/subscriptions/{path}")
+                    assert axe_violations(checked) == [], path
+                checked.get_by_label("Webhook URL").fill("https://127.0.0.1/x")
+                checked.get_by_role("button", name="Subscribe the webhook").click()
+                assert axe_violations(checked) == [], "the refused form"
+                checked.goto(link.group(0))
+                assert axe_violations(checked) == [], "the confirmation button"
+                checked.get_by_role("button", name="Confirm the webhook").click()
+                assert checked.get_by_role("heading", level=1).inner_text() == "Your webhook is subscribed"
+                secret = checked.locator("#secret").inner_text()
+                assert secret.startswith("whsec_") and len(receiver.received) == 1
+                receiver.received[0].verified(secret)
+                assert axe_violations(checked) == [], "the page with the secret"
+                browser.close()
+        finally:
+            service.stop()
+            receiver.close()

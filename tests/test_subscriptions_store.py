@@ -75,9 +75,9 @@ def test_an_empty_file_is_migrated_to_the_current_schema(db: Path) -> None:
     db.parent.mkdir()
     db.write_bytes(b"")
     store = SqliteSubscriptionStore(db)
-    assert store.schema_version() == SCHEMA_VERSION == 1
+    assert store.schema_version() == SCHEMA_VERSION == 2
     store.close()
-    assert {"meta", "subscriptions", "unsubscribes", "rate_limits"} <= tables(db)
+    assert {"meta", "subscriptions", "unsubscribes", "rate_limits", "webhooks"} <= tables(db)
     assert db.stat().st_mode & 0o777 == 0o600
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -94,12 +94,30 @@ def test_migrations_run_in_order_once_and_keep_the_data(db: Path, monkeypatch: p
         connection.execute("ALTER TABLE subscriptions ADD COLUMN notes TEXT")
 
     monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, add_notes))
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 3)
     for _ in range(2):
         store = SqliteSubscriptionStore(db)
-        assert store.schema_version() == 2 and store.find("a@example.org") is not None
+        assert store.schema_version() == 3 and store.find("a@example.org") is not None
         store.close()
     assert calls == ["notes"]
+
+
+def test_a_first_version_store_gains_the_webhooks_table_in_place(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as first_version:
+        first_version.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        first_version.setattr(store_module, "SCHEMA_VERSION", 1)
+        store = SqliteSubscriptionStore(db)
+        store.request("a@example.org", ("eu-dcc",), "nl", NOW)
+        store.unsubscribe("b@example.org", NOW)
+        store.close()
+    assert "webhooks" not in tables(db)
+    with pytest.raises(RuntimeError, match="schema 1, expected 2; start the subscription service once"):
+        SqliteSubscriptionStore(db, readonly=True)  # the notifier's view waits for the service's upgrade
+    store = SqliteSubscriptionStore(db)
+    assert store.schema_version() == 2 and store.find("a@example.org").components == ("eu-dcc",)
+    assert store.is_suppressed("b@example.org") and store.webhooks() == []
+    store.close()
+    assert "webhooks" in tables(db)
 
 
 def test_a_store_from_a_newer_statusgen_is_refused(db: Path) -> None:
@@ -113,7 +131,7 @@ def test_a_store_from_a_newer_statusgen_is_refused(db: Path) -> None:
 def test_a_read_only_store_changes_nothing(db: Path) -> None:
     db.parent.mkdir()
     db.write_bytes(b"")
-    with pytest.raises(RuntimeError, match="schema 0, expected 1"):
+    with pytest.raises(RuntimeError, match="schema 0, expected 2"):
         SqliteSubscriptionStore(db, readonly=True)
     assert tables(db) == set()
 
@@ -153,7 +171,7 @@ def test_choices_are_kept_as_given_and_times_to_the_second(backend: Backend) -> 
         ("all@example.org", None, "2026-11-30T09:00:00+00:00"),
         ("none@example.org", (), "2026-11-30T09:00:00+00:00"),
         ("saved@example.org", None, "2026-11-30T09:01:00+00:00")]
-    assert store.reachable() and store.schema_version() == 1
+    assert store.reachable() and store.schema_version() == 2
     store.close()
 
 
@@ -383,7 +401,7 @@ def test_the_checks_say_whether_the_database_can_be_used(make_site: MakeSite, da
     shown = database_url.replace(":statusgen-test@", ":***@")
     checks = StoreAudience(StoreLocation(url=database_url)).checks(site)
     assert [(c.name, c.problems) for c in checks] == [("subscription store", (
-        f"the database {shown} has subscriptions schema version 0, this statusgen needs 1: run `statusgen db upgrade`",
+        f"the database {shown} has subscriptions schema version 0, this statusgen needs 2: run `statusgen db upgrade`",
     ))]
     upgraded(database_url)
     check, = StoreAudience(StoreLocation(url=database_url)).checks(site)
@@ -396,7 +414,7 @@ def test_a_database_without_the_schema_is_refused_naming_the_command(database_ur
     with pytest.raises(DatabaseError) as raised:
         PostgresSubscriptionStore(database_url)
     assert str(raised.value) == (f"the database {database_url.replace(':statusgen-test@', ':***@')} has "
-                                 "subscriptions schema version 0, this statusgen needs 1: run `statusgen db upgrade`")
+                                 "subscriptions schema version 0, this statusgen needs 2: run `statusgen db upgrade`")
     with connect(database_url) as db:
         assert db.execute("SELECT to_regclass('subscriptions')").fetchone() == (None,)  # nothing was created
 
@@ -404,8 +422,8 @@ def test_a_database_without_the_schema_is_refused_naming_the_command(database_ur
 def test_a_database_from_a_newer_statusgen_is_refused(database_url: str) -> None:
     upgraded(database_url)
     with connect(database_url) as db:
-        db.execute("INSERT INTO schema_migrations (store, version, name) VALUES ('subscriptions', 2, 'future')")
-    with pytest.raises(DatabaseError, match="has subscriptions schema version 2, newer than this statusgen knows"):
+        db.execute("INSERT INTO schema_migrations (store, version, name) VALUES ('subscriptions', 3, 'future')")
+    with pytest.raises(DatabaseError, match="has subscriptions schema version 3, newer than this statusgen knows"):
         open_store(StoreLocation(url=database_url))
 
 
@@ -457,7 +475,7 @@ def test_copy_sqlite_moves_every_row_and_every_digest_keeps_matching(db: Path, d
         with connection.transaction():
             copied = copy_sqlite(db, connection)
         assert not is_empty(connection)
-    assert copied == {"subscription_meta": 1, "subscriptions": 3, "unsubscribes": 2, "rate_limits": 2}
+    assert copied == {"subscription_meta": 1, "subscriptions": 3, "unsubscribes": 2, "rate_limits": 2, "webhooks": 0}
     store = PostgresSubscriptionStore(database_url)
     assert (store.subscriptions(), store.suppressions(), store.export("pending@example.org")) == before
     assert store.is_suppressed("gone@example.org") and store.is_suppressed("erased@example.org")  # the salt came too

@@ -266,6 +266,10 @@ class Subscriber:
     None: chosen from the URL's host."""
     secret_env: str | None = None
     """The environment variable holding the webhook's signing secret(s)."""
+    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    """Signing secrets the audience resolved itself (a self-service webhook's, derived from
+    STATUSGEN_SECRET_KEY: see subscriptions/signingkeys.py); empty: read `secret_env`. Never
+    in a repr, a comparison or a store: the notifier signs with it and forgets it."""
 
     @property
     def key(self) -> str:

@@ -126,6 +126,9 @@ def import_dump(site_dir: Path, dump: Dump, *, existing: Existing | None = None,
 
     existing = existing or open_existing(site_dir)
     report = report or Report()
+    people = dump.subscribers if subscribers is None else tuple(subscribers)
+    if subscriber_import is not None:
+        subscriber_import.check(people)  # before any file is written
     records = map_dump(dump, existing.config, existing.site, report)
     if dump.templates:
         records = replace(records, templates=_templates(dump, records, existing, report))
@@ -133,7 +136,6 @@ def import_dump(site_dir: Path, dump: Dump, *, existing: Existing | None = None,
     moment = now or datetime.now(UTC).replace(microsecond=0)
     lines = [written.summary(site_dir)]
     if subscriber_import is not None:
-        people = dump.subscribers if subscribers is None else tuple(subscribers)
         try:
             lines += subscriber_import.run(people, site, report, moment)
         except DeliveryError as error:  # the files are written; say so beside what failed

@@ -2,6 +2,7 @@
 
     snapshot (from the build) ──events.diff──▶ events ──recipients──▶ deliveries queued in the store
         ──compose per (event, language)──▶ message per subscriber ──transport + ledger──▶ sent
+        ──webhookrun: payloads, signed requests──▶ WebhookTransport + ledger ──▶ sent
 
     run.py           `notify`: one run of the pipeline above, with its checks and summary
     preflight.py     what a run needs before any work (settings, the relay, the store), one check each
@@ -19,6 +20,10 @@
     delivery.py      what every transport shares: Outgoing, the Ledger, Progress (addresses masked)
     outbox.py        the default transport: one file per message in a Maildir
     smtp/            the SMTP transport; `committing` is recorded before the final dot
+    webhooks/        webhook and chat deliveries: payloads, signing, the SSRF policy, the transport
+    webhookrun.py    the run's webhook side: payload parts, rows to signed requests, outcomes to the ledger
+    health.py        a webhook endpoint's health: when 10 failures over an hour quarantine it
+    notice.py        the one email a quarantined webhook's contact gets
 
 Who the subscribers are is not this package's business: the run is handed an audience
 (the command line wires in the subscription store), so the notifier imports nothing above it.

@@ -28,6 +28,12 @@ threads go on, the check at `committing` still stops it: a delivery another run 
 is never handed over by both. Why nothing is lost: every change is committed before the
 call returns, and whatever a run leaves claimed or pending goes back to the queue.
 
+Webhook deliveries (`webhook` not NULL) are claimed apart from emails (`claim(limit,
+channel)`), so both transports send at once; `settle_webhook` records an outcome and the
+endpoint's health (`notify_endpoints`, see health.py) in one transaction on the calling
+thread's connection, the endpoint's row locked, so two runs count one endpoint's failures
+without losing one, and one quarantine queues one notice.
+
 Every ledger call runs on the calling thread's own connection (autocommit: committed at
 once); reading, queueing and claiming run on the run's connection, the one holding its
 lock. A psycopg failure becomes a one-line `DatabaseError` naming the URL without its
@@ -57,10 +63,22 @@ from statusgen.content.model import Subscriber
 from statusgen.database import DatabaseError, Migration, connect, reason, redacted, require_current
 from statusgen.errors import UsageError
 from statusgen.notifier.events import Event
+from statusgen.notifier.health import Endpoint, after, notice, reactivated, stop_reason
 from statusgen.notifier.store import (
+    CHANNELS,
+    DELIVERY_COLUMNS,
+    ENDPOINT_COLUMNS,
+    REVIVED,
     SCHEMA_VERSION,
+    SETTLED,
     Delivery,
+    Parts,
+    SqliteNotifyStore,
+    Stopped,
     decode_event,
+    delivery_rows,
+    endpoint_from_row,
+    endpoint_rows,
     event_body,
     exclusive_use,
     make_deliveries,
@@ -107,19 +125,62 @@ CREATE INDEX notify_deliveries_unclaimed ON notify_deliveries (id) WHERE state =
 CREATE INDEX notify_deliveries_open ON notify_deliveries (claimed_by) WHERE state IN ('pending', 'committing');
 CREATE INDEX notify_deliveries_by_recipient ON notify_deliveries (lower(recipient));
 """
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "notifier store: announced facts, events, deliveries, runs",
-                                               SCHEMA_1),)
-TABLES = ("notify_announced", "notify_snapshot", "notify_events", "notify_deliveries", "notify_runs")
+SCHEMA_2 = """
+ALTER TABLE notify_deliveries
+    ADD COLUMN part TEXT NOT NULL DEFAULT '',
+    ADD COLUMN webhook TEXT,
+    ADD COLUMN format TEXT,
+    ADD COLUMN secret_env TEXT,
+    ADD COLUMN contact TEXT,
+    DROP CONSTRAINT notify_deliveries_event_key_recipient_key,
+    ADD CONSTRAINT notify_deliveries_event_key_recipient_part_key UNIQUE (event_key, recipient, part),
+    DROP CONSTRAINT notify_deliveries_state_check,
+    ADD CONSTRAINT notify_deliveries_state_check
+        CHECK (state IN ('pending', 'committing', 'sent', 'failed', 'uncertain', 'gone'));
+CREATE INDEX notify_deliveries_by_webhook ON notify_deliveries (recipient) WHERE webhook IS NOT NULL;
+CREATE TABLE notify_endpoints (
+    key TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    format TEXT NOT NULL,
+    contact TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'quarantined', 'gone')),
+    failures INTEGER NOT NULL DEFAULT 0,
+    failing_since TIMESTAMPTZ,
+    last_error TEXT,
+    last_failure_at TIMESTAMPTZ,
+    last_success_at TIMESTAMPTZ,
+    changed_at TIMESTAMPTZ,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+"""
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "notifier store: announced facts, events, deliveries, runs", SCHEMA_1),
+    Migration(2, "notifier store: webhook deliveries (URL, format, secret variable, contact, payload part), "
+                 "endpoints' health", SCHEMA_2),
+)
+TABLES = ("notify_announced", "notify_snapshot", "notify_events", "notify_deliveries", "notify_runs",
+          "notify_endpoints")
 
 CLAIM = """
 WITH claimed AS (
     UPDATE notify_deliveries SET claimed_by = %(run)s
-    WHERE id = ANY(ARRAY(SELECT id FROM notify_deliveries WHERE state = 'pending' AND claimed_by IS NULL
+    WHERE id = ANY(ARRAY(SELECT id FROM notify_deliveries WHERE state = 'pending' AND claimed_by IS NULL AND {channel}
                          ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED))
-    RETURNING id, event_key, recipient, language, components)
+    RETURNING {columns})
 SELECT * FROM claimed ORDER BY id
 """
-ROW = "id, event_key, recipient, language, components"
+ROW = DELIVERY_COLUMNS
+QUEUE = ("INSERT INTO notify_deliveries (event_key, recipient, part, language, components, webhook, format,"
+         " secret_env, contact, updated_at) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
+         " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
+         " ON CONFLICT (event_key, recipient, part) DO NOTHING")
+ENDPOINTS = ("INSERT INTO notify_endpoints (key, id, url, format, contact, language, updated_at)"
+             " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+             " %s::timestamptz[]) ON CONFLICT (key) DO UPDATE SET format = excluded.format,"
+             " contact = excluded.contact, language = excluded.language, updated_at = excluded.updated_at, "
+             + REVIVED.format(table="notify_endpoints"))
 
 
 class PostgresNotifyStore:
@@ -262,22 +323,26 @@ class PostgresNotifyStore:
             self._remember(db, keys, snapshot)
 
     def queue(self, queued: list[tuple[Event, dict[str, Any], list[Subscriber]]], keys: set[str],
-              snapshot: dict[str, Any]) -> int:
-        """Queue every (event, subscriber) and remember the snapshot, in one transaction;
-        what is queued already stays as it is."""
-        now, count = self._clock(), 0
+              snapshot: dict[str, Any], parts: Parts | None = None) -> int:
+        """Queue every (event, subscriber, payload part) and remember the snapshot, in one
+        transaction; what is queued already stays as it is."""
         with self._session() as db, db.transaction():
-            for event, context, subscribers in queued:
-                db.execute("INSERT INTO notify_events VALUES (%s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-                           (event.key, event.kind, event_body(event, context), now))
-                count += db.execute(
-                    "INSERT INTO notify_deliveries (event_key, recipient, language, components, updated_at)"
-                    " SELECT %s, r, l, c, %s FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY"
-                    " AS t (r, l, c, n) ORDER BY n ON CONFLICT (event_key, recipient) DO NOTHING",
-                    (event.key, now, [s.email for s in subscribers], [s.language for s in subscribers],
-                     [json.dumps(s.components) for s in subscribers])).rowcount
+            count = sum(self._queue(db, event, context, subscribers, parts) for event, context, subscribers in queued)
+            hooks = endpoint_rows({s.key: s for _, _, chosen in queued for s in chosen}.values(), self._clock())
+            if hooks:
+                db.execute(ENDPOINTS, [list(column) for column in zip(*hooks, strict=True)])
             self._remember(db, keys, snapshot)
         return count
+
+    def _queue(self, db: psycopg.Connection[Any], event: Event, context: dict[str, Any],
+               subscribers: Iterable[Subscriber], parts: Parts | None = None) -> int:
+        now = self._clock()
+        db.execute("INSERT INTO notify_events VALUES (%s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
+                   (event.key, event.kind, event_body(event, context), now))
+        rows = delivery_rows(event, subscribers, parts, now)
+        if not rows:
+            return 0
+        return db.execute(QUEUE, [list(column) for column in zip(*rows, strict=True)]).rowcount
 
     def _remember(self, db: psycopg.Connection[Any], keys: Iterable[str], snapshot: dict[str, Any]) -> None:
         now = self._clock()
@@ -294,12 +359,14 @@ class PostgresNotifyStore:
             return self._deliveries(db, db.execute(f"SELECT {ROW} FROM notify_deliveries WHERE state = 'pending'"
                                                    " ORDER BY id").fetchall())
 
-    def claim(self, limit: int) -> list[Delivery]:
-        """The next `limit` pending deliveries nobody holds, now held by this run."""
+    def claim(self, limit: int, channel: str = "email") -> list[Delivery]:
+        """The next `limit` pending deliveries of the channel (`email` or `webhook`) nobody
+        holds, now held by this run."""
         if self._run is None:
             raise RuntimeError("claim() is for a run: call it inside running()")
         with self._session() as db:
-            rows = db.execute(CLAIM, {"run": self._run, "limit": limit}).fetchall()
+            query = CLAIM.format(channel=CHANNELS[channel], columns=ROW)
+            rows = db.execute(query, {"run": self._run, "limit": limit}).fetchall()  # type: ignore[arg-type]
             self._claimed = self._claimed or bool(rows)
             return self._deliveries(db, rows)
 
@@ -349,6 +416,60 @@ class PostgresNotifyStore:
     def uncertain(self, delivery_id: int, error: str) -> None:
         self._set(delivery_id, "uncertain", error)
 
+    # ── webhooks: outcomes and the endpoints' health ───────────────────────────────
+
+    def settle_webhook(self, delivery_id: int, outcome: str, error: str | None = None) -> Stopped | None:
+        """Record a webhook delivery's outcome and its endpoint's health in one transaction
+        (the endpoint's row locked); returns the endpoint when this outcome stopped it (see
+        `SqliteNotifyStore.settle_webhook`)."""
+        with self._failures():
+            db = self._own()
+            with db.transaction():
+                now = self._clock()
+                db.execute("UPDATE notify_deliveries SET state = %s, error = %s, attempts = attempts + %s,"
+                           " updated_at = %s WHERE id = %s AND claimed_by IS NOT DISTINCT FROM %s",
+                           (SETTLED[outcome], error, int(outcome == "retry_later"), now, delivery_id, self._run))
+                row = db.execute(f"SELECT {ENDPOINT_COLUMNS} FROM notify_endpoints WHERE key ="
+                                 " (SELECT recipient FROM notify_deliveries WHERE id = %s) FOR UPDATE",
+                                 (delivery_id,)).fetchone()
+                if row is None:
+                    return None
+                before = endpoint_from_row(row)
+                changed = after(before, outcome, error, now)
+                db.execute("UPDATE notify_endpoints SET state = %s, failures = %s, failing_since = %s, last_error = %s,"
+                           " last_failure_at = %s, last_success_at = %s, changed_at = %s, updated_at = %s"
+                           " WHERE key = %s", (*_health(changed), now, changed.key))
+                if changed.state == before.state:
+                    return None
+                cut = db.execute("UPDATE notify_deliveries SET state = %s, error = %s, updated_at = %s"
+                                 " WHERE recipient = %s AND state = 'pending'",
+                                 ("gone" if changed.state == "gone" else "failed", stop_reason(changed), now,
+                                  changed.key))
+                if changed.state == "quarantined" and changed.contact:
+                    event, context = notice(changed)
+                    self._queue(db, event, context, [Subscriber(changed.contact, None, changed.language)])
+                return Stopped(changed, cut.rowcount)
+
+    def endpoints(self) -> list[Endpoint]:
+        with self._session() as db:
+            rows = db.execute(f"SELECT {ENDPOINT_COLUMNS} FROM notify_endpoints ORDER BY id").fetchall()
+        return [endpoint_from_row(row) for row in rows]
+
+    def reactivate(self, ident: str) -> tuple[Endpoint, Endpoint] | None:
+        """Bring a quarantined endpoint back; (before, after), or None for an unknown id."""
+        with self._session() as db, db.transaction():
+            row = db.execute(f"SELECT {ENDPOINT_COLUMNS} FROM notify_endpoints WHERE id = %s FOR UPDATE",
+                             (ident,)).fetchone()
+            if row is None:
+                return None
+            before = endpoint_from_row(row)
+            if before.state != "quarantined":
+                return before, before
+            back = reactivated(before, self._clock())
+            db.execute("UPDATE notify_endpoints SET state = %s, failures = 0, failing_since = NULL, changed_at = %s,"
+                       " updated_at = %s WHERE key = %s", (back.state, back.changed_at, back.changed_at, back.key))
+            return before, back
+
     # ── one address (data-protection requests) ───────────────────────────────────────
 
     def deliveries_to(self, address: str) -> list[dict[str, Any]]:
@@ -375,7 +496,15 @@ class PostgresNotifyStore:
                 cursor.executemany("UPDATE notify_deliveries SET recipient = %s, error = %s WHERE id = %s",
                                    [(replacement, _replaced(error, key, replacement), delivery_id)
                                     for delivery_id, error in rows])
+            db.execute("UPDATE notify_deliveries SET contact = %s WHERE lower(contact) = %s", (replacement, key))
+            db.execute("UPDATE notify_endpoints SET contact = '' WHERE lower(contact) = %s", (key,))
         return len(rows), cancelled
+
+
+def _health(endpoint: Endpoint) -> tuple[Any, ...]:
+    """state, failures, failing_since, last_error, last_failure_at, last_success_at, changed_at."""
+    return (endpoint.state, endpoint.failures, endpoint.failing_since, endpoint.last_error, endpoint.last_failure_at,
+            endpoint.last_success_at, endpoint.changed_at)
 
 
 def _replaced(error: str | None, key: str, replacement: str) -> str | None:
@@ -394,9 +523,12 @@ COPIED = {
     "notify_announced": ("SELECT key, at FROM announced ORDER BY key", "key, at"),
     "notify_snapshot": ("SELECT id, taken_at, body FROM snapshot", "id, taken_at, body"),
     "notify_events": ("SELECT key, kind, body, queued_at FROM events ORDER BY key", "key, kind, body, queued_at"),
-    "notify_deliveries": ("SELECT id, event_key, recipient, language, components, state, attempts, error, updated_at"
-                          " FROM deliveries ORDER BY id",
-                          "id, event_key, recipient, language, components, state, attempts, error, updated_at"),
+    "notify_deliveries": ("SELECT id, event_key, recipient, part, language, components, webhook, format, secret_env,"
+                          " contact, state, attempts, error, updated_at FROM deliveries ORDER BY id",
+                          "id, event_key, recipient, part, language, components, webhook, format, secret_env, contact,"
+                          " state, attempts, error, updated_at"),
+    "notify_endpoints": (f"SELECT {ENDPOINT_COLUMNS}, updated_at FROM endpoints ORDER BY key",
+                         f"{ENDPOINT_COLUMNS}, updated_at"),
 }
 """Each PostgreSQL table, what to read from the SQLite store for it, and its columns. The
 SQLite `meta` table holds only the schema version, which is `schema_migrations`' here."""
@@ -411,6 +543,7 @@ def copy_sqlite(source: Path, db: psycopg.Connection[Any]) -> dict[str, int]:
     if not source.is_file():
         raise UsageError(f"{source}: no notifier store there; pass --store with the store to copy")
     with exclusive_use(source):
+        _upgrade_in_place(source)
         reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         try:
             _check_version(reader, source)
@@ -421,6 +554,20 @@ def copy_sqlite(source: Path, db: psycopg.Connection[Any]) -> dict[str, int]:
     db.execute("SELECT setval(pg_get_serial_sequence('notify_deliveries', 'id'), COALESCE(MAX(id), 0) + 1, false)"
                " FROM notify_deliveries")
     return counts
+
+
+def _upgrade_in_place(source: Path) -> None:
+    """A store of an older schema is brought to this statusgen's first, as opening it for a
+    run would (a file that is no store is left alone: `_check_version` names it)."""
+    reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = reader.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.Error:
+        return
+    finally:
+        reader.close()
+    if row is not None and int(row[0]) < SCHEMA_VERSION:
+        SqliteNotifyStore(source).close()
 
 
 def _check_version(reader: sqlite3.Connection, source: Path) -> None:

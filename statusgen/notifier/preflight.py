@@ -3,6 +3,9 @@
     mail settings ─▶ secret key ─▶ SMTP settings ─▶ the relay (connect, EHLO, STARTTLS or TLS, AUTH, QUIT)
         ─▶ notifier store (a readable file, or a reachable database with the current schema;
            never silently re-baselined)
+        ─▶ webhooks (STATUSGEN_WEBHOOK_ALLOW_NETS and _TIMEOUT readable; every subscribers.yaml
+           webhook's URL passes the network policy's static check, and a signed one's secret
+           variable holds valid whsec_ secrets)
 
 Each check returns its problems, one line each, naming the setting to change (an
 environment variable, a `content/site.yaml` key or a command option). `notify` runs them
@@ -21,16 +24,23 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from statusgen.content.model import Site, SiteConfig
+from statusgen.content.model import Site, SiteConfig, Subscriber
+from statusgen.content.subscribers import SUBSCRIBERS_PATH
+from statusgen.content.webhooks import SIGNED
 from statusgen.database import DatabaseError
 from statusgen.notifier.backends import StoreLocation, store_state
 from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.smtp import SmtpTransport
+from statusgen.notifier.webhooks.network import ALLOW_NETS, NetworkPolicy, check_url, masked_url, parse_nets
+from statusgen.notifier.webhooks.signing import secret_problem
 from statusgen.tokens import MIN_SECRET_LENGTH
 
 PROBE_TIMEOUT = 10.0
 """Seconds the relay check waits for each answer: a dead relay is reported, not waited for."""
 SECRET_VARIABLE = "STATUSGEN_SECRET_KEY"
+TIMEOUT_VARIABLE = "STATUSGEN_WEBHOOK_TIMEOUT"
+"""Seconds a webhook receiver has to answer (default 30, Statuspage's rule); tests shorten it."""
+WEBHOOK_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -187,20 +197,80 @@ def _describe(settings: SmtpSettings | None) -> str:
     return f"{settings.host}:{settings.port}, security {settings.security}{login}"
 
 
+def webhook_timeout(env: Mapping[str, str]) -> tuple[float, list[str]]:
+    """STATUSGEN_WEBHOOK_TIMEOUT in seconds (default 30), or the problem with it."""
+    text = env.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return WEBHOOK_TIMEOUT, []
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 300:
+        return WEBHOOK_TIMEOUT, [f"{TIMEOUT_VARIABLE}: expected the seconds a webhook receiver has to answer, more "
+                                 f"than 0 and at most 300 (default {WEBHOOK_TIMEOUT:g}); found {text!r}"]
+    return seconds, []
+
+
+def webhook_secrets(subscriber: Subscriber, env: Mapping[str, str]) -> tuple[str, ...]:
+    """The `whsec_` secrets that sign a subscriber's deliveries: the audience's own (a
+    self-service webhook's), else those in its variable (space-separated: two during a
+    rotation); none for a chat target."""
+    if subscriber.secrets or not subscriber.secret_env:
+        return tuple(subscriber.secrets)
+    return tuple(env.get(subscriber.secret_env, "").split())
+
+
+def webhook_problems(listed: tuple[Subscriber, ...], env: Mapping[str, str]) -> list[str]:
+    """What stops a subscribers.yaml webhook from being delivered to, each naming its line
+    and the setting to change: the URL refused by the network policy (https, or http inside
+    STATUSGEN_WEBHOOK_ALLOW_NETS; no address that is not public), a signed one's secret
+    variable unset or not holding whsec_ secrets."""
+    nets, problems = parse_nets(env.get(ALLOW_NETS, ""))
+    problems += webhook_timeout(env)[1]
+    policy = NetworkPolicy(nets)
+    for subscriber in listed:
+        if subscriber.webhook is None:
+            continue
+        where = f"{SUBSCRIBERS_PATH}:{subscriber.line}: webhook {masked_url(subscriber.webhook)}"
+        if (refused := check_url(subscriber.webhook, policy)) is not None:
+            problems.append(f"{where}: {refused}")
+        if subscriber.format == SIGNED:
+            problems += _secret_problems(where, subscriber, env)
+    return problems
+
+
+def _secret_problems(where: str, subscriber: Subscriber, env: Mapping[str, str]) -> list[str]:
+    name = subscriber.secret_env
+    secrets = webhook_secrets(subscriber, env)
+    if not secrets:
+        return [f"{where}: its deliveries are signed, but {name} is not set: set {name} to its whsec_ secret (whsec_ "
+                "and base64 of 24 to 64 random bytes; two, space-separated, while rotating), or name the variable "
+                "that holds it with secret_env:"]
+    return [f"{where}: {name}: {problem}" for problem in filter(None, map(secret_problem, secrets))]
+
+
 def notify_checks(site: Site, env: Mapping[str, str], transport: str, store: StoreLocation,
                   published: int, state: str | None = None, chosen: bool = False, *, timeout: float = PROBE_TIMEOUT,
-                  tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None) -> list[Check]:
+                  tls_context: ssl.SSLContext | None = None, local_hostname: str | None = None,
+                  listed: tuple[Subscriber, ...] = ()) -> list[Check]:
     """What `statusgen notify` needs before it does any work. `published` is how many
     incidents and maintenance windows the site shows (the store may only start empty when
     that is 0, or when `chosen`: --baseline or --since); `state` is the store's, when the
     caller already holds it. A `transport` other than "smtp" needs no relay settings. Who
-    the subscribers are is checked by the audience the run is handed (`Audience.checks`)."""
+    the subscribers are is checked by the audience the run is handed (`Audience.checks`);
+    `listed`, subscribers.yaml's, are checked for what their webhooks need."""
     checks = mail_checks(site.config, env, transport, timeout, tls_context, local_hostname)
     found: list[str] = []
     if state is None:
         state, found = notifier_store_state(store)
     checks.append(Check("notifier store", tuple(found or notifier_store(store, state, published, chosen)),
                         f"{store} ({state})"))
+    hooks = sum(1 for subscriber in listed if subscriber.webhook)
+    problems = webhook_problems(listed, env)
+    if hooks or problems:  # a site without webhooks is not told about them
+        checks.append(Check("webhooks", tuple(problems),
+                            f"{hooks} in {SUBSCRIBERS_PATH}: reachable under the network policy, secrets set"))
     return checks
 
 

@@ -1,7 +1,10 @@
 """`statusgen notify`: tell subscribers what changed since the last announcement.
 
     snapshot (from the build) ──diff──▶ events ──recipients──▶ queued deliveries (store)
-        ──render once per (event, language)──▶ messages ──transport + ledger──▶ sent
+        email:    ──render once per (event, language)──▶ messages ──transport + ledger──▶ sent
+        webhooks: ──payloads (webhookrun.py)──▶ signed requests ──WebhookTransport──▶ sent
+                  (in a thread beside the email run: a slow endpoint holds up neither)
+        quarantine notices queued meanwhile ──the email transport──▶ the webhooks' contacts
 
 Before any of that, the checks in `preflight` (mail settings, the secret key, the relay's
 settings and the relay itself, the notifier store) and the audience's own stop the run with every
@@ -16,6 +19,13 @@ Runs may overlap (two CI runners, a rerun while a slow run still sends): each ho
 store while it runs (`store.running`), detects and queues one at a time (`store.detecting`),
 and takes the queue in batches the store gives to one run only (`store.claim`). With the
 SQLite file the second run waits for the first; with PostgreSQL they share the send.
+
+Webhook subscribers get the same events through the same queue: one delivery per event and
+subscriber, and for a Statuspage-format webhook one per payload part (the incident, then a
+component_update per component change it follows), each sent exactly once. A webhook whose
+endpoint is quarantined gets nothing new queued (the run says which); one that answered 410
+was unsubscribed through the audience, which leaves it out from then on. The summary
+counts both channels; a failure, an uncertain or a deferred delivery of either exits 1.
 """
 
 from __future__ import annotations
@@ -24,7 +34,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +62,11 @@ from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.delivery import Outgoing, Progress, Tally, Transport
 from statusgen.notifier.outbox import OutboxTransport
 from statusgen.notifier.smtp import SmtpTransport
+from statusgen.notifier.health import NOTICE_KIND, Endpoint
+from statusgen.notifier.notice import notice_email
+from statusgen.notifier.webhookrun import Outcomes, Requests, queued_parts
+from statusgen.notifier.webhooks.network import NetworkPolicy, masked_url
+from statusgen.notifier.webhooks.transport import WebhookTransport
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +81,12 @@ class NotifyReport:
     events: list[Event] = field(default_factory=list)
     queued: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    """Both channels: sent, failed, uncertain, gone (webhooks that unsubscribed with 410), and
+    pending (left for the next run)."""
+    webhooks: dict[str, int] = field(default_factory=dict)
+    """The webhook channel's own: sent, failed, uncertain, deferred, gone."""
+    held_back: list[Endpoint] = field(default_factory=list)
+    """Webhook endpoints quarantined before this run: nothing was queued for them."""
     interrupted: int = 0
 
 
@@ -72,7 +94,7 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, 
            transport: Transport | str = "outbox", store: NotifyStore | None = None,
            store_path: Path | str | None = None, dry_run: bool = False, env: Mapping[str, str] | None = None,
            stream: IO[str] | None = None, connections: int = 4, baseline: bool = False,
-           since: str | None = None) -> NotifyReport:
+           since: str | None = None, webhooks: WebhookTransport | None = None) -> NotifyReport:
     """Announce what changed in the built site at `out_dir` to its subscribers.
 
     `baseline` records everything the site shows as announced and sends nothing; `since`
@@ -81,7 +103,9 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, 
     published anything. `audience` says who the subscribers are (`statusgen.notify` hands
     in the subscription store's). The store is `store`, else the one at `store_path` (a
     SQLite file or a `postgresql://` URL), else `STATUSGEN_DATABASE_URL`'s, else the
-    site's `.statusgen/notify.db`."""
+    site's `.statusgen/notify.db`. Webhooks go through `webhooks`, else a WebhookTransport
+    with the network policy of STATUSGEN_WEBHOOK_ALLOW_NETS and the answer timeout of
+    STATUSGEN_WEBHOOK_TIMEOUT."""
     env = os.environ if env is None else env
     stream = stream or sys.stderr
     site_dir = site_dir.resolve()
@@ -93,22 +117,24 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, 
     moment = _moment(now, snapshot, site.config)
     start = _since(since, moment, site.config)
     location = _outside(store_location(site_dir, store_path, env), out_dir)
-    _preflight(site, env, transport, location, store, snapshot, audience, chosen=baseline or start is not None)
+    _preflight(site, env, transport, location, store, snapshot, audience, chosen=baseline or start is not None,
+               listed=tuple(listed))
     subscribers = audience.subscribers(site, tuple(listed))  # + self-service, − unsubscribed
+    channels = _Channels(transport, webhooks, audience, env, connections)
     opened = store is None
     store = store or open_store(location)
     try:
         with (nullcontext() if dry_run else store.running()):
-            return _run(site_dir, site, snapshot, moment, start, subscribers, store, transport, env, connections,
-                        dry_run, baseline, stream)
+            return _run(site_dir, site, snapshot, moment, start, subscribers, store, channels, dry_run, baseline,
+                        stream)
     finally:
         if opened:
             store.close()
 
 
 def _run(site_dir: Path, site: Site, snapshot: dict[str, Any], moment: datetime, start: datetime | None,
-         subscribers: tuple[Subscriber, ...], store: NotifyStore, transport: Transport | str,
-         env: Mapping[str, str], connections: int, dry_run: bool, baseline: bool, stream: IO[str]) -> NotifyReport:
+         subscribers: tuple[Subscriber, ...], store: NotifyStore, channels: _Channels, dry_run: bool, baseline: bool,
+         stream: IO[str]) -> NotifyReport:
     """One run, holding the store: detect and queue (one run at a time), then send."""
     report = NotifyReport()
     with (nullcontext() if dry_run else store.detecting()):
@@ -116,33 +142,127 @@ def _run(site_dir: Path, site: Site, snapshot: dict[str, Any], moment: datetime,
             return _baseline(store, snapshot, moment, site.config, dry_run, stream, report, chosen=baseline)
         events, keys = diff(snapshot, store.announced_keys(), moment, site.config.notify.reminders,
                             store.last_snapshot(), since=start)
-        queued = [(event, _context(snapshot, event), recipients(event, subscribers)) for event in events]
+        stopped = {endpoint.key: endpoint for endpoint in store.endpoints() if endpoint.state == "quarantined"}
+        active = tuple(s for s in subscribers if s.key not in stopped)
+        queued = [(event, _context(snapshot, event), recipients(event, active)) for event in events]
         report.events = events
+        report.held_back = _held_back(events, subscribers, stopped)
         if dry_run:
-            _print_plan(queued, store.pending(), stream)
+            _print_plan(queued, store.pending(), report.held_back, stream)
             return report
-        report.queued = store.queue(queued, keys, snapshot)
+        report.queued = store.queue(queued, keys, snapshot, queued_parts(queued))
     report.interrupted = store.mark_interrupted()
-    tally = Tally()
+    mail, hooks = Tally(), Tally()
     if store.waiting():
-        progress = Progress(stream=stream)
-        chosen = _transport(transport, site_dir, site.config, env, connections)
-        chosen.deliver(_Messages(store, Theme(site_dir), mail_settings(site.config, env)), store, progress)
-        tally = progress.tally()
-    report.counts = {"sent": tally.sent, "failed": tally.failed, "uncertain": tally.uncertain,
+        mail, hooks, outcomes = _send(site_dir, site, snapshot, store, channels, active, stream)
+        report.webhooks = {"sent": hooks.sent, "failed": hooks.failed - outcomes.gone_count + outcomes.cancelled,
+                           "uncertain": hooks.uncertain, "deferred": hooks.deferred, "gone": outcomes.gone_count}
+    report.counts = {"sent": mail.sent + hooks.sent, "failed": mail.failed + report.webhooks.get("failed", 0),
+                     "uncertain": mail.uncertain + hooks.uncertain, "gone": report.webhooks.get("gone", 0),
                      "pending": store.waiting()}  # left for the next run (not what a live run beside holds)
     _summarise(report, stream)
     return report
 
 
+def _send(site_dir: Path, site: Site, snapshot: dict[str, Any], store: NotifyStore, channels: _Channels,
+          active: tuple[Subscriber, ...], stream: IO[str]) -> tuple[Tally, Tally, Outcomes]:
+    """Both channels at once: the webhooks in a thread, the emails here; then the notices
+    of endpoints quarantined meanwhile (emails too). Returns the emails' tally (notices
+    included), the webhooks' and their outcomes."""
+    theme, settings = Theme(site_dir), mail_settings(site.config, channels.env)
+    outcomes = Outcomes(store, channels.audience, stream)
+    requests = Requests(store, theme, settings, {s.key: s for s in active if s.webhook}, channels.env,
+                        outcomes.is_stopped, stream)
+    hooks = Progress(stream=stream, label="webhooks")
+    sender = _Background(lambda: channels.webhooks().deliver(requests, outcomes, hooks)) if requests.claim() \
+        else None
+    mail = Progress(stream=stream)
+    try:
+        _mail(_Messages(store, theme, settings, snapshot["site"]), channels, site_dir, site.config, mail)
+    except KeyboardInterrupt:
+        raise  # the webhook thread ends with the process: what it held is reported uncertain next time
+    except BaseException:
+        if sender is not None:
+            sender.wait(quiet=True)
+        raise
+    if sender is not None:
+        sender.wait()
+    if outcomes.quarantined:  # their contacts' notices were queued while the emails went out
+        _mail(_Messages(store, theme, settings, snapshot["site"]), channels, site_dir, site.config, mail)
+    return mail.tally(), hooks.tally() if sender is not None else Tally(), outcomes
+
+
+def _mail(messages: _Messages, channels: _Channels, site_dir: Path, config: SiteConfig, progress: Progress) -> None:
+    """The emails (and notices) still pending, if there are any: the transport is set up
+    only then."""
+    if messages.claim():
+        channels.email(site_dir, config).deliver(messages, messages.store, progress)
+
+
+class _Background:
+    """The webhook run in a thread of its own; its error is raised again by `wait`."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.error: BaseException | None = None
+        self._work = work
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            self.error = error
+
+    def wait(self, quiet: bool = False) -> None:
+        while self._thread.is_alive():  # short joins: a Ctrl-C still gets through
+            self._thread.join(0.2)
+        if self.error is not None and not quiet:
+            raise self.error
+
+
+@dataclass
+class _Channels:
+    """How this run sends: the email transport (made when there is mail), the webhook
+    transport, the audience told of 410s, and the environment."""
+
+    transport: Transport | str
+    given_webhooks: WebhookTransport | None
+    audience: Audience
+    env: Mapping[str, str]
+    connections: int
+    _email: Transport | None = None
+
+    def email(self, site_dir: Path, config: SiteConfig) -> Transport:
+        if self._email is None:
+            self._email = _transport(self.transport, site_dir, config, self.env, self.connections)
+        return self._email
+
+    def webhooks(self) -> WebhookTransport:
+        if self.given_webhooks is not None:
+            return self.given_webhooks
+        timeout, problems = preflight.webhook_timeout(self.env)
+        if problems:
+            raise SetupError(problems)
+        return WebhookTransport(NetworkPolicy.from_env(self.env), timeout=timeout)
+
+
+def _held_back(events: list[Event], subscribers: Iterable[Subscriber],
+               stopped: Mapping[str, Endpoint]) -> list[Endpoint]:
+    """The stopped endpoints that would have had one of these events."""
+    chosen = {s.key for event in events for s in recipients(event, subscribers)}
+    return [endpoint for key, endpoint in sorted(stopped.items()) if key in chosen]
+
+
 def _preflight(site: Site, env: Mapping[str, str], transport: Transport | str, location: StoreLocation,
-               store: NotifyStore | None, snapshot: dict[str, Any], audience: Audience, chosen: bool) -> None:
+               store: NotifyStore | None, snapshot: dict[str, Any], audience: Audience, chosen: bool,
+               listed: tuple[Subscriber, ...] = ()) -> None:
     """The checks for notify (`statusgen doctor` runs them too), before any work: all
     problems at once, or nothing. A transport object (not "outbox" or "smtp") was set up by
     the caller, who checked it."""
     state = None if store is None else "baselined" if store.is_baselined() else "empty"
     checks = preflight.notify_checks(site, env, transport if isinstance(transport, str) else "given", location,
-                                     len(snapshot["incidents"]), state, chosen)
+                                     len(snapshot["incidents"]), state, chosen, listed=listed)
     problems = preflight.problems_of([*checks, *audience.checks(site)])
     if problems:
         raise SetupError(problems)
@@ -225,22 +345,34 @@ def mail_settings(config: SiteConfig, env: Mapping[str, str]) -> MailSettings:
 
 
 class _Messages:
-    """The queue as messages, claimed from the store in batches as the transport asks for
-    them (the first one goes out at once; a run running beside this one takes other
-    batches); each (event, language) is rendered once. How many there will be is not
-    known in advance: another run may take some."""
+    """The queue's emails as messages, claimed from the store in batches as the transport
+    asks for them (the first one goes out at once; a run running beside this one takes
+    other batches); each (event, language) is rendered once. How many there will be is not
+    known in advance: another run may take some. A quarantine notice (an event of kind
+    `webhook_quarantined`) is an email like the others, made by `notice`."""
 
-    def __init__(self, store: NotifyStore, theme: Theme, settings: MailSettings) -> None:
-        self.store, self.theme, self.settings = store, theme, settings
+    def __init__(self, store: NotifyStore, theme: Theme, settings: MailSettings, site: dict[str, Any]) -> None:
+        self.store, self.theme, self.settings, self.site = store, theme, settings, site
+        self._first: list[Delivery] = []
+
+    def claim(self) -> bool:
+        """Take the first batch now: whether there is anything to send at all."""
+        self._first = self._first or self.store.claim(CLAIM_BATCH, "email")
+        return bool(self._first)
 
     def _claimed(self) -> Iterator[Delivery]:
-        while batch := self.store.claim(CLAIM_BATCH):
+        batch, self._first = self._first or self.store.claim(CLAIM_BATCH, "email"), []
+        while batch:
             yield from batch
+            batch = self.store.claim(CLAIM_BATCH, "email")
 
     def __iter__(self) -> Iterator[Outgoing]:
         rendered: dict[tuple[str, str], RenderedEmail] = {}
         for delivery in self._claimed():
             event, context, subscriber = delivery.event, delivery.context, delivery.subscriber
+            if event.kind == NOTICE_KIND:
+                yield notice_email(delivery.id, event, context, subscriber, self.site, self.theme, self.settings)
+                continue
             key = (event.key, subscriber.language)
             if key not in rendered:
                 rendered[key] = render_email(event, context, subscriber.language, self.theme)
@@ -264,10 +396,14 @@ def _transport(chosen: Transport | str, site_dir: Path, config: SiteConfig, env:
 
 
 def _print_plan(queued: list[tuple[Event, dict[str, Any], list[Subscriber]]], pending: list[Delivery],
-                stream: IO[str]) -> None:
+                held_back: list[Endpoint], stream: IO[str]) -> None:
+    """Who would get what; webhooks shown masked (their URLs are secrets)."""
     for event, _, chosen in queued:
         print(f"would send {event.kind} ({event.key}) to {len(chosen)}: "
-              + ", ".join(s.email for s in chosen), file=stream)
+              + ", ".join(f"webhook {masked_url(s.webhook)}" if s.webhook else s.email for s in chosen), file=stream)
+    for endpoint in held_back:
+        print(f"would not send to webhook {masked_url(endpoint.url)} (id {endpoint.id}): it is {endpoint.state}",
+              file=stream)
     if pending:
         print(f"would retry {len(pending)} pending deliveries from earlier runs", file=stream)
     if not queued and not pending:
@@ -275,6 +411,10 @@ def _print_plan(queued: list[tuple[Event, dict[str, Any], list[Subscriber]]], pe
 
 
 def _summarise(report: NotifyReport, stream: IO[str]) -> None:
+    for endpoint in report.held_back:
+        since = f" since {endpoint.changed_at:%Y-%m-%d %H:%M} UTC" if endpoint.changed_at else ""
+        print(f"notify: webhook {masked_url(endpoint.url)} (id {endpoint.id}) gets nothing: quarantined{since}; "
+              f"`statusgen subscribers reactivate {endpoint.id}` brings it back", file=stream)
     if report.interrupted:
         print(f"notify: {report.interrupted} messages of an interrupted run may or may not have been"
               " delivered; they are not sent again", file=stream)

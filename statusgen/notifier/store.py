@@ -14,6 +14,18 @@ what is new under `detecting`, then takes the queue in batches (`claim`). In the
 file a run holds the store alone: a second run on the same file waits for the first to end
 (an exclusive lock on `notify.db.lock`), then finds nothing left to announce and sends
 only what the first deferred. PostgreSQL lets several runs share one send (pgstore.py).
+
+Webhook deliveries share the queue and the ledger: a delivery row carries the URL, format,
+secret variable and contact (`webhook` not NULL), and a Statuspage webhook gets one row per
+payload part (`""`, `component/ID`), so each part is sent exactly once. Runs claim email
+and webhook deliveries apart (`claim(limit, channel)`), so two transports send at once.
+`endpoints` keeps each webhook's health (`health.py`): `settle_webhook` records an outcome
+and the endpoint's next state in one transaction; a quarantine fails the endpoint's queued
+deliveries and queues the one email to its contact as a delivery like any other; a 410
+marks it gone. A delivery ends `gone` when its endpoint unsubscribed (410 Gone).
+
+Schema 2 added the webhook columns, the part and `endpoints`; a schema-1 file is upgraded
+in place when it is opened (`MIGRATIONS`).
 """
 
 from __future__ import annotations
@@ -32,32 +44,91 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from statusgen.notifier.events import Event
 from statusgen.content.model import Subscriber
+from statusgen.content.webhooks import detect_format, webhook_id
+from statusgen.notifier.events import Event
+from statusgen.notifier.health import Endpoint, after, notice, reactivated, stop_reason
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS announced (key TEXT PRIMARY KEY, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), taken_at TEXT NOT NULL, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, queued_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS deliveries (
+SCHEMA_1 = (
+    "CREATE TABLE IF NOT EXISTS announced (key TEXT PRIMARY KEY, at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), taken_at TEXT NOT NULL,"
+    " body TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL,"
+    " queued_at TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS deliveries (
+        id INTEGER PRIMARY KEY,
+        event_key TEXT NOT NULL REFERENCES events (key),
+        recipient TEXT NOT NULL,
+        language TEXT NOT NULL,
+        components TEXT,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'committing', 'sent', 'failed', 'uncertain')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        updated_at TEXT NOT NULL,
+        UNIQUE (event_key, recipient)
+    )""",
+    "CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (state)",
+)
+DELIVERIES_2 = """CREATE TABLE deliveries_2 (
     id INTEGER PRIMARY KEY,
     event_key TEXT NOT NULL REFERENCES events (key),
-    recipient TEXT NOT NULL,
+    recipient TEXT NOT NULL,                 -- the address, or `webhook:` and the URL (Subscriber.key)
+    part TEXT NOT NULL DEFAULT '',           -- a Statuspage webhook's payload part: '' or component/ID
     language TEXT NOT NULL,
     components TEXT,
+    webhook TEXT,                            -- a webhook delivery's URL; NULL: an email
+    format TEXT,
+    secret_env TEXT,                         -- the variable holding its signing secret(s), never the secret
+    contact TEXT,                            -- the webhook's contact address
     state TEXT NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'committing', 'sent', 'failed', 'uncertain')),
+        CHECK (state IN ('pending', 'committing', 'sent', 'failed', 'uncertain', 'gone')),
     attempts INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     updated_at TEXT NOT NULL,
-    UNIQUE (event_key, recipient)
-);
-CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (state);
-"""
+    UNIQUE (event_key, recipient, part)
+)"""
+ENDPOINTS = """CREATE TABLE endpoints (
+    key TEXT PRIMARY KEY,                    -- `webhook:` and the URL
+    id TEXT NOT NULL UNIQUE,                 -- ids.webhook_id(URL): what ops type
+    url TEXT NOT NULL,
+    format TEXT NOT NULL,
+    contact TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'quarantined', 'gone')),
+    failures INTEGER NOT NULL DEFAULT 0,     -- failed attempts since the last success
+    failing_since TEXT,
+    last_error TEXT,
+    last_failure_at TEXT,
+    last_success_at TEXT,
+    changed_at TEXT,
+    updated_at TEXT NOT NULL
+)"""
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    SCHEMA_1,
+    (DELIVERIES_2,
+     "INSERT INTO deliveries_2 (id, event_key, recipient, language, components, state, attempts, error, updated_at)"
+     " SELECT id, event_key, recipient, language, components, state, attempts, error, updated_at FROM deliveries",
+     "DROP TABLE deliveries",
+     "ALTER TABLE deliveries_2 RENAME TO deliveries",
+     "CREATE INDEX deliveries_by_state ON deliveries (state)",
+     "CREATE INDEX deliveries_by_webhook ON deliveries (recipient) WHERE webhook IS NOT NULL",
+     ENDPOINTS),
+)
+"""The SQLite file's schema, one step per version: a file is brought to the last one when opened."""
+SCHEMA_VERSION = len(MIGRATIONS)
+DELIVERY_COLUMNS = "id, event_key, recipient, language, components, part, webhook, format, secret_env, contact"
+ENDPOINT_COLUMNS = ("key, id, url, format, contact, language, state, failures, failing_since, last_error,"
+                    " last_failure_at, last_success_at, changed_at")
+CHANNELS = {"email": "webhook IS NULL", "webhook": "webhook IS NOT NULL"}
+"""What a run's claim of one channel takes: each transport claims its own."""
+REVIVED = ("state = CASE WHEN {table}.state = 'gone' THEN 'active' ELSE {table}.state END,"
+           " changed_at = CASE WHEN {table}.state = 'gone' THEN excluded.updated_at ELSE {table}.changed_at END")
+"""A gone endpoint (410) that the audience lists again was subscribed again: active."""
+SETTLED = {"sent": "sent", "retry_later": "pending", "failed": "failed", "uncertain": "uncertain", "gone": "gone"}
+"""A webhook outcome → the delivery's state."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +138,8 @@ class Delivery:
     context: dict[str, Any]
     """The snapshot as far as this event needs it: site, components, groups, its incident."""
     subscriber: Subscriber
+    part: str = ""
+    """A Statuspage webhook's payload part: "" (the incident), or `component/ID`."""
 
 
 class NotifyStore(Protocol):
@@ -77,9 +150,9 @@ class NotifyStore(Protocol):
     def last_snapshot(self) -> dict[str, Any] | None: ...
     def record_baseline(self, keys: set[str], snapshot: dict[str, Any]) -> None: ...
     def queue(self, queued: list[tuple[Event, dict[str, Any], list[Subscriber]]], keys: set[str],
-              snapshot: dict[str, Any]) -> int: ...
+              snapshot: dict[str, Any], parts: Parts | None = None) -> int: ...
     def pending(self) -> list[Delivery]: ...
-    def claim(self, limit: int) -> list[Delivery]: ...   # the next pending deliveries, this run's alone
+    def claim(self, limit: int, channel: str = "email") -> list[Delivery]: ...  # the next pending ones, this run's
     def waiting(self) -> int: ...                        # pending deliveries no other live run holds
     def mark_interrupted(self) -> int: ...
     def counts(self) -> dict[str, int]: ...
@@ -91,6 +164,23 @@ class NotifyStore(Protocol):
     def uncertain(self, delivery_id: int, error: str) -> None: ...
     def deliveries_to(self, address: str) -> list[dict[str, Any]]: ...
     def erase(self, address: str, replacement: str) -> tuple[int, int]: ...
+    # webhooks: the outcome with the endpoint's health, the endpoints, reactivation
+    def settle_webhook(self, delivery_id: int, outcome: str, error: str | None = None) -> Stopped | None: ...
+    def endpoints(self) -> list[Endpoint]: ...
+    def reactivate(self, ident: str) -> tuple[Endpoint, Endpoint] | None: ...
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """An endpoint a webhook outcome just stopped (quarantined or gone), and how many of
+    its queued deliveries were ended with it (failed, or gone)."""
+
+    endpoint: Endpoint
+    cancelled: int
+
+
+Parts = Mapping[tuple[str, str], tuple[str, ...]]
+"""(event key, subscriber key) → that delivery's payload parts; absent: one part, ""."""
 
 
 def default_store(site_dir: Path) -> Path:
@@ -112,17 +202,38 @@ def event_body(event: Event, context: dict[str, Any]) -> str:
     return json.dumps({"event": asdict(event), "context": context}, sort_keys=True)
 
 
-def make_deliveries(rows: Iterable[tuple[int, str, str, str, str | None]],
+def make_deliveries(rows: Iterable[tuple[Any, ...]],
                     events: Mapping[str, tuple[Event, dict[str, Any]]]) -> list[Delivery]:
-    """Deliveries from (id, event key, recipient, language, components as JSON) rows;
-    `events` holds every key's decoded event, so each is decoded once, not once a row."""
+    """Deliveries from rows of DELIVERY_COLUMNS; `events` holds every key's decoded event,
+    so each is decoded once, not once a row."""
     found = []
-    for delivery_id, key, recipient, language, components in rows:
+    for delivery_id, key, recipient, language, components, part, webhook, fmt, secret_env, contact in rows:
         event, context = events[key]
         followed = json.loads(components) if components else None
-        found.append(Delivery(delivery_id, event, context,
-                              Subscriber(recipient, tuple(followed) if followed is not None else None, language)))
+        chosen = tuple(followed) if followed is not None else None
+        subscriber = Subscriber(recipient, chosen, language) if webhook is None else \
+            Subscriber(contact or "", chosen, language, webhook=webhook, format=fmt, secret_env=secret_env)
+        found.append(Delivery(delivery_id, event, context, subscriber, part))
     return found
+
+
+def delivery_rows(event: Event, subscribers: Iterable[Subscriber], parts: Parts | None,
+                  now: Any) -> list[tuple[Any, ...]]:
+    """The rows to queue for one event: (event key, recipient, part, language, components,
+    webhook, format, secret_env, contact, now), one per subscriber and payload part."""
+    rows = []
+    for s in subscribers:
+        components = json.dumps(s.components)
+        hook = (s.webhook, s.format, s.secret_env, s.email) if s.webhook else (None, None, None, None)
+        for part in (parts or {}).get((event.key, s.key), ("",)):
+            rows.append((event.key, s.key if s.webhook else s.email, part, s.language, components, *hook, now))
+    return rows
+
+
+def endpoint_rows(subscribers: Iterable[Subscriber], now: Any) -> list[tuple[Any, ...]]:
+    """(key, id, url, format, contact, language, now) for each webhook subscriber."""
+    return [(s.key, webhook_id(s.webhook), s.webhook, s.format or detect_format(s.webhook), s.email, s.language, now)
+            for s in subscribers if s.webhook]
 
 
 @contextmanager
@@ -156,7 +267,7 @@ class SqliteNotifyStore:
         path.chmod(0o600)  # it holds addresses
         self._migrate()
         self._events: dict[str, tuple[Event, dict[str, Any]]] = {}
-        self._claimed_up_to = 0
+        self._claimed_up_to = dict.fromkeys(CHANNELS, 0)
         self._held: int | None = None
 
     def close(self) -> None:
@@ -170,7 +281,7 @@ class SqliteNotifyStore:
         """The run holds the file alone until it ends: a second run waits here, then finds
         the events announced and the deliveries sent (and retries what this one deferred)."""
         with exclusive_use(self.path) as lock:
-            self._held, self._claimed_up_to = lock, 0
+            self._held, self._claimed_up_to = lock, dict.fromkeys(CHANNELS, 0)
             try:
                 yield
             finally:
@@ -180,12 +291,22 @@ class SqliteNotifyStore:
         return nullcontext()  # `running` already holds the whole file
 
     def _migrate(self) -> None:
-        self._db.executescript(SCHEMA)
+        """Bring the file to SCHEMA_VERSION, one migration at a time, each in its own
+        transaction (a second process opening it at once finds it done)."""
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for number in range(self._version() + 1, SCHEMA_VERSION + 1):
+            with self._transaction() as db:
+                if self._version() >= number:
+                    continue
+                for statement in MIGRATIONS[number - 1]:
+                    db.execute(statement)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(number),))
+        if self._version() > SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path}: made by a newer statusgen (schema {self._version()})")
+
+    def _version(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path}: made by a newer statusgen (schema {row[0]})")
+        return int(row[0]) if row else 0
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="seconds")
@@ -223,20 +344,29 @@ class SqliteNotifyStore:
             self._remember(db, keys, snapshot)
 
     def queue(self, queued: list[tuple[Event, dict[str, Any], list[Subscriber]]], keys: set[str],
-              snapshot: dict[str, Any]) -> int:
-        """Queue every (event, subscriber) and remember the snapshot, all in one transaction."""
-        now, count = self._now(), 0
+              snapshot: dict[str, Any], parts: Parts | None = None) -> int:
+        """Queue every (event, subscriber, payload part) and remember the snapshot, all in
+        one transaction; a webhook subscriber's endpoint is recorded for its health."""
         with self._transaction() as db:
-            for event, context, subscribers in queued:
-                body = event_body(event, context)
-                db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)", (event.key, event.kind, body, now))
-                rows = [(event.key, s.email, s.language, json.dumps(s.components), now) for s in subscribers]
-                before = db.total_changes
-                db.executemany("INSERT OR IGNORE INTO deliveries (event_key, recipient, language, components,"
-                               " updated_at) VALUES (?, ?, ?, ?, ?)", rows)
-                count += db.total_changes - before
+            count = sum(self._queue(db, event, context, subscribers, parts) for event, context, subscribers in queued)
+            db.executemany("INSERT INTO endpoints (key, id, url, format, contact, language, updated_at)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET format = excluded.format,"
+                           " contact = excluded.contact, language = excluded.language, updated_at = excluded.updated_at,"
+                           f" {REVIVED.format(table='endpoints')}",
+                           endpoint_rows({s.key: s for _, _, chosen in queued for s in chosen}.values(), self._now()))
             self._remember(db, keys, snapshot)
         return count
+
+    def _queue(self, db: sqlite3.Connection, event: Event, context: dict[str, Any], subscribers: Iterable[Subscriber],
+               parts: Parts | None = None) -> int:
+        now = self._now()
+        db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
+                   (event.key, event.kind, event_body(event, context), now))
+        before = db.total_changes
+        db.executemany("INSERT OR IGNORE INTO deliveries (event_key, recipient, part, language, components, webhook,"
+                       " format, secret_env, contact, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       delivery_rows(event, subscribers, parts, now))
+        return db.total_changes - before
 
     def _remember(self, db: sqlite3.Connection, keys: Iterable[str], snapshot: dict[str, Any]) -> None:
         now = self._now()
@@ -245,22 +375,23 @@ class SqliteNotifyStore:
 
     def pending(self) -> list[Delivery]:
         with self._lock:
-            rows = self._db.execute("SELECT id, event_key, recipient, language, components FROM deliveries"
-                                    " WHERE state = 'pending' ORDER BY id").fetchall()
+            rows = self._db.execute(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'pending'"
+                                    " ORDER BY id").fetchall()
             return self._deliveries(rows)
 
-    def claim(self, limit: int) -> list[Delivery]:
-        """The next `limit` pending deliveries. The run holds the whole file, so claiming
-        is a cursor: a delivery deferred in this run (back to pending) waits for the next."""
+    def claim(self, limit: int, channel: str = "email") -> list[Delivery]:
+        """The next `limit` pending deliveries of the channel (`email` or `webhook`). The
+        run holds the whole file, so claiming is a cursor per channel: a delivery deferred
+        in this run (back to pending) waits for the next."""
         with self._lock:
-            rows = self._db.execute("SELECT id, event_key, recipient, language, components FROM deliveries"
-                                    " WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
-                                    (self._claimed_up_to, limit)).fetchall()
+            rows = self._db.execute(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'pending' AND"
+                                    f" {CHANNELS[channel]} AND id > ? ORDER BY id LIMIT ?",
+                                    (self._claimed_up_to[channel], limit)).fetchall()
             if rows:
-                self._claimed_up_to = rows[-1][0]
+                self._claimed_up_to[channel] = rows[-1][0]
             return self._deliveries(rows)
 
-    def _deliveries(self, rows: list[tuple[int, str, str, str, str | None]]) -> list[Delivery]:
+    def _deliveries(self, rows: list[tuple[Any, ...]]) -> list[Delivery]:
         for key in {row[1] for row in rows} - self._events.keys():
             (body,) = self._db.execute("SELECT body FROM events WHERE key = ?", (key,)).fetchone()
             self._events[key] = decode_event(body)
@@ -303,6 +434,60 @@ class SqliteNotifyStore:
     def uncertain(self, delivery_id: int, error: str) -> None:
         self._set(delivery_id, "uncertain", error)
 
+    # ── webhooks: outcomes and the endpoints' health ───────────────────────────────
+
+    def settle_webhook(self, delivery_id: int, outcome: str, error: str | None = None) -> Stopped | None:
+        """Record a webhook delivery's outcome (`SETTLED`) and its endpoint's health in one
+        transaction; returns the endpoint when this outcome stopped it (quarantined: its
+        queued deliveries fail, this one too, and the notice to its contact is queued; gone:
+        its queued deliveries end `gone`)."""
+        with self._transaction() as db:
+            db.execute("UPDATE deliveries SET state = ?, error = ?, attempts = attempts + ?, updated_at = ?"
+                       " WHERE id = ?", (SETTLED[outcome], error, int(outcome == "retry_later"), self._now(),
+                                         delivery_id))
+            row = db.execute(f"SELECT {_prefixed('e.', ENDPOINT_COLUMNS)} FROM endpoints e JOIN deliveries d"
+                             " ON d.recipient = e.key WHERE d.id = ?", (delivery_id,)).fetchone()
+            if row is None:
+                return None
+            before = endpoint_from_row(row)
+            now = self._clock().astimezone(UTC)
+            changed = after(before, outcome, error, now)
+            db.execute("UPDATE endpoints SET state = ?, failures = ?, failing_since = ?, last_error = ?,"
+                       " last_failure_at = ?, last_success_at = ?, changed_at = ?, updated_at = ? WHERE key = ?",
+                       (*_health_values(changed, _iso), _iso(now), changed.key))
+            if changed.state == before.state:
+                return None
+            cut = db.execute("UPDATE deliveries SET state = ?, error = ?, updated_at = ? WHERE recipient = ?"
+                       " AND state = 'pending'", ("gone" if changed.state == "gone" else "failed",
+                                                  stop_reason(changed), _iso(now), changed.key))
+            if changed.state == "quarantined" and changed.contact:
+                event, context = notice(changed)
+                self._queue(db, event, context, [Subscriber(changed.contact, None, changed.language)])
+            return Stopped(changed, cut.rowcount)
+
+    def endpoints(self) -> list[Endpoint]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {ENDPOINT_COLUMNS} FROM endpoints ORDER BY id").fetchall()
+        return [endpoint_from_row(row) for row in rows]
+
+    def reactivate(self, ident: str) -> tuple[Endpoint, Endpoint] | None:
+        """Bring a quarantined endpoint back (failures forgotten); (before, after), or None
+        when no endpoint has the id. A gone or active one is returned unchanged."""
+        with self._transaction() as db:
+            row = db.execute(f"SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE id = ?", (ident,)).fetchone()
+            if row is None:
+                return None
+            before = endpoint_from_row(row)
+            if before.state != "quarantined":
+                return before, before
+            back = reactivated(before, self._clock().astimezone(UTC))
+            db.execute("UPDATE endpoints SET state = ?, failures = ?, failing_since = ?, changed_at = ?,"
+                       " updated_at = ? WHERE key = ?", (back.state, back.failures, None, _iso(back.changed_at),
+                                                         _iso(back.changed_at), back.key))
+            return before, back
+
+    # ── one address (data-protection requests) ───────────────────────────────────────
+
     def deliveries_to(self, address: str) -> list[dict[str, Any]]:
         """Everything recorded about deliveries to one address (a data-protection request)."""
         rows = self._db.execute(
@@ -313,9 +498,9 @@ class SqliteNotifyStore:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def erase(self, address: str, replacement: str) -> tuple[int, int]:
-        """Put `replacement` wherever the ledger has the address; a delivery still queued
-        is cancelled first, or the next run would mail the replacement. Returns (rows
-        rewritten, deliveries cancelled)."""
+        """Put `replacement` wherever the ledger has the address (as a recipient or as a
+        webhook's contact); a delivery still queued to it is cancelled first, or the next
+        run would mail the replacement. Returns (rows rewritten, deliveries cancelled)."""
         key = address.lower()
         pattern = re.compile(re.escape(key), re.IGNORECASE)
         with self._transaction() as db:
@@ -326,4 +511,33 @@ class SqliteNotifyStore:
             for delivery_id, error in rows:
                 db.execute("UPDATE deliveries SET recipient = ?, error = ? WHERE id = ?",
                            (replacement, pattern.sub(replacement, error) if error else error, delivery_id))
+            db.execute("UPDATE deliveries SET contact = ? WHERE lower(contact) = ?", (replacement, key))
+            db.execute("UPDATE endpoints SET contact = '' WHERE lower(contact) = ?", (key,))
         return len(rows), cancelled
+
+
+def endpoint_from_row(row: tuple[Any, ...]) -> Endpoint:
+    """An Endpoint from a row of ENDPOINT_COLUMNS (times as ISO text, or as datetimes)."""
+    key, ident, url, fmt, contact, language, state, failures, since, error, failed_at, success_at, changed = row
+    return Endpoint(key, ident, url, fmt, contact, language, state, failures, _time(since), error, _time(failed_at),
+                    _time(success_at), _time(changed))
+
+
+def _health_values(endpoint: Endpoint, time: Any) -> tuple[Any, ...]:
+    """state, failures, failing_since, last_error, last_failure_at, last_success_at, changed_at."""
+    return (endpoint.state, endpoint.failures, time(endpoint.failing_since), endpoint.last_error,
+            time(endpoint.last_failure_at), time(endpoint.last_success_at), time(endpoint.changed_at))
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _prefixed(prefix: str, columns: str) -> str:
+    return ", ".join(prefix + name.strip() for name in columns.split(","))

@@ -13,6 +13,10 @@
     preflight.py what the service needs before it starts (the secret, its store, the relay)
     settings.py  the service's settings from site.yaml and the environment, checked once
     ops.py       `statusgen subscribers list|export|remove`
+    webhookroutes.py  the webhook tab: a URL, its contact's confirmation, the secret shown once
+    webhooktest.py    the test delivery a webhook gets when it is confirmed (or asked from manage)
+    signingkeys.py    webhook signing secrets: derived from STATUSGEN_SECRET_KEY and a stored seed
+    webhookops.py     `statusgen subscribers secret ID`
     commands.py  the command line
 """
 

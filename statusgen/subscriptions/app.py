@@ -10,6 +10,8 @@
     GET  {base}unsubscribe?token=     a page with a button
     POST {base}unsubscribe?token=     RFC 8058 one-click (no cookie, no CSRF token: the token decides)
     GET  {base}healthz                {"status": "ok", "database": "ok"}, or 503 and "unreachable"
+    GET|POST {base}webhook            the webhook tab (webhookroutes.py); confirm, manage and
+                                      unsubscribe take its links too (a token for `webhook:ID`)
 
 The subscribe POST answers the same bytes whatever the address's state (unknown,
 pending, confirmed, unsubscribed) and does the same work in each: one row written, one
@@ -42,13 +44,16 @@ from werkzeug.wrappers import Request, Response
 from statusgen.content.model import Subscriber
 from statusgen.database import DatabaseError
 from statusgen.subscriptions.forms import Choices, Problem, read_choices, read_subscribe
-from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer, Mailer
+from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer, Mailer, Subject
 from statusgen.subscriptions.pages import Pages
 from statusgen.subscriptions.security import CSRF_FIELD, Guard, origin_of, security_headers
 from statusgen.subscriptions.settings import MAX_BODY, Service
-from statusgen.subscriptions.store import Subscription, SubscriptionStore, address_key
+from statusgen.subscriptions.store import Subscription, SubscriptionStore, WebhookSubscription, address_key
+from statusgen.subscriptions.webhookroutes import WebhookRoutes
+from statusgen.subscriptions.webhooktest import Tester
 from statusgen.tokens import TokenError, read_token
 from statusgen.notifier.delivery import Transport, masked
+from statusgen.notifier.webhooks.transport import WebhookTransport
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +84,20 @@ class _TokenProblem(Exception):
         self.purpose, self.reason = purpose, reason
 
 
-class SubscriptionApp:
+class SubscriptionApp(WebhookRoutes):
     def __init__(self, service: Service, store: SubscriptionStore, transport: Transport,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, webhooks: WebhookTransport | None = None) -> None:
         self.service = service
         self.store = store
         self.mailer = Mailer(transport)
         self.clock = clock or (lambda: datetime.now(UTC))
         config = service.site.config
         self.pages = Pages(service.site, service.theme, service.base_path)
+        if webhooks is None:
+            from statusgen.subscriptions.webhooktest import ping_transport
+
+            webhooks = ping_transport(service.webhook_policy)
+        self.tester = Tester(self.pages, webhooks)
         self.composer = Composer(service.site, service.theme, service.mail, service.public_url, service.secret)
         status_origin = origin_of(config.base_url) or config.base_url
         self.guard = Guard(service.secret, {status_origin, origin_of(service.public_url) or ""},
@@ -97,7 +107,7 @@ class SubscriptionApp:
         self.url_map = Map([
             Rule(base, endpoint="home", methods=["GET"]),
             *(Rule(f"{base}{name}", endpoint=name, methods=["GET", "POST"])
-              for name in ("subscribe", "confirm", "manage", "unsubscribe")),
+              for name in ("subscribe", "webhook", "confirm", "manage", "unsubscribe")),
             Rule(f"{base}healthz", endpoint="healthz", methods=["GET"]),
         ], strict_slashes=False, merge_slashes=False)  # never a redirect built from the Host header
         self._wsgi: Callable[..., Iterable[bytes]] = self._respond
@@ -203,6 +213,10 @@ class SubscriptionApp:
         except TokenError as error:
             raise _TokenProblem(purpose, error.reason) from None
 
+    def _subject(self, token: str, purpose: str) -> Subject:
+        """What a link's token acts on: an address or a webhook (mail.Subject)."""
+        return Subject.read(self._address(token, purpose))
+
     def _token_problem(self, request: Request, problem: _TokenProblem) -> Response:
         lang = self._language(request, request.form.get("lang") if request.method == "POST" else None)
         key = "token.expired" if "expired" in problem.reason else "token.invalid"
@@ -259,12 +273,18 @@ class SubscriptionApp:
         now = self.clock()
         before = self.store.request(wanted.email, wanted.choices.components, wanted.choices.language, now)
         kind = "already" if before == "confirmed" else "confirm"
-        outgoing = self.composer.compose(kind, wanted.email, wanted.choices.language, now)
-        if self.store.hit(f"email:{address_key(wanted.email)}", *ADDRESS_LIMIT, now):
-            log.info("subscriptions: no email to %s: too many in the last hour", masked(wanted.email))
+        self._send_limited(wanted.email, kind, wanted.choices.language, now)
+        return self._sent(lang)
+
+    def _send_limited(self, address: str, kind: str, lang: str, now: datetime,
+                      webhook: WebhookSubscription | None = None) -> None:
+        """Compose the email (always: the work must not tell cases apart) and send it,
+        unless the address had its share this hour (then silently not)."""
+        outgoing = self.composer.compose(kind, address, lang, now, webhook=webhook)
+        if self.store.hit(f"email:{address_key(address)}", *ADDRESS_LIMIT, now):
+            log.info("subscriptions: no email to %s: too many in the last hour", masked(address))
         else:
             self.mailer.send(outgoing)
-        return self._sent(lang)
 
     def _sent(self, lang: str) -> Response:
         """"Check your email": the one answer to every accepted subscribe POST."""
@@ -278,7 +298,10 @@ class SubscriptionApp:
 
     def _confirm_get(self, request: Request) -> Response:
         token = request.args.get("token", "")
-        found, _ = self._known(self._address(token, "confirm"))
+        subject = self._subject(token, "confirm")
+        if subject.webhook:
+            return self._webhook_confirm_get(request, token, subject)
+        found, _ = self._known(subject.address)
         lang = self._language(request, found.language if found else None)
         return self._form_page(request, "confirm.html", lang, token=token,
                                alternates=self.pages.alternates("confirm", {"token": token}))
@@ -286,7 +309,10 @@ class SubscriptionApp:
     def _confirm_post(self, request: Request) -> Response:
         form = request.form
         self.guard.check(request, form)
-        address = self._address(form.get("token", ""), "confirm")
+        subject = self._subject(form.get("token", ""), "confirm")
+        if subject.webhook:
+            return self._webhook_confirm_post(request, subject)
+        address = subject.address
         now = self.clock()
         found = self.store.confirm(address, now)
         lang = self._language(request, form.get("lang"), found.language if found else None)
@@ -303,7 +329,10 @@ class SubscriptionApp:
 
     def _manage_get(self, request: Request) -> Response:
         token = request.args.get("token", "")
-        address = self._address(token, "manage")
+        subject = self._subject(token, "manage")
+        if subject.webhook:
+            return self._webhook_manage_get(request, token, subject)
+        address = subject.address
         found, listed = self._known(address)
         current = found if found and found.state == "confirmed" else (listed or found)
         lang = self._language(request, current.language if current else None)
@@ -325,7 +354,10 @@ class SubscriptionApp:
         form = request.form
         self.guard.check(request, form)
         token = form.get("token", "")
-        address = self._address(token, "manage")
+        subject = self._subject(token, "manage")
+        if subject.webhook:
+            return self._webhook_manage_post(request, token, subject)
+        address = subject.address
         found, listed = self._known(address)
         lang = self._language(request, form.get("lang"))
         if form.get("action") == "unsubscribe":
@@ -349,7 +381,10 @@ class SubscriptionApp:
 
     def _unsubscribe_get(self, request: Request) -> Response:
         token = request.args.get("token", "")
-        address = self._address(token, "unsubscribe")
+        subject = self._subject(token, "unsubscribe")
+        if subject.webhook:
+            return self._webhook_unsubscribe_get(request, token, subject)
+        address = subject.address
         found, listed = self._known(address)
         lang = self._language(request, *(s.language for s in (found, listed) if s))
         if self.store.is_suppressed(address) and found is None:
@@ -362,7 +397,10 @@ class SubscriptionApp:
         """RFC 8058: the mail provider posts `List-Unsubscribe=One-Click` with no cookie,
         no origin and no CSRF token; the signed token is the authorisation. Idempotent."""
         form = request.form
-        address = self._address(request.args.get("token") or form.get("token", ""), "unsubscribe")
+        subject = self._subject(request.args.get("token") or form.get("token", ""), "unsubscribe")
+        if subject.webhook:
+            return self._webhook_unsubscribe(request, subject)
+        address = subject.address
         found, listed = self._known(address)
         lang = self._language(request, form.get("lang"), *(s.language for s in (found, listed) if s))
         return self._unsubscribe(address, lang)

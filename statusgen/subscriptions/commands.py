@@ -1,4 +1,4 @@
-"""`statusgen subscriptions serve` and `statusgen subscribers list|export|remove`.
+"""`statusgen subscriptions serve` and `statusgen subscribers list|export|remove|secret|reactivate`.
 
 Thin, like the rest of the CLI: parse, call one library function, print. The service's
 and the ops tools' modules are imported only when their command runs.
@@ -35,18 +35,34 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                               description="What statusgen stores about subscribers, from subscribers.yaml, the "
                                           "subscription store and the notifier store. Addresses are shown in full.")
     tasks = ops.add_subparsers(dest="subscribers_action", required=True, metavar="ACTION")
-    listing = tasks.add_parser("list", parents=[common], help="every subscriber: source, state, components")
+    listing = tasks.add_parser("list", parents=[common], help="every subscriber: source, state, components; "
+                                                              "webhooks with their health (URLs masked)")
     _db_option(listing)
+    _store_option(listing)
     listing.set_defaults(run=_list)
+    again = tasks.add_parser("reactivate", parents=[common], help="deliver to a quarantined webhook again",
+                             description="A webhook is quarantined after 10 failed deliveries over at least an "
+                                         "hour: nothing is sent to it until it is reactivated. Its failures are "
+                                         "forgotten; what it missed meanwhile is not sent.")
+    again.add_argument("id", metavar="ID", help="the webhook's id (`statusgen subscribers list` shows it)")
+    _db_option(again)
+    _store_option(again)
+    again.set_defaults(run=_reactivate)
     for name, run, text in (("export", _export, "print everything stored about ADDRESS as JSON"),
                             ("remove", _remove, "erase ADDRESS (it stays unsubscribed, as a digest only)")):
         task = tasks.add_parser(name, parents=[common], help=text)
         task.add_argument("address", metavar="ADDRESS")
         _db_option(task)
-        task.add_argument("--store", metavar="PATH|URL", help="the notifier store: a SQLite file or a postgresql:// "
-                                                              "URL (default: $STATUSGEN_DATABASE_URL, else "
-                                                              "SITE/.statusgen/notify.db)")
+        _store_option(task)
         task.set_defaults(run=run)
+    secret = tasks.add_parser("secret", parents=[common], help="print a self-service webhook's signing secret",
+                              description="Print the signing secret of a confirmed self-service webhook (the "
+                                          "current one, then the previous one while a rotation lasts), for you to "
+                                          "hand to its partner. Needs STATUSGEN_SECRET_KEY, from which it is "
+                                          "derived.")
+    secret.add_argument("id", metavar="ID", help="the webhook's id (the import lists them)")
+    _db_option(secret)
+    secret.set_defaults(run=_secret)
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +70,12 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
                         help="the subscription store: a SQLite file or a postgresql:// URL (default: "
                              "$STATUSGEN_DATABASE_URL, else $STATUSGEN_SUBSCRIPTIONS_DB, else "
                              "SITE/.statusgen/subscriptions.db)")
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="PATH|URL", help="the notifier store: a SQLite file or a postgresql:// "
+                                                            "URL (default: $STATUSGEN_DATABASE_URL, else "
+                                                            "SITE/.statusgen/notify.db)")
 
 
 def _db(args: argparse.Namespace) -> StoreLocation:
@@ -73,7 +95,18 @@ def _serve(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from statusgen.subscriptions.ops import format_listing, list_subscribers
 
-    print(format_listing(list_subscribers(args.site.resolve(), _db(args))))
+    print(format_listing(list_subscribers(args.site.resolve(), _db(args), _notifier_store(args))))
+    return 0
+
+
+def _reactivate(args: argparse.Namespace) -> int:
+    from statusgen.notifier.webhooks.network import masked_url
+    from statusgen.subscriptions.ops import reactivate_webhook
+
+    endpoint, changed = reactivate_webhook(args.id, _notifier_store(args))
+    what = f"webhook {endpoint.id} ({masked_url(endpoint.url)})"
+    print(f"{what}: reactivated; its next events are delivered" if changed else f"{what}: not quarantined; "
+          "nothing to do")
     return 0
 
 
@@ -102,6 +135,8 @@ def _remove(args: argparse.Namespace) -> int:
     done = remove_address(site, args.address, _db(args), _notifier_store(args))
     print(f"{done.address}: removed {done.subscriptions} subscription(s) and {done.rate_limits} rate counter(s); "
           "it stays unsubscribed, stored as a salted digest only")
+    if done.webhooks:
+        print(f"{done.address}: also removed the {done.webhooks} webhook subscription(s) it was the contact of")
     print(f"notifier store: {done.deliveries} deliveries now name the digest instead of the address"
           + (f"; {done.cancelled} queued ones will not be sent" if done.cancelled else ""))
     if done.outbox:
@@ -111,4 +146,12 @@ def _remove(args: argparse.Namespace) -> int:
     if done.in_yaml:
         print(f"reminder: {done.address} is also in subscribers.yaml; remove it there and commit, "
               "or it stays in git's history of that file")
+    return 0
+
+
+def _secret(args: argparse.Namespace) -> int:
+    from statusgen.subscriptions.webhookops import signing_secrets
+
+    for secret in signing_secrets(_db(args), args.id, os.environ):
+        print(secret)
     return 0

@@ -1,10 +1,15 @@
-"""The service's emails: "confirm your subscription" and "you are already subscribed".
+"""The service's emails: "confirm your subscription" and "you are already subscribed",
+and for a webhook's contact the same two plus "here is the link to your new signing secret".
 
-Both come from one template pair, `site_templates/emails/confirm.txt` and
+All come from one template pair, `site_templates/emails/confirm.txt` and
 `confirm.html` (with `already` as the switch), looked up like the notification emails
 (`notify.compose.email_environment`), in the subscriber's language, text + HTML.
 Headers go through the same checks as the notifications' (`notify.wire.set_headers`:
 one line each, one recipient).
+
+A link's token names what it acts on (`subject`): an address, `webhook:ID` for a webhook
+subscription (never its URL: a token is signed, not encrypted), or `webhook:ID:rotate:TAG`
+for a link that rotates the signing secret once (the tag names the seed it replaces).
 
 `Mailer` sends from a background thread through the notifier's transports (SMTP or the
 outbox), so a request never waits for the mail server: the answer to the subscribe
@@ -28,12 +33,38 @@ from statusgen.notifier.message import MailSettings, unsubscribe_headers
 from statusgen.notifier.wire import POLICY, ascii_host, set_headers, wire_bytes
 from statusgen.content.model import Site
 from statusgen.site.theme import Theme, Translator
+from statusgen.subscriptions.signingkeys import seed_tag
+from statusgen.subscriptions.store import WEBHOOK, WebhookSubscription
 from statusgen.tokens import MAX_AGE, make_token
 from statusgen.notifier.delivery import Outgoing, Progress, Transport, masked, masked_in
 
 log = logging.getLogger(__name__)
 
-KINDS = ("confirm", "already")
+KINDS = ("confirm", "already", "webhook_confirm", "webhook_already", "webhook_secret")
+ROTATE = ":rotate:"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a link acts on: an address, or a webhook subscription (and the seed a rotation
+    link replaces)."""
+
+    address: str = ""
+    webhook: str = ""
+    rotates: str = ""
+
+    @classmethod
+    def read(cls, subject: str) -> Subject:
+        if not subject.startswith(WEBHOOK):
+            return cls(address=subject)
+        ident, _, tag = subject[len(WEBHOOK):].partition(ROTATE)
+        return cls(webhook=ident, rotates=tag)
+
+
+def webhook_subject(hook: WebhookSubscription, rotation: bool = False) -> str:
+    """`webhook:ID`, or for a rotation link `webhook:ID:rotate:TAG`."""
+    plain = f"{WEBHOOK}{hook.id}"
+    return f"{plain}{ROTATE}{seed_tag(hook.seed)}" if rotation and hook.seed else plain
 CONFIRM_HOURS = int(MAX_AGE["confirm"] / timedelta(hours=1))
 """How long a confirmation link works, as the email and the "check your email" page say."""
 
@@ -52,25 +83,34 @@ class Composer:
         """`{public_url}{purpose}?token=...`: the token is the whole authorisation."""
         return f"{self.public_url}{purpose}?token={make_token(self.secret, purpose, address, now=now)}"
 
-    def compose(self, kind: str, address: str, lang: str, now: datetime) -> Outgoing:
+    def compose(self, kind: str, address: str, lang: str, now: datetime,
+                webhook: WebhookSubscription | None = None) -> Outgoing:
         """The email of `kind` to `address`; every link is made whatever the kind, so
-        composing costs the same for an unknown address and a known one."""
-        if kind not in KINDS:
-            raise ValueError(f"email kind: expected one of {', '.join(KINDS)}; found {kind!r}")
+        composing costs the same for an unknown address and a known one. The webhook kinds
+        go to the `webhook`'s contact and their links act on the webhook."""
+        if kind not in KINDS or kind.startswith("webhook_") != (webhook is not None):
+            raise ValueError(f"email kind: expected one of {', '.join(KINDS)} (webhook_ ones with a webhook); "
+                             f"found {kind!r}")
         t = Translator(lang, self.theme.messages(lang), self.site.config.timezone)
         site_title = self.site.config.title[lang]
+        subject = address if webhook is None else webhook_subject(webhook)
+        action = subject if kind != "webhook_secret" or webhook is None else webhook_subject(webhook, rotation=True)
+        target = webhook.shown if webhook else ""
         context = {
-            "t": t, "lang": lang, "site_title": site_title, "already": kind == "already",
-            "confirm_url": self.link("confirm", address, now),
-            "manage_url": self.link("manage", address, now),
-            "unsubscribe_url": self.link("unsubscribe", address, now),
+            "t": t, "lang": lang, "site_title": site_title, "already": kind.endswith("already"),
+            "intro": t(f"service.email.{kind}_text", site=site_title, target=target),
+            "action_label": t("service.email.secret_button" if kind == "webhook_secret" else
+                              "service.email.webhook_button" if webhook else "service.email.confirm_button"),
+            "confirm_url": self.link("confirm", action, now),
+            "manage_url": self.link("manage", subject, now),
+            "unsubscribe_url": self.link("unsubscribe", subject, now),
             "status_url": self.site.config.base_url,
             "hours": CONFIRM_HOURS,
         }
-        subject = t(f"service.email.{kind}_subject", site=site_title)
-        context["subject"] = subject
+        subject_line = t(f"service.email.{kind}_subject", site=site_title, target=target)
+        context["subject"] = subject_line
         env = email_environment(self.theme)
-        message = self._message(address, subject, now, context["unsubscribe_url"])
+        message = self._message(address, subject_line, now, context["unsubscribe_url"])
         message.set_content(render_template(env, "confirm.txt", context), cte="quoted-printable")
         message.add_alternative(render_template(env, "confirm.html", context), subtype="html", cte="quoted-printable")
         del message.get_payload()[1]["MIME-Version"]  # add_alternative adds one to the part
@@ -133,7 +173,7 @@ class Mailer:
                 batch = list(self._queue)
                 self._queue.clear()
             try:
-                self.transport.deliver(batch, _Ledger(batch), Progress(stream=_LogStream(), label="subscriptions"))
+                self.transport.deliver(batch, _Ledger(batch), Progress(stream=LogStream(), label="subscriptions"))
             except Exception:  # noqa: BLE001 - the service must go on; the next request may work
                 log.exception("subscriptions: could not hand %d email(s) to the transport", len(batch))
             finally:
@@ -168,7 +208,7 @@ class _Ledger:
         log.warning("subscriptions: email to %s %s: %s", masked(address), what, masked_in(error, address))
 
 
-class _LogStream(io.TextIOBase):
+class LogStream(io.TextIOBase):
     """`Progress` writes lines; the service sends them to its log instead of stderr."""
 
     def write(self, text: str) -> int:

@@ -48,12 +48,19 @@ from psycopg_pool import ConnectionPool
 from statusgen.database import CONNECT_TIMEOUT, DatabaseError, Migration, connect, reason, redacted, require_current
 from statusgen.database import schema_version as stored_version
 from statusgen.errors import UsageError
+from statusgen import ids
+from statusgen.subscriptions.signingkeys import OVERLAP
 from statusgen.subscriptions.store import (
     PENDING_LIFETIME,
+    WEBHOOK,
+    WEBHOOK_COLUMNS,
     SqliteSubscriptionStore,
     Subscription,
     Suppression,
+    WebhookSubscription,
     address_key,
+    contact_of,
+    suppressed_as,
 )
 
 STORE = "subscriptions"
@@ -89,9 +96,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             hits INTEGER NOT NULL
         );
     """),
+    Migration(2, "self-service webhook subscriptions", """
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,                 -- ids.webhook_id(url): what ops and signed links name
+            url TEXT NOT NULL UNIQUE,            -- where deliveries go; printed only masked
+            format TEXT NOT NULL,                -- statuspage, slack, teams, googlechat, discord, mattermost
+            components TEXT[],                   -- component or group ids; NULL: everything
+            language TEXT NOT NULL,
+            contact TEXT NOT NULL,               -- the contact's address ('' when an import had none)
+            state TEXT NOT NULL CHECK (state IN ('pending', 'confirmed', 'unsubscribed')),
+            seed TEXT,                           -- with STATUSGEN_SECRET_KEY derives the signing secret; NULL: unsigned
+            seed_check TEXT,                     -- which key the seed was stored under (signingkeys.key_check)
+            previous_seed TEXT,                  -- signs beside `seed` until rotated_at + OVERLAP
+            rotated_at TIMESTAMPTZ,
+            created_at TIMESTAMPTZ NOT NULL,
+            requested_at TIMESTAMPTZ NOT NULL,   -- the last time the form was sent for it
+            confirmed_at TIMESTAMPTZ,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE INDEX webhooks_by_state ON webhooks (state, requested_at);
+    """),
 )
 
-TABLES = ("subscription_meta", "subscriptions", "unsubscribes", "rate_limits")
+TABLES = ("subscription_meta", "subscriptions", "unsubscribes", "rate_limits", "webhooks")
 
 WAIT = 5.0
 """Seconds a request waits for a connection before the database counts as unreachable."""
@@ -224,12 +251,18 @@ class PostgresSubscriptionStore:
         return _subscription(row)
 
     def unsubscribe(self, email: str, now: datetime) -> None:
-        """Suppress the address and forget its subscription; doing it again changes nothing."""
-        key = address_key(email)
+        """Suppress the address and forget its subscription; doing it again changes nothing.
+        A webhook's key (`webhook:URL`) suppresses the URL and ends its subscription."""
+        key, shown = address_key(email), suppressed_as(email)
         with self._transaction() as db:
             db.execute("INSERT INTO unsubscribes VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                       (self.digest(key), key, _moment(now)))
-            db.execute("DELETE FROM subscriptions WHERE address = %s", (key,))
+                       (self.digest(key), shown, _moment(now)))
+            if shown.startswith(WEBHOOK):
+                db.execute("UPDATE webhooks SET state = 'unsubscribed', seed = NULL, seed_check = NULL,"
+                           " previous_seed = NULL, rotated_at = NULL, updated_at = %s WHERE id = %s",
+                           (_moment(now), shown[len(WEBHOOK):]))
+            else:
+                db.execute("DELETE FROM subscriptions WHERE address = %s", (key,))
 
     def is_suppressed(self, email: str) -> bool:
         with self._transaction() as db:
@@ -250,6 +283,85 @@ class PostgresSubscriptionStore:
     def digest(self, email: str) -> str:
         """As `SqliteSubscriptionStore.digest`, with the salt kept in the database."""
         return hmac.new(self._salt, address_key(email).encode(), hashlib.sha256).hexdigest()
+
+    # ── webhooks ──────────────────────────────────────────────────────────────────
+
+    def find_webhook(self, webhook_id: str) -> WebhookSubscription | None:
+        with self._transaction() as db:
+            return _find_webhook(db, webhook_id)
+
+    def request_webhook(self, url: str, fmt: str, components: tuple[str, ...] | None, language: str, contact: str,
+                        now: datetime) -> tuple[str, WebhookSubscription]:
+        """As `SqliteSubscriptionStore.request_webhook`, in one upsert: a confirmed
+        subscription keeps its own choices (so after it, `confirmed` means it was before)."""
+        at = _moment(now)
+        with self._transaction() as db:
+            row = db.execute(
+                "INSERT INTO webhooks AS w (id, url, format, components, language, contact, state, created_at,"
+                " requested_at, updated_at) VALUES (%(id)s, %(url)s, %(format)s, %(components)s, %(language)s,"
+                " %(contact)s, 'pending', %(at)s, %(at)s, %(at)s) ON CONFLICT (id) DO UPDATE SET"
+                " format = CASE WHEN w.state = 'confirmed' THEN w.format ELSE excluded.format END,"
+                " components = CASE WHEN w.state = 'confirmed' THEN w.components ELSE excluded.components END,"
+                " language = CASE WHEN w.state = 'confirmed' THEN w.language ELSE excluded.language END,"
+                " contact = CASE WHEN w.state = 'confirmed' THEN w.contact ELSE excluded.contact END,"
+                " updated_at = CASE WHEN w.state = 'confirmed' THEN w.updated_at ELSE excluded.updated_at END,"
+                " state = CASE WHEN w.state = 'confirmed' THEN w.state ELSE 'pending' END,"
+                " requested_at = excluded.requested_at"
+                f" RETURNING xmax = 0, {WEBHOOK_COLUMNS}",
+                {"id": ids.webhook_id(url), "url": url.strip(), "format": fmt, "components": _array(components),
+                 "language": language, "contact": contact, "at": at}).fetchone()
+        assert row is not None
+        found = _webhook(row[1:])
+        return ("confirmed" if found.state == "confirmed" else "new" if row[0] else "pending"), found
+
+    def confirm_webhook(self, webhook_id: str, seed: str | None, seed_check: str | None,
+                        now: datetime) -> tuple[WebhookSubscription | None, bool]:
+        """As `SqliteSubscriptionStore.confirm_webhook`: the update locks the row, so of two
+        confirmations at once exactly one confirms (and shows the secret)."""
+        at = _moment(now)
+        with self._transaction() as db:
+            row = db.execute(
+                "UPDATE webhooks SET state = 'confirmed', seed = %s, seed_check = %s, previous_seed = NULL,"
+                f" confirmed_at = %s, updated_at = %s WHERE id = %s AND state = 'pending' RETURNING {WEBHOOK_COLUMNS}",
+                (seed, seed_check, at, at, webhook_id)).fetchone()
+            if row is None:
+                found = _find_webhook(db, webhook_id)
+                return (found, False) if found and found.state == "confirmed" else (None, False)
+            confirmed = _webhook(row)
+            db.execute("DELETE FROM unsubscribes WHERE digest = %s", (self.digest(confirmed.key),))
+        return confirmed, True
+
+    def subscribe_webhook(self, url: str, fmt: str, components: tuple[str, ...] | None, language: str, contact: str,
+                          seed: str | None, seed_check: str | None, now: datetime) -> WebhookSubscription:
+        """As `SqliteSubscriptionStore.subscribe_webhook`."""
+        self.request_webhook(url, fmt, components, language, contact, now)
+        found, _ = self.confirm_webhook(ids.webhook_id(url), seed, seed_check, now)
+        assert found is not None
+        return found
+
+    def save_webhook(self, webhook_id: str, components: tuple[str, ...] | None, language: str,
+                     now: datetime) -> WebhookSubscription | None:
+        with self._transaction() as db:
+            row = db.execute("UPDATE webhooks SET components = %s, language = %s, updated_at = %s WHERE id = %s"
+                             f" AND state = 'confirmed' RETURNING {WEBHOOK_COLUMNS}",
+                             (_array(components), language, _moment(now), webhook_id)).fetchone()
+        return _webhook(row) if row else None
+
+    def rotate_webhook(self, webhook_id: str, replaces: str, seed: str, seed_check: str,
+                       now: datetime) -> WebhookSubscription | None:
+        """As `SqliteSubscriptionStore.rotate_webhook`: compare and set in one statement."""
+        at = _moment(now)
+        with self._transaction() as db:
+            row = db.execute("UPDATE webhooks SET previous_seed = seed, seed = %s, seed_check = %s, rotated_at = %s,"
+                             " updated_at = %s WHERE id = %s AND state = 'confirmed' AND seed = %s"
+                             f" RETURNING {WEBHOOK_COLUMNS}",
+                             (seed, seed_check, at, at, webhook_id, replaces)).fetchone()
+        return _webhook(row) if row else None
+
+    def webhooks(self) -> list[WebhookSubscription]:
+        with self._transaction() as db:
+            rows = db.execute(f'SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id COLLATE "C"').fetchall()
+        return [_webhook(row) for row in rows]
 
     # ── abuse and housekeeping ────────────────────────────────────────────────────
 
@@ -275,8 +387,13 @@ class PostgresSubscriptionStore:
     def purge(self, now: datetime) -> int:
         """Forget unconfirmed subscriptions whose link has expired, and finished rate windows."""
         with self._transaction() as db:
+            expired = _moment(now - PENDING_LIFETIME)
             gone = db.execute("DELETE FROM subscriptions WHERE state = 'pending' AND requested_at < %s",
-                              (_moment(now - PENDING_LIFETIME),)).rowcount
+                              (expired,)).rowcount
+            gone += db.execute("DELETE FROM webhooks WHERE state = 'pending' AND requested_at < %s",
+                               (expired,)).rowcount
+            db.execute("UPDATE webhooks SET previous_seed = NULL, rotated_at = NULL WHERE rotated_at <= %s",
+                       (_moment(now - OVERLAP),))
             db.execute("DELETE FROM rate_limits WHERE window_start + window_seconds <= %s", (int(now.timestamp()),))
         return gone
 
@@ -285,8 +402,11 @@ class PostgresSubscriptionStore:
         key = address_key(email)
         digest = self.digest(key)
         with self._transaction() as db:
+            contacted = [ident for ident, contact in db.execute("SELECT id, contact FROM webhooks").fetchall()
+                         if address_key(contact) == key]
             removed = {
                 "subscriptions": db.execute("DELETE FROM subscriptions WHERE address = %s", (key,)).rowcount,
+                "webhooks": db.execute("DELETE FROM webhooks WHERE id = ANY(%s)", (contacted,)).rowcount,
                 "rate_limits": db.execute("DELETE FROM rate_limits WHERE bucket = %s",
                                           (self.digest(f"email:{key}"),)).rowcount,
             }
@@ -303,6 +423,7 @@ class PostgresSubscriptionStore:
                                      (self.digest(key),)).fetchone()
             counter = db.execute("SELECT window_start, window_seconds, hits FROM rate_limits WHERE bucket = %s",
                                  (self.digest(f"email:{key}"),)).fetchone()
+        webhooks = contact_of(self.webhooks(), key)
         return {
             "subscription": None if found is None else {
                 "email": found.email, "state": found.state, "language": found.language,
@@ -314,6 +435,7 @@ class PostgresSubscriptionStore:
             "email_rate_limit": None if counter is None else {
                 "window_start": datetime.fromtimestamp(counter[0], UTC).isoformat(timespec="seconds"),
                 "window_seconds": counter[1], "emails_requested": counter[2]},
+            "webhooks": webhooks,
         }
 
 
@@ -347,10 +469,16 @@ def copy_sqlite(source: Path, db: psycopg.Connection[Any]) -> dict[str, int]:
                      for address, email, components, language, state, created, requested, confirmed, updated
                      in rows["subscriptions"]]
     unsubscribes = [(digest, address, _parsed(at)) for digest, address, at in rows["unsubscribes"]]
+    webhooks = [(ident, url, fmt, _array(_components(components)), language, contact, state, seed, seed_check,
+                 previous_seed, _parsed(rotated), _parsed(created), _parsed(requested), _parsed(confirmed),
+                 _parsed(updated))
+                for (ident, url, fmt, components, language, contact, state, seed, seed_check, previous_seed, rotated,
+                     created, requested, confirmed, updated) in rows["webhooks"]]
     copied = {"subscription_meta": _copy(db, "subscription_meta", salt),
               "subscriptions": _copy(db, "subscriptions", subscriptions),
               "unsubscribes": _copy(db, "unsubscribes", unsubscribes),
-              "rate_limits": _copy(db, "rate_limits", rows["rate_limits"])}
+              "rate_limits": _copy(db, "rate_limits", rows["rate_limits"]),
+              "webhooks": _copy(db, "webhooks", webhooks)}
     return copied
 
 
@@ -393,6 +521,20 @@ def _read_only(db: psycopg.Connection[Any]) -> None:
 def _find(db: psycopg.Connection[Any], key: str) -> Subscription | None:
     row = db.execute(f"SELECT {_COLUMNS} FROM subscriptions WHERE address = %s", (key,)).fetchone()
     return _subscription(row) if row else None
+
+
+def _find_webhook(db: psycopg.Connection[Any], ident: str) -> WebhookSubscription | None:
+    row = db.execute(f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = %s", (ident,)).fetchone()
+    return _webhook(row) if row else None
+
+
+def _webhook(row: tuple[Any, ...]) -> WebhookSubscription:
+    (ident, url, fmt, components, language, contact, state, created_at, requested_at, confirmed_at, seed,
+     seed_check, previous_seed, rotated_at) = row
+    return WebhookSubscription(ident, url, fmt, tuple(components) if components is not None else None, language,
+                               contact, state, _iso(created_at), _iso(requested_at),
+                               _iso(confirmed_at) if confirmed_at else None, seed, seed_check, previous_seed,
+                               _iso(rotated_at) if rotated_at else None)
 
 
 def _subscription(row: tuple[Any, ...]) -> Subscription:

@@ -17,6 +17,7 @@ from pathlib import Path
 from statusgen.content.model import Site, SiteConfig
 from statusgen.database import DATABASE_VARIABLE, DatabaseError, redacted
 from statusgen.notifier.preflight import Check, mail_problems, relay_configured, secret_problems, smtp_settings
+from statusgen.notifier.webhooks.network import ALLOW_NETS, allow_nets_problems
 from statusgen.subscriptions.backend import StoreLocation
 from statusgen.subscriptions.store import DB_VARIABLE
 
@@ -76,11 +77,13 @@ def _file(db_path: Path, writable: bool) -> Check:
 
 def service_checks(site: Site, env: Mapping[str, str], location: StoreLocation) -> list[Check]:
     """What `statusgen subscriptions serve` needs: the secret, its store, the relay's
-    settings when one is set (else its emails go to the outbox)."""
+    settings when one is set (else its emails go to the outbox), and the webhook networks."""
     config = site.config
     checks = [Check("mail settings", tuple(mail_problems(config, env))),
               Check("secret key", tuple(secret_problems(config, env))),
-              subscription_store(config, location, writable=True)]
+              subscription_store(config, location, writable=True),
+              Check("webhook networks", tuple(allow_nets_problems(env)),
+                    found=env.get(ALLOW_NETS, "").strip() or "public addresses only")]
     if relay_configured(config, env):
         checks.append(Check("SMTP settings", tuple(smtp_settings(config, env)[1])))
     return checks

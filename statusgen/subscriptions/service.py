@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from statusgen.notifier.delivery import Transport
+from statusgen.notifier.webhooks.transport import WebhookTransport
 from statusgen.subscriptions.backend import open_store
 from statusgen.subscriptions.settings import MAX_BODY, load_service, transport_for
 
@@ -27,15 +28,19 @@ THREADS = 8
 
 
 def make_app(site_dir: Path, env: Mapping[str, str] | None = None, db: str | Path | None = None,
-             transport: Transport | None = None, clock: Callable[[], datetime] | None = None) -> SubscriptionApp:
-    """The WSGI app for a site; `transport` and `clock` default to the configured ones;
-    `db` is a SQLite file or a PostgreSQL URL (else the environment's, else the site's file)."""
+             transport: Transport | None = None, clock: Callable[[], datetime] | None = None,
+             webhooks: WebhookTransport | None = None) -> SubscriptionApp:
+    """The WSGI app for a site; `transport` (email), `webhooks` (test deliveries) and
+    `clock` default to the configured ones; `db` is a SQLite file or a PostgreSQL URL
+    (else the environment's, else the site's file)."""
     from statusgen.subscriptions.app import SubscriptionApp
+    from statusgen.subscriptions.webhooktest import ping_transport
 
     env = os.environ if env is None else env
     service = load_service(site_dir, env, db)
     store = open_store(service.store, connections=THREADS)  # PostgreSQL: one pooled connection per thread
-    return SubscriptionApp(service, store, transport or transport_for(service, env), clock=clock)
+    return SubscriptionApp(service, store, transport or transport_for(service, env), clock=clock,
+                           webhooks=webhooks or ping_transport(service.webhook_policy))
 
 
 def make_server(app: SubscriptionApp, host: str = "127.0.0.1", port: int = 8025) -> Any:

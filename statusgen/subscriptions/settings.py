@@ -8,6 +8,7 @@ the service's public URL, whose path it serves under) and from the environment:
     STATUSGEN_DATABASE_URL        the store in PostgreSQL, shared by several instances and the notifier
     STATUSGEN_SUBSCRIPTIONS_DB    else the SQLite store (default SITE/.statusgen/subscriptions.db)
     STATUSGEN_TRUSTED_PROXIES     how many proxies' X-Forwarded-For to trust (default 0)
+    STATUSGEN_WEBHOOK_ALLOW_NETS  private ranges a webhook may be subscribed at (tests, an internal desk)
 
 Before the service starts, its checks (`preflight.service_checks`, which `statusgen doctor`
 shares) stop it with every setting to fix at once.
@@ -22,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from statusgen.content.load import load_site
+from statusgen import ids
 from statusgen.content.model import Site, Subscriber
 from statusgen.errors import SetupError, UsageError
 from statusgen.notifier.message import MailSettings
@@ -30,6 +32,7 @@ from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.delivery import Transport
 from statusgen.notifier.outbox import OutboxTransport
 from statusgen.notifier.smtp import SmtpTransport
+from statusgen.notifier.webhooks.network import NetworkPolicy
 from statusgen.site.theme import Theme
 from statusgen.subscriptions.preflight import service_checks
 from statusgen.subscriptions.backend import StoreLocation, store_location
@@ -47,7 +50,9 @@ class Service:
     site_dir: Path
     site: Site
     listed: Mapping[str, Subscriber]
-    """subscribers.yaml, by address key."""
+    """subscribers.yaml's email subscribers, by address key."""
+    listed_webhooks: Mapping[str, Subscriber]
+    """subscribers.yaml's webhook subscribers, by their id (`ids.webhook_id`)."""
     theme: Theme
     public_url: str
     """`subscriptions.url`, ending in `/`."""
@@ -56,6 +61,9 @@ class Service:
     """The subscription store: a SQLite file or a PostgreSQL database (backend.py)."""
     trusted_proxies: int
     mail: MailSettings
+    webhook_policy: NetworkPolicy
+    """Where webhooks may be subscribed (and test deliveries go): public addresses, plus
+    STATUSGEN_WEBHOOK_ALLOW_NETS."""
 
     @property
     def base_path(self) -> str:
@@ -79,9 +87,11 @@ def load_service(site_dir: Path, env: Mapping[str, str], db: str | Path | None =
     problems = problems_of(service_checks(site, env, store))
     if problems:
         raise SetupError(problems)
-    return Service(site_dir=site_dir, site=site, listed={address_key(s.email): s for s in listed},
+    return Service(site_dir=site_dir, site=site, listed={address_key(s.email): s for s in listed if not s.webhook},
+                   listed_webhooks={ids.webhook_id(s.webhook): s for s in listed if s.webhook},
                    theme=Theme(site_dir), public_url=public_url, secret=env[SECRET_VARIABLE], store=store,
-                   trusted_proxies=_trusted_proxies(env), mail=mail_settings(site.config, env))
+                   trusted_proxies=_trusted_proxies(env), mail=mail_settings(site.config, env),
+                   webhook_policy=NetworkPolicy.from_env(env))
 
 
 def _public_url(site: Site) -> str:

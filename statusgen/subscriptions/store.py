@@ -5,13 +5,18 @@ notifier's store, and PostgreSQL (pgstore.py) for several service instances and 
 elsewhere (CI) that must honour their unsubscribes; backend.py chooses between them.
 
     subscriptions   one row per address: pending ──confirm──▶ confirmed ──unsubscribe──▶ (deleted)
+    webhooks        one row per URL, by its short id (`ids.webhook_id`): pending ──confirm (the
+                    contact's email)──▶ confirmed ──cancel, or 410 Gone──▶ unsubscribed; a
+                    `seed` per subscription from which the signing secret is derived
+                    (signingkeys.py): the secret itself is never stored
     unsubscribes    the suppression list: an address that unsubscribed is never mailed
                     again (not by the notifier, not from subscribers.yaml) until it
                     confirms a new subscription itself
     rate_limits     counters per client and per address, in fixed windows
 
-Addresses are matched by their `address_key` (the whole address lowercased). Every
-suppression entry also carries a salted digest of that key: the notifier and the
+Addresses are matched by their `address_key` (the whole address lowercased), webhooks by
+their subscriber key (`webhook:URL`). Every suppression entry also carries a salted digest
+of that key (a webhook's entry names it as `webhook:ID`, never by its URL): the notifier and the
 service match on the digest, so an erased address (`erase`) can stay suppressed with
 its address column emptied. Rate-limit buckets are stored only as digests.
 
@@ -29,11 +34,15 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from statusgen import ids
+from statusgen.content.webhooks import SIGNED
+from statusgen.notifier.webhooks.network import masked_url
+from statusgen.subscriptions.signingkeys import OVERLAP, key_check, signing_secret
 from statusgen.tokens import MAX_AGE
 
 DB_VARIABLE = "STATUSGEN_SUBSCRIPTIONS_DB"
@@ -78,8 +87,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             hits INTEGER NOT NULL
         )""",
     ),
+    # 2: self-service webhook subscriptions (issue 13)
+    (
+        """CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,                 -- ids.webhook_id(url): what ops and signed links name
+            url TEXT NOT NULL UNIQUE,            -- where deliveries go; printed only masked
+            format TEXT NOT NULL,                -- statuspage, slack, teams, googlechat, discord, mattermost
+            components TEXT,                     -- JSON list of component or group ids; NULL: everything
+            language TEXT NOT NULL,
+            contact TEXT NOT NULL,               -- the contact's address ('' when an import had none)
+            state TEXT NOT NULL CHECK (state IN ('pending', 'confirmed', 'unsubscribed')),
+            seed TEXT,                           -- with STATUSGEN_SECRET_KEY derives the signing secret; NULL: unsigned
+            seed_check TEXT,                     -- which key the seed was stored under (signingkeys.key_check)
+            previous_seed TEXT,                  -- signs beside `seed` until rotated_at + OVERLAP
+            rotated_at TEXT,
+            created_at TEXT NOT NULL,
+            requested_at TEXT NOT NULL,          -- the last time the form was sent for it
+            confirmed_at TEXT,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX webhooks_by_state ON webhooks (state, requested_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+WEBHOOK = "webhook:"
+"""How a webhook's subscriber key (`Subscriber.key`) begins: `webhook:` and its URL."""
 
 
 def address_key(email: str) -> str:
@@ -102,6 +134,69 @@ class Subscription:
     @property
     def key(self) -> str:
         return address_key(self.email)
+
+
+@dataclass(frozen=True)
+class WebhookSubscription:
+    id: str
+    url: str = field(repr=False)  # a chat URL is itself the credential
+    format: str
+    components: tuple[str, ...] | None
+    """Component or group ids as chosen (groups expand when events are sent); None: everything."""
+    language: str
+    contact: str
+    state: str
+    """`pending`, `confirmed` or `unsubscribed`."""
+    created_at: str
+    requested_at: str
+    confirmed_at: str | None = None
+    seed: str | None = field(default=None, repr=False)
+    """Derives the signing secret (signingkeys.py); None: deliveries are unsigned (chat)."""
+    seed_check: str | None = None
+    previous_seed: str | None = field(default=None, repr=False)
+    rotated_at: str | None = None
+
+    @classmethod
+    def asked(cls, url: str, fmt: str, components: tuple[str, ...] | None, language: str, contact: str,
+              now: datetime) -> WebhookSubscription:
+        """A subscription as `request_webhook` will store it, before it is stored (to write
+        the invitation that goes out first)."""
+        url, at = url.strip(), _iso(now)
+        return cls(ids.webhook_id(url), url, fmt, components, language, contact, "pending", at, at)
+
+    @property
+    def key(self) -> str:
+        """As `Subscriber.key`: `webhook:` and the URL."""
+        return f"{WEBHOOK}{self.url}"
+
+    @property
+    def shown(self) -> str:
+        """The URL as it may be printed: host and the start of the path (`network.masked_url`)."""
+        return masked_url(self.url)
+
+    @property
+    def signed(self) -> bool:
+        """Statuspage-format deliveries are signed; a chat target's URL is its own secret."""
+        return self.format == SIGNED
+
+    def secrets(self, key: str) -> tuple[str, ...]:
+        """The `whsec_` secrets that sign its deliveries now, derived with the service's
+        `key` (STATUSGEN_SECRET_KEY): the current one, and the previous one during a
+        rotation; none for a chat target or a subscription not confirmed."""
+        if not self.signed:
+            return ()
+        return tuple(signing_secret(key, self.id, seed) for seed in (self.seed, self.previous_seed) if seed)
+
+    def made_with(self, key: str) -> bool:
+        """Whether its seed was stored under `key` (else its secrets changed with the key)."""
+        return self.seed is None or self.seed_check == key_check(key, self.id, self.seed)
+
+    def exported(self) -> dict[str, Any]:
+        """What a data-protection export shows: never the URL in full nor anything secret."""
+        return {"id": self.id, "target": self.shown, "format": self.format, "state": self.state,
+                "language": self.language, "signed": self.signed,
+                "components": list(self.components) if self.components is not None else None,
+                "created_at": self.created_at, "requested_at": self.requested_at, "confirmed_at": self.confirmed_at}
 
 
 @dataclass(frozen=True)
@@ -128,6 +223,18 @@ class SubscriptionStore(Protocol):
     def subscriptions(self) -> list[Subscription]: ...
     def suppressions(self) -> list[Suppression]: ...
     def digest(self, email: str) -> str: ...
+    def find_webhook(self, webhook_id: str) -> WebhookSubscription | None: ...
+    def request_webhook(self, url: str, fmt: str, components: tuple[str, ...] | None, language: str, contact: str,
+                        now: datetime) -> tuple[str, WebhookSubscription]: ...
+    def confirm_webhook(self, webhook_id: str, seed: str | None, seed_check: str | None,
+                        now: datetime) -> tuple[WebhookSubscription | None, bool]: ...
+    def subscribe_webhook(self, url: str, fmt: str, components: tuple[str, ...] | None, language: str, contact: str,
+                          seed: str | None, seed_check: str | None, now: datetime) -> WebhookSubscription: ...
+    def save_webhook(self, webhook_id: str, components: tuple[str, ...] | None, language: str,
+                     now: datetime) -> WebhookSubscription | None: ...
+    def rotate_webhook(self, webhook_id: str, replaces: str, seed: str, seed_check: str,
+                       now: datetime) -> WebhookSubscription | None: ...
+    def webhooks(self) -> list[WebhookSubscription]: ...
     def erase(self, email: str, now: datetime) -> dict[str, int]: ...
     def export(self, email: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -181,7 +288,7 @@ class SqliteSubscriptionStore:
         """Every row of every table, as stored: what `statusgen db copy` moves to PostgreSQL."""
         with self._lock:
             return {table: self._db.execute(f"SELECT * FROM {table}").fetchall()
-                    for table in ("meta", "subscriptions", "unsubscribes", "rate_limits")}
+                    for table in ("meta", "subscriptions", "unsubscribes", "rate_limits", "webhooks")}
 
     def _version(self) -> int:
         try:
@@ -290,11 +397,16 @@ class SqliteSubscriptionStore:
         return found
 
     def unsubscribe(self, email: str, now: datetime) -> None:
-        """Suppress the address and forget its subscription; doing it again changes nothing."""
-        key = address_key(email)
+        """Suppress the address and forget its subscription; doing it again changes nothing.
+        A webhook's key (`webhook:URL`) suppresses the URL (named `webhook:ID` in the list)
+        and ends its subscription, which stays as `unsubscribed`."""
+        key, shown = address_key(email), suppressed_as(email)
         with self._transaction() as db:
-            db.execute("INSERT OR IGNORE INTO unsubscribes VALUES (?, ?, ?)", (self.digest(key), key, _iso(now)))
-            db.execute("DELETE FROM subscriptions WHERE address = ?", (key,))
+            db.execute("INSERT OR IGNORE INTO unsubscribes VALUES (?, ?, ?)", (self.digest(key), shown, _iso(now)))
+            if shown.startswith(WEBHOOK):
+                db.execute(f"UPDATE webhooks SET {_ENDED} WHERE id = ?", (_iso(now), shown[len(WEBHOOK):]))
+            else:
+                db.execute("DELETE FROM subscriptions WHERE address = ?", (key,))
 
     def is_suppressed(self, email: str) -> bool:
         with self._lock:
@@ -318,6 +430,92 @@ class SqliteSubscriptionStore:
         precomputed for them."""
         return hmac.new(self._salt, address_key(email).encode(), hashlib.sha256).hexdigest()
 
+    # ── webhooks ──────────────────────────────────────────────────────────────────
+
+    def find_webhook(self, webhook_id: str) -> WebhookSubscription | None:
+        with self._lock:
+            return self._find_webhook(self._db, webhook_id)
+
+    @staticmethod
+    def _find_webhook(db: sqlite3.Connection, ident: str) -> WebhookSubscription | None:
+        row = db.execute(f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?", (ident,)).fetchone()
+        return _webhook(row) if row else None
+
+    def request_webhook(self, url: str, fmt: str, components: tuple[str, ...] | None, language: str, contact: str,
+                        now: datetime) -> tuple[str, WebhookSubscription]:
+        """Someone sent the webhook form for `url`: what it was before (`new`, `pending` or
+        `confirmed`; an unsubscribed one counts as new) and the row now. One row written in
+        every case. A confirmed subscription keeps its choices and its contact: only that
+        contact changes them (the manage link); any other becomes pending with these."""
+        ident, at = ids.webhook_id(url), _iso(now)
+        with self._transaction() as db:
+            found = self._find_webhook(db, ident)
+            if found is None:
+                db.execute("INSERT INTO webhooks (id, url, format, components, language, contact, state, created_at,"
+                           " requested_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                           (ident, url.strip(), fmt, _json(components), language, contact, at, at, at))
+            elif found.state == "confirmed":
+                db.execute("UPDATE webhooks SET requested_at = ? WHERE id = ?", (at, ident))
+            else:
+                db.execute("UPDATE webhooks SET format = ?, components = ?, language = ?, contact = ?,"
+                           " state = 'pending', requested_at = ?, updated_at = ? WHERE id = ?",
+                           (fmt, _json(components), language, contact, at, at, ident))
+            now_found = self._find_webhook(db, ident)
+        assert now_found is not None
+        before = "confirmed" if found and found.state == "confirmed" else "pending" if found and \
+            found.state == "pending" else "new"
+        return before, now_found
+
+    def confirm_webhook(self, webhook_id: str, seed: str | None, seed_check: str | None,
+                        now: datetime) -> tuple[WebhookSubscription | None, bool]:
+        """pending → confirmed with `seed` (None: unsigned), and the URL leaves the
+        suppression list; (the row, whether this call confirmed it). None if nothing is
+        pending or confirmed under that id (expired, cancelled, never asked for)."""
+        at = _iso(now)
+        with self._transaction() as db:
+            found = self._find_webhook(db, webhook_id)
+            if found is None or found.state == "unsubscribed":
+                return None, False
+            if found.state == "confirmed":
+                return found, False
+            db.execute(f"UPDATE webhooks SET {_CONFIRMED} WHERE id = ?", (seed, seed_check, at, at, webhook_id))
+            db.execute("DELETE FROM unsubscribes WHERE digest = ?", (self.digest(found.key),))
+            return self._find_webhook(db, webhook_id), True
+
+    def subscribe_webhook(self, url: str, fmt: str, components: tuple[str, ...] | None, language: str, contact: str,
+                          seed: str | None, seed_check: str | None, now: datetime) -> WebhookSubscription:
+        """A confirmed subscription without the contact's confirmation (an import of
+        subscribers who confirmed elsewhere); one already confirmed is left as it is."""
+        self.request_webhook(url, fmt, components, language, contact, now)
+        found, _ = self.confirm_webhook(ids.webhook_id(url), seed, seed_check, now)
+        assert found is not None
+        return found
+
+    def save_webhook(self, webhook_id: str, components: tuple[str, ...] | None, language: str,
+                     now: datetime) -> WebhookSubscription | None:
+        """The contact's own choices (through a signed manage link), for a confirmed one."""
+        at = _iso(now)
+        with self._transaction() as db:
+            db.execute("UPDATE webhooks SET components = ?, language = ?, updated_at = ? WHERE id = ?"
+                       " AND state = 'confirmed'", (_json(components), language, at, webhook_id))
+            found = self._find_webhook(db, webhook_id)
+        return found if found and found.state == "confirmed" else None
+
+    def rotate_webhook(self, webhook_id: str, replaces: str, seed: str, seed_check: str,
+                       now: datetime) -> WebhookSubscription | None:
+        """A new seed for a confirmed subscription whose seed is still `replaces` (so a
+        rotation link works once); the old one signs beside it for a while. None otherwise."""
+        at = _iso(now)
+        with self._transaction() as db:
+            changed = db.execute(f"UPDATE webhooks SET {_ROTATED} WHERE id = ? AND state = 'confirmed' AND seed = ?",
+                                 (seed, seed_check, at, at, webhook_id, replaces)).rowcount
+            return self._find_webhook(db, webhook_id) if changed else None
+
+    def webhooks(self) -> list[WebhookSubscription]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id").fetchall()
+        return [_webhook(row) for row in rows]
+
     # ── abuse and housekeeping ────────────────────────────────────────────────────
 
     def hit(self, bucket: str, limit: int, window: timedelta, now: datetime) -> int:
@@ -337,8 +535,11 @@ class SqliteSubscriptionStore:
     def purge(self, now: datetime) -> int:
         """Forget unconfirmed subscriptions whose link has expired, and finished rate windows."""
         with self._transaction() as db:
+            expired = _iso(now - PENDING_LIFETIME)
             gone = db.execute("DELETE FROM subscriptions WHERE state = 'pending' AND requested_at < ?",
-                              (_iso(now - PENDING_LIFETIME),)).rowcount
+                              (expired,)).rowcount
+            gone += db.execute("DELETE FROM webhooks WHERE state = 'pending' AND requested_at < ?", (expired,)).rowcount
+            db.execute(f"UPDATE webhooks SET {_ROTATION_DONE} WHERE rotated_at <= ?", (_iso(now - OVERLAP),))
             db.execute("DELETE FROM rate_limits WHERE window_start + window_seconds <= ?", (int(now.timestamp()),))
         return gone
 
@@ -348,8 +549,12 @@ class SqliteSubscriptionStore:
         key = address_key(email)
         digest = self.digest(key)
         with self._transaction() as db:
+            contacted = [row[0] for row in db.execute("SELECT id, contact FROM webhooks").fetchall()
+                         if address_key(row[1]) == key]
             removed = {
                 "subscriptions": db.execute("DELETE FROM subscriptions WHERE address = ?", (key,)).rowcount,
+                "webhooks": sum(db.execute("DELETE FROM webhooks WHERE id = ?", (ident,)).rowcount
+                                for ident in contacted),
                 "rate_limits": db.execute("DELETE FROM rate_limits WHERE bucket = ?",
                                           (self.digest(f"email:{key}"),)).rowcount,
             }
@@ -377,7 +582,38 @@ class SqliteSubscriptionStore:
             "email_rate_limit": None if counter is None else {
                 "window_start": datetime.fromtimestamp(counter[0], UTC).isoformat(timespec="seconds"),
                 "window_seconds": counter[1], "emails_requested": counter[2]},
+            "webhooks": contact_of(self.webhooks(), key),
         }
+
+
+def contact_of(webhooks: list[WebhookSubscription], key: str) -> list[dict[str, Any]]:
+    """The webhook subscriptions whose contact is the address `key`, as an export shows them."""
+    return [hook.exported() for hook in webhooks if address_key(hook.contact) == key]
+
+
+def suppressed_as(email: str) -> str:
+    """How a suppression entry names what it suppresses: the address, or `webhook:ID`."""
+    if email.startswith(WEBHOOK):
+        return f"{WEBHOOK}{ids.webhook_id(email[len(WEBHOOK):])}"
+    return address_key(email)
+
+
+WEBHOOK_COLUMNS = ("id, url, format, components, language, contact, state, created_at, requested_at, confirmed_at,"
+                   " seed, seed_check, previous_seed, rotated_at")
+_ENDED = ("state = 'unsubscribed', seed = NULL, seed_check = NULL, previous_seed = NULL, rotated_at = NULL,"
+          " updated_at = ?")
+_CONFIRMED = "state = 'confirmed', seed = ?, seed_check = ?, previous_seed = NULL, confirmed_at = ?, updated_at = ?"
+_ROTATED = "previous_seed = seed, seed = ?, seed_check = ?, rotated_at = ?, updated_at = ?"
+_ROTATION_DONE = "previous_seed = NULL, rotated_at = NULL"
+
+
+def _webhook(row: tuple[Any, ...]) -> WebhookSubscription:
+    (ident, url, fmt, components, language, contact, state, created_at, requested_at, confirmed_at, seed,
+     seed_check, previous_seed, rotated_at) = row
+    chosen = json.loads(components) if components is not None else None
+    return WebhookSubscription(ident, url, fmt, tuple(chosen) if chosen is not None else None, language, contact,
+                               state, created_at, requested_at, confirmed_at, seed, seed_check, previous_seed,
+                               rotated_at)
 
 
 def _subscription(row: tuple[Any, ...]) -> Subscription:

@@ -1,7 +1,8 @@
 """Confirmation emails for imported subscribers: the double opt-in of the subscription
 service, sent in batches through the relay, each address recorded once it was handed over.
+A webhook's invitation goes to its contact (the service's "confirm the webhook" email).
 
-    invitations ──batches of BATCH──▶ Composer.compose("confirm") (the service's own email)
+    invitations ──batches of BATCH──▶ Composer.compose("confirm" | "webhook_confirm") (the service's emails)
         ──transport.deliver (one SMTP connection per batch)──▶ ledger:
             sent | uncertain  ──▶ store.request(): pending, so a rerun sends no second one
             failed | deferred ──▶ not recorded: a rerun tries again
@@ -22,7 +23,7 @@ from typing import TextIO
 
 from statusgen.notifier.delivery import Outgoing, Progress, Transport, masked, masked_in
 from statusgen.subscriptions.mail import Composer
-from statusgen.subscriptions.store import SubscriptionStore
+from statusgen.subscriptions.store import SubscriptionStore, WebhookSubscription
 
 BATCH = 50
 """Emails per SMTP connection: a relay's limits per connection stay far away, and the
@@ -32,8 +33,24 @@ operator sees the run move."""
 @dataclass(frozen=True)
 class Invitation:
     email: str
+    """The address invited; a webhook's contact."""
     components: tuple[str, ...] | None
     language: str
+    webhook: str | None = None
+    """A Statuspage webhook subscriber's URL (its deliveries keep Statuspage's format)."""
+
+    def compose(self, composer: Composer, now: datetime) -> Outgoing:
+        if self.webhook is None:
+            return composer.compose("confirm", self.email, self.language, now)
+        return composer.compose("webhook_confirm", self.email, self.language, now, webhook=self.asked(now))
+
+    def asked(self, now: datetime) -> WebhookSubscription:
+        assert self.webhook is not None
+        return WebhookSubscription.asked(self.webhook, WEBHOOK_FORMAT, self.components, self.language, self.email, now)
+
+
+WEBHOOK_FORMAT = "statuspage"
+"""Statuspage's webhook subscribers get Statuspage's JSON, as they did there."""
 
 
 @dataclass
@@ -42,6 +59,8 @@ class Outcome:
 
     sent: int = 0
     uncertain: int = 0
+    webhooks: int = 0
+    """Of those sent or uncertain: webhooks' contacts."""
     failed: list[str] = field(default_factory=list)
     """`s***@partner.example: why`, as the relay said (addresses masked: CI logs are often public)."""
     deferred: int = 0
@@ -53,8 +72,7 @@ def send(invitations: Sequence[Invitation], composer: Composer, transport: Trans
     outcome = Outcome()
     batches = [invitations[start:start + BATCH] for start in range(0, len(invitations), BATCH)]
     for number, batch in enumerate(batches, 1):
-        outgoing = [_numbered(index, composer.compose("confirm", invitation.email, invitation.language, now))
-                    for index, invitation in enumerate(batch)]
+        outgoing = [_numbered(index, invitation.compose(composer, now)) for index, invitation in enumerate(batch)]
         progress = Progress(stream, interval=3600.0, label=f"invitations: batch {number}/{len(batches)}")
         transport.deliver(outgoing, _Ledger(batch, store, now, outcome), progress)
     return outcome
@@ -96,4 +114,10 @@ class _Ledger:
 
     def _record(self, delivery_id: int) -> None:
         invitation = self._batch[delivery_id]
-        self._store.request(invitation.email, invitation.components, invitation.language, self._now)
+        if invitation.webhook is None:
+            self._store.request(invitation.email, invitation.components, invitation.language, self._now)
+            return
+        self._store.request_webhook(invitation.webhook, WEBHOOK_FORMAT, invitation.components, invitation.language,
+                                    invitation.email, self._now)
+        with self._lock:
+            self._outcome.webhooks += 1

@@ -3,12 +3,13 @@
     subscriber objects (the manage API's, or `read_csv`'s rows in the same shape)
         ──check──▶ every malformed one at once (ContentErrors naming FILE:LINE or the item);
                    nothing is decided while one is wrong
-        ──mode──▶ email, or not imported: webhook, slack, teams, sms (one report line per kind)
+        ──mode──▶ email, webhook (its `endpoint`, `email` its contact), or not imported: slack
+                  and teams (Statuspage never shows their channel URLs), sms (one report line per kind)
         ──state──▶ subscribe: active (confirmed with Statuspage) or unconfirmed
                  │ suppress: unsubscribed or quarantined (its time, when known)
         ──components──▶ statusgen ids through aliases, ids, then names (none listed: everything);
                         an unknown one is reported, the subscriber keeps the rest
-        ──one per address──▶ the latest record wins; an unsubscribe when that is unsure
+        ──one per address (per URL)──▶ the latest record wins; an unsubscribe when that is unsure
 
 The manage API gives no `state` on a subscriber (one asks `?state=all`, or the
 `unsubscribed` list): `state`, when a source adds it, decides; else `unsubscribed_at`
@@ -17,6 +18,7 @@ means unsubscribed, `quarantined_at` quarantined, and anything else active.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,11 +34,14 @@ from statusgen.subscriptions.store import address_key
 MODES = ("email", "sms", "webhook", "slack", "teams")
 STATES = ("active", "unconfirmed", "quarantined", "unsubscribed")
 NOT_IMPORTED = {
-    "webhook": "webhook delivery arrives with issue 13",
-    "slack": "Slack delivery arrives with issue 13",
-    "teams": "Microsoft Teams delivery arrives with issue 13",
+    "slack": "Statuspage does not give out a Slack subscriber's channel URL; the channel's owner subscribes it "
+             "again on the subscribe page's webhook tab (or ops add its incoming webhook to subscribers.yaml)",
+    "teams": "Statuspage does not give out a Microsoft Teams subscriber's channel URL; the channel's owner "
+             "subscribes a Teams Workflows webhook again on the subscribe page's webhook tab (or ops add it to "
+             "subscribers.yaml)",
     "sms": "statusgen has no SMS",
 }
+IMPORTED = ("email", "webhook")
 TIMES = ("created_at", "quarantined_at", "purge_at", "unsubscribed_at")
 API_SOURCE = "manage API subscribers"
 """What a subscriber from the manage API is called in an error: `manage API subscribers:N` is the Nth."""
@@ -55,7 +60,8 @@ class Wanted:
     """What becomes of one address."""
 
     email: str
-    """As it will be stored and mailed: stripped, its domain lowercased."""
+    """As it will be stored and mailed: stripped, its domain lowercased; a webhook's
+    contact ('' when Statuspage has none)."""
     suppress: bool
     """Unsubscribed or quarantined on Statuspage: never mailed by statusgen."""
     confirmed: bool
@@ -64,6 +70,13 @@ class Wanted:
     """Component or group ids of this site; None follows everything."""
     since: datetime | None
     """When Statuspage recorded this state (created, unsubscribed, quarantined), if it says."""
+    webhook: str | None = None
+    """A webhook subscriber's URL (Statuspage's `endpoint`); None for an email subscriber."""
+
+    @property
+    def key(self) -> str:
+        """As `Subscriber.key`: the address, or `webhook:` and the URL."""
+        return f"webhook:{self.webhook}" if self.webhook else address_key(self.email)
 
 
 @dataclass(frozen=True)
@@ -75,27 +88,34 @@ class _Entry:
     state: str
     components: tuple[str, ...] | None
     since: datetime | None
+    webhook: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"webhook:{self.webhook}" if self.webhook else address_key(self.email)
 
 
 def plan(subscribers: Sequence[Mapping[str, Any]], site: Site, report: Report) -> tuple[Wanted, ...]:
-    """One `Wanted` per email address, in the order first seen; what is left out goes to
-    `report`. Raises ContentErrors for every malformed subscriber, before anything else."""
+    """One `Wanted` per email address and per webhook URL, in the order first seen; what is
+    left out goes to `report`. Raises ContentErrors for every malformed subscriber, before
+    anything else."""
     entries = check(subscribers)
-    emails = _not_imported(entries, report)
-    chosen = _one_per_address(emails, report)
+    imported = _not_imported(entries, report)
+    chosen = _one_per_address(imported, report)
     resolve = component_resolver(site)
     unknown: Counter[str] = Counter()
-    wanted, lost = [], 0
+    wanted: list[Wanted] = []
+    lost: Counter[str] = Counter()
     for entry in chosen:
         if entry.state in ("unsubscribed", "quarantined"):
-            wanted.append(Wanted(entry.email, True, False, None, entry.since))
+            wanted.append(Wanted(entry.email, True, False, None, entry.since, entry.webhook))
             continue
         components, missing = _mapped(entry.components, resolve, site)
         unknown.update(missing)
         if components == ():
-            lost += 1
+            lost[entry.mode] += 1
             continue
-        wanted.append(Wanted(entry.email, False, entry.state == "active", components, entry.since))
+        wanted.append(Wanted(entry.email, False, entry.state == "active", components, entry.since, entry.webhook))
     _report_unknown(unknown, lost, report)
     return tuple(wanted)
 
@@ -140,14 +160,29 @@ def _entry(item: object) -> _Entry:
     state = _state(item, who, messages)
     times = {key: _time(item, key, who, messages) for key in TIMES}
     components = _components(item.get("components"), who, messages)
-    email = ""
+    email, endpoint = "", None
     if mode == "email":
         email = _address(item.get("email"), who, messages)
+    elif mode == "webhook":
+        endpoint = _endpoint(item.get("endpoint"), who, messages)
+        email = _address(item.get("email"), who, messages) if item.get("email") else ""
     if messages:
         raise _Malformed(messages)
     since = (times["unsubscribed_at"] or times["quarantined_at"]) if state in ("unsubscribed", "quarantined") \
         else times["created_at"]
-    return _Entry(str(mode), email, state, components, since)
+    return _Entry(str(mode), email, state, components, since, endpoint)
+
+
+def _endpoint(value: object, who: str, messages: list[str]) -> str | None:
+    """A webhook's URL: one line of text with a scheme and a host (whether it may be used
+    is the network policy's question, asked when it is imported)."""
+    url = value.strip() if isinstance(value, str) else ""
+    if not url or re.search(r"[\x00-\x20\x7f]", url) or "://" not in url:
+        shown = "nothing" if not url else "something that is not a URL"
+        messages.append(f"{who}endpoint: expected the webhook's URL such as 'https://desk.partner.example/hook'; "
+                        f"found {shown}")
+        return None
+    return url
 
 
 def _state(item: Mapping[str, Any], who: str, messages: list[str]) -> str:
@@ -202,12 +237,12 @@ def _shown(value: object) -> str:
 # ── deciding ────────────────────────────────────────────────────────────────────────────
 
 def _not_imported(entries: list[_Entry], report: Report) -> list[_Entry]:
-    """The email subscribers; one report line per other kind."""
-    kinds = Counter(entry.mode for entry in entries if entry.mode != "email")
+    """The email and webhook subscribers; one report line per other kind."""
+    kinds = Counter(entry.mode for entry in entries if entry.mode not in IMPORTED)
     for mode in NOT_IMPORTED:
         if kinds[mode]:
             report.skip(f"{kinds[mode]} {mode} subscriber{'s' if kinds[mode] != 1 else ''}", NOT_IMPORTED[mode])
-    return [entry for entry in entries if entry.mode == "email"]
+    return [entry for entry in entries if entry.mode in IMPORTED]
 
 
 def _one_per_address(entries: list[_Entry], report: Report) -> list[_Entry]:
@@ -215,18 +250,19 @@ def _one_per_address(entries: list[_Entry], report: Report) -> list[_Entry]:
     counts once: its latest record; an unsubscribe whose time is unknown, or that ties,
     wins (an unsubscribe always wins when unsure)."""
     chosen: dict[str, _Entry] = {}
-    repeated = 0
+    repeated: Counter[str] = Counter()
     for entry in entries:
-        key = address_key(entry.email)
+        key = entry.key
         if key in chosen:
-            repeated += 1
+            repeated[entry.mode] += 1
             chosen[key] = _later(chosen[key], entry)
         else:
             chosen[key] = entry
-    if repeated:
-        report.change(f"{repeated} repeated email subscriber{'s' if repeated != 1 else ''}",
-                      "an address listed more than once counts once: its latest record (an unsubscribe when "
-                      "that is unsure)")
+    for mode, what in (("email", "an address"), ("webhook", "a webhook URL")):
+        if count := repeated[mode]:
+            report.change(f"{count} repeated {mode} subscriber{'s' if count != 1 else ''}",
+                          f"{what} listed more than once counts once: its latest record (an unsubscribe when "
+                          "that is unsure)")
     return list(chosen.values())
 
 
@@ -290,13 +326,13 @@ def _everything(ids: Iterable[str], site: Site) -> bool:
     return covered >= set(site.components_by_id)
 
 
-def _report_unknown(unknown: Counter[str], lost: int, report: Report) -> None:
+def _report_unknown(unknown: Counter[str], lost: Counter[str], report: Report) -> None:
     for ref, count in sorted(unknown.items()):
         report.change(f"subscribers of component {ref!r}",
                       f"no component or group has it as id, alias or name ({count} subscriber"
                       f"{'s' if count != 1 else ''}); they keep their other components. Add {ref!r} to the "
                       "aliases of a component in components.yaml and run the import again to keep it")
-    if lost:
-        report.skip(f"{lost} email subscriber{'s' if lost != 1 else ''}",
+    for mode, count in sorted(lost.items()):
+        report.skip(f"{count} {mode} subscriber{'s' if count != 1 else ''}",
                     "every component they follow is unknown here (see above); subscribing them to everything "
-                    "would mail them what they never asked for")
+                    f"would {'mail' if mode == 'email' else 'send'} them what they never asked for")

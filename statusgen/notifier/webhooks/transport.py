@@ -12,6 +12,7 @@ Why the outcomes are what they are:
   it leads to (Statuspage counts it a failure too).
 - 410 is gone (the caller unsubscribes the endpoint); for chat targets 404 too (Slack's
   channel_not_found, a deleted Discord webhook or Teams flow): `WebhookRequest.fmt` says.
+  The endpoint's other requests in this run are not sent: they are gone too.
 - 408, 425, 429 and 5xx, a failed DNS lookup, a refused or dropped connection, a TLS
   failure: nothing arrived, so it is tried again, `retries` times in this run after
   `backoff * 2**n` seconds (jittered), then left for the next run (`retry_later`). A
@@ -156,6 +157,8 @@ class Run:
         self._lock = threading.Lock()
         self._quiet: dict[str, tuple[float, str]] = {}
         """Endpoints that asked for a long pause (Retry-After): until when, and what they said."""
+        self._gone: dict[str, str] = {}
+        """Endpoints that answered gone in this run, and what they said."""
         self._crash: BaseException | None = None
         self._ended = threading.Condition()
         self._working = 0
@@ -203,7 +206,10 @@ class Run:
         """One attempt and its outcome told; the clock time to try again in this run, or None."""
         request = job.item
         with self._lock:
-            quiet = self._quiet.get(job.endpoint)
+            quiet, gone = self._quiet.get(job.endpoint), self._gone.get(job.endpoint)
+        if gone is not None:
+            self._tell(request, Outcome("gone", f"not sent: the endpoint said {gone}"))
+            return None
         if quiet is not None and quiet[0] > self.transport.clock():
             self._defer(request, f"not tried: {quiet[1]}")
             return None
@@ -219,6 +225,9 @@ class Run:
         job.attempts += 1
         if outcome.kind == "retry":
             return self._again(job, outcome, committed)
+        if outcome.kind == "gone":
+            with self._lock:
+                self._gone.setdefault(job.endpoint, outcome.error)
         self._tell(request, outcome)
         return None
 
