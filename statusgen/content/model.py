@@ -251,6 +251,12 @@ class Site:
         return {group.id: group for group in self.groups}
 
 
+def subscriber_key(email: str, webhook: str | None = None) -> str:
+    """Who a subscriber is, for de-duplication, the ledger and endpoint health: the address
+    in lower case, or `webhook:` and the URL."""
+    return f"webhook:{webhook}" if webhook else email.strip().lower()
+
+
 @dataclass(frozen=True)
 class Subscriber:
     email: str
@@ -273,9 +279,8 @@ class Subscriber:
 
     @property
     def key(self) -> str:
-        """Who this is, for de-duplication and the ledger: the address in lower case, or
-        `webhook:` and the URL."""
-        return f"webhook:{self.webhook}" if self.webhook else self.email.lower()
+        """Who this is, for de-duplication and the ledger (`subscriber_key`)."""
+        return subscriber_key(self.email, self.webhook)
 
     @property
     def is_webhook(self) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from statusgen.content.catalog import Catalog
 from statusgen.errors import Problems
 from statusgen.content.fields import Fields, describe, did_you_mean
-from statusgen.content.model import SiteConfig, Subscriber
+from statusgen.content.model import SiteConfig, Subscriber, subscriber_key
 from statusgen.content.webhooks import SIGNED, VARIABLE, default_secret_env, detect_format, url_problem
 from statusgen.content.yamlsource import LocatedList, read_document
 
@@ -81,7 +81,7 @@ def _webhook(fields: Fields, config: SiteConfig, catalog: Catalog, seen: dict[st
     secret_env = _secret_env(fields, url, fmt)
     if not url or fmt is None:
         return None
-    key = f"webhook:{url}"
+    key = subscriber_key("", url)
     if key in seen:
         fields.error("webhook", f"webhook: this URL is already listed on line {seen[key]}")
         return None

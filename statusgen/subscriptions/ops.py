@@ -24,7 +24,7 @@ from typing import Any
 
 from statusgen.errors import UsageError
 from statusgen.content.load import load_site
-from statusgen.content.model import Subscriber
+from statusgen.content.model import Subscriber, subscriber_key
 from statusgen.notifier.backends import StoreLocation as NotifierLocation
 from statusgen.notifier.backends import existing_store
 from statusgen.notifier.health import Endpoint
@@ -145,7 +145,7 @@ def _hook_rows(listed: tuple[Subscriber, ...], hooks: list[WebhookSubscription],
 
 def _hook_row(ident: str, url: str, source: str, fmt: str, state: str, contact: str,
               health: dict[str, Endpoint]) -> HookRow:
-    endpoint = health.get(f"webhook:{url}")
+    endpoint = health.get(subscriber_key("", url))
     if endpoint is None:
         return HookRow(ident, masked_url(url), source, fmt, state, 0, "", contact)
     if not endpoint.active:

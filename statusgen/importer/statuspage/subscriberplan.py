@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from statusgen.content.model import Component, Group, Site
+from statusgen.content.model import Component, Group, Site, subscriber_key
 from statusgen.errors import ContentError, ContentErrors
 from statusgen.importer.records import Report
 from statusgen.subscriptions.forms import AddressError, normalise_address
-from statusgen.subscriptions.store import address_key
 
 MODES = ("email", "sms", "webhook", "slack", "teams")
 STATES = ("active", "unconfirmed", "quarantined", "unsubscribed")
@@ -76,7 +75,7 @@ class Wanted:
     @property
     def key(self) -> str:
         """As `Subscriber.key`: the address, or `webhook:` and the URL."""
-        return f"webhook:{self.webhook}" if self.webhook else address_key(self.email)
+        return subscriber_key(self.email, self.webhook)
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ class _Entry:
 
     @property
     def key(self) -> str:
-        return f"webhook:{self.webhook}" if self.webhook else address_key(self.email)
+        return subscriber_key(self.email, self.webhook)
 
 
 def plan(subscribers: Sequence[Mapping[str, Any]], site: Site, report: Report) -> tuple[Wanted, ...]:
