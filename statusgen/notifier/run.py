@@ -249,8 +249,10 @@ class _Channels:
 
 def _held_back(events: list[Event], subscribers: Iterable[Subscriber],
                stopped: Mapping[str, Endpoint]) -> list[Endpoint]:
-    """The stopped endpoints that would have had one of these events."""
-    chosen = {s.key for event in events for s in recipients(event, subscribers)}
+    """The stopped endpoints that would have had one of these events (routing only their
+    subscribers: the rest were routed once already)."""
+    held = [s for s in subscribers if s.key in stopped]
+    chosen = {s.key for event in events for s in recipients(event, held)} if held else set()
     return [endpoint for key, endpoint in sorted(stopped.items()) if key in chosen]
 
 
