@@ -208,7 +208,8 @@ def localized(path: str, value: Any, line: int, languages: tuple[str, ...],
     if not given:
         return None
     fallback = given.get(languages[0], next(iter(given.values())))
-    return Text(tuple((lang, given.get(lang, fallback)) for lang in languages))
+    return Text(tuple((lang, given.get(lang, fallback)) for lang in languages),
+                written=tuple(lang for lang in languages if lang in given), line=line)
 
 
 def _empty(line: int) -> LocatedDict:

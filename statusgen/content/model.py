@@ -37,15 +37,43 @@ def severity(component_status: str) -> int:
 
 @dataclass(frozen=True)
 class Text:
-    """Text in every language of the site (missing ones filled from the first language)."""
+    """Text in every language of the site (missing ones filled from the first language).
+
+    `written` says which languages the file gave: empty for a plain string, which is
+    the same text in every language on purpose (a name such as "eID"); otherwise a
+    language not in it shows the text of another (`lang_of`), and a page marks that
+    part with the language it is really in (WCAG 3.1.2)."""
 
     values: tuple[tuple[str, str], ...]
+    written: tuple[str, ...] = ()
+    """The languages the file wrote, in the site's order; () for a plain string."""
+    line: int = field(default=0, repr=False, compare=False)
+    """The line it was written on (for `check`'s warnings); not content."""
 
     def __getitem__(self, lang: str) -> str:
         for key, value in self.values:
             if key == lang:
                 return value
         return self.values[0][1]
+
+    def lang_of(self, lang: str) -> str:
+        """The language the text shown for `lang` is written in: `lang` itself, or the
+        language it fell back to (the site's first if written, else the first written)."""
+        if not self.written or lang in self.written:
+            return lang
+        first = self.values[0][0]
+        return first if first in self.written else self.written[0]
+
+    def is_fallback(self, lang: str) -> bool:
+        """Whether the text shown for `lang` is in another language."""
+        return self.lang_of(lang) != lang
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The site's languages this text was not written in (none for a plain string)."""
+        if not self.written:
+            return ()
+        return tuple(lang for lang, _ in self.values if lang not in self.written)
 
     @classmethod
     def same(cls, languages: tuple[str, ...], value: str) -> Text:
@@ -65,6 +93,8 @@ class Component:
     aliases: tuple[str, ...] = ()
     """Ids this component had elsewhere (a Statuspage component id): imports and
     subscriber lists from there find it by them; never shown."""
+    sla: float | None = None
+    """The availability target in percent (`sla:` here, else the group's, else the site's)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +105,8 @@ class Group:
     components: tuple[str, ...]
     position: int
     aliases: tuple[str, ...] = ()
+    sla: float | None = None
+    """The availability target its components inherit (`sla:`), in percent."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +244,10 @@ class SiteConfig:
     """`warnings.unresolved_after_days`: `check` warns about an incident open longer."""
     import_impact_as: str = "priority"
     """`import.impact_as`: an imported impact written as a priority (P1-P4) or as the impact."""
+    sla: float | None = None
+    """`sla:`: the availability target (percent) of components that set none."""
+    live_seconds: int = 60
+    """`live.interval`: seconds between the live script's polls; 0 turns the script off."""
     lines: tuple[tuple[str, int], ...] = field(default=(), repr=False, compare=False)
     """The line of each setting in content/site.yaml by dotted key (`notify.smtp.port`),
     for warnings about valid settings; not content, so no page depends on it."""
