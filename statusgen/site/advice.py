@@ -15,7 +15,9 @@ environment variable) to change, and says what goes wrong if nothing changes:
 - a `timezone` that names no place (`CET`, `EST`, `Etc/GMT-1`): it misses summer time or
   keeps a clock no reader's place keeps;
 - mail to an SMTP relay without encryption;
-- unsubscribing by mail only: someone has to handle every request by hand.
+- unsubscribing by mail only: someone has to handle every request by hand;
+- a localised text (a title, an update, a component name, a content page, ...) that lacks
+  one of the site's languages: readers of that language see another (`untranslated`).
 
 Warnings that come from the environment (`STATUSGEN_SMTP_*`) have the path
 `environment` and line 0: `environment:0: warning: STATUSGEN_SMTP_SECURITY: ...`.
@@ -33,6 +35,7 @@ from statusgen.content.config import CONFIG_PATH, is_place_zone, zones_on_the_cl
 from statusgen.content.incidents import shown_time
 from statusgen.content.model import Site, SiteConfig
 from statusgen.content.relay import DEFAULT_PORTS, setting_sources
+from statusgen.site.untranslated import untranslated
 
 ENVIRONMENT = "environment"
 """The path of a warning about an environment variable (its line is 0)."""
@@ -67,7 +70,8 @@ def site_advice(site: Site, now: datetime, env: Mapping[str, str]) -> list[Advic
     """Every warning about `site` at `now`, with `env` as the environment, sorted."""
     config = site.config
     found = [*_future_updates(site, now), *_unresolved(site, now), *_placeholders(config, env),
-             *_timezone(config), *_plain_smtp(config, env), *_unsubscribe_by_hand(config)]
+             *_timezone(config), *_plain_smtp(config, env), *_unsubscribe_by_hand(config),
+             *(Advice(*found) for found in untranslated(site))]
     return sorted(set(found))
 
 
