@@ -1,8 +1,13 @@
-"""The theme's translations: every language has every English key, intact placeholders,
-the plural forms CLDR needs for it, and date patterns babel can render."""
+"""The theme's translations: every shipped language (nl, en, fr, de) has every key the others
+have, no empty text, intact placeholders, the plural forms CLDR needs for it, and date
+patterns babel can render; every key the theme's templates name exists.
+
+The tests read the files and templates as they are, so a key added later is covered
+without touching them: a text added in one language only fails here."""
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +25,13 @@ I18N = ROOT / "site_templates" / "i18n"
 FILES = sorted(I18N.glob("*.yaml"))
 CLDR_CATEGORIES = {"zero", "one", "two", "few", "many", "other"}
 DATE_PATTERNS = ("format_datetime", "format_date", "format_month")
+SHIPPED = {"nl", "en", "fr", "de"}
+"""The languages the theme ships complete (DESIGN.md: Dutch and English first, French and German)."""
+THEME_FILES = [file for file in sorted((ROOT / "site_templates").rglob("*"))
+               if file.is_file() and file.suffix in (".html", ".txt", ".js", ".xml")
+               and "scaffold" not in file.parts]
+LITERAL_KEY = re.compile(r"""\bt\(\s*["']([A-Za-z0-9_.-]+)["']\s*[,)]""")
+"""`t("key")` or `t('key', ...)` in a template: a key named whole (not built from parts)."""
 
 
 def load(file: Path) -> dict[str, Any]:
@@ -79,6 +91,29 @@ def language(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
 def test_the_english_texts_are_there() -> None:
     assert {"en", "nl", "fr", "de"} <= {f.stem for f in FILES}
     assert PLURALS, "en.yaml has no plural mapping (one/other) at all"
+
+
+def test_every_shipped_language_is_there() -> None:
+    assert SHIPPED <= {f.stem for f in FILES}
+
+
+@pytest.mark.parametrize("pair", [(a, b) for a in sorted(SHIPPED) for b in sorted(SHIPPED) if a < b],
+                         ids=lambda pair: "-".join(pair))
+def test_shipped_languages_have_the_same_keys_as_each_other(pair: tuple[str, str]) -> None:
+    """Each pair, both ways: a key (a plural form's category aside) in one is in the other."""
+    one, other = (flatten(load(I18N / f"{code}.yaml"), PLURALS) for code in pair)
+    assert sorted(set(one) - set(other)) == [], f"in {pair[0]}.yaml, not in {pair[1]}.yaml"
+    assert sorted(set(other) - set(one)) == [], f"in {pair[1]}.yaml, not in {pair[0]}.yaml"
+
+
+def test_every_key_the_templates_name_exists() -> None:
+    assert THEME_FILES, "no templates found"
+    used = {(file.relative_to(ROOT).as_posix(), key)
+            for file in THEME_FILES for key in LITERAL_KEY.findall(file.read_text(encoding="utf-8"))}
+    assert len(used) > 100, "the pattern no longer finds the templates' keys"
+    absent = sorted(f"{path}: {key}" for path, key in used
+                    if not any(key == known or known.startswith(key + ".") for known in ENGLISH_FLAT))
+    assert absent == [], "keys the templates use but en.yaml lacks"
 
 
 def test_same_keys_as_english(language: tuple[str, dict[str, Any]]) -> None:
