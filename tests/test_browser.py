@@ -60,6 +60,7 @@ MORE_PAGES = {
     "help": "help/",
     "priorities": "priorities/",
     "escalation": "escalation/",
+    "accessibility": "accessibility/",  # the accessibility statement, linked from every footer
 }
 LANGUAGES = {"nl": "", "en": "en/"}  # the first language at the root, the others below it
 

@@ -11,6 +11,9 @@ from statusgen.content.model import Page, SiteConfig
 from statusgen.content.yamlsource import read_document
 
 PAGE_NAME = re.compile(r"(?P<name>[a-z0-9][a-z0-9-]*)(\.(?P<lang>[a-z]{2,3}(-[A-Z]{2})?))?\.md\Z")
+ACCESSIBILITY_PAGE = "accessibility"
+"""The page every footer links to as the accessibility statement (EU Directive 2016/2102),
+when the site has it; the theme's header menu leaves it out."""
 RESERVED = {"incidents", "history", "components", "api", "embed", "static", "subscribe"}
 
 

@@ -18,6 +18,7 @@ import jinja2
 from statusgen.site import urls
 from statusgen.errors import BuildError
 from statusgen.content.model import Site
+from statusgen.content.pages import ACCESSIBILITY_PAGE
 from statusgen.site.theme import Theme, Translator
 
 
@@ -50,7 +51,7 @@ class Pages:
         try:
             return service_environment(self.theme).get_template(name).render(
                 t=self.translator(lang), lang=lang, site_title=config.title[lang],
-                status_url=self.status_url(lang),
+                status_url=self.status_url(lang), accessibility_url=self.accessibility_url(lang),
                 stylesheet=urls.absolute(config, "static/style.css"),
                 favicon=urls.absolute(config, "static/favicon.svg"),
                 base=self.base_path, alternates=alternates or [], **context)
@@ -62,6 +63,13 @@ class Pages:
     def status_url(self, lang: str) -> str:
         """The status site's home page in `lang`."""
         return urls.absolute(self.site.config, urls.home(self.site.config, lang))
+
+    def accessibility_url(self, lang: str) -> str | None:
+        """The status site's accessibility statement in `lang`, if it has one (the content
+        page `accessibility`, as the site's own footer links it)."""
+        if not any(page.name == ACCESSIBILITY_PAGE and page.lang == lang for page in self.site.pages):
+            return None
+        return urls.absolute(self.site.config, urls.content_page(self.site.config, lang, ACCESSIBILITY_PAGE))
 
     def alternates(self, endpoint: str, args: dict[str, str]) -> list[tuple[str, str, str]]:
         """The same page in every language: its link keeps the query (a token) and sets `lang`."""
