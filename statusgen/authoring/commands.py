@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from statusgen.authoring.incident import new_incident, new_maintenance
-from statusgen.authoring.init import init_site
+from statusgen.authoring.init import SHIPPED, init_site, untranslated_languages
 from statusgen.authoring.templated import new_from_template, parse_vars, template_listing
 from statusgen.authoring.update import new_update
 from statusgen.content.fields import one_of
@@ -90,7 +90,8 @@ def _init_command(commands: argparse._SubParsersAction, common: argparse.Argumen
                          help="the folder for the new site (default: --site, the current folder)")
     command.add_argument("--languages", default="en", help="comma-separated, the default first (default: en)")
     command.add_argument("--timezone", default="UTC", help="IANA timezone, e.g. Europe/Brussels (default: UTC)")
-    command.add_argument("--title", default="Service status", help="the site's title")
+    command.add_argument("--title", help="the site's title, one text for every language (default: the "
+                                          "scaffold's, in each language)")
     command.add_argument("--force", action="store_true", help="write into a folder that is not empty")
     command.set_defaults(run=_run_init)
 
@@ -151,9 +152,23 @@ def _run_update(args: argparse.Namespace) -> int:
     return 0
 
 
+def _untranslated_note(languages: list[str], missing: list[str]) -> str:
+    """What init says when the theme ships no texts in some of the chosen languages."""
+    shown = ", ".join(missing)
+    theme = (f"the theme's own words (menus, statuses) show in English there until the site adds "
+             f"site_templates/i18n/{missing[0]}.yaml")
+    if len(missing) == len(languages):
+        return (f"note: the scaffold has no texts in {shown} (it has {', '.join(SHIPPED)}): its texts are written "
+                f"in English, one for every language; replace them with yours; {theme}")
+    return (f"note: the scaffold has no texts in {shown} (it has {', '.join(SHIPPED)}): statusgen check lists "
+            f"each text that lacks {shown}; {theme}")
+
+
 def _run_init(args: argparse.Namespace) -> int:
     target = args.dir or args.site
     languages = [lang.strip() for lang in args.languages.split(",") if lang.strip()]
     files = init_site(target, languages, args.timezone, args.title, args.force)
+    if missing := untranslated_languages(languages):
+        log.warning("%s", _untranslated_note(languages, missing))
     log.info("created a site in %s (%d files); next: statusgen build --site %s", target, len(files), target)
     return 0
