@@ -454,9 +454,10 @@ def test_init_scaffolds_a_site_that_checks_and_builds(tmp_path: Path, run_cli: R
     site = tmp_path / "status"
     code, _, err = run_cli("init", site)
     assert code == 0, err
-    assert err == f"created a site in {site} (9 files); next: statusgen build --site {site}\n"
+    assert err == f"created a site in {site} (10 files); next: statusgen build --site {site}\n"
     files = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
-    assert files == [".github/workflows/status.yml", ".gitignore", "components.yaml", "content/pages/help.md",
+    assert files == [".github/workflows/status.yml", ".gitignore", "components.yaml",
+                     "content/pages/accessibility.en.md", "content/pages/help.en.md",
                      "content/site.yaml", "content/templates/outage.yaml", "incidents/example-incident.md",
                      "requirements.txt", "subscribers.yaml"]
     assert run_cli("check", "--site", site)[0] == 0
@@ -507,7 +508,7 @@ def test_init_accepts_a_fresh_git_repository(tmp_path: Path, run_cli: RunCli) ->
     (("--timezone", "Europe/Brussel"), "--timezone: expected an IANA timezone such as 'Europe/Brussels'; "
                                        "found 'Europe/Brussel' (did you mean 'Europe/Brussels'?)"),
     (("--languages", "nl,klingon"), "these options make a site that does not load:\n"
-                                    "content/site.yaml:6: languages: expected a language code such as 'nl' "
+                                    "content/site.yaml:7: languages: expected a language code such as 'nl' "
                                     "or 'en'; found 'klingon'"),
 ])
 def test_init_with_bad_options_writes_nothing(tmp_path: Path, run_cli: RunCli,

@@ -17,7 +17,9 @@ environment variable) to change, and says what goes wrong if nothing changes:
 - mail to an SMTP relay without encryption;
 - unsubscribing by mail only: someone has to handle every request by hand;
 - a localised text (a title, an update, a component name, a content page, ...) that lacks
-  one of the site's languages: readers of that language see another (`untranslated`).
+  one of the site's languages: readers of that language see another (`untranslated`);
+- a content page that still holds a `[[placeholder]]` to fill in (the scaffold's
+  accessibility statement has them: its organisation, dates, contact, enforcement body).
 
 Warnings that come from the environment (`STATUSGEN_SMTP_*`) have the path
 `environment` and line 0: `environment:0: warning: STATUSGEN_SMTP_SECURITY: ...`.
@@ -26,6 +28,7 @@ Warnings that come from the environment (`STATUSGEN_SMTP_*`) have the path
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +51,9 @@ UTC_NAMES = ("UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "
 """Zones that name no place and need none: UTC keeps no summer time anywhere."""
 SENDER_VARIABLE = "STATUSGEN_SMTP_FROM"
 """Where `statusgen notify` takes the sender from before `notify.from`."""
+PLACEHOLDER = re.compile(r"\[\[([^\[\]]+)\]\]")
+"""`[[what to write here]]` in a content page: text still to fill in."""
+COMMENT = re.compile(r"<!--.*?-->", re.S)
 ADDRESSES = (("base_url", "every page, feed, API document and email links to it"),
              ("subscriptions.url", "every email's manage and unsubscribe links point there"),
              ("notify.from", "mail from it fails the receivers' sender checks"),
@@ -71,7 +77,7 @@ def site_advice(site: Site, now: datetime, env: Mapping[str, str]) -> list[Advic
     config = site.config
     found = [*_future_updates(site, now), *_unresolved(site, now), *_placeholders(config, env),
              *_timezone(config), *_plain_smtp(config, env), *_unsubscribe_by_hand(config),
-             *(Advice(*found) for found in untranslated(site))]
+             *(Advice(*found) for found in untranslated(site)), *_unfilled_pages(site)]
     return sorted(set(found))
 
 
@@ -176,3 +182,14 @@ def _unsubscribe_by_hand(config: SiteConfig) -> Iterator[Advice]:
                      "statusgen subscribers remove ADDRESS (and delete the address from subscribers.yaml) "
                      "for each request; for one-click unsubscribe, run the subscription service and set "
                      "subscriptions.url")
+
+
+def _unfilled_pages(site: Site) -> Iterator[Advice]:
+    """A page's `[[...]]` left (once per file: a missing translation shows another's file)."""
+    for path, body in sorted({(page.path, page.body) for page in site.pages}):
+        left = PLACEHOLDER.findall(COMMENT.sub("", body))  # a comment is not shown: it may name them
+        if left:
+            first = " ".join(left[0].split())
+            yield Advice(path, 1, f"{len(left)} placeholder{'s' if len(left) != 1 else ''} to fill in, the first "
+                                  f"[[{first}]]: the page shows {'them' if len(left) != 1 else 'it'} as written "
+                                  "until each is replaced")
