@@ -100,7 +100,7 @@ def test_a_template_is_loaded_with_the_site(make_site: MakeSite) -> None:
     assert down.placeholders == ("since", "next")
     assert down.title["nl"] == "PDF-certificaten niet beschikbaar sinds {since}"
     assert down.description == Text((("en", "Certificates cannot be issued"),
-                                     ("nl", "Certificaten kunnen niet worden aangemaakt")))
+                                     ("nl", "Certificaten kunnen niet worden aangemaakt")), written=("en", "nl"))
     assert (renewal.kind, renewal.status, renewal.impact, renewal.duration) == (
         "maintenance", "scheduled", None, timedelta(hours=2))
     assert renewal.components == (("dcc-certificates", "under_maintenance"), ("dcc-app", "under_maintenance"))
@@ -550,7 +550,9 @@ def test_the_scaffolds_template_works_in_any_language(tmp_path: Path, run_cli: R
     assert code == 0, err
     incident = loaded(site, out)
     assert (incident.priority, incident.components) == ("P1", (("website", "major_outage"),))
-    assert incident.updates[0].body["de"].startswith("Since 09:05 the website cannot be reached.")
+    assert incident.updates[0].body["de"].startswith("Seit 09:05 ist die Website nicht erreichbar.")
+    assert incident.updates[0].body["fr"].startswith("Depuis 09:05, le site web est inaccessible.")
+    assert incident.title.written == ("fr", "de")
 
 
 # ── the Statuspage importer's templates ────────────────────────────────────────────────
