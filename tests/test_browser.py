@@ -61,6 +61,7 @@ MORE_PAGES = {
     "priorities": "priorities/",
     "escalation": "escalation/",
     "accessibility": "accessibility/",  # the accessibility statement, linked from every footer
+    "availability": "availability/",
 }
 LANGUAGES = {"nl": "", "en": "en/"}  # the first language at the root, the others below it
 
@@ -226,7 +227,8 @@ def page_params(pages: dict[str, str]) -> list[Any]:
 
 def axe_params() -> list[Any]:
     """Each page in each language on a light phone and a dark desktop, the home page in all four
-    views; the other pages on a phone only, light in the first language and dark in the second."""
+    views; the other pages on a phone only, light in the first language and dark in the second
+    (and the availability page also on a desktop, dark and light)."""
     params = []
     for name, path in PAGES.items():
         views = VIEWS if name == "home" else ("phone-light", "desktop-dark")
@@ -235,6 +237,9 @@ def axe_params() -> list[Any]:
     for name, path in MORE_PAGES.items():
         for (lang, prefix), view in zip(LANGUAGES.items(), ("phone-light", "phone-dark")):
             params.append(pytest.param(prefix + path, view, id=f"{name}-{lang}-{view}"))
+    # The availability page's tables and met/missed symbols: every view, in both languages.
+    for (lang, prefix), view in zip(LANGUAGES.items(), ("desktop-dark", "desktop-light")):
+        params.append(pytest.param(prefix + MORE_PAGES["availability"], view, id=f"availability-{lang}-{view}"))
     return params
 
 
@@ -543,6 +548,8 @@ SHOTS = {
     "home-phone-dark.png": ("", "phone-dark"),
     "home-en-desktop-light.png": ("en/", "desktop-light"),
     "home-critical-phone-light.png": ("critical/", "phone-light"),  # during the example's P1
+    "availability-en-desktop-light.png": ("en/availability/", "desktop-light"),
+    "availability-phone-dark.png": ("availability/#g-eu-dcc", "phone-dark"),  # at the first table
 }
 MAX_SHOT_BYTES = 300_000
 

@@ -12,8 +12,9 @@ from statusgen.content.model import Component, Group
 from statusgen.content.yamlsource import LocatedList, read_document
 
 COMPONENTS_PATH = "components.yaml"
-COMPONENT_KEYS = ("id", "name", "description", "start_date", "showcase", "only_show_if_degraded", "aliases")
-GROUP_KEYS = ("id", "name", "description", "components", "aliases")
+COMPONENT_KEYS = ("id", "name", "description", "start_date", "showcase", "only_show_if_degraded", "aliases",
+                  "sla")
+GROUP_KEYS = ("id", "name", "description", "components", "aliases", "sla")
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,10 @@ class Catalog:
 UNREADABLE = Catalog((), (), (), readable=False)
 
 
-def load_catalog(site_dir: Path, languages: tuple[str, ...], problems: Problems) -> Catalog:
+def load_catalog(site_dir: Path, languages: tuple[str, ...], problems: Problems,
+                 sla: float | None = None) -> Catalog:
+    """Components and groups; `sla` is the site's availability target, which a component
+    gets unless it or its group sets its own."""
     document = read_document(site_dir, COMPONENTS_PATH, problems, missing="expected a list of components")
     if document is None:
         return UNREADABLE
@@ -66,10 +70,11 @@ def load_catalog(site_dir: Path, languages: tuple[str, ...], problems: Problems)
         problems.add(COMPONENTS_PATH, getattr(data, "line", 1),
                      f"expected a list of components and groups; found {describe(data)}")
         return UNREADABLE
-    return _read_entries(data, languages, problems)
+    return _read_entries(data, languages, problems, sla)
 
 
-def _read_entries(entries: LocatedList, languages: tuple[str, ...], problems: Problems) -> Catalog:
+def _read_entries(entries: LocatedList, languages: tuple[str, ...], problems: Problems,
+                  sla: float | None = None) -> Catalog:
     groups: list[Group] = []
     components: list[Component] = []
     layout: list[str] = []
@@ -80,12 +85,12 @@ def _read_entries(entries: LocatedList, languages: tuple[str, ...], problems: Pr
         if not fields.ok:
             continue
         if fields.has("components"):
-            group = _read_group(fields, len(groups), languages, seen, components)
+            group = _read_group(fields, len(groups), languages, seen, components, sla)
             if group:
                 groups.append(group)
                 layout.append(group.id)
         else:
-            component = _read_component(fields, None, len(components), languages, seen)
+            component = _read_component(fields, None, len(components), languages, seen, sla)
             if component:
                 components.append(component)
                 layout.append(component.id)
@@ -124,11 +129,12 @@ def _read_id(fields: Fields, seen: dict[str, int]) -> str | None:
 
 
 def _read_group(fields: Fields, position: int, languages: tuple[str, ...],
-                seen: dict[str, int], components: list[Component]) -> Group | None:
+                seen: dict[str, int], components: list[Component], site_sla: float | None) -> Group | None:
     fields.reject_unknown(GROUP_KEYS)
     group_id = _read_id(fields, seen)
     aliases = _read_aliases(fields, seen)
     name = fields.text("name", languages, required=True)
+    sla = fields.percent("sla")
     members = fields.sequence("components", "a list of components") or LocatedList()
     if not members:
         fields.error("components", "components: expected at least one component in the group; found none")
@@ -142,22 +148,27 @@ def _read_group(fields: Fields, position: int, languages: tuple[str, ...],
             child.error("components", "components: groups cannot contain groups; "
                                       "expected a component without 'components'")
             continue
-        component = _read_component(child, group_id, len(components), languages, seen)
+        component = _read_component(child, group_id, len(components), languages, seen,
+                                    site_sla if sla is None else sla)
         if component:
             components.append(component)
             ids.append(component.id)
     if group_id is None or name is None:
         return None
-    return Group(group_id, name, fields.text("description", languages), tuple(ids), position, aliases)
+    return Group(group_id, name, fields.text("description", languages), tuple(ids), position, aliases, sla)
 
 
 def _read_component(fields: Fields, group: str | None, position: int,
-                    languages: tuple[str, ...], seen: dict[str, int]) -> Component | None:
+                    languages: tuple[str, ...], seen: dict[str, int],
+                    inherited_sla: float | None) -> Component | None:
+    """A component; its availability target is its own `sla:`, else `inherited_sla`
+    (its group's, else the site's)."""
     fields.reject_unknown(COMPONENT_KEYS)
     component_id = _read_id(fields, seen)
     aliases = _read_aliases(fields, seen)
     name = fields.text("name", languages, required=True)
     start = _start_date(fields)
+    sla = fields.percent("sla")
     if component_id is None or name is None:
         return None
     return Component(
@@ -165,7 +176,7 @@ def _read_component(fields: Fields, group: str | None, position: int,
         group=group, position=position, start_date=start,
         showcase=fields.boolean("showcase", True),
         only_show_if_degraded=fields.boolean("only_show_if_degraded", False),
-        aliases=aliases,
+        aliases=aliases, sla=inherited_sla if sla is None else sla,
     )
 
 

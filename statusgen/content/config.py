@@ -21,7 +21,8 @@ from statusgen.content.yamlsource import LocatedDict, read_document
 
 CONFIG_PATH = "content/site.yaml"
 KEYS = ("title", "description", "base_url", "languages", "timezone", "contacts",
-        "subscriptions", "notify", "history_days", "page_size", "warnings", "import")
+        "subscriptions", "notify", "history_days", "page_size", "warnings", "import",
+        "sla")
 WARNING_KEYS = ("unresolved_after_days",)
 IMPORT_KEYS = ("impact_as",)
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?\Z")
@@ -65,6 +66,7 @@ def _read_config(fields: Fields, languages: tuple[str, ...]) -> SiteConfig:
         page_size=fields.integer("page_size", 20, minimum=1),
         unresolved_after_days=_unresolved_after_days(fields.mapping("warnings")),
         import_impact_as=_impact_as(fields.mapping("import")),
+        sla=fields.percent("sla"),
         lines=tuple(sorted(_key_lines(fields.data))),
     )
 

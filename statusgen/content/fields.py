@@ -131,6 +131,17 @@ class Fields:
             return default
         return value
 
+    def percent(self, key: str, example: str = "99.5") -> float | None:
+        """A percentage above 0 and at most 100 (an availability target such as 99.95)."""
+        if not self.has(key):
+            return None
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100:
+            self.error(key, f"{key}: expected a percentage above 0 and at most 100 such as {example}; "
+                            f"found {describe(value)}")
+            return None
+        return float(value)
+
     def text(self, key: str, languages: tuple[str, ...], required: bool = False) -> Text | None:
         """Localised text: a plain string, or a mapping of language to string."""
         if not self.has(key):

@@ -44,7 +44,7 @@ def load_site(site_dir: Path, cache: FileCache | None = None) -> tuple[Site, tup
         # Languages and timezone shape every other check; guessing them would only
         # bury the real problem under errors that are not there.
         raise ContentErrors(problems.errors)
-    catalog = load_catalog(site_dir, config.languages, problems)
+    catalog = load_catalog(site_dir, config.languages, problems, config.sla)
     if cache is None:
         files = incident_files(site_dir)
         _check_unique_ids([file.relative_to(site_dir).as_posix() for file in files], problems)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Hashable, Sequence
 from markupsafe import Markup
 
 from statusgen.content.model import Site
+from statusgen.site.availability import ComponentAvailability
 from statusgen.site.incremental import RenderMemo, digest
 from statusgen.site.state import IncidentState, SiteState
 from statusgen.site.theme import Theme
@@ -65,6 +66,19 @@ def machine_inputs(state: SiteState, theme_key: bytes) -> bytes:
 def uptime_keys(uptime: dict[str, ComponentUptime]) -> dict[str, bytes]:
     """A digest of each component's uptime figures."""
     return {cid: digest(figures) for cid, figures in uptime.items()}
+
+
+def availability_inputs(memo: RenderMemo | None,
+                        figures: dict[str, ComponentAvailability]) -> tuple[Hashable, ...]:
+    """What the availability page shows of the figures: per month its availability to
+    the shown decimals, its downtime to the shown tenth of a minute and its result. Not
+    the measured minutes, which grow with every minute of the current month."""
+    if memo is None:
+        return ()
+    return tuple((cid, tuple((month.key, month.so_far, month.result,
+                              None if month.percent is None else int(month.percent * 1000),
+                              round(month.downtime, 1)) for month in entry.months))
+                 for cid, entry in figures.items())
 
 
 class PageInputs:

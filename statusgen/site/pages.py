@@ -1,7 +1,7 @@
 """Every page of one language: which pages exist, and how one page is made.
 
     home ─ incidents ─ components and groups (paginated) ─ history (paginated)
-         ─ subscribe ─ content pages ─ 404
+         ─ availability ─ subscribe ─ content pages ─ 404
 
 Each page is a theme template rendered with the site-wide context (`site_context`: the
 site, its state, the translator, `link()` and the `helpers`), its header and footer from
@@ -23,14 +23,15 @@ from markupsafe import Markup
 from statusgen.content.model import Page
 from statusgen.markup import render_markdown, render_prose
 from statusgen.site import urls
-from statusgen.site.fingerprints import PageInputs, page_kind, site_inputs
+from statusgen.site.availability import ComponentAvailability
+from statusgen.site.fingerprints import PageInputs, availability_inputs, page_kind, site_inputs
 from statusgen.site.helpers import TemplateHelpers
 from statusgen.site.incremental import RenderMemo
 from statusgen.site.output import Outputs
 from statusgen.site.shared import SharedPieces
 from statusgen.site.state import IncidentState, SiteState, incidents_by_item
 from statusgen.site.theme import Theme, Translator
-from statusgen.site.uptime import ComponentUptime
+from statusgen.site.uptime import WEIGHTS, ComponentUptime
 
 
 class IncidentIndex:
@@ -69,6 +70,8 @@ class PageJob:
     theme_digest: bytes
     uptime_keys: dict[str, bytes]
     """A digest of each component's uptime figures (with a memo)."""
+    availability: dict[str, ComponentAvailability]
+    """Each component's monthly availability (`availability.py`)."""
 
 
 def render_language(job: PageJob, lang: str) -> Outputs:
@@ -90,6 +93,7 @@ class LanguagePages:
         state, theme = job.state, job.theme
         self.state, self.site, self.config = state, state.site, state.site.config
         self.uptime, self.theme, self.lang, self.index, self.outputs = job.uptime, theme, lang, job.index, outputs
+        self.availability = job.availability
         self.memo, self.kind = job.memo, page_kind(lang)
         self.t = Translator(lang, theme.messages(lang), self.config.timezone)
         self.pages = [p for p in self.site.pages if p.lang == lang]
@@ -124,6 +128,9 @@ class LanguagePages:
             self.page("history.html", urls.history(config, lang, number),
                       lambda l, n=number: urls.history(config, l, n), (len(chunks), inputs.digests(chunk)),
                       incidents=chunk, pagination=self.pagination(number, len(chunks), urls.history))
+        self.page("availability.html", urls.availability(config, lang), lambda l: urls.availability(config, l),
+                  availability_inputs(self.memo, self.availability), availability=self.availability,
+                  weights=WEIGHTS)
         self.page("subscribe.html", urls.subscribe(config, lang), lambda l: urls.subscribe(config, l), ())
         for content in self.pages:
             self.content_page(content)

@@ -4,7 +4,8 @@ Nothing is written here; `render_site` returns the complete set of outputs so th
 `output.write_site` can swap them into place at once, or not at all.
 
     SiteState + uptime ──▶ pages of each language (pages.py; forked workers, one each)
-                       ──▶ meanwhile here: static files, uptime.json, MACHINE_OUTPUTS
+    + availability     ──▶ meanwhile here: static files, uptime.json, availability.csv
+                           and api/availability.json, MACHINE_OUTPUTS
                        ──▶ sitemap and friends (seo), from the list of pages
                        ──▶ redirects from incidents' old ids (after seo: not listed)
 
@@ -22,6 +23,8 @@ from typing import Any
 from statusgen import workers
 from statusgen.content.model import SiteConfig
 from statusgen.site import api, badges, embed, feeds, ical, redirects, seo, snapshot
+from statusgen.site.availability import site_availability
+from statusgen.site.availability_files import availability_outputs
 from statusgen.site.fingerprints import (
     bars_kind,
     machine_inputs,
@@ -60,7 +63,8 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
     figures_keys = uptime_keys(uptime) if memo else {}
     if memo is not None:
         memo.site_key = machine_inputs(state, theme_key)
-    job = PageJob(state, uptime, theme, IncidentIndex(state), memo, theme_key, figures_keys)
+    availability = site_availability(state)  # once: the pages and the files show the same figures
+    job = PageJob(state, uptime, theme, IncidentIndex(state), memo, theme_key, figures_keys, availability)
     rest = Outputs()
 
     def other_outputs() -> None:  # made here while forked workers render the pages
@@ -69,6 +73,8 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
         rest.add("api/uptime.json", api.uptime_json(state, uptime) if memo is None else memo.recall(
             "uptime-json", "", (memo.site_key, state.now, tuple(figures_keys.items())),
             lambda: api.uptime_json(state, uptime)))
+        for path, content in availability_outputs(state, availability).items():
+            rest.add(path, content)
         for path, content in machine_outputs(state, theme, memo):
             rest.add(path, content)
 

@@ -197,6 +197,20 @@ class Translator:
         pattern.frac_prec = (digits, digits)
         return pattern.apply(Decimal(str(floor)) / 100, self.locale)
 
+    def target(self, value: float) -> str:
+        """An availability target as written, in the locale's percent format: `99.5%`,
+        `99,95 %` (no decimals added, none dropped)."""
+        pattern = parse_pattern(self.locale.percent_formats[None].pattern)
+        pattern.frac_prec = (0, 3)
+        return pattern.apply(Decimal(str(value)) / 100, self.locale)
+
+    def minutes(self, value: float) -> str:
+        """Minutes to a tenth in the locale's short unit, and from an hour on also in
+        hours and minutes: `2,1 min`, `312 min (5 h 12 min)`."""
+        shown = round(value, 1)
+        text = format_unit(shown, "duration-minute", length="short", locale=self.locale)
+        return f"{text} ({self.duration(timedelta(minutes=shown))})" if shown >= 60 else text
+
     @property
     def language_name(self) -> str:
         return (self.locale.get_display_name(self.locale) or self.lang).capitalize()

@@ -4,6 +4,10 @@ Each minute a component spends in a status weighs: a major outage fully, a parti
 outage 30%, degraded performance and maintenance not at all. Days are the site's
 calendar days (23 or 25 hours long on DST changes); today counts until `now`.
 Where several incidents overlap on a component, the worst status counts.
+
+The monthly availability against service levels (`availability.py`) counts minutes the
+same way, with the pieces these functions cut: `intervals_by_component`,
+`worst_over_time`, `downtime` and `local_midnight`.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ class ComponentUptime:
 
 
 @dataclass(frozen=True)
-class _Interval:
+class Interval:
+    """A stretch of time one incident held one component at `status`."""
+
     start: datetime
     end: datetime
     status: str
@@ -54,7 +60,7 @@ class _Interval:
 def site_uptime(state: SiteState, days: int = DAYS) -> dict[str, ComponentUptime]:
     tz = state.site.config.timezone
     calendar = _calendar(state.now, tz, days)
-    intervals = _intervals_by_component(state, calendar[0][1])
+    intervals = intervals_by_component(state, calendar[0][1])
     return {
         component.id: component_uptime(component, intervals.get(component.id, []), calendar, state.now)
         for component in state.site.components
@@ -67,28 +73,34 @@ def _calendar(now: datetime, tz: ZoneInfo, days: int) -> list[tuple[date, dateti
     result = []
     for offset in range(days - 1, -1, -1):
         day = today - timedelta(days=offset)
-        start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+        start, end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
         result.append((day, start, min(end, now)))
     return result
 
 
-def _intervals_by_component(state: SiteState, since: datetime) -> dict[str, list[_Interval]]:
-    found: dict[str, list[_Interval]] = defaultdict(list)
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The moment (in UTC) a local calendar day begins."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def intervals_by_component(state: SiteState, since: datetime) -> dict[str, list[Interval]]:
+    """Every status an incident set on a component, cut to [since, now]: one pass over
+    the incidents, so linear in their number."""
+    found: dict[str, list[Interval]] = defaultdict(list)
     for incident in state.incidents:
         for segment in incident.segments:
             end = segment.end or state.now
             if end <= since or segment.start >= state.now:
                 continue
             for cid, status in segment.statuses:
-                found[cid].append(_Interval(max(segment.start, since), min(end, state.now), status, incident.id))
+                found[cid].append(Interval(max(segment.start, since), min(end, state.now), status, incident.id))
     return found
 
 
-def component_uptime(component: Component, intervals: list[_Interval],
+def component_uptime(component: Component, intervals: list[Interval],
                      calendar: list[tuple[date, datetime, datetime]], now: datetime) -> ComponentUptime:
     minutes: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for start, end, status in _worst_over_time(intervals):
+    for start, end, status in worst_over_time(intervals):
         for day, day_start, day_end in calendar:
             overlap = (min(end, day_end) - max(start, day_start)).total_seconds() / 60
             if overlap > 0:
@@ -102,7 +114,7 @@ def component_uptime(component: Component, intervals: list[_Interval],
     for day, day_start, day_end in calendar:
         length = (day_end - day_start).total_seconds() / 60
         spent = minutes.get(day, {})
-        down = sum(WEIGHTS.get(s, 0.0) * m for s, m in spent.items())
+        down = downtime(spent)
         counts = component.start_date is None or day >= component.start_date
         if counts and length > 0:
             weighted, total = weighted + down, total + length
@@ -113,7 +125,12 @@ def component_uptime(component: Component, intervals: list[_Interval],
     return ComponentUptime(component.id, tuple(days), percent)
 
 
-def _worst_over_time(intervals: list[_Interval]) -> list[tuple[datetime, datetime, str]]:
+def downtime(minutes: dict[str, float]) -> float:
+    """Weighted minutes of downtime from the minutes spent in each status (`WEIGHTS`)."""
+    return sum(WEIGHTS.get(status, 0.0) * spent for status, spent in minutes.items())
+
+
+def worst_over_time(intervals: list[Interval]) -> list[tuple[datetime, datetime, str]]:
     """Cut overlapping intervals into pieces, each with the worst status covering it."""
     edges: list[tuple[datetime, int, str]] = []
     for interval in intervals:

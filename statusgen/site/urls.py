@@ -37,6 +37,10 @@ def subscribe(config: SiteConfig, lang: str) -> str:
     return f"{lang_prefix(config, lang)}subscribe/"
 
 
+def availability(config: SiteConfig, lang: str) -> str:
+    return f"{lang_prefix(config, lang)}availability/"
+
+
 def content_page(config: SiteConfig, lang: str, name: str) -> str:
     return f"{lang_prefix(config, lang)}{name}/"
 
