@@ -132,16 +132,18 @@ class TemplateHelpers:
         real = value.lang_of(self.lang)
         return rendered if real == self.lang or not rendered else _DIV.format(real, rendered)
 
-    def language_note(self, *values: Shown) -> Markup:
-        """"Not available in Dutch; shown in English." when any of `values` is shown in
-        another language on this page (naming every language it is shown in); else nothing."""
+    def language_note(self, *values: Shown, message: str = "note") -> Markup:
+        """"This text is not available in Dutch; it is shown in English." when any of
+        `values` is shown in another language on this page (naming every language it is
+        shown in); else nothing. `message="page_note"` says it of parts of a page (an
+        incident's page, where some texts may be in the page's language)."""
         shown = {real for value in values for real in self._shown_languages(value)} - {self.lang}
         if not shown:
             return Markup("")
-        key = ("note", tuple(sorted(shown)))
+        key = (message, tuple(sorted(shown)))
         if key not in self.snippets:
             names = format_list([self.t.language(code) for code in sorted(shown)], locale=self.t.locale)
-            self.snippets[key] = _NOTE.format(self.lang, self.t("language_parts.note", missing=self.t.language(self.lang),
+            self.snippets[key] = _NOTE.format(self.lang, self.t("language_parts." + message, missing=self.t.language(self.lang),
                                                      shown=names))
         return self.snippets[key]
 
