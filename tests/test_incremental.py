@@ -97,8 +97,13 @@ EDITS: dict[str, Callable[[Path], None]] = {
     "components.yaml": lambda s: edit(s, "components.yaml", "en: EU Digital COVID Certificates",
                                       "en: EU COVID Certificates"),
     "content page": lambda s: edit(s, "content/pages/help.en.md", "This page shows", "Edited. This page shows"),
+    # the Dutch-only update gets its English: the English page no longer marks it as Dutch
+    "missing translation": lambda s: edit(s, "incidents/2026/2026-11-10-partner-portal-date-format.md",
+                                  "      nl: De datums worden weer correct weergegeven.\n",
+                                  "      nl: De datums worden weer correct weergegeven.\n"
+                                  "      en: Dates are shown correctly again.\n"),
 }
-LOCAL = ("title", "update text", "add update", "delete", "move window")
+LOCAL = ("title", "update text", "add update", "delete", "move window", "missing translation")
 """Edits of one incident: a rebuild renders the home page, the incident's own page, the
 history page and the pages of the components and groups it touches, in both languages;
 at most 16 of the example site's 66 pages (the P1 outage touches five)."""

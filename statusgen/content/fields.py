@@ -218,9 +218,9 @@ def localized(path: str, value: Any, line: int, languages: tuple[str, ...],
             given[lang] = str(text)
     if not given:
         return None
-    fallback = given.get(languages[0], next(iter(given.values())))
-    return Text(tuple((lang, given.get(lang, fallback)) for lang in languages),
-                written=tuple(lang for lang in languages if lang in given), line=line)
+    written = tuple(lang for lang in languages if lang in given)
+    fallback = given.get(languages[0], given[written[0]])  # the language `Text.lang_of` names
+    return Text(tuple((lang, given.get(lang, fallback)) for lang in languages), written=written, line=line)
 
 
 def _empty(line: int) -> LocatedDict:

@@ -216,6 +216,15 @@ class Page:
     body: str
     order: int
     path: str
+    written_in: str = ""
+    """The language its title and body are really in: `lang` when the page has a file in
+    it, another language when it fell back to that one's file (marked on the page, WCAG
+    3.1.2), or "" for a `NAME.md` without a language, which is for every language alike."""
+
+    @property
+    def is_fallback(self) -> bool:
+        """Whether this language shows another language's page."""
+        return bool(self.written_in) and self.written_in != self.lang
 
 
 @dataclass(frozen=True)

@@ -18,20 +18,22 @@ RESERVED = {"incidents", "history", "components", "api", "embed", "static", "sub
 
 
 def load_pages(site_dir: Path, config: SiteConfig, problems: Problems) -> tuple[Page, ...]:
-    """Every page in every site language; a missing translation falls back to the default."""
+    """Every page in every site language. A language without a file of its own shows the
+    default language's (else the first language's that has one), and its `Page` says so in
+    `written_in`, so the page can be marked as being in that language."""
     folder = site_dir / "content" / "pages"
-    found: dict[tuple[str, str | None], Page] = {}
+    found: dict[tuple[str, str], Page] = {}  # by (name, language); "" for NAME.md
     for file in sorted(folder.glob("*.md")) if folder.is_dir() else []:
         page = _load_page(site_dir, file, config, problems)
         if page:
             found[(page.name, page.lang)] = page
     pages = []
     for name in sorted({name for name, _ in found}):
-        default = found.get((name, config.default_language)) or found.get((name, None)) \
-            or next(page for (n, _), page in sorted(found.items(), key=str) if n == name)
+        default = found.get((name, config.default_language)) or found.get((name, "")) \
+            or next(found[name, lang] for lang in config.languages if (name, lang) in found)
         for lang in config.languages:
-            page = found.get((name, lang)) or found.get((name, None)) or default
-            pages.append(Page(name, lang, page.title, page.body, page.order, page.path))
+            page = found.get((name, lang)) or found.get((name, "")) or default
+            pages.append(Page(name, lang, page.title, page.body, page.order, page.path, written_in=page.lang))
     return tuple(pages)
 
 

@@ -13,7 +13,9 @@ Email templates sit in `site_templates/emails/` and are looked up like the pages
 site's own first, then the theme's, which an override can extend as `!theme/NAME`.
 The HTML templates autoescape; the text templates do not (a text part is not HTML).
 Texts come from the snapshot, in the subscriber's language, so an email never says
-something the page does not.
+something the page does not. A text not written in that language shows another's, as
+on the page (WCAG 3.1.2): the HTML part marks it with its real language (`lang_attr`,
+`in_language`) and both parts say so in the subscriber's (`language_note`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from babel.lists import format_list
 from babel.units import format_unit
+from markupsafe import Markup, escape
 
+from statusgen.content.model import Text
 from statusgen.errors import BuildError
 from statusgen.markup import render_markdown
 from statusgen.notifier.events import Event
@@ -78,10 +83,19 @@ def email_context(event: Event, snapshot: dict[str, Any], lang: str, t: Translat
     record = snapshot["incidents"][event.incident]
     update = shown_update(record, event)
     body = pick(update["body"], lang) if update else ""
+    languages = snapshot["site"]["languages"]
+    title_lang = shown_in(record, "title", lang, languages)
+    body_lang = shown_in(update, "body", lang, languages) if update else lang
     return {
         "event": event, "kind": event.kind, "lang": lang, "t": t,
+        "lang_attr": lambda code: _LANG.format(code) if code != lang else Markup(""),
+        "in_language": lambda text, code: _SPAN.format(code, text) if code != lang else escape(text),
         "site_title": pick(snapshot["site"]["title"], lang),
+        "site_title_lang": shown_in(snapshot["site"], "title", lang, languages),
         "title": pick(record["title"], lang),
+        "title_lang": title_lang,
+        "body_lang": body_lang,
+        "language_note": language_note({title_lang, body_lang}, lang, t),
         "is_maintenance": record["kind"] == "maintenance",
         "priority": record["priority"],
         "impact": record["impact"],
@@ -127,6 +141,30 @@ def email_language(snapshot: dict[str, Any], lang: str) -> str:
     return lang if lang in languages else languages[0]
 
 
+_LANG = Markup(' lang="{0}"')
+_SPAN = Markup('<span lang="{0}">{1}</span>')
+
+
+def shown_in(holder: dict[str, Any], name: str, lang: str, languages: list[str]) -> str:
+    """The language text `name` of a snapshot object is shown in for `lang` (`Text.lang_of`
+    on the languages the snapshot says were written; a snapshot from before it said so, or
+    a plain string, is taken as written in every language)."""
+    written = holder.get("written", {}).get(name)
+    if not written:
+        return lang
+    return Text(tuple((code, "") for code in languages), written=tuple(written)).lang_of(lang)
+
+
+def language_note(shown: set[str], lang: str, t: Translator) -> str:
+    """"This text is not available in English; ..." when a text is shown in another
+    language than `lang`; else ""."""
+    others = sorted(shown - {lang})
+    if not others:
+        return ""
+    names = format_list([t.language(code) for code in others], locale=t.locale)
+    return t("language_parts.note", missing=t.language(lang), shown=names)
+
+
 def pick(texts: dict[str, str], lang: str) -> str:
     """A text in `lang` (else the first one), without characters that could pose as placeholders."""
     text = texts.get(lang) or next(iter(texts.values()), "")
@@ -164,7 +202,7 @@ def _lead(minutes: int | None, t: Translator) -> str:
 
 
 def _components(record: dict[str, Any], update: dict[str, Any] | None, snapshot: dict[str, Any],
-                lang: str, t: Translator) -> list[dict[str, str | None]]:
+                lang: str, t: Translator) -> list[dict[str, Any]]:
     """Affected components with their status as of the shown update, and what it was if
     this update changed it. A maintenance that has not started shows its planned status,
     or once cancelled, the status the components have now."""
@@ -178,7 +216,9 @@ def _components(record: dict[str, Any], update: dict[str, Any] | None, snapshot:
         statuses = {cid: status if planned else snapshot["components"][cid]["status"]
                     for cid, status in record["components"].items() if cid in snapshot["components"]}
     was = {cid: old for cid, old, _new in update["changes"]} if update else {}
+    languages = snapshot["site"]["languages"]
     shown = [{"id": cid, "name": pick(snapshot["components"][cid]["name"], lang),
+              "lang": shown_in(snapshot["components"][cid], "name", lang, languages),
               "status": t(f"component_status.{status}"),
               "was": t(f"component_status.{was[cid]}") if cid in was else None}
              for cid, status in statuses.items() if cid in snapshot["components"]]

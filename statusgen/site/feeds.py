@@ -17,6 +17,13 @@ its content the whole timeline. What readers rely on, and so what never moves:
 - A feed's `updated` (RSS `lastBuildDate`) is its newest entry's, never the build time:
   a rebuild that changes nothing gives the same bytes, and readers see no false news.
 
+A text not written in the feed's language shows another language's (`Text.lang_of`), and
+says so (WCAG 3.1.2): in the entry's HTML each such text sits in a `<div lang>`; in Atom an
+entry's `<title>` carries `xml:lang` when the title falls back, and its `<content>` when
+every text in it is in one other language (then the feed's own words inside, the statuses
+and dates, carry `lang` of the feed). RSS has one `<language>` per channel and no way to
+mark a part, so it keeps the channel's and has only the HTML's `lang`.
+
 Each feed lists only the `FEED_SIZE` most recently updated incidents, newest first: a
 feed is for news, the history pages are the archive, and a site with 10,000 incidents
 must not write every one of them into every feed.
@@ -30,12 +37,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 from markupsafe import Markup
 
 from statusgen.site import urls
 from statusgen.markup import render_markdown
-from statusgen.content.model import Site, SiteConfig, Update
+from statusgen.content.model import Site, SiteConfig, Text, Update
 from statusgen.site.state import IncidentState, SiteState, incidents_by_item
 from statusgen.site.theme import Theme, Translator
 
@@ -52,9 +61,12 @@ taken from anything that can change (Rails' `atom_feed`, which Statuspage uses, 
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 """`updated` of a feed with no entries: Atom requires one, and the build time would change
 the bytes of every rebuild."""
-_UPDATE = Markup("<p><strong>{0}</strong> · {1}</p>\n{2}\n")
-_WINDOW = Markup("<p>{0} {1} – {2}</p>\n")
-_POSTMORTEM = Markup("<h2>{0}</h2>\n{1}\n")
+_UPDATE = Markup("<p{3}><strong>{0}</strong> · {1}</p>\n{2}\n")
+_WINDOW = Markup("<p{3}>{0} {1} – {2}</p>\n")
+_POSTMORTEM = Markup("<h2{2}>{0}</h2>\n{1}\n")
+_LANG = Markup(' lang="{0}"')
+_IN_LANGUAGE = Markup('<div lang="{0}">{1}</div>')
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def feed_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> dict[str, bytes]:
@@ -118,6 +130,34 @@ def tag_uri(config: SiteConfig, path: str) -> str:
     return f"tag:{base.hostname},{TAG_DATE}:{base.path or '/'}{path}"
 
 
+class LanguageParts(BaseEntryExtension):  # type: ignore[misc]
+    """feedgen's way into an Atom entry as it is written: `xml:lang` on its `<title>` and
+    `<content>` where they are in another language than the feed (set on the entries that
+    need it only, so every other entry and feed stays as it was)."""
+
+    def __init__(self) -> None:
+        self.languages: dict[str, str] = {}
+        """Element name (`title`, `content`) → the language it is in."""
+
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        for name, lang in self.languages.items():
+            element = entry.find(name)
+            if element is not None:
+                element.set(XML_LANG, lang)
+        return entry
+
+
+def content_language(incident: IncidentState, lang: str) -> str | None:
+    """The one other language every text of an entry's content is in, if there is one
+    (automatic maintenance steps are the feed's own words)."""
+    item = incident.incident
+    texts: list[Text] = [u.body for u in incident.updates if not u.automatic]
+    automatic = len(texts) < len(incident.updates)
+    texts += [item.postmortem] if item.postmortem and item.postmortem[lang].strip() else []
+    shown = {text.lang_of(lang) for text in texts} | ({lang} if automatic else set())
+    return shown.pop() if len(shown) == 1 and lang not in shown else None
+
+
 def update_markdown(update: Update, t: Translator) -> str:
     """An update's text in `t`'s language; automatic maintenance steps get the theme's words."""
     return t("automatic." + update.status) if update.automatic else update.body[t.lang]
@@ -172,7 +212,14 @@ class _FeedWriter:
         config, lang = self.config, self.lang
         entry = feed.add_entry(order="append")
         entry.guid(tag_uri(config, f"incidents/{incident.id}"), permalink=False)
-        entry.title(incident.incident.title[lang])
+        title = incident.incident.title
+        entry.title(title[lang])
+        languages = {"title": title.lang_of(lang)} if title.is_fallback(lang) else {}
+        if content := content_language(incident, lang):
+            languages["content"] = content
+        if languages and not rss:
+            entry.register_extension("language_parts", LanguageParts, atom=True, rss=False)
+            entry.language_parts.languages = languages
         # An entry link's rel, type and hreflang are lost in feedgen 1.0 (it reads them from
         # the new element); Atom's default rel is alternate, which is what this link is.
         entry.link(href=urls.absolute(config, urls.incident(config, lang, incident.id)))
@@ -200,14 +247,22 @@ class _FeedWriter:
 
     def timeline(self, incident: IncidentState) -> str:
         """`content` made anew."""
-        t, item = self.t, incident.incident
+        t, item, lang = self.t, incident.incident, self.lang
+        # When Atom's <content> says it is in another language, the feed's own words say theirs.
+        own = _LANG.format(lang) if content_language(incident, lang) else Markup("")
         parts = []
         if item.window:
             parts.append(_WINDOW.format(t("colon", label=t("window")), t.datetime(item.window.start),
-                                        t.datetime(item.window.end)))
+                                        t.datetime(item.window.end), own))
         for update in reversed(incident.updates):
+            body = render_markdown(update_markdown(update, t))
             parts.append(_UPDATE.format(t("status." + update.status), t.datetime(update.at),
-                                        render_markdown(update_markdown(update, t))))
-        if item.postmortem and item.postmortem[self.lang].strip():
-            parts.append(_POSTMORTEM.format(t("postmortem"), render_markdown(item.postmortem[self.lang])))
+                                        body if update.automatic else self.in_language(update.body, body), own))
+        if item.postmortem and item.postmortem[lang].strip():
+            parts.append(_POSTMORTEM.format(t("postmortem"), self.in_language(
+                item.postmortem, render_markdown(item.postmortem[lang])), own))
         return str(Markup("").join(parts)).strip()
+
+    def in_language(self, text: Text, rendered: Markup) -> Markup:
+        """`rendered` (`text` as HTML), in a `<div lang>` when it is another language's."""
+        return _IN_LANGUAGE.format(text.lang_of(self.lang), rendered) if text.is_fallback(self.lang) else rendered

@@ -53,7 +53,7 @@ def theme_digest(theme: Theme) -> bytes:
 def site_inputs(site: Site, lang: str, theme_key: bytes) -> bytes:
     """What every page of a language shows besides its own content: the theme, settings,
     components and groups, and the menu of content pages."""
-    menu = tuple(sorted((p.order, p.name, p.title) for p in site.pages if p.lang == lang))
+    menu = tuple(sorted((p.order, p.name, p.title, p.written_in) for p in site.pages if p.lang == lang))
     return digest((theme_key, lang, site.config, site.groups, site.components, site.layout, menu))
 
 

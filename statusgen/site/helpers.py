@@ -1,17 +1,29 @@
-"""The helpers page templates call: `status`, `impact`, `update_text`, `time`, `uptime_bars`.
+"""The helpers page templates call: `status`, `impact`, `update_text`, `time`, `uptime_bars`,
+and for texts that may be in another language than the page `text`, `lang_attr`,
+`prose_text` and `language_note`.
 
 One `TemplateHelpers` per language, shared by all its pages: the same status, time or
 uptime bars recur on thousands of pages of a large site, so each is rendered once and
 the markup reused (the bars, with a memo, across builds while their figures are the same).
+
+Language of parts (WCAG 3.1.2): a localised text that was not written in the page's
+language shows another language's text (`Text.lang_of`), and the element holding it says
+so, so a screen reader reads it with the right voice: `text(name)` is the text itself,
+inline, in a `<span lang>` when it falls back; `lang_attr(value)` is ` lang="en"` (or
+nothing) for a block element of the template's own; `prose_text` and `update_text` wrap
+Markdown in a `<div lang>`. `language_note(...)` is the short sentence in the page's
+language that tells sighted readers too: once per page or block, never in lists of names.
+A plain string (a name such as "eID") is the same in every language and never marked.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from markupsafe import Markup
+from babel.lists import format_list
+from markupsafe import Markup, escape
 
-from statusgen.content.model import Incident, Update
+from statusgen.content.model import Incident, Page, Text, Update
 from statusgen.markup import render_prose
 from statusgen.site.fingerprints import bars_kind
 from statusgen.site.incremental import RenderMemo
@@ -22,6 +34,16 @@ _STATUS = Markup('<span class="status s-{0}"><span class="icon" aria-hidden="tru
 _TIME = Markup('<time datetime="{0}">{1}</time>')
 _IMPACT = Markup('<span class="impact i-{0}">{1}</span>')
 _AUTOMATIC = Markup("<p>{0}</p>")
+_LANG = Markup(' lang="{0}"')
+_SPAN = Markup('<span lang="{0}">{1}</span>')
+_DIV = Markup('<div lang="{0}">{1}</div>')
+_NOTE = Markup('<p class="lang-note" lang="{0}">{1}</p>')
+"""The note is in the page's language, and says so itself: it may sit inside a block that
+is marked as another language's (a content page's `<article lang>`)."""
+
+Shown = Text | Page | Incident | Update | None
+"""What may be in another language: a text, a content page, an incident (its title, update
+texts and post-mortem), an update (its text); None is nothing."""
 
 
 class TemplateHelpers:
@@ -53,9 +75,10 @@ class TemplateHelpers:
         return self.snippets[key]
 
     def update_text(self, incident: Incident, update: Update) -> Markup:
-        """What an update says: its text, or for a maintenance's automatic step the theme's."""
+        """What an update says: its text (in a `<div lang>` when it is another language's),
+        or for a maintenance's automatic step the theme's."""
         if not update.automatic:
-            return render_prose(update.body[self.lang], incident.title[self.lang])
+            return self.prose_text(update.body, incident.title[self.lang])
         key = ("automatic", update.status)
         if key not in self.snippets:
             self.snippets[key] = _AUTOMATIC.format(self.t("automatic." + update.status))
@@ -76,3 +99,60 @@ class TemplateHelpers:
             self.bars[component_id] = make() if self.memo is None else self.memo.recall(
                 bars_kind(self.lang), component_id, (self.site_key, self.uptime_keys[component_id]), make)
         return self.bars[component_id]
+
+    # --- Language of parts ------------------------------------------------------------
+
+    def lang_of(self, value: Text | Page) -> str:
+        """The language `value` is shown in on this language's pages."""
+        if isinstance(value, Page):
+            return value.written_in or self.lang
+        return value.lang_of(self.lang)
+
+    def lang_attr(self, value: Text | Page | None) -> Markup:
+        """` lang="en"` for the element that holds `value` when it is in another language
+        than the page; else nothing."""
+        if value is None:
+            return Markup("")
+        real = self.lang_of(value)
+        return Markup("") if real == self.lang else _LANG.format(real)
+
+    def text(self, value: Text) -> Markup:
+        """`value` in this language as inline text, in a `<span lang>` when it falls back;
+        made once per text (a component's name recurs on every page)."""
+        if not value.is_fallback(self.lang):
+            return Markup(escape(value[self.lang]))
+        key = ("text", value)
+        if key not in self.snippets:
+            self.snippets[key] = _SPAN.format(value.lang_of(self.lang), value[self.lang])
+        return self.snippets[key]
+
+    def prose_text(self, value: Text, label: str) -> Markup:
+        """`value` as Markdown (`render_prose`), in a `<div lang>` when it falls back."""
+        rendered = render_prose(value[self.lang], label)
+        real = value.lang_of(self.lang)
+        return rendered if real == self.lang or not rendered else _DIV.format(real, rendered)
+
+    def language_note(self, *values: Shown, message: str = "note") -> Markup:
+        """"This text is not available in Dutch; it is shown in English." when any of
+        `values` is shown in another language on this page (naming every language it is
+        shown in); else nothing. `message="page_note"` says it of parts of a page (an
+        incident's page, where some texts may be in the page's language)."""
+        shown = {real for value in values for real in self._shown_languages(value)} - {self.lang}
+        if not shown:
+            return Markup("")
+        key = (message, tuple(sorted(shown)))
+        if key not in self.snippets:
+            names = format_list([self.t.language(code) for code in sorted(shown)], locale=self.t.locale)
+            self.snippets[key] = _NOTE.format(self.lang, self.t("language_parts." + message, missing=self.t.language(self.lang),
+                                                     shown=names))
+        return self.snippets[key]
+
+    def _shown_languages(self, value: Shown) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, Incident):
+            return [real for part in (value.title, value.postmortem, *value.updates)
+                    for real in self._shown_languages(part)]
+        if isinstance(value, Update):
+            return [] if value.automatic else [value.body.lang_of(self.lang)]
+        return [self.lang_of(value)]

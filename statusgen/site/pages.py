@@ -193,7 +193,8 @@ class LanguagePages:
                     link=link, menu=self.pages, uptime=self.uptime, index=self.index,
                     markdown=render_markdown, prose=render_prose, uptime_bars=helpers.uptime_bars,
                     status=helpers.status, time=helpers.time, impact=helpers.impact,
-                    update_text=helpers.update_text)
+                    update_text=helpers.update_text, text=helpers.text, lang_attr=helpers.lang_attr,
+                    prose_text=helpers.prose_text, language_note=helpers.language_note)
 
     def shared_context(self, link: Callable[[str], Any], slot: Callable[[str], Any]) -> dict[str, Any]:
         """What shared pieces see: the site-wide context, `slot()`, nothing of a page."""

@@ -12,7 +12,13 @@ the page does not. `statusgen notify` compares it with what it announced before.
                              started_at, ended_at, window, components, component_ids,
                              postmortem, updates: [...]}}}
 
-Texts are mappings of language to text; times are ISO 8601 in the site's offset; keys
+Texts are mappings of language to text, every site language filled in. Where a text was
+written as a mapping that lacks some language, the object holding it says which languages
+were written, beside the texts: `"written": {"title": ["nl"]}` (site, components, groups,
+incidents; `"written": {"body": [...]}` on updates), so an email can mark the fallback
+with its real language (`Text.lang_of`); a plain string, the same in every language on
+purpose, is not listed. The notifier's diff reads none of it, so a store baselined before
+this key existed sees nothing new. Times are ISO 8601 in the site's offset; keys
 are sorted, so two builds of the same input give the same bytes. A component carries
 everything its API object says (position, times, flags) and an incident its components
 in the API's order (`component_ids`), so a webhook can send the very objects of
@@ -85,12 +91,14 @@ def _site_part(state: SiteState, memo: RenderMemo | None = None) -> dict[str, An
     return {
         "format": FORMAT,
         "generated_at": iso_time(state.now, config.timezone),
-        "site": {"title": _texts(config.title, config.languages), "base_url": config.base_url,
+        "site": {"title": _texts(config.title, config.languages), "written": _written(title=config.title),
+                 "base_url": config.base_url,
                  "languages": list(config.languages), "timezone": config.timezone.key,
                  "page_id": ids.page_id(config.base_url)},
         "status": {"indicator": state.indicator.indicator, "description": state.indicator.description},
         "components": {c.id: _component(state, c, changed_at, beginning) for c in site.components},
-        "groups": {g.id: {"name": _texts(g.name, config.languages), "components": list(g.components)}
+        "groups": {g.id: {"name": _texts(g.name, config.languages), "components": list(g.components),
+                          "written": _written(name=g.name)}
                    for g in site.groups},
     }
 
@@ -106,6 +114,7 @@ def _component(state: SiteState, component: Component, changed_at: dict[str, dat
         "position": component_position(state.site, component), "showcase": component.showcase,
         "start_date": component.start_date.isoformat() if component.start_date else None,
         "only_show_if_degraded": component.only_show_if_degraded,
+        "written": _written(name=component.name, description=component.description),
         "created_at": iso_time(created, config.timezone),
         "updated_at": iso_time(changed_at.get(component.id, created), config.timezone),
     }
@@ -129,15 +138,22 @@ def _incident(state: SiteState, entry: IncidentState, translators: dict[str, Tra
         "components": dict(incident.affected),
         "component_ids": list(incident.component_ids),
         "postmortem": _texts(incident.postmortem, config.languages) if incident.postmortem else None,
+        "written": _written(title=incident.title, postmortem=incident.postmortem),
         "updates": [{
             "id": update.id, "public_id": ids.update_id(incident.id, update.id),
             "at": iso_time(update.at, tz), "status": update.status, "notify": update.notify,
             "automatic": update.automatic,
             "body": {lang: update_body(update, t, lang) for lang, t in translators.items()},
             "changes": [list(change) for change in changes],
+            "written": {} if update.automatic else _written(body=update.body),
         } for update, changes in entry.changes],
     }
 
 
 def _texts(text: Text, languages: tuple[str, ...]) -> dict[str, str]:
     return {lang: text[lang] for lang in languages}
+
+
+def _written(**texts: Text | None) -> dict[str, list[str]]:
+    """Which languages each text lacking some language was written in (see the docstring)."""
+    return {name: list(text.written) for name, text in texts.items() if text is not None and text.missing}

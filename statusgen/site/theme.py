@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import jinja2
 import jinja2.runtime
+from markupsafe import Markup, escape
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import parse_pattern
@@ -161,7 +162,15 @@ class Translator:
             raise BuildError(f"no translation for {key!r} in the theme (language {self.lang})")
         if isinstance(message, dict):
             message = message.get(self.locale.plural_form(count or 0)) or message["other"]
+        if any(isinstance(value, Markup) for value in values.values()):
+            # A value with markup of its own (a name marked with its language): the message
+            # is escaped and the other values too, so the result is safe markup.
+            return Markup(escape(str(message))).format(count=count, **values)
         return str(message).format(count=count, **values)
+
+    def language(self, code: str) -> str:
+        """A language's name in this one, as it reads inside a sentence (`Engels`, `anglais`)."""
+        return self.locale.languages.get(code) or code
 
     def datetime(self, moment: datetime) -> str:
         """A moment in the site timezone, with the zone named: `28 Nov 2026, 09:20 CET`."""
