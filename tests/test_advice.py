@@ -188,7 +188,8 @@ def test_the_example_sites_placeholders_are_warnings(run_cli: RunCli) -> None:
     code, _, err = run_cli("check", "--site", ROOT, "--now", NOW)
     assert code == 0
     assert [line.split(": warning: ")[1].split(":")[0] for line in err.splitlines()[:-1]] == [
-        "base_url", "subscriptions.url", "notify.from", "notify.unsubscribe_mailto"]
+        "base_url", "subscriptions.url", "notify.from", "notify.unsubscribe_mailto",
+        "body"]  # the Dutch-only update of 2026-11-10-partner-portal-date-format, there to show a fallback
 
 
 SMTP_SITE = REAL_SITE + lines(
