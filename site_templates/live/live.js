@@ -39,14 +39,14 @@ art=i=>{const a=E('article','incident-summary k-incident i-'+i.impact),h=E('h3')
 a.dataset.liveIncident=i.id;n.href=L(i.shortlink);h.append(n);
 m.append(E('span','impact i-'+i.impact,W.p[i.impact]),' \u00b7 ',E('span','label'),' \u00b7 ',t(i.started_at));
 a.append(h,m);lab(a,i.status);return a},
-up=(a,i)=>{const u=i.incident_updates[0],o=q('.latest',a),x=o&&q('.when time',o),d=E('div','latest'),e=E('p','when',W.posted+' ');
+up=(a,i)=>{const u=i.incident_updates[0],o=q('.latest',a),x=o&&q('.when time',o),d=E('div','latest'),e=E('p','when',W.t+' ');
 if(!u||x&&Date.parse(x.dateTime)>=Date.parse(u.display_at))return;
 e.append(t(u.display_at));d.append(E('p',0,u.body),e);o?o.replaceWith(d):a.append(d)},
 // A maintenance moves only forward, by the build's rule (state.maintenance_status).
 mv=(e,s)=>{const w=e.dataset.liveStatus,a=e.closest('[data-live-incident]'),c=a.closest('[data-live-section]'),n=nm(e);
 s=late(w,s);if(s==w)return;lab(e,s);
-if(s=='completed'){say(f(W.completed,{title:n}));c&&a.remove()}
-else if(w=='scheduled'){say(f(W.started,{title:n}));c&&sec('in-progress').append(a)}},
+if(s=='completed'){say(f(W.e,{t:n}));c&&a.remove()}
+else if(w=='scheduled'){say(f(W.b,{t:n}));c&&sec('in-progress').append(a)}},
 // The clock: each window at its edges, then the next edge.
 tk=()=>{const now=Date.now(),r=q('[data-live-region]');let x=1/0;
 Q('[data-live-window]').forEach(e=>{const[s,u]=e.dataset.liveWindow.split(' ').map(Date.parse);
@@ -57,16 +57,16 @@ clearTimeout(tk.t);x<1/0&&(tk.t=setTimeout(tk,Math.min(x-now+50,2e9)))},
 ap=s=>{const A=new Map(s.incidents.map(i=>[i.id,i])),M=new Map(s.scheduled_maintenances.map(i=>[i.id,i])),b=B(),k=s.status.indicator,h=b&&W.d[k];
 if(h){b.className=b.className.replace(/\bind-\S+/,'ind-'+k);q('h2',b).replaceChildren(ic(),h)}
 s.components.forEach(c=>Q(`[data-live-component="${c.id}"] .status`).forEach(e=>{const v=W.c[c.status];
-if(v&&!e.classList.contains('s-'+c.status)){e.className='status s-'+c.status;e.replaceChildren(ic(),v);c.group||say(f(W.component,{name:c.name,status:v}))}}));
+if(v&&!e.classList.contains('s-'+c.status)){e.className='status s-'+c.status;e.replaceChildren(ic(),v);c.group||say(f(W.k,{n:c.name,s:v}))}}));
 if(b){const on=Q('[data-live-section] article').map(a=>a.dataset.liveIncident);
-[...A.values()].reverse().forEach(i=>on.includes(i.id)||(q('h2',sec('active')).after(art(i)),say(f(W.opened,{title:i.name}))));
-Q('[data-live-section=active] article').forEach(a=>{const i=A.get(a.dataset.liveIncident);i?up(a,i):(say(f(W.resolved,{title:nm(a)})),a.remove())})}
+[...A.values()].reverse().forEach(i=>on.includes(i.id)||(q('h2',sec('active')).after(art(i)),say(f(W.o,{t:i.name}))));
+Q('[data-live-section=active] article').forEach(a=>{const i=A.get(a.dataset.liveIncident);i?up(a,i):(say(f(W.r,{t:nm(a)})),a.remove())})}
 Q('[data-live-status]').forEach(e=>{const d=e.dataset,st=d.liveStatus,id=e.closest('[data-live-incident]').dataset.liveIncident,i=A.get(id)||M.get(id);
 if(d.liveWindow)i&&mv(e,i.status);
-else if(i&&i.status!=st){lab(e,i.status);say(f(W.changed,{title:i.name,status:W.s[i.status]}))}
-else if(!i&&/^(inv|ide|mon)/.test(st)){lab(e,'resolved');say(f(W.resolved,{title:nm(e)}))}});
+else if(i&&i.status!=st){lab(e,i.status);say(f(W.x,{t:i.name,s:W.s[i.status]}))}
+else if(!i&&/^(inv|ide|mon)/.test(st)){lab(e,'resolved');say(f(W.r,{t:nm(e)}))}});
 tk()},
-fr=()=>{const u=q('[data-live-updated]'),r=p(new Date);u&&(u.textContent=f(W.updated,{time:r.H+':'+r.m}),u.hidden=!1)};
+fr=()=>{const u=q('[data-live-updated]'),r=p(new Date);u&&(u.textContent=f(W.u,{t:r.H+':'+r.m}),u.hidden=!1)};
 let T,F=0,V;
 // summary.json with its ETag; every C.i seconds while the tab is visible, less often after failures.
 const po=()=>{clearTimeout(T);if(D.hidden)return;

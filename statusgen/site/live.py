@@ -11,7 +11,9 @@ made.
 
 The settings and words are baked into the file as `embed/banner.js` has them (one file,
 no inline script: a `Content-Security-Policy: default-src 'self'` works, and there is no
-per-page weight), one copy per language so each reader fetches only its own words. The
+per-page weight), one copy per language so each reader fetches only its own words. Unlike
+the banner it is UTF-8: only the site's own UTF-8 pages load it, and a script without a
+charset takes its page's. The
 date format is the theme's `format_datetime` turned into a template with the locale's
 month abbreviations and the zone's abbreviations (`CET`, `CEST`), so a time the script
 writes reads as the build would write it.
@@ -25,6 +27,7 @@ updates can only move a window further along.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +36,8 @@ from babel import Locale
 
 from statusgen.content.model import COMPONENT_STATUSES, SiteConfig
 from statusgen.site import api, urls
-from statusgen.site.embed import banner_script
+from statusgen.site.embed import CONFIG_SLOT, minify
+from statusgen.errors import BuildError
 from statusgen.site.state import DESCRIPTIONS, MAINTENANCE_ORDER, SiteState
 from statusgen.site.theme import Theme, Translator
 
@@ -51,10 +55,19 @@ def live_outputs(state: SiteState, theme: Theme) -> dict[str, bytes]:
     config = state.site.config
     if not config.live_seconds:
         return {}
-    template = theme.find(TEMPLATE)
-    return {urls.home(config, lang) + SCRIPT:
-            banner_script(template, live_settings(config, theme, lang, state.now)).encode("ascii")
-            for lang in config.languages}
+    source = theme.find(TEMPLATE).read_text(encoding="utf-8")
+    if source.count(CONFIG_SLOT) != 1:
+        raise BuildError(f"{TEMPLATE}: expected {CONFIG_SLOT} exactly once, where the settings go")
+    code = join_lines(minify(source))
+    return {urls.home(config, lang) + SCRIPT: code.replace(CONFIG_SLOT, json.dumps(
+        live_settings(config, theme, lang, state.now), ensure_ascii=False, sort_keys=True,
+        separators=(",", ":"))).encode("utf-8") for lang in config.languages}
+
+
+def join_lines(code: str) -> str:
+    """Join a line to the next where no statement can end (after `,` `{` `(` `;` `=>`
+    `&&` `||`): automatic semicolons work as in the source, in fewer bytes."""
+    return re.sub(r"(?<=[,{(;>&|])\n", "", code)
 
 
 def live_settings(config: SiteConfig, theme: Theme, lang: str, now: datetime) -> dict[str, Any]:
@@ -79,17 +92,18 @@ def live_settings(config: SiteConfig, theme: Theme, lang: str, now: datetime) ->
 
 def words(t: Translator) -> dict[str, Any]:
     """Every word the script writes, from the theme's translations."""
-    live = {key: t(f"live.{key}", **{name: "{" + name + "}" for name in names})
-            for key, names in (("updated", ("time",)), ("component", ("name", "status")),
-                               ("opened", ("title",)), ("changed", ("title", "status")),
-                               ("resolved", ("title",)), ("started", ("title",)), ("completed", ("title",)))}
+    live = {short: t(f"live.{key}", **{name: "{" + name[0] + "}" for name in names})
+            for short, key, names in (("u", "updated", ("time",)), ("k", "component", ("name", "status")),
+                                      ("o", "opened", ("title",)), ("x", "changed", ("title", "status")),
+                                      ("r", "resolved", ("title",)), ("b", "started", ("title",)),
+                                      ("e", "completed", ("title",)))}
     return {
         "c": {status: t(f"component_status.{status}") for status in COMPONENT_STATUSES},
         "d": {indicator: t(f"indicator.{indicator}") for indicator in DESCRIPTIONS},
         "s": {status: t(f"status.{status}") for status in STATUSES},
         "p": {impact: t(f"impact.{impact}") for impact in IMPACTS},
         "h": {"active": t("active_incidents"), "in-progress": t("maintenance_in_progress")},
-        "posted": t("posted"),
+        "t": t("posted"),
         **live,
     }
 
