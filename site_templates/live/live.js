@@ -67,15 +67,15 @@ else if(i&&i.status!=st){lab(e,i.status);say(f(W.x,{t:i.name,s:W.s[i.status]}))}
 else if(!i&&/^(inv|ide|mon)/.test(st)){lab(e,'resolved');say(f(W.r,{t:nm(e)}))}});
 tk()},
 fr=()=>{const u=q('[data-live-updated]'),r=p(new Date);u&&(u.textContent=f(W.u,{t:r.H+':'+r.m}),u.hidden=!1)};
-let T,F=0,V;
+let T,F=0,V,R;
 // summary.json with its ETag; every C.i seconds while the tab is visible, less often after failures.
-const po=()=>{clearTimeout(T);if(D.hidden)return;
+const po=()=>{clearTimeout(T);if(D.hidden||R)return;R=1;
 const A=new AbortController,k=setTimeout(()=>A.abort(),Math.min(3e4,Math.max(5e3,I)));
 fetch(new URL(C.a,S.src),{signal:A.signal,cache:'no-store',headers:V?{'If-None-Match':V}:{}})
 .then(r=>r.status==304||(r.ok?r.json().then(s=>{ap(s);V=r.headers.get('ETag')||V}):Promise.reject()))
 // Off line, a server error, bad JSON, a hanging request: wait longer, say nothing.
 .then(()=>{F=0;fr()},()=>F++)
-.finally(()=>{clearTimeout(k);D.hidden||(T=setTimeout(po,Math.min(6e5,I*2**F)))})};
+.finally(()=>{clearTimeout(k);R=0;D.hidden||(T=setTimeout(po,Math.min(6e5,I*2**F)))})};
 D.addEventListener('visibilitychange',()=>D.hidden?clearTimeout(T):po());
 tk();po()
 }catch(e){}})()
