@@ -30,7 +30,8 @@ import http.server
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ import pytest
 import yaml
 
 from statusgen.site.build import BuildResult, build
-from tests.conftest import ROOT, SITE_YAML
+from tests.conftest import EXAMPLE_NOW, ROOT, SITE_YAML
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright import sync_api
@@ -113,6 +114,7 @@ STATE_TIMES = {
     "maintenance": "2026-11-24T19:30:00+01:00",  # the partner portal's upgrade
     "none": "2026-11-20T12:00:00+01:00",
 }
+LAYOUT_NOW = "2026-11-30T12:00:00+01:00"
 # A site whose components outside a group come before, after and between groups, one of
 # them only shown when degraded (and operational, so hidden).
 LAYOUT_COMPONENTS = """\
@@ -153,7 +155,7 @@ def more_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (layout / "content" / "site.yaml").write_text(SITE_YAML, encoding="utf-8")
     (layout / "components.yaml").write_text(LAYOUT_COMPONENTS, encoding="utf-8")
     (layout / "incidents").mkdir()
-    build(layout, root / "layout", "2026-11-30T12:00:00+01:00")
+    build(layout, root / "layout", LAYOUT_NOW)
     yield from serve(root)
 
 
@@ -175,8 +177,8 @@ class Visitor:
     and responses of 400 or more.
     """
 
-    def __init__(self, browser: Any, base_url: str) -> None:
-        self.browser, self.base_url = browser, base_url
+    def __init__(self, browser: Any, base_url: str, built_at: Callable[[str], str]) -> None:
+        self.browser, self.base_url, self.built_at = browser, base_url, built_at
         self.pages: dict[tuple[str, bool], Any] = {}
         self.problems: list[str] = []
 
@@ -186,7 +188,12 @@ class Visitor:
             page = self._open(view, javascript)
             self.pages[view, javascript] = page
         self.problems = []
+        # The page's clock is the build's moment, so live.js moves no maintenance window on
+        # and its "updated at" is the same in every run; it has read summary.json when idle.
+        page.clock.set_fixed_time(datetime.fromisoformat(self.built_at(path)))
         page.goto(self.base_url + path, wait_until="load")
+        if javascript:
+            page.wait_for_load_state("networkidle")
         return page
 
     def _open(self, view: str, javascript: bool) -> Any:
@@ -207,7 +214,7 @@ class Visitor:
 @pytest.fixture(scope="module")
 def visit(browser: Any, site_url: str) -> Iterator[Visitor]:
     """`visit(path, view="desktop-light", javascript=True)` loads a page of the example site."""
-    visitor = Visitor(browser, site_url)
+    visitor = Visitor(browser, site_url, lambda path: EXAMPLE_NOW)
     yield visitor
     visitor.close()
 
@@ -215,7 +222,7 @@ def visit(browser: Any, site_url: str) -> Iterator[Visitor]:
 @pytest.fixture(scope="module")
 def visit_more(browser: Any, more_sites: str) -> Iterator[Visitor]:
     """`visit_more("critical/", view)` loads a page of one of `more_sites`."""
-    visitor = Visitor(browser, more_sites)
+    visitor = Visitor(browser, more_sites, lambda path: STATE_TIMES.get(path.split("/")[0], LAYOUT_NOW))
     yield visitor
     visitor.close()
 
@@ -312,12 +319,19 @@ def test_status_is_never_shown_by_colour_alone(visit: Visitor, path: str) -> Non
         assert statuses
 
 
-SNAPSHOT = """() => ({
-  title: document.title,
-  main: document.querySelector('main').innerText,
-  links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
-  fields: [...document.querySelectorAll('input, select, textarea, button')].map(f => f.name || f.type),
-})"""
+# The text without live.js's "updated at" line: the one thing the script adds to a page
+# whose summary.json says what the page says (tests/test_live.py checks the rest).
+SNAPSHOT = """() => {
+  const fresh = document.querySelector('[data-live-updated]'), shown = fresh && !fresh.hidden;
+  if (shown) fresh.hidden = true;
+  const main = document.querySelector('main').innerText;
+  if (shown) fresh.hidden = false;
+  return {
+    title: document.title, main,
+    links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
+    fields: [...document.querySelectorAll('input, select, textarea, button')].map(f => f.name || f.type),
+  };
+}"""
 
 
 @pytest.mark.parametrize("path", page_params(PAGES))

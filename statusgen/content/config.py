@@ -22,9 +22,10 @@ from statusgen.content.yamlsource import LocatedDict, read_document
 CONFIG_PATH = "content/site.yaml"
 KEYS = ("title", "description", "base_url", "languages", "timezone", "contacts",
         "subscriptions", "notify", "history_days", "page_size", "warnings", "import",
-        "sla")
+        "sla", "live")
 WARNING_KEYS = ("unresolved_after_days",)
 IMPORT_KEYS = ("impact_as",)
+LIVE_KEYS = ("interval",)
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?\Z")
 FALLBACK = SiteConfig(title=Text((("en", "Status"),)), description=None,
                       base_url="https://status.invalid/", languages=("en",),
@@ -67,6 +68,7 @@ def _read_config(fields: Fields, languages: tuple[str, ...]) -> SiteConfig:
         unresolved_after_days=_unresolved_after_days(fields.mapping("warnings")),
         import_impact_as=_impact_as(fields.mapping("import")),
         sla=fields.percent("sla"),
+        live_seconds=_live_seconds(fields),
         lines=tuple(sorted(_key_lines(fields.data))),
     )
 
@@ -101,6 +103,32 @@ def _impact_as(settings: Fields | None) -> str:
                                     f"{did_you_mean(str(value), IMPACT_STYLES)}")
         return default
     return str(value)
+
+
+def _live_seconds(fields: Fields) -> int:
+    """`live: {interval: N}`: how often the pages' live script polls, in seconds; `live:
+    false` or `interval: 0` leaves the script off (the pages are then as static as ever)."""
+    default = SiteConfig.live_seconds
+    if "live" not in fields.data:
+        return default
+    value = fields.get("live")
+    if value is False:
+        return 0
+    if value is True:
+        return default
+    if not isinstance(value, LocatedDict):
+        fields.error("live", f"live: expected a mapping such as {{interval: 60}}, or false; found {describe(value)}")
+        return default
+    live = Fields(fields.path, value, fields.problems, fields.line("live"), what="a mapping under 'live'")
+    live.reject_unknown(LIVE_KEYS)
+    if not live.has("interval"):
+        return default
+    seconds = live.get("interval")
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+        live.error("interval", "live.interval: expected a whole number of seconds of at least 1, or 0 to "
+                               f"turn the live updates off; found {describe(seconds)}")
+        return default
+    return seconds
 
 
 def _key_lines(data: LocatedDict, prefix: str = "") -> Iterator[tuple[str, int]]:

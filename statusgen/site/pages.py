@@ -20,6 +20,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from statusgen import ids
 from statusgen.content.model import Page
 from statusgen.markup import render_markdown, render_prose
 from statusgen.site import urls
@@ -194,7 +195,7 @@ class LanguagePages:
                     markdown=render_markdown, prose=render_prose, uptime_bars=helpers.uptime_bars,
                     status=helpers.status, time=helpers.time, impact=helpers.impact,
                     update_text=helpers.update_text, text=helpers.text, lang_attr=helpers.lang_attr,
-                    prose_text=helpers.prose_text, language_note=helpers.language_note)
+                    prose_text=helpers.prose_text, language_note=helpers.language_note, ids=ids)
 
     def shared_context(self, link: Callable[[str], Any], slot: Callable[[str], Any]) -> dict[str, Any]:
         """What shared pieces see: the site-wide context, `slot()`, nothing of a page."""

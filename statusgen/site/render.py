@@ -22,7 +22,7 @@ from typing import Any
 
 from statusgen import workers
 from statusgen.content.model import SiteConfig
-from statusgen.site import api, badges, embed, feeds, ical, redirects, seo, snapshot
+from statusgen.site import api, badges, embed, feeds, ical, live, redirects, seo, snapshot
 from statusgen.site.availability import site_availability
 from statusgen.site.availability_files import availability_outputs
 from statusgen.site.fingerprints import (
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 MACHINE_OUTPUTS = (feeds.feed_outputs, ical.calendar_outputs, api.api_outputs, badges.badge_outputs,
-                   embed.embed_outputs, snapshot.snapshot_outputs)
+                   embed.embed_outputs, live.live_outputs, snapshot.snapshot_outputs)
 """What machines and other sites read: each maps (state, theme) to {path: bytes}."""
 REMEMBERING: tuple[Callable[..., dict[str, bytes]], ...] = (feeds.feed_outputs, api.api_outputs,
                                                           snapshot.snapshot_outputs)
