@@ -21,6 +21,7 @@ import pytest
 from statusgen.content.load import load_site
 from statusgen.content.model import SiteConfig, Text
 from statusgen.errors import ContentErrors, SetupError
+from statusgen.importer.filetext import components_text
 from statusgen.importer.records import Report
 from statusgen.importer.run import import_dump, open_existing
 from statusgen.importer.statuspage.dump import Dump
@@ -184,10 +185,12 @@ def test_a_rerun_keeps_ids_translations_and_ops_own_components(tmp_path: Path) -
         - id: certs
           name: {en: Certificates, nl: Certificaten}
           aliases: [grp1]
+          sla: 99.9
           components:
             - id: app
               name: {en: Mobile app, nl: Mobiele app}
               aliases: [c2]
+              sla: 99.95
             - id: pdf
               name: {en: PDF, nl: Pdf}
               aliases: [c1]
@@ -195,7 +198,7 @@ def test_a_rerun_keeps_ids_translations_and_ops_own_components(tmp_path: Path) -
               name: Added by ops
         - id: ops-own
           name: Our own
-          description: {en: Ops wrote this, nl: Ops schreef dit}
+          description: {nl: Ops schreef dit}
     """})
     existing = open_existing(site).site
     records, _ = mapped({"components": [
@@ -213,8 +216,12 @@ def test_a_rerun_keeps_ids_translations_and_ops_own_components(tmp_path: Path) -
     ]
     assert [(r.id, r.aliases, r.description) for r in rest] == [
         ("our-own", ("n3w",), None),                                  # new: the name's id was free
-        ("ops-own", (), {"en": "Ops wrote this", "nl": "Ops schreef dit"}),
+        ("ops-own", (), {"nl": "Ops schreef dit"}),                   # not filled in: check still says so
     ]
+    # ops' availability targets stay (no source has one), and are written back
+    assert (group.sla, [m.sla for m in group.components or ()]) == (99.9, [None, 99.95, None])
+    written = components_text(records.components, ("en", "nl"))
+    assert "  sla: 99.9\n" in written and "      sla: 99.95\n" in written
 
 
 # ── incidents ───────────────────────────────────────────────────────────────────────────

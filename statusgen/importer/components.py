@@ -13,6 +13,7 @@ The rules, in order:
   kept while one of its languages still says what the source says; when the source
   text changed, the source text replaces it. A text the source leaves empty keeps
   what the site has.
+- **Ops' targets stay.** An existing entry's `sla:` is kept (no source has one).
 - **Everything else comes from the source**: order, group members, start_date,
   showcase, only_show_if_degraded.
 - **Nothing of ops' is lost.** Existing components the source does not have stay: in
@@ -52,10 +53,13 @@ def component_ids(records: Iterable[ComponentRecord]) -> dict[str, str]:
 
 
 def localised(text: Text | None) -> Localised | None:
-    """A loaded text as it is written: one string when every language says the same."""
+    """A loaded text as it is written: one string when every language says the same, else
+    the languages the file wrote (never the ones filled in from another)."""
     if text is None:
         return None
-    values = dict(text.values)
+    values = {lang: value for lang, value in text.values if not text.written or lang in text.written}
+    if text.missing:
+        return values  # one language of several: written as such, so `check` still says so
     return next(iter(values.values())) if len(set(values.values())) == 1 else values
 
 
@@ -109,14 +113,15 @@ class _Merger:
             return merged
         aliases = tuple(dict.fromkeys((*match.aliases, *record.aliases)))
         return replace(merged, aliases=aliases, name=kept_text(match.name, record.name) or record.name,
-                       description=kept_text(match.description, record.description))
+                       description=kept_text(match.description, record.description),
+                       sla=own_sla(self.site, match))
 
     def _own_members(self, group: Group) -> tuple[ComponentRecord, ...]:
         """The group's components the source does not have (they stay in it)."""
         assert self.site is not None
         own = [cid for cid in group.components if cid not in self.claimed]
         self.claimed.update(own)
-        return tuple(_component_record(self.site.components_by_id[cid]) for cid in own)
+        return tuple(_component_record(self.site.components_by_id[cid], self.site) for cid in own)
 
     def _match(self, record: ComponentRecord) -> Existing | None:
         found = next((self.by_alias[a] for a in record.aliases if a in self.by_alias), None)
@@ -143,9 +148,9 @@ class _Merger:
                 continue
             group = site.groups_by_id.get(entry_id)
             if group is None:
-                yield _component_record(site.components_by_id[entry_id])
+                yield _component_record(site.components_by_id[entry_id], site)
                 continue
-            members = tuple(_component_record(site.components_by_id[cid])
+            members = tuple(_component_record(site.components_by_id[cid], site)
                             for cid in group.components if cid not in self.claimed)
             if not members:
                 report.skip(f"group {group.id!r}", "all its components are now in the source's groups, "
@@ -153,11 +158,22 @@ class _Merger:
                 continue
             yield ComponentRecord(id=group.id, name=localised(group.name) or group.id,
                                   description=localised(group.description), aliases=group.aliases,
-                                  components=members)
+                                  sla=group.sla, components=members)
 
 
-def _component_record(component: Component) -> ComponentRecord:
+def own_sla(site: Site | None, item: Existing) -> float | None:
+    """The `sla:` written on the entry itself: a component's target is loaded with what it
+    inherits (its group's, the site's) filled in, and writing that back would pin it."""
+    if site is None or isinstance(item, Group):
+        return item.sla
+    group = site.groups_by_id.get(item.group) if item.group else None
+    inherited = group.sla if group is not None and group.sla is not None else site.config.sla
+    return None if item.sla == inherited else item.sla
+
+
+def _component_record(component: Component, site: Site) -> ComponentRecord:
     return ComponentRecord(id=component.id, name=localised(component.name) or component.id,
                            description=localised(component.description), aliases=component.aliases,
                            start_date=component.start_date, showcase=component.showcase,
-                           only_show_if_degraded=component.only_show_if_degraded)
+                           only_show_if_degraded=component.only_show_if_degraded,
+                           sla=own_sla(site, component))

@@ -104,6 +104,8 @@ def _entry(record: ComponentRecord, languages: tuple[str, ...], indent: int) -> 
         lines.append(f"{pad}aliases: {flow_list(record.aliases)}")
     if record.description:
         lines += text_lines("description", texts(record.description, languages), indent + 2)
+    if record.sla is not None:
+        lines.append(f"{pad}sla: {record.sla:g}")
     if record.components is not None:
         lines.append(f"{pad}components:")
         for member in record.components:

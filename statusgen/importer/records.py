@@ -24,6 +24,8 @@ class ComponentRecord:
     start_date: date | None = None
     showcase: bool = True
     only_show_if_degraded: bool = False
+    sla: float | None = None
+    """The availability target ops set (`sla:`); no source has one, a rerun keeps ops'."""
     components: tuple[ComponentRecord, ...] | None = None
     """A group's members; None for a component."""
 
