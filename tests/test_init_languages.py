@@ -42,7 +42,7 @@ def four(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def visit_four(browser: Any, four: Path) -> Iterator[Visitor]:
     url = serve(four / "public")
-    visitor = Visitor(browser, next(url))
+    visitor = Visitor(browser, next(url), lambda path: NOW)  # the page's clock: the build's moment
     yield visitor
     visitor.close()
     url.close()

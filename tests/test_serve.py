@@ -115,7 +115,9 @@ def test_serve_rebuilds_on_edits_shows_errors_and_stops_on_ctrl_c(server: Server
     assert code == 200 and "PDF certificates unavailable for all partners" in html
     assert "statusgen serve: live reload" in html and EVENTS in html
     on_disk = (server.site / "public" / PAGE / "index.html").read_text(encoding="utf-8")  # type: ignore[attr-defined]
-    assert "live reload" not in on_disk and "<script" not in on_disk
+    # the preview's reload script is served, never written: the page's only script is live.js
+    assert "live reload" not in on_disk and EVENTS not in on_disk
+    assert re.findall(r"<script[^>]*>", on_disk) == ['<script src="../../live.js" defer>']
 
     text = original(server)
     write(server, text.replace(TITLE, "en: Certificates as PDF were unavailable"))
