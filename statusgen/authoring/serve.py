@@ -228,6 +228,13 @@ class _Changes(FileSystemEventHandler):
         if relevant:
             self.changed(None if event.is_directory else relevant)
 
+    def relevant(self, path: Path) -> bool:
+        if any(path == folder or path.is_relative_to(folder) for folder in self.ignored):
+            return False
+        if path.parent == self.site_dir:
+            return path.name in ROOT_FILES or path.name in WATCHED
+        return True
+
 
 class _Overflow(logging.Handler):
     """Hears watchdog say that the kernel dropped file events (its inotify queue
@@ -254,13 +261,6 @@ class _Overflow(logging.Handler):
     def detach(self) -> None:
         for name in self.LOGGERS:
             logging.getLogger(name).removeHandler(self)
-
-    def relevant(self, path: Path) -> bool:
-        if any(path == folder or path.is_relative_to(folder) for folder in self.ignored):
-            return False
-        if path.parent == self.site_dir:
-            return path.name in ROOT_FILES or path.name in WATCHED
-        return True
 
 
 def watch(site_dir: Path, out_dir: Path, changed: Callable[[Iterable[str] | None], None]) -> Any:
