@@ -101,11 +101,15 @@ def test_history_is_paginated(make_site: MakeSite, tmp_path: Path) -> None:
                                          f"  - {{at: 2026-11-0{day} 10:00, status: resolved, body: x}}\n---\n")
     result = build(make_site(files), tmp_path / "out", "2026-11-30T12:00:00Z")
     pages = sorted(p for p in result.outputs if p.startswith("history/"))
-    assert pages == ["history/2/index.html", "history/3/index.html", "history/index.html"]
+    # numbered from the oldest, two a page; the front page holds the rest (2 to 3 entries)
+    assert pages == ["history/1/index.html", "history/index.html"]
     first = result.outputs["history/index.html"].decode()
-    assert "Incident 5" in first and "Incident 4" in first and "Incident 3" not in first
-    assert '<a href="2/" rel="next">Older</a>' in first
-    assert '<a href="../" rel="prev">Newer</a>' in result.outputs["history/2/index.html"].decode()
+    assert "Incident 5" in first and "Incident 3" in first and "Incident 2" not in first
+    assert '<a href="1/" rel="next">Older</a>' in first and 'rel="prev"' not in first
+    oldest = result.outputs["history/1/index.html"].decode()
+    assert "Incident 1" in oldest and "Incident 2" in oldest and "Incident 3" not in oldest
+    assert '<a href="../" rel="prev">Newer</a>' in oldest and 'rel="next"' not in oldest
+    assert "<title>Incident history (Page 1)" in oldest and "<span>Page 1</span>" in oldest
 
 
 def test_no_subscriber_address_reaches_the_output(example_build: BuildResult) -> None:

@@ -208,3 +208,118 @@ def test_any_sequence_of_edits_and_times_equals_a_full_build(tmp_path_factory: p
         builder.now = (start + timedelta(minutes=offset)).isoformat()
         builder.build()
         assert_same_as_full_build(site, folder / "out", folder, builder.now)
+
+
+# --- The watcher's paths (serve --watch hands the Builder what changed) -----------------
+
+def files_of(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted(site.rglob("*"))
+            if p.is_file() and not p.relative_to(site).as_posix().startswith("public/")}
+
+
+def reported(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+    """What a watcher reports for an edit: every file created, modified or deleted."""
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
+@pytest.mark.parametrize("change", sorted(EDITS))
+def test_a_rebuild_of_the_watchers_paths_equals_a_full_build(change: str, site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    before = files_of(site)
+    EDITS[change](site)
+    again = builder.build(reported(before, files_of(site)))
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+    assert not builder.cache.files.walked
+    if change in LOCAL:
+        assert 0 < again.counters["pages_rendered"] <= MOST_PAGES, again.counters
+        assert again.counters["files_parsed"] <= 1
+
+
+def test_files_the_watcher_did_not_report_are_not_looked_at_until_a_walk(site: Path, tmp_path: Path) -> None:
+    """The missed-event fallback: without the watcher's word nothing is seen; a walk (the
+    build after an overflow) sees everything."""
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    before = read_tree(tmp_path / "out")
+    EDITS["title"](site)
+    EDITS["add"](site)
+    unreported = builder.build([])
+    assert unreported.counters["files_parsed"] == 0 and read_tree(tmp_path / "out") == before
+    walked = builder.build(None)
+    assert builder.cache.files.walked and walked.counters["files_parsed"] == 2
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_a_folder_moved_created_or_deleted_makes_the_build_walk(site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    (site / "incidents" / "2026").rename(site / "incidents" / "this-year")  # watchdog: one folder event
+    builder.build([site / "incidents" / "2026", site / "incidents" / "this-year"])
+    assert builder.cache.files.walked
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+    shutil.rmtree(site / "incidents" / "this-year")
+    builder.build(["incidents/this-year"])
+    assert builder.cache.files.walked
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+    write(site, "incidents/later/2026-11-29-new.md", NEW_INCIDENT)
+    builder.build(["incidents/later"])
+    assert builder.cache.files.walked
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_renamed_and_deleted_files_by_the_watchers_paths(site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    (site / OUTAGE).rename(site / "incidents/2026/pdf-down.md")
+    builder.build([OUTAGE, "incidents/2026/pdf-down.md"])
+    assert not builder.cache.files.walked
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+    (site / "incidents/2026/pdf-down.md").unlink()
+    builder.build([site / "incidents/2026/pdf-down.md"])
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_paths_reported_before_a_failed_build_count_in_the_next(site: Path, tmp_path: Path) -> None:
+    """site.yaml broken: the load stops before the incidents; the file added meanwhile
+    must still be read once site.yaml is fixed (only site.yaml is reported then)."""
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    original = (site / "content/site.yaml").read_text(encoding="utf-8")
+    (site / "content/site.yaml").write_text(original.replace("timezone:", "timezone: Mars/Base\nx:"),
+                                            encoding="utf-8")
+    write(site, "incidents/2026/2026-11-29-new.md", NEW_INCIDENT)
+    with pytest.raises(ContentErrors):
+        builder.build(["content/site.yaml", "incidents/2026/2026-11-29-new.md"])
+    (site / "content/site.yaml").write_text(original, encoding="utf-8")
+    builder.build(["content/site.yaml"])
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+# --- History pages are numbered from the oldest ---------------------------------------
+
+def history_files(out: Path) -> dict[str, bytes]:
+    return {path: data for path, data in read_tree(out).items()
+            if path.startswith(("history/", "en/history/")) and path.endswith(".html")}
+
+
+def test_a_new_incident_changes_a_bounded_number_of_history_pages(site: Path, tmp_path: Path) -> None:
+    """Two entries a page: each new incident rewrites the front page; every second one also
+    makes a new numbered page and changes its older neighbour's "newer" link. The other
+    numbered pages keep their bytes, so their URLs keep their incidents."""
+    edit(site, "content/site.yaml", "history_days: 14", "history_days: 14\npage_size: 2")
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    pages = history_files(tmp_path / "out")
+    assert "history/1/index.html" in pages and "en/history/1/index.html" in pages
+    for day in ("27", "28", "29"):
+        name = f"incidents/2026/2026-11-{day}-new.md"
+        write(site, name, NEW_INCIDENT.replace("2026-11-29", f"2026-11-{day}"))
+        builder.build([name])
+        now = history_files(tmp_path / "out")
+        changed = [path for path in now if pages.get(path) != now[path]]
+        assert set(pages) <= set(now) and len(now) - len(pages) in (0, 2)
+        assert len(changed) <= 6, changed  # at most three in each language
+        assert "history/1/index.html" not in changed
+        pages = now
+        assert_same_as_full_build(site, tmp_path / "out", tmp_path)

@@ -259,3 +259,60 @@ def test_a_first_build_that_fails_serves_the_build_already_there(tmp_path: Path)
         process.wait(timeout=10)
         if process.stderr is not None:
             process.stderr.close()
+
+
+# ── the watcher's paths: only what changed is looked at, a walk when it cannot say ─────
+
+NEW = """\
+---
+title: {en: A file added while serving, nl: Een bestand toegevoegd}
+impact: minor
+components: {dcc-app: degraded_performance}
+updates:
+  - {at: 2026-11-29 10:00, status: investigating, body: Looking.}
+---
+"""
+
+
+def test_added_renamed_and_deleted_files_equal_a_full_build(server: Server, tmp_path: Path) -> None:
+    from statusgen.site.build import build
+    from tests.golden import read_tree
+
+    site: Path = server.site  # type: ignore[attr-defined]
+    added = site / "incidents" / "2026" / "2026-11-29-added.md"
+    added.write_text(NEW, encoding="utf-8")
+    until(lambda: server.get("en/incidents/2026-11-29-added/")[0] == 200, REBUILT_WITHIN, "the added file's page")
+    added.rename(added.with_name("2026-11-29-renamed.md"))
+    until(lambda: server.get("en/incidents/2026-11-29-renamed/")[0] == 200, REBUILT_WITHIN, "the renamed page")
+    until(lambda: server.get("en/incidents/2026-11-29-added/")[0] == 404, REBUILT_WITHIN, "the old name's page is gone")
+    (site / OUTAGE).unlink()
+    until(lambda: server.get(PAGE)[0] == 404, REBUILT_WITHIN, "the deleted file's page is gone")
+    (site / "incidents" / "2026").rename(site / "incidents" / "this-year")  # a folder: the build walks
+    write_text = (site / "incidents" / "this-year" / "2026-11-29-renamed.md")
+    write_text.write_text(NEW.replace("A file added while serving", "Moved along"), encoding="utf-8")
+    until(lambda: "Moved along" in server.get("en/incidents/2026-11-29-renamed/")[1], 10,
+          "the file in the moved folder is served")
+    until(lambda: not server.status()["building"], REBUILT_WITHIN, "the builds are done")
+    full = build(site, tmp_path / "full", EXAMPLE_NOW)
+    assert read_tree(site / "public") == full.outputs
+
+
+def test_lost_events_make_the_next_build_walk(tmp_path: Path) -> None:
+    """watchdog only logs that the kernel dropped events; serve hears it and walks."""
+    import logging
+
+    from statusgen.authoring.serve import Preview
+
+    site = copy_example(tmp_path / "site")
+    with Preview(site, now=EXAMPLE_NOW, port=0, debounce=0.05, parallel=False) as preview:
+        preview._observer.stop()  # from here on, every event is lost
+        preview._observer.join(timeout=10)
+        page = site / "public" / PAGE / "index.html"
+        text = (site / OUTAGE).read_text(encoding="utf-8")
+        (site / OUTAGE).write_text(text.replace(TITLE, "en: Seen after an overflow"), encoding="utf-8")
+        builds = preview.live.current.builds
+        preview.rebuilder.changed([])  # an event about something else: the edit stays unseen
+        until(lambda: preview.live.current.builds > builds and not preview.live.current.building, 10, "a build")
+        assert "Seen after an overflow" not in page.read_text(encoding="utf-8")
+        logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; filesystem events were lost")
+        until(lambda: "Seen after an overflow" in page.read_text(encoding="utf-8"), 10, "the walk sees the edit")

@@ -2,6 +2,12 @@
 
 `statusgen serve` keeps one `FileCache` across loads, so an edit re-parses only the file
 that changed; a plain build does not use it.
+
+Which files may have changed comes from one of two places. Without word from a watcher
+(the first load, a watcher that overflowed, a folder created, moved or deleted) every
+file is listed and `stat`ed: a walk over 10,000 incident files. With the watcher's
+paths (`note`), the last load's list is patched with them and only they are looked at;
+every other file is trusted to be as it was, as an editor trusts its file watcher.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,8 +46,50 @@ class FileCache:
         self._entries: dict[str, _Parsed] = {}
         self._seen: dict[str, _Parsed] = {}
         self._context: Hashable = None
+        self._dirty: set[str] | None = None
+        """Site paths changed since the last load that listed the files; None: unknown
+        (walk them all). Kept across failed loads that never reached the files."""
         self.parsed = 0
         self.reused = 0
+        self.walked = False
+        """Whether the last load listed and looked at every file (no watcher paths)."""
+
+    def note(self, changed: Iterable[str] | None) -> None:
+        """The site paths a watcher saw change before the next load (created, modified,
+        deleted, either end of a move); None when it cannot say (the next load walks)."""
+        if changed is None or self._dirty is None:
+            self._dirty = None
+        else:
+            self._dirty.update(changed)
+
+    def listing(self, folder: str, suffixes: tuple[str, ...], walk: Callable[[], list[str]],
+                root: str) -> tuple[list[str], frozenset[str] | None]:
+        """The sorted site paths of the files under `folder` with one of `suffixes`, and
+        which of them may have changed since the last load (None: any; every file is
+        checked). Walks the folder with `walk()` unless the watcher's paths tell enough."""
+        dirty, known = self._dirty, self._entries
+        found: set[str] | None = set(known) if dirty is not None else None
+        for path in dirty or ():
+            if found is None:
+                break
+            if not path.startswith(folder + "/"):
+                continue
+            file = f"{root}/{path}"
+            if os.path.isdir(file):
+                found = None  # a folder came in: what is inside it was never reported one by one
+            elif os.path.splitext(path)[1] in suffixes:
+                if os.path.isfile(file):
+                    found.add(path)
+                elif os.path.lexists(file):
+                    found = None  # a socket, a dangling link: let the walk decide as it always does
+                else:
+                    found.discard(path)
+            elif not os.path.exists(file) and any(k.startswith(path + "/") for k in known):
+                found = None  # a folder went away or moved: every file in it did
+        self.walked = found is None
+        if found is None:
+            return walk(), None
+        return sorted(found), frozenset(dirty or ())
 
     def start(self, context: Hashable) -> Hashable:
         """Begin a load whose files are checked in `context`; returns the context to pass to
@@ -52,13 +100,16 @@ class FileCache:
         return self._context
 
     def recall(self, path: str, file: str, context: Hashable,
-               parse: Callable[[], tuple[T, list[ContentError]]]) -> tuple[T, list[ContentError]]:
+               parse: Callable[[], tuple[T, list[ContentError]]], trusted: bool = False) -> tuple[T, list[ContentError]]:
         """The parse of `file` (site path `path`): remembered if unchanged, else `parse()`.
 
-        An unchanged mtime and size is trusted only for settled files; otherwise the
+        `trusted`: the watcher saw no change to the file, so it is not even `stat`ed.
+        Otherwise an unchanged mtime and size is trusted only for settled files; else the
         bytes are hashed, which also catches a touch that changed nothing.
         """
         entry = self._entries.get(path)
+        if trusted and entry is not None and entry.context is context:
+            return self._keep(path, entry)
         stat = os.stat(file)
         stamp = (stat.st_mtime_ns, stat.st_size)
         settled = time.time_ns() - stat.st_mtime_ns > SETTLED_NS
@@ -81,8 +132,10 @@ class FileCache:
         return entry.value, list(entry.errors)
 
     def commit(self) -> None:
-        """Forget files that are gone; called after every load, good or broken."""
+        """Forget files that are gone; called after every load, good or broken (its
+        files were all looked at, so the watcher's paths so far are accounted for)."""
         self._entries = self._seen
+        self._dirty = set()
 
 
 def _file_digest(file: str) -> bytes:

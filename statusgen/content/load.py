@@ -109,9 +109,10 @@ def _load_incident_files(site_dir: Path, files: list[Path], config: SiteConfig,
 
 def _load_incidents_cached(site_dir: Path, config: SiteConfig, catalog: Catalog, problems: Problems,
                            cache: FileCache) -> list[Incident]:
-    """`load_incident` for every file, through the cache; the same incidents and problems."""
+    """`load_incident` for every file, through the cache; the same incidents and problems.
+    Only the files the watcher reported (`FileCache.note`) are looked at, when it did."""
     context = cache.start(checking_context(config, catalog))
-    paths = incident_paths(site_dir)
+    paths, changed = cache.listing("incidents", INCIDENT_SUFFIXES, lambda: incident_paths(site_dir), str(site_dir))
     _check_unique_ids(paths, problems)
     incidents = []
     for path in paths:
@@ -119,7 +120,8 @@ def _load_incidents_cached(site_dir: Path, config: SiteConfig, catalog: Catalog,
             own = Problems()
             return load_incident(site_dir, site_dir / path, config, catalog, own), own.errors
 
-        incident, errors = cache.recall(path, f"{site_dir}/{path}", context, parse)
+        trusted = changed is not None and path not in changed
+        incident, errors = cache.recall(path, f"{site_dir}/{path}", context, parse, trusted)
         problems.errors.extend(errors)
         if incident is not None:
             incidents.append(incident)

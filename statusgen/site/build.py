@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -166,9 +166,23 @@ class Builder:
         self.cache = BuildCache()
         self._theme: tuple[bytes, Theme] | None = None
 
-    def build(self) -> BuildResult:
+    def build(self, changed: Iterable[Path | str] | None = None) -> BuildResult:
+        """Build again. `changed`: the files a watcher saw created, modified, deleted or
+        moved since the last call (absolute, or relative to the site); only those incident
+        files are looked at. None (the default): nobody watched, so every file is."""
+        self.cache.files.note(None if changed is None else self.site_paths(changed))
         with fewer_collections():
             return self._build()
+
+    def site_paths(self, changed: Iterable[Path | str]) -> list[str]:
+        """`changed` as site paths (`incidents/2026/x.md`); files outside the site (the
+        packaged theme) are left out: the theme is compared whole at every build."""
+        found = []
+        for path in changed:
+            full = self.site_dir / path  # an absolute path stays as it is
+            if full.is_relative_to(self.site_dir):
+                found.append(full.relative_to(self.site_dir).as_posix())
+        return found
 
     def _build(self) -> BuildResult:
         started = time.perf_counter()

@@ -82,6 +82,23 @@ def render_language(job: PageJob, lang: str) -> Outputs:
     return outputs
 
 
+def history_pages(incidents: Sequence[IncidentState], size: int) -> list[tuple[int, Sequence[IncidentState]]]:
+    """The history, newest first: (0, the front page `history/`), then (N, `history/N/`).
+
+    Numbered pages count from the oldest and each holds exactly `size` incidents, so a
+    new incident changes the front page alone, and once every `size` incidents the front
+    page hands its oldest `size` to a new numbered page (whose older neighbour's "newer"
+    link changes too): a page's URL keeps its incidents for good. The front page holds the
+    rest, between `size` and 2 × `size` - 1 incidents (fewer on a small site).
+    """
+    count = len(incidents)
+    numbered = max(count // size - 1, 0)
+    pages: list[tuple[int, Sequence[IncidentState]]] = [(0, incidents[:count - numbered * size])]
+    for number in range(numbered, 0, -1):
+        pages.append((number, incidents[count - number * size:count - (number - 1) * size]))
+    return pages
+
+
 def paginate(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     """Pages of at most `size` items; always at least one (possibly empty) page."""
     return [items[i:i + size] for i in range(0, len(items), size)] or [items[:0]]
@@ -124,11 +141,12 @@ class LanguagePages:
                       (inputs.digest(incident), lasting), incident=incident)
         for item in [*self.site.groups, *self.site.components]:
             self.component_pages(item.id)
-        chunks = paginate(self.state.incidents, config.page_size)
-        for number, chunk in enumerate(chunks, start=1):
+        for number, chunk in history_pages(self.state.incidents, config.page_size):
+            pagination = self.history_pagination(number, len(self.state.incidents) // config.page_size - 1)
             self.page("history.html", urls.history(config, lang, number),
-                      lambda l, n=number: urls.history(config, l, n), (len(chunks), inputs.digests(chunk)),
-                      incidents=chunk, pagination=self.pagination(number, len(chunks), urls.history))
+                      lambda l, n=number: urls.history(config, l, n),
+                      (pagination["previous"], pagination["next"], inputs.digests(chunk)),
+                      incidents=chunk, pagination=pagination)
         self.page("availability.html", urls.availability(config, lang), lambda l: urls.availability(config, l),
                   availability_inputs(self.memo, self.availability), availability=self.availability,
                   weights=WEIGHTS)
@@ -157,6 +175,15 @@ class LanguagePages:
         config, lang = self.config, self.lang
         self.page("page.html", urls.content_page(config, lang, content.name),
                   lambda l: urls.content_page(config, l, content.name), (content,), content=content)
+
+    def history_pagination(self, number: int, numbered: int) -> dict[str, Any]:
+        """Links of a history page (`number` 0: the front page) among `numbered` pages;
+        no total, so that a new page leaves the others as they were."""
+        config, lang = self.config, self.lang
+        newer = None if number == 0 else urls.history(config, lang, number + 1) if number < numbered \
+            else urls.history(config, lang)
+        older = urls.history(config, lang, (number or numbered + 1) - 1) if (number or numbered + 1) > 1 else None
+        return {"number": number, "total": None, "previous": newer, "next": older}
 
     def pagination(self, number: int, total: int, path_of: Any) -> dict[str, Any]:
         return {

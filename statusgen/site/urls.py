@@ -28,9 +28,11 @@ def component(config: SiteConfig, lang: str, component_id: str, page: int = 1) -
     return base if page == 1 else f"{base}page/{page}/"
 
 
-def history(config: SiteConfig, lang: str, page: int = 1) -> str:
+def history(config: SiteConfig, lang: str, page: int = 0) -> str:
+    """`history/`, the newest incidents (page 0), or `history/N/`, numbered from the oldest
+    (`pages.history_pages`): a numbered page keeps its incidents as the site grows."""
     base = f"{lang_prefix(config, lang)}history/"
-    return base if page == 1 else f"{base}{page}/"
+    return base if page == 0 else f"{base}{page}/"
 
 
 def subscribe(config: SiteConfig, lang: str) -> str:
