@@ -7,6 +7,10 @@ signed manage and unsubscribe links and the components they follow, and sets the
 threading (`Message-ID`, `In-Reply-To`, `References`, deterministic so a resent email
 keeps its id), `List-Unsubscribe` and RFC 8058's `List-Unsubscribe-Post`, and the
 auto-reply suppressors. The message is made with `wire.POLICY`; `wire.wire_bytes` writes it.
+
+This is the reference for what a notification is. The run itself makes the same bytes
+faster with `stencil.Stencil`, which calls the functions here for everything a subscriber
+has of their own (`own_headers`, `personal_links`, `following`, `conditions_of`).
 """
 
 from __future__ import annotations
