@@ -2,12 +2,13 @@
 `wire_bytes(build_message(...))` for every kind of event, several languages, odd addresses,
 long and non-ASCII subjects, both unsubscribe settings; and header injection refused by both."""
 
+# ruff: noqa: F811 - the fixtures from test_emails are imported by name, as pytest finds them
 from __future__ import annotations
 
 import dataclasses
 import email
-import itertools
 import email.policy
+import itertools
 from email.message import EmailMessage
 from typing import Any
 
@@ -22,7 +23,15 @@ from statusgen.notifier.placeholders import slot
 from statusgen.notifier.stencil import Stencil, _Body
 from statusgen.notifier.wire import POLICY, wire_bytes
 from statusgen.site.theme import Theme
-from tests.test_emails import KINDS, MAILTO_ONLY, SETTINGS, events, later_snapshot, snapshot, theme  # noqa: F401
+from tests.test_emails import (  # noqa: F401
+    KINDS,
+    MAILTO_ONLY,
+    SETTINGS,
+    events,
+    later_snapshot,
+    snapshot,
+    theme,
+)
 
 GROUP = ("dcc-certificates", "dcc-app", "dcc-lookup")
 SUBSCRIBERS = [

@@ -31,14 +31,20 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from email import quoprimime
-from email.generator import NLCRE
 from typing import Any
 
 from statusgen.content.model import Subscriber
 from statusgen.notifier.compose import RenderedEmail
 from statusgen.notifier.events import Event
-from statusgen.notifier.message import (MailSettings, build_message, conditions_of, following, mime_boundary,
-                                        own_headers, personal_links)
+from statusgen.notifier.message import (
+    MailSettings,
+    build_message,
+    conditions_of,
+    following,
+    mime_boundary,
+    own_headers,
+    personal_links,
+)
 from statusgen.notifier.placeholders import SLOT, fill_slots, keep_sections
 from statusgen.notifier.wire import LITERAL_HEADERS, POLICY, fold_literal
 
@@ -47,6 +53,8 @@ PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-
 """An address the email package writes as it is: a dot-atom of letters, digits and
 `_%+-` on both sides (nothing it could read as a comment, quote, group or encoded word)."""
 WIDTH = POLICY.max_line_length or 78
+NLCRE = re.compile(r"\r\n|\r|\n")
+"""A line end, as the generator finds them (`email.generator.NLCRE`) to write CRLF."""
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
 """A line with its `\\n` (also after a `\\r`: `\\r\\n` stays in one piece), or the last one without."""
 
