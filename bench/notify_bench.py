@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -92,12 +94,25 @@ def main() -> None:
         build(root, root / "public", "2026-11-30T09:05:00+01:00")
         transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=port, security="none",
                                                user=None, password=None), connections=args.connections)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
         notify(root, transport=transport, env=env, stream=sys.stderr)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, _cpu(resource.RUSAGE_SELF) - cpu
     received = int(sink.communicate("")[0].strip())
     print(f"{received} messages in {seconds:.2f} s: {received / seconds:.0f} messages/s "
           f"({args.connections} connections; queueing, rendering and the ledger included)")
+    print(f"notify CPU {cpu:.2f} s ({cpu / max(received, 1) * 1000:.2f} ms a message), sink CPU "
+          f"{_cpu(resource.RUSAGE_CHILDREN):.2f} s; peak RSS {_peak(resource.RUSAGE_SELF):.0f} MiB, sink "
+          f"{_peak(resource.RUSAGE_CHILDREN):.0f} MiB; load average {os.getloadavg()[0]:.2f}")
+
+
+def _cpu(who: int) -> float:
+    """User + system seconds (the machine may be shared: CPU time is what to compare)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peak(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ The secret comes from `STATUSGEN_SECRET_KEY`, read by the caller; time is inject
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,12 +79,20 @@ def _email_of(payload: Any, purpose: str) -> str:
 
 
 def _serializer(secret: str, purpose: str, now: datetime | None) -> URLSafeTimedSerializer:
+    timestamp = None if now is None else int(now.astimezone(UTC).timestamp())
+    return _serializer_at(secret, purpose, timestamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _serializer_at(secret: str, purpose: str, timestamp: int | None) -> URLSafeTimedSerializer:
+    """Kept, not made per token: the notifier signs two links for each of thousands of
+    subscribers at one `now`, and making the serializer was a third of a token's cost.
+    (A serializer holds no state between calls; `timestamp` None reads the clock each time.)"""
     if purpose not in PURPOSES:
         raise ValueError(f"token purpose: expected one of {', '.join(PURPOSES)}; found {purpose!r}")
     if not secret or len(secret) < MIN_SECRET_LENGTH:
         raise ValueError(f"the secret key (STATUSGEN_SECRET_KEY) must have at least {MIN_SECRET_LENGTH} "
                          f"characters; found {len(secret or '')}")
-    timestamp = None if now is None else int(now.astimezone(UTC).timestamp())
     return URLSafeTimedSerializer(secret, salt=SALT.format(purpose=purpose),
                                   signer=_ClockSigner,
                                   signer_kwargs={"timestamp": timestamp, "digest_method": hashlib.sha256})

@@ -40,7 +40,17 @@ def without_markers(text: str) -> str:
 
 def fill(rendered: str, values: dict[str, str], conditions: dict[str, bool], escape: Callable[[str], str]) -> str:
     """Keep the sections that apply, then put the subscriber's values in the slots."""
-    kept = SECTION.sub(lambda m: m.group(2) if _condition(m.group(1), conditions) else "", rendered)
+    return fill_slots(keep_sections(rendered, conditions), values, escape)
+
+
+def keep_sections(rendered: str, conditions: dict[str, bool]) -> str:
+    """The text with the sections that apply kept (their markers gone) and the others left out."""
+    return SECTION.sub(lambda m: m.group(2) if _condition(m.group(1), conditions) else "", rendered)
+
+
+def fill_slots(kept: str, values: dict[str, str], escape: Callable[[str], str]) -> str:
+    """The slots replaced by the subscriber's values, escaped; a value is never read again
+    for slots (one pass), so a value cannot pose as another slot."""
     return SLOT.sub(lambda m: escape(values[m.group(1)]), kept)
 
 

@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from statusgen.notifier.compose import RenderedEmail, render_email
-from statusgen.notifier.message import MailSettings, build_message, message_id
-from statusgen.notifier.wire import wire_bytes
+from statusgen.notifier.compose import render_email
+from statusgen.notifier.message import MailSettings, message_id
+from statusgen.notifier.stencil import Stencil
 from statusgen.errors import DeliveryError, SetupError, UsageError
 from statusgen.notifier.events import Event, diff
 from statusgen.content.load import load_site
@@ -369,19 +369,18 @@ class _Messages:
             batch = self.store.claim(CLAIM_BATCH, "email")
 
     def __iter__(self) -> Iterator[Outgoing]:
-        rendered: dict[tuple[str, str], RenderedEmail] = {}
+        stencils: dict[tuple[str, str], Stencil] = {}
         for delivery in self._claimed():
             event, context, subscriber = delivery.event, delivery.context, delivery.subscriber
             if event.kind == NOTICE_KIND:
                 yield notice_email(delivery.id, event, context, subscriber, self.site, self.theme, self.settings)
                 continue
             key = (event.key, subscriber.language)
-            if key not in rendered:
-                rendered[key] = render_email(event, context, subscriber.language, self.theme)
-            message = build_message(rendered[key], event, context, subscriber, self.settings)
+            if key not in stencils:
+                rendered = render_email(event, context, subscriber.language, self.theme)
+                stencils[key] = Stencil(rendered, event, context, subscriber.language, self.settings)
             yield Outgoing(delivery.id, self.settings.sender, subscriber.email,
-                           message_id(event, context, subscriber.email, self.settings),
-                           wire_bytes(message))
+                           message_id(event, context, subscriber.email, self.settings), stencils[key](subscriber))
 
 
 def _transport(chosen: Transport | str, site_dir: Path, config: SiteConfig, env: Mapping[str, str],
