@@ -23,10 +23,11 @@ class Connection:
     """One worker's SMTP session: opened when first needed, reused, reset after a problem."""
 
     def __init__(self, settings: SmtpSettings, connect: Callable[[], smtplib.SMTP],
-                 on_open: Callable[[], None]) -> None:
+                 on_open: Callable[[], None], pace: Callable[[], None] = lambda: None) -> None:
         self._settings = settings
         self._connect = connect  # an open, greeted, encrypted and logged-in connection (SmtpTransport.connect)
         self._on_open = on_open
+        self._pace = pace  # the relay's rate limit: waited for once the connection is ready, right before MAIL FROM
         self._smtp: smtplib.SMTP | None = None
         self._dirty = False
 
@@ -39,7 +40,7 @@ class Connection:
         """
         smtp = self._ready()
         try:
-            send_up_to_the_dot(smtp, outgoing)
+            send_up_to_the_dot(smtp, outgoing, self._pace)
         except OSError as error:  # includes smtplib's SMTPServerDisconnected and socket timeouts
             self._drop()
             raise Transient(f"connection lost before the end of data: {error}") from error

@@ -1,0 +1,70 @@
+"""The relay's rate limit, kept by all connections together: one schedule of send slots.
+
+    worker 1 ─┐
+    worker 2 ─┼─take()──▶ waits until `gap` after the previous start ──▶ MAIL FROM
+    worker n ─┘           (one lock: the connections queue for the next slot)
+
+What counts is the start of a transaction, MAIL FROM, and every attempt counts, a retry
+after a 4xx included: that is where relays count. Postfix's `smtpd_client_message_rate_limit`
+(anvil) counts each MAIL FROM, accepted or not, and refuses the one over the limit right
+there (421/450); hosted relays count each message they are asked to take. Pacing the first
+command of each attempt also paces all that follows it (RCPT, DATA, the final dot), shifted
+by one transaction's time, so a relay that counts at DATA or at the final dot sees the same
+spacing.
+
+Slots are evenly spaced (no bursts, whatever the number of connections) and measured from
+when the previous one was really taken, not from a precomputed schedule: a worker that
+wakes late never lets the next one follow closer. `GUARD` widens each gap a little, so that
+the relay, which sees each message after a network delay that is not always the same, still
+never counts more than `rate` in any one-second window: with 14/s, 14 messages span at least
+1.05 s on our side, and the quota holds as long as two messages' delays differ by less than
+50 ms.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+GUARD = 0.05
+"""How much wider than 1/rate each gap is: the network's jitter, as a share of a second."""
+STEP = 0.2
+"""The longest single sleep: a stopped run is noticed within this."""
+
+
+class Stopped(Exception):
+    """The run stopped while this message waited for its slot: it was not sent."""
+
+
+class Pace:
+    """At most `rate` transaction starts per second across every connection of a transport
+    (None: no limit). Thread-safe; `clock` and `sleep` are injectable for tests."""
+
+    def __init__(self, rate: float | None, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, guard: float = GUARD) -> None:
+        if rate is not None and not rate > 0:
+            raise ValueError(f"Pace: expected a rate above 0 messages per second; found {rate!r}")
+        self.rate = rate
+        self.gap = (1 + guard) / rate if rate else 0.0
+        """Seconds between two starts."""
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = float("-inf")
+
+    def take(self, stopped: Callable[[], bool] = lambda: False) -> None:
+        """Wait for the next slot, then return at once so the caller starts its transaction;
+        raises Stopped if `stopped()` turns true while waiting."""
+        if not self.gap:
+            return
+        with self._lock:  # held while waiting: the other connections wait for the slot after
+            while (wait := self._next - self._clock()) > 0:
+                if stopped():
+                    raise Stopped("the run was interrupted")
+                self._sleep(min(wait, STEP))
+            self._next = self._clock() + self.gap
+
+    def seconds_for(self, messages: int) -> float:
+        """How long `messages` take at this pace at the least (0 without a limit)."""
+        return max(0, messages - 1) * self.gap
