@@ -1,8 +1,8 @@
 """The relay's rate limit, kept by all connections together: one schedule of send slots.
 
     worker 1 ─┐
-    worker 2 ─┼─take()──▶ waits until `gap` after the previous start ──▶ MAIL FROM
-    worker n ─┘           (one lock: the connections queue for the next slot)
+    worker 2 ─┼─slot()──▶ waits until `gap` after the previous MAIL FROM ──▶ writes its MAIL FROM
+    worker n ─┘           (one lock, held through the write: the connections queue for the next slot)
 
 What counts is the start of a transaction, MAIL FROM, and every attempt counts, a retry
 after a 4xx included: that is where relays count. Postfix's `smtpd_client_message_rate_limit`
@@ -13,8 +13,8 @@ by one transaction's time, so a relay that counts at DATA or at the final dot se
 spacing.
 
 Slots are evenly spaced (no bursts, whatever the number of connections) and measured from
-when the previous one was really taken, not from a precomputed schedule: a worker that
-wakes late never lets the next one follow closer. `GUARD` widens each gap a little, so that
+when the previous MAIL FROM was really written, not from a precomputed schedule: a worker
+that wakes late or is paused never lets the next one follow closer. `GUARD` widens each gap a little, so that
 the relay, which sees each message after a network delay that is not always the same, still
 never counts more than `rate` in any one-second window: with 14/s, 14 messages span at least
 1.05 s on our side, and the quota holds as long as two messages' delays differ by less than
@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 GUARD = 0.05
 """How much wider than 1/rate each gap is: the network's jitter, as a share of a second."""
@@ -53,17 +54,25 @@ class Pace:
         self._lock = threading.Lock()
         self._next = float("-inf")
 
-    def take(self, stopped: Callable[[], bool] = lambda: False) -> None:
-        """Wait for the next slot, then return at once so the caller starts its transaction;
-        raises Stopped if `stopped()` turns true while waiting."""
+    @contextmanager
+    def slot(self, stopped: Callable[[], bool] = lambda: False) -> Iterator[None]:
+        """Wait for the next slot, then hold it while the caller writes its MAIL FROM; the
+        next slot is `gap` after that write. Holding it through the write means a worker
+        the system pauses between its slot and its command delays the others too, instead
+        of letting its command land among theirs. Raises Stopped if `stopped()` turns true
+        while waiting."""
         if not self.gap:
+            yield
             return
         with self._lock:  # held while waiting: the other connections wait for the slot after
             while (wait := self._next - self._clock()) > 0:
                 if stopped():
                     raise Stopped("the run was interrupted")
                 self._sleep(min(wait, STEP))
-            self._next = self._clock() + self.gap
+            try:
+                yield
+            finally:
+                self._next = self._clock() + self.gap
 
     def seconds_for(self, messages: int) -> float:
         """How long `messages` take at this pace at the least (0 without a limit)."""

@@ -86,7 +86,7 @@ class Pool:
 
     def _work(self, worker: int) -> None:
         connection = Connection(self.settings, self.connect, on_open=lambda: self._set_live(worker, True),
-                                pace=lambda: self.pace.take(lambda: self._stopped))
+                                pace=lambda: self.pace.slot(lambda: self._stopped))
         try:
             while (job := self._take(worker)) is not None:
                 if not self._settle(job, connection, worker):
