@@ -781,7 +781,7 @@ def test_progress_reports_about_every_interval_and_sums_up() -> None:
         "notify: 2/4 done, 0 failed, 0 uncertain, 0 deferred, 2 msg/s, done about 14:00 CET (in 1 s)",
         "notify: failed s***@partner.example: RCPT TO: 550 <s***@partner.example> unknown",
         "notify: deferred x***@partner.example: 451 busy",
-        "notify: 4/4 done, 1 failed, 0 uncertain, 1 deferred, 1 msg/s",
+        "notify: 4/4 done, 1 failed, 0 uncertain, 1 deferred, 0.7 msg/s",  # over the last 3 s
         "notify: 2 sent, 1 failed, 0 uncertain, 1 deferred in 4.0 s (1 msg/s)",
     ]
 
