@@ -1,7 +1,7 @@
 """The relay's rate limit, kept by all connections together: one schedule of send slots.
 
     worker 1 ─┐
-    worker 2 ─┼─slot()──▶ waits until `gap` after the previous MAIL FROM ──▶ writes its MAIL FROM
+    worker 2 ─┼─slot()──▶ waits for its slot, `gap` after the previous one ──▶ writes its MAIL FROM
     worker n ─┘           (one lock, held through the write: the connections queue for the next slot)
 
 What counts is the start of a transaction, MAIL FROM, and every attempt counts, a retry
@@ -12,13 +12,13 @@ command of each attempt also paces all that follows it (RCPT, DATA, the final do
 by one transaction's time, so a relay that counts at DATA or at the final dot sees the same
 spacing.
 
-Slots are evenly spaced (no bursts, whatever the number of connections) and measured from
-when the previous MAIL FROM was really written, not from a precomputed schedule: a worker
-that wakes late or is paused never lets the next one follow closer. `GUARD` widens each gap a little, so that
-the relay, which sees each message after a network delay that is not always the same, still
-never counts more than `rate` in any one-second window: with 14/s, 14 messages span at least
-1.05 s on our side, and the quota holds as long as two messages' delays differ by less than
-50 ms.
+Slots are evenly spaced (no bursts, whatever the number of connections). Each is `gap`
+after the previous one, or, if that MAIL FROM's write ended more than `CATCH_UP` late (a
+worker paused between its slot and its write), `gap - CATCH_UP` after that write: a late
+command never lands among the next ones. `GUARD` widens each gap a little, so that the
+relay, which sees each message after a network delay that is not always the same, still
+never counts more than `rate` in any one-second window: with 14/s, any 15 MAIL FROMs span
+at least 1.025 s on our side.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ from contextlib import contextmanager
 
 GUARD = 0.05
 """How much wider than 1/rate each gap is: the network's jitter, as a share of a second."""
+CATCH_UP = GUARD / 2
+"""Seconds a slot's write may end late without moving the next slot: a sleeping thread wakes
+a few milliseconds late on a busy machine, and the rate should not drop by that each time.
+Any `rate` + 1 writes still span at least 1 s + GUARD - CATCH_UP, so the relay counts one
+too many only when two messages' network delays differ by more than the other 25 ms."""
 STEP = 0.2
 """The longest single sleep: a stopped run is noticed within this."""
 
@@ -65,14 +70,15 @@ class Pace:
             yield
             return
         with self._lock:  # held while waiting: the other connections wait for the slot after
-            while (wait := self._next - self._clock()) > 0:
+            due = max(self._next, self._clock())  # a slot free since before we came: it is due now
+            while (wait := due - self._clock()) > 0:
                 if stopped():
                     raise Stopped("the run was interrupted")
                 self._sleep(min(wait, STEP))
             try:
                 yield
-            finally:
-                self._next = self._clock() + self.gap
+            finally:  # from the slot it was due, unless its write ended more than CATCH_UP late
+                self._next = max(due + self.gap, self._clock() + self.gap - CATCH_UP)
 
     def seconds_for(self, messages: int) -> float:
         """How long `messages` take at this pace at the least (0 without a limit)."""
