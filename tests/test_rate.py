@@ -8,6 +8,7 @@ The guarantee tests run for a few seconds on purpose: they measure a rate, not a
 from __future__ import annotations
 
 import io
+import smtplib
 import socket
 import threading
 import time
@@ -106,35 +107,83 @@ def most_in_one_second(times: list[float]) -> int:
     return max(bisect_right(ordered, start + 1.0) - index for index, start in enumerate(ordered))
 
 
-def paced(port: int, rate: float | None, connections: int) -> SmtpTransport:
-    return SmtpTransport(SmtpSettings(host="127.0.0.1", port=port, rate=rate), connections=connections, timeout=5,
-                         local_hostname="client.test", sleep=lambda _: None)  # no backoff: only the pace waits
+class WireLog:
+    """Wraps each connection's socket to note when a MAIL FROM is written: what the relay's
+    network stack receives at that moment (on 127.0.0.1 there is no delay in between), whatever
+    the sink's thread is doing. The sink's own clock readings come late when the machine is
+    busy (by 100 ms and more on two shared cores): SINK_LAG allows for that in its windows."""
+
+    def __init__(self) -> None:
+        self.mail_times: list[float] = []
+
+    def wrap(self, smtp: smtplib.SMTP) -> smtplib.SMTP:
+        smtp.sock = WrittenSocket(smtp.sock, self)
+        return smtp
+
+
+class WrittenSocket:
+    def __init__(self, sock: socket.socket, log: WireLog) -> None:
+        self._sock, self._log = sock, log
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.sendall(data)
+        if data[:10].lower() == b"mail from:":
+            self._log.mail_times.append(time.monotonic())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+SINK_LAG = 0.2
+
+
+class LoggedTransport(SmtpTransport):
+    def __init__(self, *args: Any, wire: WireLog, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self.wire = wire
+
+    def connect(self) -> smtplib.SMTP:
+        return self.wire.wrap(super().connect())
+
+
+def paced(port: int, rate: float | None, connections: int, wire: WireLog | None = None) -> SmtpTransport:
+    return LoggedTransport(SmtpSettings(host="127.0.0.1", port=port, rate=rate), connections=connections,
+                           timeout=5, local_hostname="client.test", sleep=lambda _: None,  # only the pace waits
+                           wire=wire or WireLog())
+
+
+def most_within(times: list[float], seconds: float) -> int:
+    ordered = sorted(times)
+    return max(bisect_right(ordered, start + seconds) - index for index, start in enumerate(ordered))
 
 
 # ── the guarantee, against a real server ───────────────────────────────────────────────
 
 def test_twenty_a_second_over_four_connections_is_never_exceeded() -> None:
+    wire = WireLog()
     with TimedSink() as sink:
         ledger = RecordingLedger()
         started = time.monotonic()
-        paced(sink.port, 20, 4).deliver(messages(100), ledger, Progress(io.StringIO()))
+        paced(sink.port, 20, 4, wire).deliver(messages(100), ledger, Progress(io.StringIO()))
         took = time.monotonic() - started
     assert len(sink.messages) == 100 and set(ledger.outcomes().values()) == {"sent"}
-    assert most_in_one_second(sink.data_times) <= 20
-    assert most_in_one_second(sink.mail_times) <= 20
+    assert len(wire.mail_times) == 100 and most_in_one_second(wire.mail_times) <= 20
+    assert most_within(sink.mail_times, 1 - SINK_LAG) <= 20
+    assert most_within(sink.data_times, 1 - SINK_LAG) <= 20
     assert took >= (100 - 20) / 20
     assert sink.most_open == 4  # all four connections were used, never a fifth
 
 
 def test_a_retry_after_a_4xx_counts_against_the_rate() -> None:
+    wire = WireLog()
     with TimedSink(refuse_first=True) as sink:
         ledger = RecordingLedger()
-        paced(sink.port, 10, 4).deliver(messages(10), ledger, Progress(io.StringIO()))
+        paced(sink.port, 10, 4, wire).deliver(messages(10), ledger, Progress(io.StringIO()))
     assert len(sink.mail_times) == 20 and len(sink.messages) == 10  # each tried twice, taken once
     assert set(ledger.outcomes().values()) == {"sent"}
-    assert most_in_one_second(sink.mail_times) <= 10
-    assert most_in_one_second(sink.data_times) <= 10
-    assert max(sink.mail_times) - min(sink.mail_times) >= 19 / 10
+    assert len(wire.mail_times) == 20 and most_in_one_second(wire.mail_times) <= 10
+    assert most_within(sink.data_times, 1 - SINK_LAG) <= 10
+    assert max(wire.mail_times) - min(wire.mail_times) >= 19 / 10
 
 
 @pytest.mark.parametrize("connections", [1, 3])
@@ -348,8 +397,8 @@ def test_durations_and_rates_read_as_people_say_them() -> None:
 # ── the doctor ─────────────────────────────────────────────────────────────────────────
 
 def test_the_doctor_says_what_the_rate_means_for_a_large_send(make_site: MakeSite) -> None:
-    assert pace_text(14) == "at most 14 messages a second: 10,000 messages take about 12 min"
-    assert pace_text(0.5, 100) == "at most 0.5 messages a second: 100 messages take about 3 min"
+    assert pace_text(14) == "at most 14 messages a second: 10,000 messages take about 13 min"
+    assert pace_text(0.5, 100) == "at most 0.5 messages a second: 100 messages take about 4 min"
     assert pace_text(None) == ("no rate limit (notify.smtp.rate or STATUSGEN_SMTP_RATE: the relay's messages per "
                                "second)")
     root = make_site({"content/site.yaml": SITE_WITH_RATE.format(rate="14")})
@@ -360,4 +409,4 @@ def test_the_doctor_says_what_the_rate_means_for_a_large_send(make_site: MakeSit
     settings = next(check for check in diagnose(root, "smtp", env=env, timeout=1).checks
                     if check.name == "SMTP settings")
     assert settings.found == (f"127.0.0.1:{port}, security none, no login, at most 14 messages a second: "
-                              "10,000 messages take about 12 min")
+                              "10,000 messages take about 13 min")

@@ -18,7 +18,7 @@ worker paused between its slot and its write), `gap - CATCH_UP` after that write
 command never lands among the next ones. `GUARD` widens each gap a little, so that the
 relay, which sees each message after a network delay that is not always the same, still
 never counts more than `rate` in any one-second window: with 14/s, any 15 MAIL FROMs span
-at least 1.025 s on our side.
+at least 1.05 s on our side.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-GUARD = 0.05
+GUARD = 0.06
 """How much wider than 1/rate each gap is: the network's jitter, as a share of a second."""
-CATCH_UP = GUARD / 2
+CATCH_UP = 0.01
 """Seconds a slot's write may end late without moving the next slot: a sleeping thread wakes
 a few milliseconds late on a busy machine, and the rate should not drop by that each time.
 Any `rate` + 1 writes still span at least 1 s + GUARD - CATCH_UP, so the relay counts one
-too many only when two messages' network delays differ by more than the other 25 ms."""
+too many only when two messages' network delays differ by more than the remaining 50 ms."""
 STEP = 0.2
 """The longest single sleep: a stopped run is noticed within this."""
 
