@@ -265,7 +265,8 @@ def test_the_command_line_trusts_what_the_system_trusts(site: Path, run_cli: Any
     environment(**settings, SSL_CERT_FILE=str(certificate[0]))  # OpenSSL's own way to add an authority
     code, out, err = run_cli("doctor", "--site", site, "--transport", "smtp", "-v")
     assert code == 0, err
-    assert f"ok: SMTP settings: 127.0.0.1:{port}, security starttls, login as status" in out.splitlines()
+    assert (f"ok: SMTP settings: 127.0.0.1:{port}, security starttls, login as status, no rate limit "
+            "(notify.smtp.rate or STATUSGEN_SMTP_RATE: the relay's messages per second)") in out.splitlines()
     assert f"ok: SMTP relay: 127.0.0.1:{port} answers and accepts the login" in out.splitlines()
     assert out.splitlines()[-1] == "doctor: ready to notify by smtp: 7 checks passed (1 warning)"
 

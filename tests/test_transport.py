@@ -12,9 +12,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -691,7 +693,7 @@ def test_the_password_is_not_in_the_repr() -> None:
     ({"STATUSGEN_SMTP_HOST": "h", "STATUSGEN_SMTP_PASSWORD": "p"}, {},
      "STATUSGEN_SMTP_PASSWORD is set but STATUSGEN_SMTP_USER is not: set both or neither"),
     ({"STATUSGEN_SMTP_HOST": "h"}, {"hots": "x", "from": "y"},
-     "notify.smtp: expected only host, port, security, user; found from, hots"),
+     "notify.smtp: expected only host, port, security, user, rate; found from, hots"),
 ])
 def test_bad_settings_say_what_was_expected_and_found(env: dict[str, str], defaults: dict[str, Any],
                                                       message: str) -> None:
@@ -760,9 +762,10 @@ class Clock:
         return self.now
 
 
-def test_progress_reports_about_every_second_and_sums_up() -> None:
+def test_progress_reports_about_every_interval_and_sums_up() -> None:
     clock, stream = Clock(), io.StringIO()
-    progress = Progress(stream, clock=clock)
+    progress = Progress(stream, clock=clock, interval=1.0, wall=lambda: datetime(2026, 11, 30, 13, 0, tzinfo=UTC),
+                        zone=ZoneInfo("Europe/Brussels"))
     progress.started(4)
     clock.now = 100.5
     progress.delivered()
@@ -775,10 +778,10 @@ def test_progress_reports_about_every_second_and_sums_up() -> None:
     tally = progress.finished()
     assert tally == Tally(sent=2, failed=1, uncertain=0, deferred=1, seconds=4.0)
     assert stream.getvalue().splitlines() == [
-        "notify: 2/4 done, 0 failed, 0 uncertain, 0 deferred, 2 msg/s",
+        "notify: 2/4 done, 0 failed, 0 uncertain, 0 deferred, 2 msg/s, done about 14:00 CET (in 1 s)",
         "notify: failed s***@partner.example: RCPT TO: 550 <s***@partner.example> unknown",
         "notify: deferred x***@partner.example: 451 busy",
-        "notify: 4/4 done, 1 failed, 0 uncertain, 1 deferred, 1 msg/s",
+        "notify: 4/4 done, 1 failed, 0 uncertain, 1 deferred, 0.7 msg/s",  # over the last 3 s
         "notify: 2 sent, 1 failed, 0 uncertain, 1 deferred in 4.0 s (1 msg/s)",
     ]
 

@@ -16,6 +16,7 @@ from babel import Locale, UnknownLocaleError
 from statusgen.errors import Problems
 from statusgen.content.fields import Fields, describe, did_you_mean
 from statusgen.content.model import IMPACT_STYLES, Contact, NotifyConfig, SiteConfig, Text
+from statusgen.content.relay import parse_rate
 from statusgen.times import TimeError, parse_duration
 from statusgen.content.yamlsource import LocatedDict, read_document
 
@@ -329,8 +330,14 @@ def _smtp(smtp: Fields | None) -> tuple[tuple[str, str], ...]:
         key = "password" if smtp.has("password") else "user"
         smtp.error(key, f"smtp.{key}: secrets come from the environment (STATUSGEN_SMTP_USER, "
                         "STATUSGEN_SMTP_PASSWORD), never from files in git; remove it")
-    smtp.reject_unknown(("host", "port", "security", "password", "user"))
+    smtp.reject_unknown(("host", "port", "security", "rate", "password", "user"))
     found = {key: smtp.string(key, "text") for key in ("host", "port", "security")}
+    if smtp.has("rate"):
+        try:
+            parse_rate(smtp.get("rate"))  # checked here, so that `check` names the line
+            found["rate"] = str(smtp.get("rate"))
+        except ValueError as error:
+            smtp.error("rate", str(error))
     return tuple((key, value) for key, value in found.items() if value is not None)
 
 

@@ -1,7 +1,7 @@
 """The SMTP relay's settings: where and how `notify --transport smtp` reaches the relay.
 
-    content/site.yaml notify.smtp (host, port, security, user) ──┐
-    STATUSGEN_SMTP_* in the environment (wins; the password only) ┴──read──▶ SmtpSettings   or   problems
+    content/site.yaml notify.smtp (host, port, security, user, rate) ──┐
+    STATUSGEN_SMTP_* in the environment (wins; the password only) ────────┴──read──▶ SmtpSettings  or  problems
 
 Read and checked here, at the edge, so that the notifier's SMTP transport, `doctor` and
 the site's warnings (site/advice.py) all see the same settings and the same problems.
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 SECURITY_MODES = ("none", "starttls", "tls")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
-SITE_SETTINGS = ("host", "port", "security", "user")
+SITE_SETTINGS = ("host", "port", "security", "user", "rate")
 """What `notify.smtp` in content/site.yaml may set: never the password."""
 
 
@@ -34,6 +34,9 @@ class SmtpSettings:
     """`none`, `starttls` (upgrade a plain connection) or `tls` (TLS from the first byte)."""
     user: str | None = None
     password: str | None = field(default=None, repr=False)  # never in a log or a traceback
+    rate: float | None = None
+    """The relay's quota in messages per second (`notify.smtp.rate`, `STATUSGEN_SMTP_RATE`),
+    kept across all connections (smtp/pace.py); None: as fast as the relay takes them."""
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str], defaults: Mapping[str, Any] | None = None) -> SmtpSettings:
@@ -58,13 +61,14 @@ class SmtpSettings:
         port = _checked(_port, found.get("port"), DEFAULT_PORTS.get(security, 25), problems)
         user = str(found["user"][1]).strip() if "user" in found else None
         password = str(found["password"][1]) if "password" in found else None
+        rate = _checked(_rate, found.get("rate"), None, problems)
         if (user is None) != (password is None):
             given, missing = ("USER", "PASSWORD") if password is None else ("PASSWORD", "USER")
             problems.append(f"STATUSGEN_SMTP_{given} is set but STATUSGEN_SMTP_{missing} is not: set both or neither")
         if problems:
             return None, problems
         return cls(host=str(found["host"][1]).strip(), port=port, security=security, user=user,
-                   password=password), []
+                   password=password, rate=rate), []
 
 
 def _checked(parse: Callable[[str, Any], Any], source: tuple[str, Any] | None, default: Any,
@@ -114,3 +118,20 @@ def _port(source: str, value: Any) -> int:
     if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
         raise ValueError(f"{source}: expected a port number from 1 to 65535; found {value!r}")
     return int(text)
+
+
+def _rate(source: str, value: Any) -> float:
+    return parse_rate(value, source)
+
+
+def parse_rate(value: Any, source: str = "notify.smtp.rate") -> float:
+    """Messages per second, a number above 0 (14, 0.5, or the same as text from the
+    environment); raises ValueError naming `source`. Also what `content/site.yaml` is checked
+    with when it loads, so `statusgen check` names the line."""
+    text = str(value).strip() if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+    rate = float(text) if re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", text) else 0.0
+    if not 0 < rate < float("inf"):
+        raise ValueError(f"{source}: expected the relay's limit in messages per second, a number above 0 such as 14 "
+                         f"or 0.5; found {value!r}")
+    return rate
+

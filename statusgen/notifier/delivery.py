@@ -21,7 +21,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sized
+from datetime import UTC, datetime, timedelta, tzinfo
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
@@ -78,35 +80,51 @@ class Tally:
 
     def __str__(self) -> str:
         return (f"{self.sent} sent, {self.failed} failed, {self.uncertain} uncertain, {self.deferred} deferred"
-                f" in {self.seconds:.1f} s ({self.rate:.0f} msg/s)")
+                f" in {self.seconds:.1f} s ({per_second(self.rate)} msg/s)")
 
 
 class Progress:
-    """Tells the operator how a delivery run goes: a line about every `interval` seconds,
-    one line per problem (the first `shown` of them), and a summary at the end.
+    """Tells the operator how a delivery run goes: a line about every `interval` seconds
+    (the rate over the last `window` seconds and, when the total is known, when the run
+    should end), one line per problem (the first `shown` of them), and a summary at the end.
 
-    Thread-safe: the SMTP transport reports from several threads. The clock and stream
-    are injectable so tests can drive it.
+    A line every few seconds, not per message, so a CI log of a long send stays readable.
+    Thread-safe: the SMTP transport reports from several threads. The clocks and stream
+    are injectable so tests can drive it: `clock` measures (monotonic), `wall` tells the
+    time of day, shown in `zone` (the site's timezone; None: this machine's).
     """
 
     def __init__(self, stream: TextIO | None = None, *, clock: Callable[[], float] = time.monotonic,
-                 interval: float = 1.0, label: str = "notify", shown: int = 20) -> None:
+                 interval: float = 5.0, label: str = "notify", shown: int = 20, window: float = 10.0,
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC), zone: tzinfo | None = None) -> None:
         self._stream = stream
         self._clock = clock
         self._interval = interval
         self._label = label
         self._shown = shown
+        self._wall = wall
+        self._zone = zone
         self._lock = threading.Lock()
         self._counts = {"sent": 0, "failed": 0, "uncertain": 0, "deferred": 0}
         self._problems = 0
         self._total: int | None = None
-        self._started = self._reported = clock()
+        self._expected: int | None = None
+        self._started = self._reported = self._sampled = clock()
+        self._samples: deque[tuple[float, int]] = deque(maxlen=max(1, round(window / SAMPLE_EVERY)))
+        """(time, done) about every SAMPLE_EVERY seconds: the recent rate is measured from the oldest."""
+
+    def expect(self, more: int) -> None:
+        """About `more` messages are still to come, for a transport that cannot count them
+        (the notifier's queue is claimed in batches as they go out): the total the line shows."""
+        with self._lock:
+            self._expected = sum(self._counts.values()) + more
 
     def started(self, total: int | None) -> None:
         """A run begins; `total` is None when the transport cannot know it in advance."""
         with self._lock:
-            self._total = total
-            self._started = self._reported = self._clock()
+            self._total = total if total is not None else self._expected
+            self._started = self._reported = self._sampled = self._clock()
+            self._samples.clear()
 
     def delivered(self) -> None:
         self._count("sent")
@@ -142,7 +160,10 @@ class Progress:
             now = self._clock()
             if now - self._reported >= self._interval:
                 self._reported = now
-                self._write(self._status_line())
+                self._write(self._status_line(now))
+            if now - self._sampled >= SAMPLE_EVERY:
+                self._sampled = now
+                self._samples.append((now, sum(self._counts.values())))
 
     def _problem(self, outcome: str, recipient: str, error: str) -> None:
         self._problems += 1
@@ -151,16 +172,49 @@ class Progress:
         elif self._problems == self._shown + 1:
             self._write(f"{self._label}: more problems are counted below but not shown; the store has them all")
 
-    def _status_line(self) -> str:
+    def _status_line(self, now: float) -> str:
         tally = self._tally()
         of = f"/{self._total}" if self._total is not None else ""
+        then, before = self._samples[0] if self._samples else (self._started, 0)
+        rate = (tally.done - before) / (now - then) if now > then else 0.0
         return (f"{self._label}: {tally.done}{of} done, {tally.failed} failed, {tally.uncertain} uncertain,"
-                f" {tally.deferred} deferred, {tally.rate:.0f} msg/s")
+                f" {tally.deferred} deferred, {per_second(rate)} msg/s{self._finish(tally.done, rate)}")
+
+    def _finish(self, done: int, rate: float) -> str:
+        """`, done about 14:32 CET (in 12 min)`: when the rest should be out at the recent rate."""
+        if self._total is None or rate <= 0 or done >= self._total:
+            return ""
+        left = (self._total - done) / rate
+        now = self._wall().astimezone(self._zone)
+        end = now + timedelta(seconds=left)
+        when = f"{end:%H:%M %Z}" if end.date() == now.date() else f"{end:%Y-%m-%d %H:%M %Z}"
+        return f", done about {when} (in {duration_text(left)})"
 
     def _write(self, line: str) -> None:
         stream = self._stream if self._stream is not None else sys.stderr  # late: tests swap sys.stderr
         stream.write(line + "\n")
         stream.flush()
+
+
+SAMPLE_EVERY = 1.0
+"""Seconds between the samples the recent rate is measured with."""
+
+
+def per_second(rate: float) -> str:
+    """`14`, `0.5`: whole numbers from 10 up, one decimal below (a slow relay's 0.5/s is not 0)."""
+    return f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}".removesuffix(".0")
+
+
+def duration_text(seconds: float) -> str:
+    """`45 s`, `12 min`, `1 h 5 min`: how long something takes, to the unit that matters."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 class Label(str):

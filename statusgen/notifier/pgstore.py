@@ -377,11 +377,12 @@ class PostgresNotifyStore:
                 self._events[key] = decode_event(body)
         return make_deliveries(rows, self._events)
 
-    def waiting(self) -> int:
-        """Pending deliveries nobody else holds: what is left for the next run."""
+    def waiting(self, channel: str | None = None) -> int:
+        """Pending deliveries (of one channel) nobody else holds: what is left for the next run."""
+        only = f" AND {CHANNELS[channel]}" if channel else ""
         with self._session() as db:
-            row = db.execute("SELECT COUNT(*) FROM notify_deliveries WHERE state = 'pending'"
-                             " AND (claimed_by IS NULL OR claimed_by = %s)", (self._run or 0,)).fetchone()
+            row = db.execute("SELECT COUNT(*) FROM notify_deliveries WHERE state = 'pending'"  # type: ignore[arg-type]
+                             f" AND (claimed_by IS NULL OR claimed_by = %s){only}", (self._run or 0,)).fetchone()
         return int(row[0]) if row else 0
 
     def counts(self) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """What the notifier needs before it does any work, one function per check.
 
-    mail settings ─▶ secret key ─▶ SMTP settings ─▶ the relay (connect, EHLO, STARTTLS or TLS, AUTH, QUIT)
+    mail settings ─▶ secret key ─▶ SMTP settings (and what the rate means) ─▶ the relay (connect, EHLO, STARTTLS or TLS, AUTH, QUIT)
         ─▶ notifier store (a readable file, or a reachable database with the current schema;
            never silently re-baselined)
         ─▶ webhooks (STATUSGEN_WEBHOOK_ALLOW_NETS and _TIMEOUT readable; every subscribers.yaml
@@ -30,7 +30,9 @@ from statusgen.content.webhooks import SIGNED
 from statusgen.database import DatabaseError
 from statusgen.notifier.backends import StoreLocation, store_state
 from statusgen.content.relay import SmtpSettings
+from statusgen.notifier.delivery import duration_text, per_second
 from statusgen.notifier.smtp import SmtpTransport
+from statusgen.notifier.smtp.pace import Pace
 from statusgen.notifier.webhooks.network import ALLOW_NETS, NetworkPolicy, check_url, masked_url, parse_nets
 from statusgen.notifier.webhooks.signing import secret_problem
 from statusgen.tokens import MIN_SECRET_LENGTH
@@ -194,7 +196,15 @@ def _describe(settings: SmtpSettings | None) -> str:
     if settings is None:
         return ""
     login = f", login as {settings.user}" if settings.user else ", no login"
-    return f"{settings.host}:{settings.port}, security {settings.security}{login}"
+    return f"{settings.host}:{settings.port}, security {settings.security}{login}, {pace_text(settings.rate)}"
+
+
+def pace_text(rate: float | None, messages: int = 10_000) -> str:
+    """What the relay's rate limit means for a large send, in the doctor's words."""
+    if rate is None:
+        return "no rate limit (notify.smtp.rate or STATUSGEN_SMTP_RATE: the relay's messages per second)"
+    took = duration_text(Pace(rate).seconds_for(messages))
+    return f"at most {per_second(rate)} messages a second: {messages:,} messages take about {took}"
 
 
 def webhook_timeout(env: Mapping[str, str]) -> tuple[float, list[str]]:

@@ -176,7 +176,7 @@ def _send(site_dir: Path, site: Site, snapshot: dict[str, Any], store: NotifySto
     hooks = Progress(stream=stream, label="webhooks")
     sender = _Background(lambda: channels.webhooks().deliver(requests, outcomes, hooks)) if requests.claim() \
         else None
-    mail = Progress(stream=stream)
+    mail = Progress(stream=stream, zone=site.config.timezone)
     try:
         _mail(_Messages(store, theme, settings, snapshot["site"]), channels, site_dir, site.config, mail)
     except KeyboardInterrupt:
@@ -196,6 +196,7 @@ def _mail(messages: _Messages, channels: _Channels, site_dir: Path, config: Site
     """The emails (and notices) still pending, if there are any: the transport is set up
     only then."""
     if messages.claim():
+        progress.expect(messages.store.waiting("email"))  # for the progress line's total and finish time
         channels.email(site_dir, config).deliver(messages, messages.store, progress)
 
 

@@ -153,7 +153,7 @@ class NotifyStore(Protocol):
               snapshot: dict[str, Any], parts: Parts | None = None) -> int: ...
     def pending(self) -> list[Delivery]: ...
     def claim(self, limit: int, channel: str = "email") -> list[Delivery]: ...  # the next pending ones, this run's
-    def waiting(self) -> int: ...                        # pending deliveries no other live run holds
+    def waiting(self, channel: str | None = None) -> int: ...  # pending deliveries no other live run holds
     def mark_interrupted(self) -> int: ...
     def counts(self) -> dict[str, int]: ...
     def close(self) -> None: ...
@@ -397,10 +397,12 @@ class SqliteNotifyStore:
             self._events[key] = decode_event(body)
         return make_deliveries(rows, self._events)
 
-    def waiting(self) -> int:
-        """Pending deliveries: what the next run sends (a run holds the file alone)."""
+    def waiting(self, channel: str | None = None) -> int:
+        """Pending deliveries (of one channel): what the next run sends (a run holds the file alone)."""
+        only = f" AND {CHANNELS[channel]}" if channel else ""
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'").fetchone()[0])
+            row = self._db.execute(f"SELECT COUNT(*) FROM deliveries WHERE state = 'pending'{only}").fetchone()
+            return int(row[0])
 
     def mark_interrupted(self) -> int:
         """Deliveries a killed run left half-way: maybe delivered, so never sent again.

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.delivery import Outgoing, masked_in
 from statusgen.notifier.smtp.handover import Handover, Job
+from statusgen.notifier.smtp.pace import Pace, Stopped
 from statusgen.notifier.smtp.problems import Permanent, Refused, Transient, Uncertain
 from statusgen.notifier.smtp.retry import RetryPolicy
 from statusgen.notifier.smtp.session import Connection
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class Pool:
-    """One `deliver` call: workers (one connection each) take messages from a shared queue.
+    """One `deliver` call: workers (one connection each) take messages from a shared queue;
+    every attempt waits for its slot in the relay's rate limit (`pace`) before MAIL FROM.
 
     A worker keeps a message through its retries. One that cannot even connect while
     others are connected hands its message back and stops: relays often limit connections
@@ -35,10 +37,11 @@ class Pool:
     """
 
     def __init__(self, settings: SmtpSettings, connect: Callable[[], smtplib.SMTP], retry: RetryPolicy,
-                 messages: Iterator[Outgoing], handover: Handover) -> None:
+                 messages: Iterator[Outgoing], handover: Handover, pace: Pace | None = None) -> None:
         self.settings = settings
         self.connect = connect
         self.retry = retry
+        self.pace = pace or Pace(None)
         self.handover = handover
         self._lock = threading.Lock()
         self._messages = messages
@@ -82,7 +85,8 @@ class Pool:
     # ── one worker ──────────────────────────────────────────────────────────────────
 
     def _work(self, worker: int) -> None:
-        connection = Connection(self.settings, self.connect, on_open=lambda: self._set_live(worker, True))
+        connection = Connection(self.settings, self.connect, on_open=lambda: self._set_live(worker, True),
+                                pace=lambda: self.pace.slot(lambda: self._stopped))
         try:
             while (job := self._take(worker)) is not None:
                 if not self._settle(job, connection, worker):
@@ -122,6 +126,8 @@ class Pool:
                 return True
             try:
                 connection.transact(job.outgoing, commit=lambda: self.handover.committing(job))
+            except Stopped:  # while it waited for its slot: nothing of it was sent
+                return False
             except Transient as problem:
                 if problem.connecting and self._hand_back(job, worker):
                     log.info("smtp: connection %d gives up (%s); the others go on", worker, problem)

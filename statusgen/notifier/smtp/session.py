@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.delivery import Outgoing
@@ -23,10 +24,12 @@ class Connection:
     """One worker's SMTP session: opened when first needed, reused, reset after a problem."""
 
     def __init__(self, settings: SmtpSettings, connect: Callable[[], smtplib.SMTP],
-                 on_open: Callable[[], None]) -> None:
+                 on_open: Callable[[], None],
+                 pace: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
         self._settings = settings
         self._connect = connect  # an open, greeted, encrypted and logged-in connection (SmtpTransport.connect)
         self._on_open = on_open
+        self._pace = pace  # the relay's rate limit: a slot for each MAIL FROM, once the connection is ready
         self._smtp: smtplib.SMTP | None = None
         self._dirty = False
 
@@ -39,7 +42,7 @@ class Connection:
         """
         smtp = self._ready()
         try:
-            send_up_to_the_dot(smtp, outgoing)
+            send_up_to_the_dot(smtp, outgoing, self._pace)
         except OSError as error:  # includes smtplib's SMTPServerDisconnected and socket timeouts
             self._drop()
             raise Transient(f"connection lost before the end of data: {error}") from error

@@ -1,7 +1,7 @@
 """`SmtpTransport`: sending through an SMTP relay, several connections at once.
 
     settings (content/relay.py) ──connect: open, greet, STARTTLS, log in──▶ sessions
-    messages ──pool: workers take, settle (retry policy)──▶ ledger hand-over + progress
+    messages ──pool: workers take, settle (retry policy; each attempt paced: rate)──▶ ledger hand-over + progress
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.delivery import Ledger, Outgoing, Progress, known_count
 from statusgen.notifier.smtp.handover import Handover
+from statusgen.notifier.smtp.pace import Pace
 from statusgen.notifier.smtp.pool import Pool
 from statusgen.notifier.smtp.retry import RetryPolicy
 
@@ -30,7 +31,8 @@ class SmtpTransport:
     for a recipient or a message is recorded as `failed` and the others still go out. When
     the server refuses the connection itself (authentication, TLS, our sender) or cannot
     be reached at all, the rest of the run is deferred at once instead of trying every
-    message: a run never hangs on a dead relay.
+    message: a run never hangs on a dead relay. With `settings.rate`, no more transactions
+    than that start in any second, over all connections and retries included (`pace`).
 
     `timeout` bounds every network wait. `sleep` and `jitter` are injectable for tests;
     `local_hostname` is the EHLO name (default: this machine's FQDN); `tls_context` says
@@ -47,6 +49,8 @@ class SmtpTransport:
         self.settings = settings
         self.connections = connections
         self.retry = RetryPolicy(retries, backoff, sleep, jitter)
+        self.pace = Pace(settings.rate)
+        """The relay's rate limit, kept across every connection and every `deliver` call."""
         self.timeout = timeout
         self.local_hostname = local_hostname
         self._tls = tls_context  # None: the system's certificate authorities, host name checked
@@ -58,7 +62,8 @@ class SmtpTransport:
             workers = self.connections if total is None else min(self.connections, total)
             if workers:
                 self._prepare()
-                pool = Pool(self.settings, self.connect, self.retry, iter(messages), Handover(ledger, progress))
+                pool = Pool(self.settings, self.connect, self.retry, iter(messages), Handover(ledger, progress),
+                            self.pace)
                 pool.run(workers)
         finally:
             progress.finished()

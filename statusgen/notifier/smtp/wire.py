@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import re
 import smtplib
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from statusgen.notifier.delivery import Outgoing
 from statusgen.notifier.smtp.problems import Permanent, Refused, Uncertain, expect, reply_text
 
 
-def send_up_to_the_dot(smtp: smtplib.SMTP, outgoing: Outgoing) -> None:
-    """MAIL FROM, RCPT TO, DATA and the body, stopping right before the final `.` line."""
+def send_up_to_the_dot(smtp: smtplib.SMTP, outgoing: Outgoing,
+                       pace: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
+    """MAIL FROM, RCPT TO, DATA and the body, stopping right before the final `.` line.
+    MAIL FROM is written inside a slot of the relay's rate limit (`pace`, smtp/pace.py):
+    it is what the relay counts."""
     options = _mail_options(smtp, outgoing)
     smtp.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
-    expect(smtp.mail(outgoing.sender, options), "MAIL FROM", refuses=Refused)
+    with pace():  # smtplib's mail() without its wait for the answer, which needs no slot
+        smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(outgoing.sender)}{''.join(' ' + o for o in options)}")
+    expect(smtp.getreply(), "MAIL FROM", refuses=Refused)
     expect(smtp.rcpt(outgoing.recipient), "RCPT TO")
     smtp.putcmd("data")
     expect(smtp.getreply(), "DATA", wanted=354)
