@@ -46,13 +46,13 @@ MIB = 1024 * 1024
 
 class TreeMemory:
     """The highest sum of resident memory over this process and its descendants, sampled in a
-    thread: VmRSS every few milliseconds (`/proc/PID/status`; shared pages count in every
+    thread: VmRSS every 20 milliseconds (`/proc/PID/status`; shared pages count in every
     process that maps them, so it is an upper bound) and the proportional set size (Pss,
     `/proc/PID/smaps_rollup`: a shared page split among its processes, what the machine
-    really gave) every quarter second, as reading it costs milliseconds. The thread's own
+    really gave) every half second, as reading it costs milliseconds. The thread's own
     CPU time is kept apart (`cpu`), to be left out of the build's."""
 
-    def __init__(self, interval: float = 0.005, pss_every: int = 50) -> None:
+    def __init__(self, interval: float = 0.02, pss_every: int = 25) -> None:
         self.interval, self.pss_every = interval, pss_every
         self.peak = self.peak_pss = self.peak_processes = 0
         self.cpu = 0.0
