@@ -73,3 +73,10 @@ def test_the_bytes_are_not_kept(tmp_path: Path) -> None:
     outputs.add("big.html", b"x" * 1_000_000)
     assert len(pickle.dumps(outputs)) < 1_000  # what a worker sends back: the paths
     assert (tmp_path / "big.html").stat().st_size == 1_000_000 and (tmp_path / "big.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_failed_build_leaves_no_folder_it_made_for_the_output(make_site: MakeSite, tmp_path: Path) -> None:
+    broken = make_site({"site_templates/templates/404.html": LATE_ERROR}, name="broken")
+    with pytest.raises(Exception, match="missing"):
+        build(broken, tmp_path / "deep" / "er" / "out", EXAMPLE_NOW)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["broken"]

@@ -126,6 +126,7 @@ def staged(out_dir: Path) -> Iterator[StagedOutputs]:
     """A `StagedOutputs` for `out_dir`, swapped into place when the block ends well and
     removed, leaving `out_dir` as it was, when it raises."""
     out_dir = out_dir.resolve()
+    missing = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][1:]
     staging = _staging_folder(out_dir)
     try:
         outputs = StagedOutputs(staging)
@@ -133,6 +134,8 @@ def staged(out_dir: Path) -> Iterator[StagedOutputs]:
         _swap(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in missing:  # the folders made for it, deepest first: a failed build makes nothing
+            _remove_empty(folder)
         raise
     log.debug("wrote %d files to %s", len(outputs), out_dir)
 
@@ -157,6 +160,13 @@ class WrittenSite(Mapping[str, bytes]):
 
     def __contains__(self, path: object) -> bool:
         return path in self._paths
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (someone else wrote there meanwhile): leave it
+        pass
 
 
 def _staging_folder(out_dir: Path) -> Path:
