@@ -2,7 +2,9 @@
 
     site files ──load──▶ Site ──state(now)──▶ SiteState + uptime ──render──▶ Outputs ──write──▶ public/
 
-`build` runs it once, from nothing, and swaps the whole output folder into place.
+`build` runs it once, from nothing: render writes each file into a temporary folder as
+it is made (so memory does not grow with the bytes of the site), and write swaps that
+folder into place.
 `Builder` runs it again and again in one process (`statusgen serve --watch`): it keeps a
 `BuildCache`, so a rebuild after an edit parses, computes and renders only what the edit
 touched, and writes only the files whose bytes changed; the output is byte for byte
@@ -14,7 +16,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +29,7 @@ from statusgen.site.incremental import BuildCache
 from statusgen.content.load import load_site
 from statusgen.content.model import Site
 from statusgen.site.fingerprints import theme_digest
-from statusgen.site.output import Outputs, write_changes, write_site
+from statusgen.site.output import Outputs, StagedOutputs, WrittenSite, staged, write_changes
 from statusgen.site.render import render_site
 from statusgen.site.state import SiteState, site_state
 from statusgen.site.theme import Theme
@@ -42,7 +44,8 @@ T = TypeVar("T")
 class BuildResult:
     site: Site
     state: SiteState
-    outputs: Outputs
+    outputs: Mapping[str, bytes]
+    """Every file written, by path (`build`: read back from `out_dir` when asked)."""
     out_dir: Path
     seconds: float
     stages: tuple[tuple[str, float], ...] = ()
@@ -79,9 +82,13 @@ class _Stages:
         try:
             yield
         finally:
-            seconds = time.perf_counter() - started
-            self.times.append((name, seconds))
-            log.debug("  %-7s %6.3f s", name, seconds)
+            self.ended(name, started)
+
+    def ended(self, name: str, started: float) -> None:
+        """Stage `name`, begun at `started` (`time.perf_counter()`), ends now."""
+        seconds = time.perf_counter() - started
+        self.times.append((name, seconds))
+        log.debug("  %-7s %6.3f s", name, seconds)
 
     def run(self, name: str, work: Callable[[], T]) -> T:
         with self.stage(name):
@@ -105,17 +112,20 @@ def resolve_now(site: Site, now: str | datetime | None) -> datetime:
 
 def render(site_dir: Path, now: str | datetime | None = None) -> tuple[Site, SiteState, Outputs]:
     """Load the site and render every output in memory, writing nothing."""
-    site, state, outputs = _render(site_dir, now, _Stages())
+    outputs = Outputs()
+    site, state = _render(site_dir, now, _Stages(), outputs)
     return site, state, outputs
 
 
-def _render(site_dir: Path, now: str | datetime | None, stages: _Stages) -> tuple[Site, SiteState, Outputs]:
+def _render(site_dir: Path, now: str | datetime | None, stages: _Stages,
+            outputs: Outputs | StagedOutputs) -> tuple[Site, SiteState]:
+    """Load, compute and render the site into `outputs`."""
     with fewer_collections():
         site = stages.run("load", lambda: check(site_dir))
         state = stages.run("state", lambda: site_state(site, resolve_now(site, now)))
         uptime = stages.run("uptime", lambda: site_uptime(state))
-        outputs = stages.run("render", lambda: render_site(state, uptime, Theme(site_dir)))
-    return site, state, outputs
+        stages.run("render", lambda: render_site(state, uptime, Theme(site_dir), outputs=outputs))
+    return site, state
 
 
 @contextmanager
@@ -145,10 +155,12 @@ def build(site_dir: Path, out_dir: Path | None = None, now: str | datetime | Non
     started = time.perf_counter()
     site_dir, out_dir = output_folder(site_dir, out_dir)
     stages = _Stages()
-    site, state, outputs = _render(site_dir, now, stages)
-    stages.run("write", lambda: write_site(outputs, out_dir))
+    with staged(out_dir) as outputs:  # render writes each file as it is made
+        site, state = _render(site_dir, now, stages, outputs)
+        swapping = time.perf_counter()
+    stages.ended("write", swapping)  # what is left to write: the swap, on leaving the block
     seconds = time.perf_counter() - started
-    return BuildResult(site, state, outputs, out_dir, seconds, tuple(stages.times))
+    return BuildResult(site, state, WrittenSite(out_dir, outputs), out_dir, seconds, tuple(stages.times))
 
 
 class Builder:

@@ -1,10 +1,18 @@
 """Stage 4 of the build: write the rendered outputs, all at once or not at all.
 
-`Outputs` holds them until then, by path, and refuses a path outside the output folder
-or one written twice.
-
 The new site is written to a temporary folder beside the output folder and swapped
 into place with two renames, so readers (and a failed build) never see half a site.
+Both kinds of output below refuse a path outside the output folder or one written twice.
+
+`statusgen build` streams: `staged(out_dir)` gives a `StagedOutputs` that writes each
+file into the temporary folder the moment it is made and keeps only its path, so a
+build's memory does not grow with the site's bytes (10,000 incidents: 230 MB of files);
+forked workers write their pages there themselves and send back only the paths. On
+leaving, the folder is swapped into place, or removed if the build failed. What the
+build wrote can be read back through `WrittenSite`.
+
+`Outputs` holds the bytes in memory instead, by path, for `serve`'s `Builder` (which
+compares them with the last build's) and for `render`, which writes nothing.
 
 `serve --watch` rebuilds after every edit; rewriting 25,000 files for one changed
 incident would take seconds, so there `write_changes` writes only the files whose bytes
@@ -19,8 +27,10 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from statusgen.errors import BuildError
 
@@ -34,45 +44,150 @@ class Outputs(dict[str, bytes]):
 
     def add(self, path: str, content: str | bytes) -> None:
         if path in self:
-            raise BuildError(f"two outputs would be written to {path!r}")
-        if path.startswith("/") or ".." in path.split("/") or not path:
-            raise BuildError(f"refusing to write outside the output folder: {path!r}")
+            raise _twice(path)
+        _check_path(path)
         self[path] = content.encode("utf-8") if isinstance(content, str) else content
+
+    def part(self) -> Outputs:
+        """An empty set of outputs of the same kind, to `merge` into this one later."""
+        return Outputs()
 
     def merge(self, checked: dict[str, bytes]) -> None:
         """Add outputs whose paths were checked by `add` already (in a worker, or when the
         memo first kept them); only a path written twice is still an error."""
         if twice := self.keys() & checked.keys():
-            raise BuildError(f"two outputs would be written to {min(twice)!r}")
+            raise _twice(min(twice))
         self.update(checked)
 
 
-def write_site(outputs: Mapping[str, bytes], out_dir: Path) -> None:
+def _check_path(path: str) -> None:
+    if path.startswith("/") or ".." in path.split("/") or not path:
+        raise BuildError(f"refusing to write outside the output folder: {path!r}")
+
+
+def _twice(path: str) -> BuildError:
+    return BuildError(f"two outputs would be written to {path!r}")
+
+
+class StagedOutputs:
+    """Output files written into a staging folder as they are added; only paths are kept.
+
+    Several of them may write into one folder, in this process and in forked workers
+    (each with its own, sent back whole: a folder and a list of paths); a file is created
+    exclusively, so whichever writes a path second fails, as `Outputs.add` would.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.paths: list[str] = []
+        self.bytes = 0
+        self._root = os.fspath(folder)
+        self._made = {""}
+
+    def add(self, path: str, content: str | bytes) -> None:
+        _check_path(path)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        folder = path.rpartition("/")[0]
+        if folder not in self._made:
+            os.makedirs(os.path.join(self._root, folder), exist_ok=True)
+            self._made.add(folder)
+        try:
+            _write_file(os.path.join(self._root, path), data)
+        except FileExistsError:
+            raise _twice(path) from None
+        self.paths.append(path)
+        self.bytes += len(data)
+
+    def part(self) -> StagedOutputs:
+        """Another writer into the same folder (for a worker), to `merge` into this one later."""
+        return StagedOutputs(self.folder)
+
+    def merge(self, written: StagedOutputs) -> None:
+        """Count the files another writer put into this folder (each path once, so checked)."""
+        self.paths += written.paths
+        self.bytes += written.bytes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getstate__(self) -> dict[str, Any]:  # sent back from a worker: no folder cache
+        return {"folder": self.folder, "paths": self.paths, "bytes": self.bytes}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.folder, self.paths, self.bytes = state["folder"], state["paths"], state["bytes"]
+        self._root, self._made = os.fspath(self.folder), {""}
+
+
+@contextmanager
+def staged(out_dir: Path) -> Iterator[StagedOutputs]:
+    """A `StagedOutputs` for `out_dir`, swapped into place when the block ends well and
+    removed, leaving `out_dir` as it was, when it raises."""
     out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; a web server must read it
+    missing = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][1:]
+    staging = _staging_folder(out_dir)
     try:
-        _write_files(staging, outputs)
+        outputs = StagedOutputs(staging)
+        yield outputs
         _swap(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in missing:  # the folders made for it, deepest first: a failed build makes nothing
+            _remove_empty(folder)
         raise
     log.debug("wrote %d files to %s", len(outputs), out_dir)
 
 
-def _write_files(staging: Path, outputs: Mapping[str, bytes]) -> None:
+class WrittenSite(Mapping[str, bytes]):
+    """What a streamed build wrote, by path, read back from the output folder on demand."""
+
+    def __init__(self, out_dir: Path, paths: Iterable[str]) -> None:
+        self.out_dir = out_dir
+        self._paths = frozenset(paths)
+
+    def __getitem__(self, path: str) -> bytes:
+        if path not in self._paths:
+            raise KeyError(path)
+        return (self.out_dir / path).read_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._paths))
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._paths
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (someone else wrote there meanwhile): leave it
+        pass
+
+
+def _staging_folder(out_dir: Path) -> Path:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a web server must read it
+    return staging
+
+
+def write_site(outputs: Mapping[str, bytes], out_dir: Path) -> None:
+    """Write outputs held in memory into `out_dir`, all of them or (on an error) none."""
+    with staged(out_dir) as staging:
+        _write_files(staging, outputs)
+
+
+def _write_files(staging: StagedOutputs, outputs: Mapping[str, bytes]) -> None:
     """Write every file, one after the other with plain `os` calls: the system calls take
     a tenth of a millisecond per file, and a thread pool's bookkeeping (or pathlib's) took
     ten times that (`bench/build_bench.py`: 25,000 files, 3.7 s with 8 threads, ~0.5 s)."""
-    root = os.fspath(staging)
-    made = {""}
     for path in sorted(outputs):
-        folder = path.rpartition("/")[0]
-        if folder not in made:
-            os.makedirs(os.path.join(root, folder), exist_ok=True)
-            made.add(folder)
-        _write_file(os.path.join(root, path), outputs[path])
+        staging.add(path, outputs[path])
 
 
 def _write_file(target: str, content: bytes) -> None:

@@ -8,7 +8,8 @@ site, its state, the translator, `link()` and the `helpers`), its header and foo
 the `shared` pieces and its own variables. With a memo, a page whose fingerprint
 (`fingerprints.site_inputs` plus the `inputs=` listed here) is unchanged is taken from
 the last build instead: a template that shows more than its inputs must add it there.
-`render.py` runs one language per forked worker; nothing here writes a file.
+`render.py` runs one language per forked worker; each page goes to the outputs it is given
+(in memory, or written at once into the build's temporary folder).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from statusgen.site.availability import ComponentAvailability
 from statusgen.site.fingerprints import PageInputs, availability_inputs, page_kind, site_inputs
 from statusgen.site.helpers import TemplateHelpers
 from statusgen.site.incremental import RenderMemo
-from statusgen.site.output import Outputs
+from statusgen.site.output import Outputs, StagedOutputs
 from statusgen.site.shared import SharedPieces
 from statusgen.site.state import IncidentState, SiteState, incidents_by_item
 from statusgen.site.theme import Theme, Translator
@@ -75,9 +76,9 @@ class PageJob:
     """Each component's monthly availability (`availability.py`)."""
 
 
-def render_language(job: PageJob, lang: str) -> Outputs:
-    """Every page of `lang`."""
-    outputs = Outputs()
+def render_language(job: PageJob, lang: str, outputs: Outputs | StagedOutputs | None = None) -> Outputs | StagedOutputs:
+    """Every page of `lang`, added to `outputs` (default: a new `Outputs`), which it returns."""
+    outputs = Outputs() if outputs is None else outputs
     LanguagePages(job, lang, outputs).render()
     return outputs
 
@@ -107,7 +108,7 @@ def paginate(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 class LanguagePages:
     """One language's pages, added to `outputs`: `render` lists them, `page` makes one."""
 
-    def __init__(self, job: PageJob, lang: str, outputs: Outputs) -> None:
+    def __init__(self, job: PageJob, lang: str, outputs: Outputs | StagedOutputs) -> None:
         state, theme = job.state, job.theme
         self.state, self.site, self.config = state, state.site, state.site.config
         self.uptime, self.theme, self.lang, self.index, self.outputs = job.uptime, theme, lang, job.index, outputs
@@ -205,6 +206,7 @@ class LanguagePages:
         file = urls.file_of(path)
         fingerprint = None if inputs is None or self.memo is None else (self.site_inputs, template, inputs)
         if fingerprint is not None:
+            assert isinstance(self.outputs, Outputs)  # a memo renders into memory (render_site)
             kept = self.memo.lookup(self.kind, file, fingerprint)  # type: ignore[union-attr]
             if isinstance(kept, bytes) and file not in self.outputs:  # (else `add` below says why)
                 self.outputs[file] = kept  # its path was checked when it was first made
@@ -212,6 +214,7 @@ class LanguagePages:
         html = self.render_page(template, path, path_in, absolute_links, context)
         self.outputs.add(file, html)
         if self.memo is not None:
+            assert isinstance(self.outputs, Outputs)
             self.memo.keep(self.kind, file, fingerprint, self.outputs[file])
 
     def site_context(self, link: Callable[[str], Any]) -> dict[str, Any]:

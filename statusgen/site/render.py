@@ -1,7 +1,10 @@
-"""Stage 3 of the build: the site's state → every output file, in memory.
+"""Stage 3 of the build: the site's state → every output file.
 
-Nothing is written here; `render_site` returns the complete set of outputs so that
-`output.write_site` can swap them into place at once, or not at all.
+`render_site` adds each file to the outputs it is given as soon as it is made: for
+`statusgen build` a `StagedOutputs`, which writes it into the temporary folder that
+`output.staged` swaps into place at the end (or removes), so the bytes are not kept;
+for `serve` and `build.render` an in-memory `Outputs`. Forked workers write their
+language's pages into the same folder and send back only the paths.
 
     SiteState + uptime ──▶ pages of each language (pages.py; forked workers, one each)
     + availability     ──▶ meanwhile here: static files, uptime.json, availability.csv
@@ -34,7 +37,7 @@ from statusgen.site.fingerprints import (
     uptime_keys,
 )
 from statusgen.site.incremental import RenderMemo
-from statusgen.site.output import Outputs
+from statusgen.site.output import Outputs, StagedOutputs
 from statusgen.site.pages import IncidentIndex, PageJob, render_language
 from statusgen.site.state import SiteState
 from statusgen.site.theme import Theme
@@ -52,20 +55,23 @@ REMEMBERING: tuple[Callable[..., dict[str, bytes]], ...] = (feeds.feed_outputs, 
 
 
 def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: Theme,
-                parallel: bool = True, memo: RenderMemo | None = None) -> Outputs:
-    """Every output file; the languages render side by side on machines with several cores.
+                parallel: bool = True, memo: RenderMemo | None = None,
+                outputs: Outputs | StagedOutputs | None = None) -> Outputs | StagedOutputs:
+    """Every output file, added to `outputs` (default: a new `Outputs`, in memory), which
+    it returns; the languages render side by side on machines with several cores.
 
     With a `memo`, outputs whose fingerprint is unchanged since the memo's last build are
-    taken from it instead of being rendered again.
+    taken from it instead of being rendered again (the outputs are then in memory).
     """
-    outputs = Outputs()
+    outputs = Outputs() if outputs is None else outputs
+    assert memo is None or isinstance(outputs, Outputs), "a memo keeps the bytes: render into memory"
     theme_key = theme_digest(theme) if memo else b""
     figures_keys = uptime_keys(uptime) if memo else {}
     if memo is not None:
         memo.site_key = machine_inputs(state, theme_key)
     availability = site_availability(state)  # once: the pages and the files show the same figures
     job = PageJob(state, uptime, theme, IncidentIndex(state), memo, theme_key, figures_keys, availability)
-    rest = Outputs()
+    rest = outputs.part()
 
     def other_outputs() -> None:  # made here while forked workers render the pages
         for name, file in theme.static_files():
@@ -78,11 +84,11 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
         for path, content in machine_outputs(state, theme, memo):
             rest.add(path, content)
 
-    for part in _render_pages(job, parallel, other_outputs):
-        outputs.merge(part)
+    for part in _render_pages(job, parallel, other_outputs, outputs):
+        outputs.merge(part)  # type: ignore[arg-type]  # (a part is of its outputs' kind)
     if memo is not None:
         memo.outputs["pages"] = len(outputs)
-    outputs.merge(rest)
+    outputs.merge(rest)  # type: ignore[arg-type]
     for path, content in _seo_files(list(outputs), state.site.config, memo).items():
         outputs.add(path, content)
     for path, content in redirects.redirect_outputs(state, memo).items():  # after seo: not in the sitemap
@@ -90,26 +96,27 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
     return outputs
 
 
-def _render_pages(job: PageJob, parallel: bool, meanwhile: Callable[[], None]) -> list[dict[str, bytes]]:
-    """Every language's pages; in forked workers when there are many to render, while this
-    process runs `meanwhile` (else it runs it first)."""
-    global _job
+def _render_pages(job: PageJob, parallel: bool, meanwhile: Callable[[], None],
+                  outputs: Outputs | StagedOutputs) -> list[Any]:
+    """Every language's pages, each in a `part()` of `outputs`; in forked workers when there
+    are many to render, while this process runs `meanwhile` (else it runs it first)."""
+    global _job, _outputs
     languages = job.state.site.config.languages
     processes = workers.available(len(languages)) if parallel else 1
     if job.memo is not None and not _all_pages_change(job.state, job.theme_digest, job.memo):
         processes = 1  # a few pages: starting workers would take longer than rendering them
-    _job = job
+    _job, _outputs = job, outputs
     try:
         if processes == 1:
             meanwhile()
-            return [render_language(job, lang) for lang in languages]
+            return [render_language(job, lang, outputs.part()) for lang in languages]
         # Forked workers inherit the state (and the memo); only new bytes travel back.
         with workers.forked(processes) as pool:
             pending = pool.map_async(_render_in_worker, languages)
             meanwhile()
             parts = pending.get()
     finally:
-        _job = None
+        _job = _outputs = None
     if job.memo is None:
         return parts
     return [job.memo.absorb(part).get(page_kind(lang), {}) for lang, part in zip(languages, parts, strict=True)]
@@ -117,12 +124,15 @@ def _render_pages(job: PageJob, parallel: bool, meanwhile: Callable[[], None]) -
 
 _job: PageJob | None = None
 """The job of the build in progress, for the forked workers to inherit."""
+_outputs: Outputs | StagedOutputs | None = None
+"""Where it puts its outputs: a worker writes into a `part()` of them and sends that back
+(in memory: the pages; staged: only their paths, the files being in place already)."""
 
 
 def _render_in_worker(lang: str) -> Any:
     """In a forked worker: the pages, or with a memo what it made (reused pages stay behind)."""
-    assert _job is not None
-    outputs = render_language(_job, lang)
+    assert _job is not None and _outputs is not None
+    outputs = render_language(_job, lang, _outputs.part())
     return outputs if _job.memo is None else _job.memo.export((page_kind(lang), bars_kind(lang)))
 
 
