@@ -30,7 +30,12 @@ SWAP_SHARE = 0.5
 
 
 class Outputs(dict[str, bytes]):
-    """Output files by path; writing one path twice is a bug in the theme or the site."""
+    """Output files by path; writing one path twice is a bug in the theme or the site.
+
+    `snapshot` is the notifier's input, made with them but never published: the build
+    writes it beside the site (`write_site`'s `beside`), so it is not one of the paths."""
+
+    snapshot: bytes | None = None
 
     def add(self, path: str, content: str | bytes) -> None:
         if path in self:
@@ -47,18 +52,34 @@ class Outputs(dict[str, bytes]):
         self.update(checked)
 
 
-def write_site(outputs: Mapping[str, bytes], out_dir: Path) -> None:
+def write_site(outputs: Mapping[str, bytes], out_dir: Path, beside: Mapping[Path, bytes] | None = None) -> None:
+    """Swap `outputs` into `out_dir` whole; then put each file of `beside` (the notifier's
+    snapshot, outside the published folder) into place.
+
+    The files beside are written under temporary names first, so a failure anywhere before
+    the swap leaves both the folder and them as they were; after the swap only renames are
+    left. They come after the folder on purpose: if the process dies between the two, the
+    notifier reads the previous snapshot and announces nothing new (the next build catches
+    up), where the other order could email links to pages that were never published.
+    """
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a web server must read it
     try:
+        for target, content in (beside or {}).items():
+            staged.append((_temporary_file(target, content), target))
         _write_files(staging, outputs)
         _swap(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for temporary, _ in staged:
+            Path(temporary).unlink(missing_ok=True)
         raise
-    log.debug("wrote %d files to %s", len(outputs), out_dir)
+    for temporary, target in staged:
+        os.replace(temporary, target)
+    log.debug("wrote %d files to %s and %d beside it", len(outputs), out_dir, len(staged))
 
 
 def _write_files(staging: Path, outputs: Mapping[str, bytes]) -> None:
@@ -114,25 +135,36 @@ def write_changes(outputs: Mapping[str, bytes], out_dir: Path, previous: Mapping
         return None
     gone = [path for path in previous if path not in outputs]
     for path in sorted(changed):
-        _replace_file(out_dir / path, outputs[path])
+        replace_file(out_dir / path, outputs[path])
     for path in sorted(gone):
         _remove_file(out_dir, path)
     log.debug("wrote %d files, deleted %d in %s", len(changed), len(gone), out_dir)
     return len(changed) + len(gone)
 
 
-def _replace_file(target: Path, content: bytes) -> None:
+def replace_file(target: Path, content: bytes) -> None:
     """Write a file under a temporary name beside it and rename it into place."""
+    temporary = _temporary_file(target, content)
+    try:
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _temporary_file(target: Path, content: bytes) -> str:
+    """`content` in a new file under a temporary name in `target`'s folder (made if
+    missing), ready to be renamed over `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
         os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return temporary
 
 
 def _remove_file(out_dir: Path, path: str) -> None:

@@ -5,7 +5,8 @@ Nothing is written here; `render_site` returns the complete set of outputs so th
 
     SiteState + uptime ──▶ pages of each language (pages.py; forked workers, one each)
     + availability     ──▶ meanwhile here: static files, uptime.json, availability.csv
-                           and api/availability.json, MACHINE_OUTPUTS
+                           and api/availability.json, MACHINE_OUTPUTS, and the
+                           notifier's snapshot (kept apart: `Outputs.snapshot`)
                        ──▶ sitemap and friends (seo), from the list of pages
                        ──▶ redirects from incidents' old ids (after seo: not listed)
 
@@ -44,10 +45,10 @@ log = logging.getLogger(__name__)
 
 
 MACHINE_OUTPUTS = (feeds.feed_outputs, ical.calendar_outputs, api.api_outputs, badges.badge_outputs,
-                   embed.embed_outputs, live.live_outputs, snapshot.snapshot_outputs)
-"""What machines and other sites read: each maps (state, theme) to {path: bytes}."""
-REMEMBERING: tuple[Callable[..., dict[str, bytes]], ...] = (feeds.feed_outputs, api.api_outputs,
-                                                          snapshot.snapshot_outputs)
+                   embed.embed_outputs, live.live_outputs)
+"""What machines and other sites read: each maps (state, theme) to {path: bytes}. The
+notifier's snapshot is not one of them: it is never published (`Outputs.snapshot`)."""
+REMEMBERING: tuple[Callable[..., dict[str, bytes]], ...] = (feeds.feed_outputs, api.api_outputs)
 """Machine outputs that take a `memo` themselves and reuse their parts across builds."""
 
 
@@ -77,6 +78,7 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
             rest.add(path, content)
         for path, content in machine_outputs(state, theme, memo):
             rest.add(path, content)
+        outputs.snapshot = snapshot.snapshot_bytes(state, theme, memo)
 
     for part in _render_pages(job, parallel, other_outputs):
         outputs.merge(part)
@@ -141,7 +143,7 @@ def _seo_files(html: list[str], config: SiteConfig, memo: RenderMemo | None) -> 
 
 def machine_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None) -> Iterator[tuple[str, bytes]]:
     """Every `MACHINE_OUTPUTS` file; with a memo, calendars are reused while the windows they
-    list are unchanged, and feeds, API and snapshot reuse their parts."""
+    list are unchanged, and feeds and API reuse their parts."""
     for produce in MACHINE_OUTPUTS:
         if memo is None:
             yield from produce(state, theme).items()
