@@ -7,12 +7,16 @@ incident file at a time and rebuilds; prints the stages of each build and what i
 rendered. Target (DESIGN.md, Scale): a one-file edit rebuilt in under 0.5 s.
 `--clock` builds at the wall clock as `serve` does by default (the uptime bars and the
 home page then change with every build); without it every build uses one fixed `now`.
+The last line is `RESULT {json}` for `bench/report.py`: incidents and edit_seconds, the
+median of the synthetic site's one-file edits.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import statistics
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -45,14 +49,19 @@ def edit(file: Path, old: str, new: str) -> None:
 
 
 def run(name: str, root: Path, edits: list[tuple[str, Path, str, str]], now: datetime | None,
-        parallel: bool) -> None:
+        parallel: bool) -> list[float]:
+    """The edits' rebuild times, in seconds."""
     print(f"\n{name}")
     builder = Builder(root, root / "public", now, parallel)
     report("full build (cold cache)", builder.build())
     report("rebuild, nothing changed", builder.build())
+    times = []
     for label, file, old, new in edits:
         edit(file, old, new)
-        report(label, builder.build())
+        result = builder.build()
+        report(label, result)
+        times.append(result.seconds)
+    return times
 
 
 def main() -> None:
@@ -66,7 +75,7 @@ def main() -> None:
         root = make_site(Path(folder) / "synthetic", args.incidents)
         files = sorted((root / "incidents").rglob("*.md"))
         old, newest = files[len(files) // 2], files[-1]
-        run(f"synthetic site, {args.incidents} incidents", root, [
+        edits = run(f"synthetic site, {args.incidents} incidents", root, [
             ("edit an old incident", old, "we will keep you informed", "we keep you posted"),
             ("edit the newest incident", newest, "we will keep you informed", "we keep you posted"),
             ("retitle the newest incident", newest, "en: Incident", "en: Outage"),
@@ -82,6 +91,8 @@ def main() -> None:
             ("edit an incident's title", outage, "en: PDF", "en: Downloadable PDF"),
             ("edit an update", outage, "are investigating with the highest priority", "investigate first"),
         ], now, not args.serial)
+    print("RESULT " + json.dumps({"incidents": args.incidents, "edit_seconds": round(statistics.median(edits), 3),
+                                  "edits": [round(seconds, 3) for seconds in edits]}), flush=True)
 
 
 if __name__ == "__main__":

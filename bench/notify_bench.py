@@ -3,7 +3,8 @@
     python bench/notify_bench.py [--subscribers 10000] [--connections 4]
 
 Prints messages per second for the whole `notify` run (queueing, rendering, the ledger
-and SMTP). The sink is aiosmtpd on 127.0.0.1 in its own process, counting messages
+and SMTP); the last line is `RESULT {json}` (subscribers, connections, messages, seconds,
+messages_per_second) for `bench/report.py`. The sink is aiosmtpd on 127.0.0.1 in its own process, counting messages
 without parsing them, so this measures statusgen, not a real relay.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import subprocess
 import sys
 import tempfile
@@ -98,6 +100,9 @@ def main() -> None:
     received = int(sink.communicate("")[0].strip())
     print(f"{received} messages in {seconds:.2f} s: {received / seconds:.0f} messages/s "
           f"({args.connections} connections; queueing, rendering and the ledger included)")
+    print("RESULT " + json.dumps({"subscribers": args.subscribers, "connections": args.connections,
+                                  "messages": received, "seconds": round(seconds, 3),
+                                  "messages_per_second": round(received / seconds, 1)}), flush=True)
 
 
 if __name__ == "__main__":
