@@ -85,12 +85,12 @@ def run_once(benchmark: Benchmark, timeout: float) -> tuple[dict[str, Any] | Non
         process = subprocess.Popen([sys.executable, str(BENCH / benchmark.script), *benchmark.args],
                                    stdout=stdout, stderr=stderr, cwd=BENCH.parent, start_new_session=True)
         status, usage, timed_out = _wait(process.pid, timeout)
+        process.returncode = code = os.waitstatus_to_exitcode(status)  # reaped here, for its resource usage
         stdout.seek(0)
         stderr.seek(0)
         lines = stdout.read().splitlines()
         errors = stderr.read().strip().splitlines()
     outside = (usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
-    code = os.waitstatus_to_exitcode(status)
     if timed_out:
         return None, outside, f"failed: over the timeout of {timeout:.0f} s"
     if code != 0:
