@@ -21,10 +21,11 @@ from statusgen.errors import ContentErrors, SetupError
 from statusgen.site import output
 from statusgen.site.build import BuildResult, Builder, build
 from statusgen.site.snapshot import FORMAT
-from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
+from tests.conftest import EXAMPLE_NOW, ROOT, SITE_YAML, MakeSite
 from tests.golden import read_tree
 
 SECRET = {"STATUSGEN_SECRET_KEY": "s" * 32}
+NOTIFYING = SITE_YAML + "notify: {from: status@example.org, unsubscribe_mailto: leave@example.org}\n"
 INCIDENT = """\
 ---
 title: App down
@@ -148,7 +149,7 @@ def run_notify(site: Path, **options: Any) -> Any:
 
 def test_notify_finds_the_snapshot_of_a_build_into_another_folder(make_site: MakeSite, tmp_path: Path,
                                                                  run_cli: Any) -> None:
-    site = make_site({"incidents/app.md": INCIDENT})
+    site = make_site({"incidents/app.md": INCIDENT, "content/site.yaml": NOTIFYING})
     code, _, err = run_cli("build", "--site", site, "--out", tmp_path / "deploy", "--now", EXAMPLE_NOW)
     assert code == 0, err
     assert run_notify(site, baseline=True).baseline  # no --out, no --snapshot
@@ -157,7 +158,7 @@ def test_notify_finds_the_snapshot_of_a_build_into_another_folder(make_site: Mak
 def test_build_and_notify_agree_on_snapshot(make_site: MakeSite, tmp_path: Path, run_cli: Any,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET["STATUSGEN_SECRET_KEY"])
-    site = make_site({"incidents/app.md": INCIDENT})
+    site = make_site({"incidents/app.md": INCIDENT, "content/site.yaml": NOTIFYING})
     chosen = tmp_path / "state" / "snap.json"
     assert run_cli("build", "--site", site, "--snapshot", chosen, "--now", EXAMPLE_NOW)[0] == 0
     assert chosen.is_file() and not (site / ".statusgen").exists()
@@ -168,7 +169,7 @@ def test_build_and_notify_agree_on_snapshot(make_site: MakeSite, tmp_path: Path,
 def test_notify_without_a_snapshot_says_what_to_run_and_does_nothing(make_site: MakeSite, run_cli: Any,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET["STATUSGEN_SECRET_KEY"])
-    site = make_site({"incidents/app.md": INCIDENT})
+    site = make_site({"incidents/app.md": INCIDENT, "content/site.yaml": NOTIFYING})
     code, _, err = run_cli("notify", "--site", site)
     assert code == 1
     assert err.splitlines() == [
@@ -180,8 +181,7 @@ def test_notify_without_a_snapshot_says_what_to_run_and_does_nothing(make_site: 
 
 def test_the_other_problems_are_listed_with_it(make_site: MakeSite) -> None:
     site = make_site({"incidents/app.md": INCIDENT, "content/site.yaml": (
-        "title: T\nbase_url: https://status.example.org/\nlanguages: [en]\ntimezone: UTC\n"
-        "subscriptions: {url: https://status.example.org/subscriptions/}\n")})
+        SITE_YAML + "subscriptions: {url: https://status.example.org/subscriptions/}\n")})
     with pytest.raises(SetupError) as refused:
         notify(site, env={}, stream=io.StringIO())
     assert len(refused.value.problems) > 1
@@ -190,9 +190,9 @@ def test_the_other_problems_are_listed_with_it(make_site: MakeSite) -> None:
 
 
 def test_an_old_sites_published_snapshot_is_named_and_never_read(make_site: MakeSite) -> None:
-    site = make_site({"incidents/app.md": INCIDENT})
+    site = make_site({"incidents/app.md": INCIDENT, "content/site.yaml": NOTIFYING})
     build(site, None, EXAMPLE_NOW)
-    run_notify(site)  # the baseline, as the old version recorded it
+    run_notify(site, baseline=True)  # the store's place, as the old version recorded it
     store = (site / ".statusgen" / "notify.db").read_bytes()
     (site / ".statusgen" / "snapshot.json").rename(site / "public" / "api" / "snapshot.json")  # as 0.1 left it
     with pytest.raises(SetupError) as refused:
@@ -210,7 +210,7 @@ def test_an_old_sites_published_snapshot_is_named_and_never_read(make_site: Make
 
 
 def test_a_snapshot_that_is_not_one_is_named(make_site: MakeSite, tmp_path: Path) -> None:
-    site = make_site()
+    site = make_site({"content/site.yaml": NOTIFYING})
     (tmp_path / "x.json").write_text('{"format": "other"}')
     with pytest.raises(SetupError) as refused:
         run_notify(site, snapshot_path=tmp_path / "x.json")
