@@ -138,6 +138,7 @@ def test_serve_writes_the_snapshot_beside_the_site_when_it_changes(make_site: Ma
     (site / "incidents" / "app.md").write_text(INCIDENT.replace("App down", "App is down"))
     builder.build()
     assert json.loads(snapshot.read_bytes())["incidents"]["app"]["title"]["en"] == "App is down"
+    assert snapshot.read_bytes() == build(site, tmp_path / "again", EXAMPLE_NOW, tmp_path / "again.json").outputs.snapshot
     assert not (site / "public" / "api" / "snapshot.json").exists()
 
 
