@@ -138,11 +138,12 @@ def test_serve_writes_the_snapshot_beside_the_site_when_it_changes(make_site: Ma
     (site / "incidents" / "app.md").write_text(INCIDENT.replace("App down", "App is down"))
     builder.build()
     assert json.loads(snapshot.read_bytes())["incidents"]["app"]["title"]["en"] == "App is down"
-    assert snapshot.read_bytes() == build(site, tmp_path / "again", EXAMPLE_NOW, tmp_path / "again.json").outputs.snapshot
+    again = build(site, tmp_path / "again", EXAMPLE_NOW, tmp_path / "again.json")
+    assert snapshot.read_bytes() == again.outputs.snapshot
     assert not (site / "public" / "api" / "snapshot.json").exists()
 
 
-# ── statusgen notify finds it, or says exactly what to run ────────────────────────────
+# ── statusgen notify finds it, or says exactly what to run ──────────────────────────
 
 def run_notify(site: Path, **options: Any) -> Any:
     return notify(site, env=SECRET, stream=io.StringIO(), **options)

@@ -1,7 +1,7 @@
 """The build pipeline: load → state → render → write.
 
     site files ──load──▶ Site ──state(now)──▶ SiteState + uptime ──render──▶ Outputs ──write──▶ public/
-                                                                  + the snapshot ──then──▶ .statusgen/snapshot.json
+                                                               (+ snapshot) ──then──▶ .statusgen/snapshot.json
 
 `build` runs it once, from nothing, and swaps the whole output folder into place.
 `Builder` runs it again and again in one process (`statusgen serve --watch`): it keeps a
@@ -164,8 +164,8 @@ def build(site_dir: Path, out_dir: Path | None = None, now: str | datetime | Non
     snapshot = snapshot_file(site_dir, out_dir, snapshot_path)
     stages = _Stages()
     site, state, outputs = _render(site_dir, now, stages)
-    assert outputs.snapshot is not None
-    stages.run("write", lambda: write_site(outputs, out_dir, {snapshot: outputs.snapshot}))
+    beside = {snapshot: outputs.snapshot} if outputs.snapshot is not None else {}
+    stages.run("write", lambda: write_site(outputs, out_dir, beside))
     seconds = time.perf_counter() - started
     return BuildResult(site, state, outputs, out_dir, seconds, tuple(stages.times), snapshot_path=snapshot)
 

@@ -44,8 +44,9 @@ from statusgen.site.uptime import ComponentUptime
 log = logging.getLogger(__name__)
 
 
-MACHINE_OUTPUTS = (feeds.feed_outputs, ical.calendar_outputs, api.api_outputs, badges.badge_outputs,
-                   embed.embed_outputs, live.live_outputs)
+MACHINE_OUTPUTS: tuple[Callable[..., dict[str, bytes]], ...] = (
+    feeds.feed_outputs, ical.calendar_outputs, api.api_outputs, badges.badge_outputs, embed.embed_outputs,
+    live.live_outputs)
 """What machines and other sites read: each maps (state, theme) to {path: bytes}. The
 notifier's snapshot is not one of them: it is never published (`Outputs.snapshot`)."""
 REMEMBERING: tuple[Callable[..., dict[str, bytes]], ...] = (feeds.feed_outputs, api.api_outputs)
