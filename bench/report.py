@@ -153,25 +153,25 @@ def load() -> str:
 
 
 def _number(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
+    return "" if value is None else f"{value:,.{digits}f}"
 
 
 def row(benchmark: Benchmark, outcome: Outcome) -> str:
     """One table row: the medians, or the failure."""
     if outcome.failure is not None:
         return f"| {benchmark.label} | {benchmark.size} | {outcome.failure} | | | | | |"
-    cpu = outcome.median("cpu_seconds")
-    if cpu is None:
-        cpu = statistics.median(seconds for seconds, _ in outcome.outside)
+    cpu = _number(outcome.median("cpu_seconds"))
+    if not cpu:  # the benchmark did not say: the whole run's, setup included
+        cpu = f"{_number(statistics.median(seconds for seconds, _ in outcome.outside))} (whole run)"
     largest = outcome.median("peak_rss_mib")
     children = outcome.median("peak_rss_children_mib")
     outside = statistics.median(mib for _, mib in outcome.outside)
     memory = (f"{_number(largest, 0)} / {_number(children, 0)}" if largest is not None
-              else f"{_number(outside, 0)} (largest process)")
+              else f"{_number(outside, 0)} (largest process, whole run)")
     seconds = outcome.median("edit_seconds") or outcome.median("seconds")
     files, written = outcome.median("files"), outcome.median("bytes")
     rate = outcome.median("messages_per_second")
-    return (f"| {benchmark.label} | {benchmark.size} | {_number(seconds)} | {_number(cpu)} | {memory} | "
+    return (f"| {benchmark.label} | {benchmark.size} | {_number(seconds)} | {cpu} | {memory} | "
             f"{_number(files, 0)} | {_number(None if written is None else written / 2**20, 1)} | "
             f"{_number(rate, 0) if rate is not None else ''} |")
 
@@ -181,7 +181,7 @@ def table(rows: Sequence[tuple[Benchmark, Outcome]], runs: int, out: Path | None
     lines = [
         f"Measured {when} on {machine()}; median of {runs} run{'s' if runs != 1 else ''}; "
         f"load average {loads[0]} before, {loads[1]} after"
-        + (f"; builds written to {out.parent} (RAM disk)." if out else "."),
+        + (f"; builds written to {RAM_DISK} (RAM disk)." if out else "."),
         "",
         "| benchmark | size | seconds | CPU seconds | peak RSS MiB (main / largest worker) | files | MiB published "
         "| messages/s |",
