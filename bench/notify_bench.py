@@ -3,13 +3,14 @@
     python bench/notify_bench.py [--subscribers 10000] [--connections 4]
 
 Prints messages per second for the whole `notify` run (queueing, rendering, the ledger
-and SMTP). The sink is aiosmtpd on 127.0.0.1 in its own process, counting messages
+and SMTP); the last line is `RESULT {json}` for `bench/report.py`. The sink is aiosmtpd on 127.0.0.1 in its own process, counting messages
 without parsing them, so this measures statusgen, not a real relay.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import io
 import os
 import resource
@@ -103,6 +104,11 @@ def main() -> None:
     print(f"notify CPU {cpu:.2f} s ({cpu / max(received, 1) * 1000:.2f} ms a message), sink CPU "
           f"{_cpu(resource.RUSAGE_CHILDREN):.2f} s; peak RSS {_peak(resource.RUSAGE_SELF):.0f} MiB, sink "
           f"{_peak(resource.RUSAGE_CHILDREN):.0f} MiB; load average {os.getloadavg()[0]:.2f}")
+    print("RESULT " + json.dumps({"subscribers": args.subscribers, "connections": args.connections,
+                                  "messages": received, "seconds": round(seconds, 3),
+                                  "messages_per_second": round(received / seconds, 1),
+                                  "cpu_seconds": round(cpu, 2), "peak_rss_mib": round(_peak(resource.RUSAGE_SELF))}),
+          flush=True)
 
 
 def _cpu(who: int) -> float:

@@ -35,7 +35,7 @@ def main() -> None:
     count = parser.parse_args().subscribers
     with tempfile.TemporaryDirectory() as folder:
         result = build(ROOT, Path(folder) / "public", NOW)
-    snapshot = json.loads(result.outputs["api/snapshot.json"])
+    snapshot = json.loads(result.outputs.snapshot)
     events, _ = diff(snapshot, set(), result.state.now)
     event = next(e for e in events if e.incident == P1)
     context = {**{k: v for k, v in snapshot.items() if k != "incidents"}, "incidents": {P1: snapshot["incidents"][P1]}}

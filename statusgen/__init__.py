@@ -60,14 +60,16 @@ def __dir__() -> list[str]:
 
 def notify(site_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None, now: str | None = None,
            **options: Any) -> NotifyReport:
-    """Tell the subscribers of the site built into `out_dir` (default `SITE/public`) what
-    changed since the last run, exactly once: `statusgen notify`.
+    """Tell the subscribers of the built site what changed since the last run, exactly once:
+    `statusgen notify`. What the build saw is read from its snapshot (`snapshot_path`, default
+    `SITE/.statusgen/snapshot.json`, where `build` writes it); `out_dir` is the published
+    folder (default `SITE/public`), which the store must not be in.
 
     Subscribers are those in subscribers.yaml plus the subscription service's confirmed
     ones, minus everyone who unsubscribed (the PostgreSQL database of `STATUSGEN_DATABASE_URL`
     or of a URL given as `store_path`, else the file that `STATUSGEN_SUBSCRIPTIONS_DB` or the
     site's `.statusgen/` holds). `options` are those of `statusgen.notifier.run.notify`:
-    `transport` ("outbox", "smtp" or a Transport), `store`/`store_path`, `dry_run`, `env`,
+    `transport` ("outbox", "smtp" or a Transport), `store`/`store_path`, `snapshot_path`, `dry_run`, `env`,
     `stream`, `connections`, `baseline`, `since`, and `audience` to choose the subscribers
     yourself."""
     from pathlib import Path

@@ -25,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = ("authoring.commands", "subscriptions", "auth
 """Modules that add their own subcommands (e.g. `"authoring"` for `new` and `init`)."""
 STORE_HELP = ("the notifier store: a SQLite file, or a postgresql:// URL for both stores (default: "
               "$STATUSGEN_DATABASE_URL, else SITE/.statusgen/notify.db)")
+SNAPSHOT_HELP = ("the notifier's input, which build writes and notify reads, never published "
+                 "(default: SITE/.statusgen/snapshot.json, also with --out)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,16 +105,17 @@ def _warn(site: Site, now: datetime) -> list[Advice]:
 
 
 def _build(args: argparse.Namespace) -> int:
-    result = build(args.site, args.out, args.now)
+    result = build(args.site, args.out, args.now, args.snapshot)
     _warn(result.site, result.state.now)
     log.info("built %d files into %s in %.2f s", len(result.outputs), result.out_dir, result.seconds)
+    log.debug("wrote the notifier's snapshot to %s (not published)", result.snapshot_path)
     return 0
 
 
 def _notify(args: argparse.Namespace) -> int:
     from statusgen import notify  # the notifier's imports stay out of builds
 
-    notify(args.site, args.out, args.now, transport=args.transport, store_path=args.store,
+    notify(args.site, args.out, args.now, transport=args.transport, store_path=args.store, snapshot_path=args.snapshot,
            dry_run=args.dry_run, connections=args.connections, stream=None if not args.quiet else io.StringIO(),
            baseline=args.baseline, since=args.since, env=_with_database(args.store))
     return 0
@@ -155,10 +158,13 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd = commands.add_parser("build", parents=[common], help="build the site")
     build_cmd.add_argument("--out", type=Path, help="output folder (default: SITE/public)")
     build_cmd.add_argument("--now", help="build as if it were this time (ISO 8601)")
+    build_cmd.add_argument("--snapshot", type=Path, metavar="PATH", help=SNAPSHOT_HELP)
     build_cmd.set_defaults(run=_build)
 
     notify_cmd = commands.add_parser("notify", parents=[common], help="email subscribers what changed")
-    notify_cmd.add_argument("--out", type=Path, help="the built site (default: SITE/public)")
+    notify_cmd.add_argument("--out", type=Path, help="the published folder, which the store must not be in "
+                                                     "(default: SITE/public)")
+    notify_cmd.add_argument("--snapshot", type=Path, metavar="PATH", help=SNAPSHOT_HELP)
     notify_cmd.add_argument("--now", help="announce as if it were this time (default: the build's time)")
     notify_cmd.add_argument("--transport", choices=("outbox", "smtp"), default="outbox",
                             help="outbox: .eml files in SITE/.statusgen/outbox (default); smtp: STATUSGEN_SMTP_*")

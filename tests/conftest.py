@@ -85,8 +85,10 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
 
 @pytest.fixture(scope="session")
 def example_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
-    """The example site in the repository root, built once at a fixed time."""
-    return build(ROOT, tmp_path_factory.mktemp("example") / "public", EXAMPLE_NOW)
+    """The example site in the repository root, built once at a fixed time (its snapshot
+    beside the output, not in the checkout's `.statusgen/`)."""
+    folder = tmp_path_factory.mktemp("example")
+    return build(ROOT, folder / "public", EXAMPLE_NOW, folder / "snapshot.json")
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def snapshot(example_build: BuildResult) -> dict[str, Any]:
-    return json.loads(example_build.outputs["api/snapshot.json"])
+    return json.loads(example_build.outputs.snapshot)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def theme() -> Theme:
 def later_snapshot(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The example site while the December maintenance runs."""
     result = build(ROOT, tmp_path_factory.mktemp("later") / "public", "2026-12-06T23:00:00+01:00")
-    return json.loads(result.outputs["api/snapshot.json"])
+    return json.loads(result.outputs.snapshot)
 
 
 @pytest.fixture(scope="module")
@@ -439,7 +439,7 @@ updates:
 @pytest.fixture
 def markdown_site(make_site: MakeSite, tmp_path: Path) -> tuple[Event, dict[str, Any], Theme]:
     site = make_site({"incidents/md.md": MARKDOWN_INCIDENT})
-    snapshot = json.loads(build(site, tmp_path / "out", EXAMPLE_NOW).outputs["api/snapshot.json"])
+    snapshot = json.loads(build(site, tmp_path / "out", EXAMPLE_NOW).outputs.snapshot)
     (event,), _ = diff(snapshot, set(), NOW)
     return event, snapshot, Theme(site)
 
@@ -582,7 +582,7 @@ def test_a_site_overrides_the_email_template(make_site: MakeSite, tmp_path: Path
         "incidents/md.md": MARKDOWN_INCIDENT,
         "site_templates/emails/event.txt": "Our own words about {{ title }}.\n{{ unsubscribe_url }}\n",
     })
-    snapshot = json.loads(build(site, tmp_path / "out", EXAMPLE_NOW).outputs["api/snapshot.json"])
+    snapshot = json.loads(build(site, tmp_path / "out", EXAMPLE_NOW).outputs.snapshot)
     (event,), _ = diff(snapshot, set(), NOW)
     text, html = parts(send(event, snapshot, Theme(site)))
     assert text.startswith("Our own words about Certificates <script>alert(1)</script> unavailable.\n"
@@ -596,7 +596,7 @@ def test_an_override_can_extend_the_theme(make_site: MakeSite, tmp_path: Path) -
         "site_templates/emails/subject.txt": "{% extends '!theme/subject.txt' %}",
         "site_templates/emails/event.html": "{% extends '!theme/event.html' %}",
     })
-    snapshot = json.loads(build(site, tmp_path / "out", EXAMPLE_NOW).outputs["api/snapshot.json"])
+    snapshot = json.loads(build(site, tmp_path / "out", EXAMPLE_NOW).outputs.snapshot)
     (event,), _ = diff(snapshot, set(), NOW)
     message = send(event, snapshot, Theme(site))
     assert message["Subject"].startswith("[Example status] P2 Investigating: ")

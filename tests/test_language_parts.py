@@ -231,7 +231,7 @@ SETTINGS = MailSettings(sender="status@example.org", site_host="status.example.o
 
 
 def email_for(built: BuildResult, lang: str) -> tuple[bytes, EmailMessage]:
-    snapshot = json.loads(built.outputs["api/snapshot.json"])
+    snapshot = json.loads(built.outputs.snapshot)
     events, _ = diff(snapshot, set(), built_now(snapshot))
     event = next(e for e in events if e.incident == "app")
     subscriber = Subscriber(f"{lang}@partner.example", None, lang)
@@ -255,7 +255,7 @@ def html_part(message: EmailMessage) -> str:
 
 
 def test_the_snapshot_says_which_languages_were_written(built: BuildResult) -> None:
-    snapshot = json.loads(built.outputs["api/snapshot.json"])
+    snapshot = json.loads(built.outputs.snapshot)
     app = snapshot["incidents"]["app"]
     assert app["title"] == {"en": "Aanmelden in de app mislukt", "nl": "Aanmelden in de app mislukt"}
     assert app["written"] == {"title": ["nl"], "postmortem": ["en"]}
@@ -304,7 +304,7 @@ def test_a_store_baselined_before_the_upgrade_sends_nothing_new_and_then_marks_o
         def run(now: str, old_shape: bool = False, baseline: bool = False) -> Any:
             build(root, root / "public", now)
             if old_shape:
-                file = root / "public" / "api" / "snapshot.json"
+                file = root / ".statusgen" / "snapshot.json"
                 file.write_text(json.dumps(strip_written(json.loads(file.read_text()))), encoding="utf-8")
             transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=sink.port, security="none",
                                                    user=None, password=None), connections=1)

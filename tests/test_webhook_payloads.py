@@ -98,7 +98,7 @@ def later_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
 
 
 def snapshot_of(result: BuildResult) -> dict[str, Any]:
-    return json.loads(result.outputs["api/snapshot.json"])
+    return json.loads(result.outputs.snapshot)
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ from statusgen.notifier.store import Delivery, NotifyStore
 from statusgen.notifier import preflight
 from statusgen.notifier.audience import Audience
 from statusgen.notifier.recipients import recipients
-from statusgen.site.snapshot import FORMAT, PATH
+from statusgen.site.snapshot import FORMAT, PUBLISHED_BEFORE, snapshot_location
 from statusgen.site.theme import Theme
 from statusgen.times import TimeError, parse_time
 from statusgen.content.relay import SmtpSettings
@@ -94,8 +94,13 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, 
            transport: Transport | str = "outbox", store: NotifyStore | None = None,
            store_path: Path | str | None = None, dry_run: bool = False, env: Mapping[str, str] | None = None,
            stream: IO[str] | None = None, connections: int = 4, baseline: bool = False,
-           since: str | None = None, webhooks: WebhookTransport | None = None) -> NotifyReport:
-    """Announce what changed in the built site at `out_dir` to its subscribers.
+           since: str | None = None, webhooks: WebhookTransport | None = None,
+           snapshot_path: Path | None = None) -> NotifyReport:
+    """Announce what changed in the built site to its subscribers.
+
+    What the build saw is its snapshot: `snapshot_path` (`--snapshot`), else the site's
+    `.statusgen/snapshot.json`, where `statusgen build` writes it also with `--out`.
+    `out_dir` is the published folder (default `SITE/public`), which the store must not be in.
 
     `baseline` records everything the site shows as announced and sends nothing; `since`
     (a time) announces only what happened after it. Either is how to start again after
@@ -113,12 +118,13 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, 
     if baseline and since is not None:
         raise UsageError("--baseline and --since: choose one (see `statusgen notify --help`)")
     site, listed = load_site(site_dir)
-    snapshot = read_snapshot(out_dir)
-    moment = _moment(now, snapshot, site.config)
-    start = _since(since, moment, site.config)
+    snapshot, missing = read_snapshot(snapshot_location(site_dir, snapshot_path), out_dir)
+    moment = _moment(now, snapshot, site.config) if snapshot else None
+    start = _since(since, moment, site.config) if moment else None
     location = _outside(store_location(site_dir, store_path, env), out_dir)
-    _preflight(site, env, transport, location, store, snapshot, audience, chosen=baseline or start is not None,
-               listed=tuple(listed))
+    _preflight(site, env, transport, location, store, snapshot, audience, chosen=baseline or since is not None,
+               listed=tuple(listed), missing=missing)
+    assert snapshot is not None and moment is not None  # else the preflight stopped the run
     subscribers = audience.subscribers(site, tuple(listed))  # + self-service, − unsubscribed
     channels = _Channels(transport, webhooks, audience, env, connections)
     opened = store is None
@@ -258,30 +264,46 @@ def _held_back(events: list[Event], subscribers: Iterable[Subscriber],
 
 
 def _preflight(site: Site, env: Mapping[str, str], transport: Transport | str, location: StoreLocation,
-               store: NotifyStore | None, snapshot: dict[str, Any], audience: Audience, chosen: bool,
-               listed: tuple[Subscriber, ...] = ()) -> None:
+               store: NotifyStore | None, snapshot: dict[str, Any] | None, audience: Audience, chosen: bool,
+               listed: tuple[Subscriber, ...] = (), missing: str | None = None) -> None:
     """The checks for notify (`statusgen doctor` runs them too), before any work: all
     problems at once, or nothing. A transport object (not "outbox" or "smtp") was set up by
-    the caller, who checked it."""
+    the caller, who checked it. `missing` says why there is no `snapshot` to announce from."""
     state = None if store is None else "baselined" if store.is_baselined() else "empty"
+    published = len(snapshot["incidents"]) if snapshot else 0  # without one, the run stops anyway
     checks = preflight.notify_checks(site, env, transport if isinstance(transport, str) else "given", location,
-                                     len(snapshot["incidents"]), state, chosen, listed=listed)
-    problems = preflight.problems_of([*checks, *audience.checks(site)])
+                                     published, state, chosen, listed=listed)
+    problems = [*([missing] if missing else []), *preflight.problems_of([*checks, *audience.checks(site)])]
     if problems:
         raise SetupError(problems)
 
 
-def read_snapshot(out_dir: Path) -> dict[str, Any]:
-    file = out_dir / PATH
+def read_snapshot(file: Path, out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The build's snapshot at `file`, or None and the problem to report: what to run.
+
+    An older statusgen published it in `out_dir` (`api/snapshot.json`); that copy is never
+    read: it may be older than the store's place, and `statusgen build` writes the new one
+    from the same files, so the store keeps its place and nothing is announced twice or lost."""
     try:
         snapshot = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"{file}: no snapshot; run `statusgen build` first") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise UsageError(f"{file}: not a statusgen snapshot ({error})") from None
+        return None, _no_snapshot(file, out_dir)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        return None, (f"{file}: not a statusgen snapshot ({error}); run `statusgen build` to write it again, "
+                      "or give the right file with --snapshot PATH")
     if not isinstance(snapshot, dict) or snapshot.get("format") != FORMAT:
-        raise UsageError(f"{file}: expected a snapshot in format {FORMAT}; rebuild the site")
-    return snapshot
+        return None, f"{file}: expected a snapshot in format {FORMAT}; run `statusgen build` to write it again"
+    return snapshot, None
+
+
+def _no_snapshot(file: Path, out_dir: Path) -> str:
+    old = out_dir / PUBLISHED_BEFORE
+    if old.is_file():
+        return (f"{file}: no snapshot; {old} was written by an older statusgen, which published it, and is not "
+                f"read: run `statusgen build` (it writes the snapshot to {file} and no longer publishes it), "
+                "then notify again; the notifier store keeps its place")
+    return (f"{file}: no snapshot; run `statusgen build` first (it writes the snapshot there), or give the "
+            "snapshot `statusgen build --snapshot PATH` wrote with `statusgen notify --snapshot PATH`")
 
 
 def _moment(now: str | None, snapshot: dict[str, Any], config: SiteConfig) -> datetime:

@@ -1,6 +1,7 @@
 """The build pipeline: load → state → render → write.
 
     site files ──load──▶ Site ──state(now)──▶ SiteState + uptime ──render──▶ Outputs ──write──▶ public/
+                                                               (+ snapshot) ──then──▶ .statusgen/snapshot.json
 
 `build` runs it once, from nothing: render writes each file into a temporary folder as
 it is made (so memory does not grow with the bytes of the site), and write swaps that
@@ -29,8 +30,9 @@ from statusgen.site.incremental import BuildCache
 from statusgen.content.load import load_site
 from statusgen.content.model import Site
 from statusgen.site.fingerprints import theme_digest
-from statusgen.site.output import Outputs, StagedOutputs, WrittenSite, staged, write_changes
+from statusgen.site.output import Outputs, StagedOutputs, WrittenSite, replace_file, staged, write_changes
 from statusgen.site.render import render_site
+from statusgen.site.snapshot import snapshot_location
 from statusgen.site.state import SiteState, site_state
 from statusgen.site.theme import Theme
 from statusgen.times import TimeError, build_time
@@ -54,6 +56,8 @@ class BuildResult:
     """Files written (and deleted) by an incremental write; None after a full folder swap."""
     counters: dict[str, int] = field(default_factory=dict)
     """What a `Builder` build made anew and reused (see `BuildCache.counters`)."""
+    snapshot_path: Path | None = None
+    """Where the notifier's snapshot (`outputs.snapshot`) was written, outside `out_dir`."""
 
     def summary(self) -> str:
         """One line for the terminal: what was built where, and how fast."""
@@ -150,17 +154,34 @@ def output_folder(site_dir: Path, out_dir: Path | None) -> tuple[Path, Path]:
     return site_dir, out_dir
 
 
-def build(site_dir: Path, out_dir: Path | None = None, now: str | datetime | None = None) -> BuildResult:
-    """Build the site into `out_dir` (default `SITE/public`); on any error, write nothing."""
+def snapshot_file(site_dir: Path, out_dir: Path, given: Path | None) -> Path:
+    """Where this build writes the notifier's snapshot (`snapshot.snapshot_location`):
+    refused inside the published folder, which holds only what readers and clients use."""
+    path = snapshot_location(site_dir, given)
+    if path.is_relative_to(out_dir):
+        raise UsageError(f"--snapshot {path} is inside the published folder {out_dir}; the snapshot is internal: "
+                         f"leave --snapshot out (default: SITE/.statusgen/snapshot.json) or choose a path outside it")
+    return path
+
+
+def build(site_dir: Path, out_dir: Path | None = None, now: str | datetime | None = None,
+          snapshot_path: Path | None = None) -> BuildResult:
+    """Build the site into `out_dir` (default `SITE/public`) and the notifier's snapshot to
+    `snapshot_path` (default `SITE/.statusgen/snapshot.json`, also with another `out_dir`);
+    on any error, write neither."""
     started = time.perf_counter()
     site_dir, out_dir = output_folder(site_dir, out_dir)
+    snapshot = snapshot_file(site_dir, out_dir, snapshot_path)
     stages = _Stages()
     with staged(out_dir) as outputs:  # render writes each file as it is made
         site, state = _render(site_dir, now, stages, outputs)
+        if outputs.snapshot is not None:  # put into place after the folder's swap
+            outputs.beside[snapshot] = outputs.snapshot
         swapping = time.perf_counter()
     stages.ended("write", swapping)  # what is left to write: the swap, on leaving the block
     seconds = time.perf_counter() - started
-    return BuildResult(site, state, WrittenSite(out_dir, outputs), out_dir, seconds, tuple(stages.times))
+    return BuildResult(site, state, WrittenSite(out_dir, outputs), out_dir, seconds, tuple(stages.times),
+                       snapshot_path=snapshot)
 
 
 class Builder:
@@ -172,8 +193,10 @@ class Builder:
     """
 
     def __init__(self, site_dir: Path, out_dir: Path | None = None, now: str | datetime | None = None,
-                 parallel: bool = True) -> None:
+                 parallel: bool = True, snapshot_path: Path | None = None) -> None:
         self.site_dir, self.out_dir = output_folder(site_dir, out_dir)
+        self.snapshot = snapshot_file(self.site_dir, self.out_dir, snapshot_path)
+        self._snapshot_written: bytes | None = None
         self.now, self.parallel = now, parallel
         self.cache = BuildCache()
         self._theme: tuple[bytes, Theme] | None = None
@@ -213,7 +236,7 @@ class Builder:
         cache.render.commit()
         seconds = time.perf_counter() - started
         return BuildResult(site, state, outputs, self.out_dir, seconds, tuple(stages.times), written,
-                           cache.counters())
+                           cache.counters(), self.snapshot)
 
     def theme(self) -> Theme:
         """The same `Theme` while no theme file changed, so Jinja compiles templates once."""
@@ -223,7 +246,14 @@ class Builder:
         return self._theme[1]
 
     def _write(self, outputs: Outputs) -> int | None:
+        """The changed files, then the snapshot if it changed (after the pages, as `build`
+        writes them: see `output.write_site`)."""
         previous, self.cache.written = self.cache.written, None  # unknown until this write is done
         written = write_changes(outputs, self.out_dir, previous)
         self.cache.written = dict(outputs)
+        assert outputs.snapshot is not None
+        if outputs.snapshot != self._snapshot_written:
+            self._snapshot_written = None  # unknown until written
+            replace_file(self.snapshot, outputs.snapshot)
+            self._snapshot_written = outputs.snapshot
         return written

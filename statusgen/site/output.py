@@ -40,7 +40,12 @@ SWAP_SHARE = 0.5
 
 
 class Outputs(dict[str, bytes]):
-    """Output files by path; writing one path twice is a bug in the theme or the site."""
+    """Output files by path; writing one path twice is a bug in the theme or the site.
+
+    `snapshot` is the notifier's input, made with them but never published: the build
+    writes it beside the site (`staged`'s `beside`), so it is not one of the paths."""
+
+    snapshot: bytes | None = None
 
     def add(self, path: str, content: str | bytes) -> None:
         if path in self:
@@ -77,8 +82,13 @@ class StagedOutputs:
     exclusively, so whichever writes a path second fails, as `Outputs.add` would.
     """
 
+    snapshot: bytes | None = None
+    """The notifier's input, made with the files but never published (see `Outputs`)."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.beside: dict[Path, bytes] = {}
+        """Files outside the published folder, put into place after its swap (`staged`)."""
         self.paths: list[str] = []
         self.bytes = 0
         self._root = os.fspath(folder)
@@ -118,26 +128,41 @@ class StagedOutputs:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.folder, self.paths, self.bytes = state["folder"], state["paths"], state["bytes"]
-        self._root, self._made = os.fspath(self.folder), {""}
+        self._root, self._made, self.beside = os.fspath(self.folder), {""}, {}
 
 
 @contextmanager
 def staged(out_dir: Path) -> Iterator[StagedOutputs]:
     """A `StagedOutputs` for `out_dir`, swapped into place when the block ends well and
-    removed, leaving `out_dir` as it was, when it raises."""
+    removed, leaving `out_dir` as it was, when it raises; then each file the block put in
+    its `beside` (the notifier's snapshot, outside the published folder) is put into place.
+
+    The files beside are written under temporary names before the swap, so a failure
+    anywhere before it leaves both the folder and them as they were; after the swap only
+    renames are left. They come after the folder on purpose: if the process dies between
+    the two, the notifier reads the previous snapshot and announces nothing new (the next
+    build catches up), where the other order could email links to pages never published.
+    """
     out_dir = out_dir.resolve()
     missing = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][1:]
     staging = _staging_folder(out_dir)
+    pending: list[tuple[str, Path]] = []
     try:
         outputs = StagedOutputs(staging)
         yield outputs
+        for target, content in outputs.beside.items():
+            pending.append((_temporary_file(target, content), target))
         _swap(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for temporary, _ in pending:
+            Path(temporary).unlink(missing_ok=True)
         for folder in missing:  # the folders made for it, deepest first: a failed build makes nothing
             _remove_empty(folder)
         raise
-    log.debug("wrote %d files to %s", len(outputs), out_dir)
+    for temporary, target in pending:
+        os.replace(temporary, target)
+    log.debug("wrote %d files to %s and %d beside it", len(outputs), out_dir, len(pending))
 
 
 class WrittenSite(Mapping[str, bytes]):
@@ -176,9 +201,11 @@ def _staging_folder(out_dir: Path) -> Path:
     return staging
 
 
-def write_site(outputs: Mapping[str, bytes], out_dir: Path) -> None:
-    """Write outputs held in memory into `out_dir`, all of them or (on an error) none."""
+def write_site(outputs: Mapping[str, bytes], out_dir: Path, beside: Mapping[Path, bytes] | None = None) -> None:
+    """Write outputs held in memory into `out_dir`, all of them or (on an error) none, and
+    then the files `beside` it (see `staged`)."""
     with staged(out_dir) as staging:
+        staging.beside.update(beside or {})
         _write_files(staging, outputs)
 
 
@@ -229,25 +256,36 @@ def write_changes(outputs: Mapping[str, bytes], out_dir: Path, previous: Mapping
         return None
     gone = [path for path in previous if path not in outputs]
     for path in sorted(changed):
-        _replace_file(out_dir / path, outputs[path])
+        replace_file(out_dir / path, outputs[path])
     for path in sorted(gone):
         _remove_file(out_dir, path)
     log.debug("wrote %d files, deleted %d in %s", len(changed), len(gone), out_dir)
     return len(changed) + len(gone)
 
 
-def _replace_file(target: Path, content: bytes) -> None:
+def replace_file(target: Path, content: bytes) -> None:
     """Write a file under a temporary name beside it and rename it into place."""
+    temporary = _temporary_file(target, content)
+    try:
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _temporary_file(target: Path, content: bytes) -> str:
+    """`content` in a new file under a temporary name in `target`'s folder (made if
+    missing), ready to be renamed over `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
         os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return temporary
 
 
 def _remove_file(out_dir: Path, path: str) -> None:

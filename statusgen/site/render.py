@@ -8,7 +8,8 @@ language's pages into the same folder and send back only the paths.
 
     SiteState + uptime ──▶ pages of each language (pages.py; forked workers, one each)
     + availability     ──▶ meanwhile here: static files, uptime.json, availability.csv
-                           and api/availability.json, MACHINE_OUTPUTS
+                           and api/availability.json, MACHINE_OUTPUTS, and the
+                           notifier's snapshot (kept apart: `Outputs.snapshot`)
                        ──▶ sitemap and friends (seo), from the list of pages
                        ──▶ redirects from incidents' old ids (after seo: not listed)
 
@@ -46,11 +47,12 @@ from statusgen.site.uptime import ComponentUptime
 log = logging.getLogger(__name__)
 
 
-MACHINE_OUTPUTS = (feeds.feed_outputs, ical.calendar_outputs, api.api_outputs, badges.badge_outputs,
-                   embed.embed_outputs, live.live_outputs, snapshot.snapshot_outputs)
-"""What machines and other sites read: each maps (state, theme) to {path: bytes}."""
-REMEMBERING: tuple[Callable[..., dict[str, bytes]], ...] = (feeds.feed_outputs, api.api_outputs,
-                                                          snapshot.snapshot_outputs)
+MACHINE_OUTPUTS: tuple[Callable[..., dict[str, bytes]], ...] = (
+    feeds.feed_outputs, ical.calendar_outputs, api.api_outputs, badges.badge_outputs, embed.embed_outputs,
+    live.live_outputs)
+"""What machines and other sites read: each maps (state, theme) to {path: bytes}. The
+notifier's snapshot is not one of them: it is never published (`Outputs.snapshot`)."""
+REMEMBERING: tuple[Callable[..., dict[str, bytes]], ...] = (feeds.feed_outputs, api.api_outputs)
 """Machine outputs that take a `memo` themselves and reuse their parts across builds."""
 
 
@@ -83,6 +85,7 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
             rest.add(path, content)
         for path, content in machine_outputs(state, theme, memo):
             rest.add(path, content)
+        outputs.snapshot = snapshot.snapshot_bytes(state, theme, memo)
 
     for part in _render_pages(job, parallel, other_outputs, outputs):
         outputs.merge(part)  # type: ignore[arg-type]  # (a part is of its outputs' kind)
@@ -151,7 +154,7 @@ def _seo_files(html: list[str], config: SiteConfig, memo: RenderMemo | None) -> 
 
 def machine_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None) -> Iterator[tuple[str, bytes]]:
     """Every `MACHINE_OUTPUTS` file; with a memo, calendars are reused while the windows they
-    list are unchanged, and feeds, API and snapshot reuse their parts."""
+    list are unchanged, and feeds and API reuse their parts."""
     for produce in MACHINE_OUTPUTS:
         if memo is None:
             yield from produce(state, theme).items()

@@ -1,8 +1,13 @@
 """The snapshot: everything the notifier needs to know about the site at build time.
 
-Every build writes `api/snapshot.json` beside the public API, made from the same state,
-ids, timestamps and texts as the API and the pages, so an email can never say something
-the page does not. `statusgen notify` compares it with what it announced before.
+Every build writes it beside the site, never into the published folder (it is internal,
+and about 20 MB at 10,000 incidents): `SITE/.statusgen/snapshot.json`, or the path given
+with `--snapshot` (`snapshot_location`). It is made from the same state, ids, timestamps and
+texts as the API and the pages, so an email can never say something the page does not.
+`statusgen notify` reads it from the same place and compares it with what it announced
+before. It is replaced only after the published folder was swapped in (`output.write_site`):
+a notify after a build that died between the two announces the previous state again
+(late), never a state whose pages are not yet published.
 
     {"format": "statusgen-snapshot/1", "generated_at": ..., "site": {...},
      "components": {id: {name, group, status, description, position, showcase, start_date,
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from statusgen import ids
@@ -42,11 +48,23 @@ from statusgen.times import iso_time
 if TYPE_CHECKING:
     from statusgen.site.incremental import RenderMemo
 
-PATH = "api/snapshot.json"
+DEFAULT_PATH = Path(".statusgen") / "snapshot.json"
+"""Where it is, relative to the site, unless `--snapshot` says otherwise: the site's private
+folder (git-ignored, never published), beside the notifier store."""
+PUBLISHED_BEFORE = "api/snapshot.json"
+"""Where statusgen 0.1 published it, inside the output folder: an old site's notify is told
+to build again (`notifier.run.read_snapshot`) and a build no longer writes it there."""
 FORMAT = "statusgen-snapshot/1"
 
 
-def snapshot_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> dict[str, bytes]:
+def snapshot_location(site_dir: Path, given: Path | None = None) -> Path:
+    """The snapshot file that `statusgen build` writes and `statusgen notify` reads: `given`
+    (`--snapshot`), else `SITE/.statusgen/snapshot.json`, also when the site is built into
+    another folder with `--out` (so notify finds it with no option, as CI runs them)."""
+    return (given if given is not None else site_dir / DEFAULT_PATH).resolve()
+
+
+def snapshot_bytes(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> bytes:
     """The snapshot file, joined from each incident's JSON text (the same bytes as one
     `json.dumps`); with a `memo`, an incident's text is the last build's while it is unchanged.
 
@@ -65,7 +83,7 @@ def snapshot_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = N
     parts["incidents"] = b"".join((_dumps("incidents").encode(), b":{",
                                    b",".join(members[key] for key in sorted(members)), b"}"))
     del members  # (at most two copies of the incidents' text at a time)
-    return {PATH: b"{" + b",".join(parts[key] for key in sorted(parts)) + b"}\n"}
+    return b"{" + b",".join(parts[key] for key in sorted(parts)) + b"}\n"
 
 
 def _dumps(value: Any) -> str:
