@@ -180,7 +180,7 @@ def build(site_dir: Path, out_dir: Path | None = None, now: str | datetime | Non
         swapping = time.perf_counter()
     stages.ended("write", swapping)  # what is left to write: the swap, on leaving the block
     seconds = time.perf_counter() - started
-    return BuildResult(site, state, WrittenSite(out_dir, outputs), out_dir, seconds, tuple(stages.times),
+    return BuildResult(site, state, WrittenSite(out_dir, outputs, outputs.snapshot), out_dir, seconds, tuple(stages.times),
                        snapshot_path=snapshot)
 
 

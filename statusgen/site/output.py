@@ -168,9 +168,11 @@ def staged(out_dir: Path) -> Iterator[StagedOutputs]:
 class WrittenSite(Mapping[str, bytes]):
     """What a streamed build wrote, by path, read back from the output folder on demand."""
 
-    def __init__(self, out_dir: Path, paths: Iterable[str]) -> None:
+    def __init__(self, out_dir: Path, paths: Iterable[str], snapshot: bytes | None = None) -> None:
         self.out_dir = out_dir
         self._paths = frozenset(paths)
+        self.snapshot = snapshot
+        """The notifier's snapshot the build wrote beside the folder (see `Outputs`)."""
 
     def __getitem__(self, path: str) -> bytes:
         if path not in self._paths:
