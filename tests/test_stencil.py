@@ -130,7 +130,7 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=
 LINE_BREAKS = st.sampled_from(["\n", "\r\n", "\r", " \n", "\t\n", "=\n", ""])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)  # the same cases in every run: CI is not a lottery
 @given(pieces=st.lists(st.tuples(TEXT, LINE_BREAKS, st.booleans()), max_size=8), value=TEXT, other=TEXT)
 def test_a_body_filled_per_line_is_the_body_encoded_whole(pieces: list[tuple[str, str, bool]], value: str,
                                                           other: str) -> None:

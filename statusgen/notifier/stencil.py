@@ -150,8 +150,15 @@ class _Body:
             self.pieces.append(encode_lines("".join(static)))
 
     def fill(self, values: dict[str, str]) -> bytes:
-        return b"".join(piece if isinstance(piece, bytes) else encode_lines(fill_slots(piece, values, self.escape))
-                        for piece in self.pieces)
+        return b"".join(piece if isinstance(piece, bytes) else self._encoded(piece, values, first=n == 0)
+                        for n, piece in enumerate(self.pieces))
+
+    def _encoded(self, line: str, values: dict[str, str], first: bool) -> bytes:
+        """One line with slots, filled and encoded. Only the last line can lack a line break;
+        filled to nothing, it adds nothing (the text before it ends with its line break,
+        where `set_content` adds none), unless it is the whole text."""
+        filled = fill_slots(line, values, self.escape)
+        return b"" if not filled and not first else encode_lines(filled)
 
 
 def encode_lines(text: str) -> bytes:
