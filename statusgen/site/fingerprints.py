@@ -101,7 +101,7 @@ class PageInputs:
 
         The bars as drawn, not the figures: the figures move with every minute of `now`,
         the drawing (whole days, percentages to two decimals) far less often, and every
-        page of a component's paginated history shows them.
+        component page shows them (its first page: the numbered ones are its archive).
         """
         if self.memo is None:
             return ()

@@ -100,11 +100,6 @@ def history_pages(incidents: Sequence[IncidentState], size: int) -> list[tuple[i
     return pages
 
 
-def paginate(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    """Pages of at most `size` items; always at least one (possibly empty) page."""
-    return [items[i:i + size] for i in range(0, len(items), size)] or [items[:0]]
-
-
 class LanguagePages:
     """One language's pages, added to `outputs`: `render` lists them, `page` makes one."""
 
@@ -158,19 +153,22 @@ class LanguagePages:
                   lambda l: urls.lang_prefix(config, l) + "404.html", (), absolute_links=True)
 
     def component_pages(self, item_id: str) -> None:
+        """A component's or group's pages, numbered as the history (`history_pages`): the
+        first shows its status, bars and newest incidents; the numbered ones (the archive)
+        keep their incidents for good, so a new incident leaves them as they were."""
         config, lang = self.config, self.lang
-        chunks = paginate(self.index.by_component.get(item_id, []), config.page_size)
+        incidents = self.index.by_component.get(item_id, [])
         group = self.site.groups_by_id.get(item_id)
         shown = self.inputs.status_inputs(group.components if group else (item_id,))
-        for number, chunk in enumerate(chunks, start=1):
+        numbered = len(incidents) // config.page_size - 1
+        for number, chunk in history_pages(incidents, config.page_size):
+            pagination = self.archive_pagination(number, numbered, lambda n: urls.component(config, lang, item_id, n))
             self.page("component.html", urls.component(config, lang, item_id, number),
                       lambda l, n=number: urls.component(config, l, item_id, n),
-                      (shown, len(chunks), self.inputs.digests(chunk)),
+                      (() if number else shown, pagination["previous"], pagination["next"],
+                       self.inputs.digests(chunk)),
                       item=group or self.site.components_by_id[item_id], is_group=group is not None,
-                      follow_base=urls.component(config, lang, item_id),
-                      incidents=chunk,
-                      pagination=self.pagination(number, len(chunks),
-                                                 lambda c, lg, n: urls.component(c, lg, item_id, n)))
+                      follow_base=urls.component(config, lang, item_id), incidents=chunk, pagination=pagination)
 
     def content_page(self, content: Page) -> None:
         config, lang = self.config, self.lang
@@ -178,20 +176,16 @@ class LanguagePages:
                   lambda l: urls.content_page(config, l, content.name), (content,), content=content)
 
     def history_pagination(self, number: int, numbered: int) -> dict[str, Any]:
-        """Links of a history page (`number` 0: the front page) among `numbered` pages;
-        no total, so that a new page leaves the others as they were."""
-        config, lang = self.config, self.lang
-        newer = None if number == 0 else urls.history(config, lang, number + 1) if number < numbered \
-            else urls.history(config, lang)
-        older = urls.history(config, lang, (number or numbered + 1) - 1) if (number or numbered + 1) > 1 else None
-        return {"number": number, "total": None, "previous": newer, "next": older}
+        return self.archive_pagination(number, numbered, lambda n: urls.history(self.config, self.lang, n))
 
-    def pagination(self, number: int, total: int, path_of: Any) -> dict[str, Any]:
-        return {
-            "number": number, "total": total,
-            "previous": path_of(self.config, self.lang, number - 1) if number > 1 else None,
-            "next": path_of(self.config, self.lang, number + 1) if number < total else None,
-        }
+    @staticmethod
+    def archive_pagination(number: int, numbered: int, path_of: Callable[[int], str]) -> dict[str, Any]:
+        """Links of an archive page (`history_pages`; `number` 0: the front page) among
+        `numbered` pages, `path_of(n)` the path of page n; no total, so that a new page
+        leaves the others as they were."""
+        newer = None if number == 0 else path_of(number + 1) if number < numbered else path_of(0)
+        older = path_of((number or numbered + 1) - 1) if (number or numbered + 1) > 1 else None
+        return {"number": number, "total": None, "previous": newer, "next": older}
 
     # --- How one page is made ---------------------------------------------------------
 

@@ -23,9 +23,11 @@ def incident(config: SiteConfig, lang: str, incident_id: str) -> str:
     return f"{lang_prefix(config, lang)}incidents/{incident_id}/"
 
 
-def component(config: SiteConfig, lang: str, component_id: str, page: int = 1) -> str:
+def component(config: SiteConfig, lang: str, component_id: str, page: int = 0) -> str:
+    """`components/ID/`, its status and newest incidents (page 0), or `components/ID/page/N/`,
+    numbered from the oldest as the history."""
     base = f"{lang_prefix(config, lang)}components/{component_id}/"
-    return base if page == 1 else f"{base}page/{page}/"
+    return base if page == 0 else f"{base}page/{page}/"
 
 
 def history(config: SiteConfig, lang: str, page: int = 0) -> str:
