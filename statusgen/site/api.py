@@ -60,7 +60,7 @@ def api_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None = None) 
     """
     outputs: dict[str, bytes] = {}
     changed_at = last_changes(state, memo)
-    selection = _Selection.of(state)
+    selection = _Selection.of(state, memo)
     listed = _listed(state, changed_at, selection, memo) if memo is not None else None
     for lang in state.site.config.languages:
         prefix = urls.home(state.site.config, lang) + FOLDER
@@ -94,11 +94,11 @@ class _Selection:
     """When the page last changed."""
 
     @classmethod
-    def of(cls, state: SiteState) -> _Selection:
+    def of(cls, state: SiteState, memo: RenderMemo | None = None) -> _Selection:
         published = [e for e in state.incidents if not e.incident.is_maintenance]
         maintenance = [e for e in state.incidents if e.incident.is_maintenance and e.status != "cancelled"]
         by_start = sorted(maintenance, key=_by_start)
-        beginning = page_beginning(state)
+        beginning = page_beginning(state, memo)
         updated = max((e.updated_at for e in state.incidents), default=beginning)
         return cls(published[:LIMIT], maintenance[:LIMIT], [e for e in published if e.status in UNRESOLVED],
                    [e for e in by_start if e.status == "scheduled"], [e for e in by_start if e.status in ACTIVE],
@@ -261,10 +261,22 @@ def update_body(update: Update, t: Translator, lang: str) -> str:
 # --- What a component object says beyond the component itself (the snapshot keeps these too) ---
 
 
-def page_beginning(state: SiteState) -> datetime:
+def page_beginning(state: SiteState, memo: RenderMemo | None = None) -> datetime:
     """When the page began: its first incident (else now); what components without a
-    `start_date` give as `created_at`."""
-    return min((e.created_at for e in state.incidents), default=state.now)
+    `start_date` give as `created_at`. With a memo, the last build's unless an incident
+    that changed since began as early or earlier."""
+    if memo is not None and (made := memo.this_build("page-beginning", ())) is not None:
+        return made  # type: ignore[no-any-return]
+    carried: datetime | None = None if memo is None else memo.carried("page-beginning", ())
+    if carried is not None and memo is not None and memo.delta is not None:
+        delta = memo.delta
+        if all(entry.created_at > carried for entry in delta.versions(delta.replaced)):
+            memo.carry("page-beginning", (), carried)
+            return carried
+    beginning = min((e.created_at for e in state.incidents), default=state.now)
+    if memo is not None and state.incidents:
+        memo.carry("page-beginning", (), beginning)
+    return beginning
 
 
 def component_created(component: Component, beginning: datetime, tz: ZoneInfo) -> datetime:
@@ -280,15 +292,37 @@ def component_position(site: Site, component: Component) -> int:
 
 
 def last_changes(state: SiteState, memo: RenderMemo | None = None) -> dict[str, datetime]:
-    """When each component's status last changed, up to now."""
-    changed: dict[str, datetime] = {}
-    for entry in state.incidents:
-        own = _changes(entry) if memo is None else \
-            memo.recall("api-changes", entry.id, memo.digest(entry), lambda entry=entry: _changes(entry))
-        for cid, at in own:
+    """When each component's status last changed, up to now. With a memo, from the last
+    build's changes per incident, those of the incidents that changed since made again."""
+    if memo is not None and (made := memo.this_build("api-changes", ())) is not None:
+        return made[1]  # type: ignore[no-any-return]
+    carried: _Changes | None = None if memo is None else memo.carried("api-changes", ())
+    if carried is not None and memo is not None and memo.delta is not None:
+        own, changed = carried
+        if not memo.delta.replaced:
+            memo.carry("api-changes", (), carried)
+            return changed
+        own = dict(own)
+        for incident_id in memo.delta.replaced:
+            entry = memo.delta.after.get(incident_id)
+            if entry is None:
+                own.pop(incident_id, None)
+            else:
+                own[incident_id] = _changes(entry)
+    else:
+        own = {entry.id: _changes(entry) for entry in state.incidents}
+    changed = {}
+    for found in own.values():
+        for cid, at in found:
             if cid not in changed or at > changed[cid]:
                 changed[cid] = at
+    if memo is not None:
+        memo.carry("api-changes", (), (own, changed))
     return changed
+
+
+_Changes = tuple[dict[str, tuple[tuple[str, datetime], ...]], dict[str, datetime]]
+"""Each incident's `_changes`, and `last_changes` made of them."""
 
 
 def _changes(entry: IncidentState) -> tuple[tuple[str, datetime], ...]:

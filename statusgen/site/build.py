@@ -226,6 +226,7 @@ class Builder:
         state = stages.run("state", lambda: cache.states.site_state(site, resolve_now(site, self.now)))
         cache.render.start()
         try:
+            cache.render.begin(state)
             uptime = stages.run("uptime", lambda: incremental.site_uptime(state, cache.render))
             theme = stages.run("theme", self.theme)
             outputs = stages.run("render", lambda: render_site(state, uptime, theme, self.parallel, cache.render))

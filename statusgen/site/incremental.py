@@ -11,6 +11,11 @@ A `BuildCache` lives in the serve process across builds; every stage asks it fir
                           of everything it shows; unchanged fingerprint, same bytes
     write   the outputs of the last build, so only changed files are written
 
+Outputs made from every incident (the snapshot, the API's last changes, the index of
+incidents by component, availability, the pages of components and the history) would
+still look at each of 10,000 per build; instead they take the last build's value and the
+memo's `Delta`: which incidents changed since that build (by state object and by digest).
+
 Fingerprints are tuples compared by equality; an incident enters them as the digest of
 its whole `IncidentState` (a hash of its repr), computed once per state object.
 The cache is in memory only: a new process starts with a full build.
@@ -108,6 +113,39 @@ def horizon(incident: Incident) -> datetime:
 NEVER = datetime.max.replace(tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class Delta:
+    """The incidents of this build against those of the memo's last good build."""
+
+    before: dict[str, IncidentState]
+    """The last good build's incidents (published ones) by id."""
+    after: dict[str, IncidentState]
+    """This build's, by id."""
+    replaced: frozenset[str]
+    """Ids whose state object is not the last build's: added, removed, or computed again
+    (the same value, or not)."""
+    changed: frozenset[str]
+    """Of those, the ones added, removed or different (by digest): what outputs show."""
+
+    def versions(self, ids: Iterable[str]) -> Iterable[IncidentState]:
+        """The states of `ids` before and after (one or both)."""
+        for incident_id in ids:
+            for known in (self.before.get(incident_id), self.after.get(incident_id)):
+                if known is not None:
+                    yield known
+
+    def items(self, site: Site, ids: Iterable[str]) -> set[str]:
+        """The components and groups that `ids` touch, before or after."""
+        found: set[str] = set()
+        for entry in self.versions(ids):
+            for cid in entry.incident.component_ids:
+                found.add(cid)
+                component = site.components_by_id.get(cid)
+                if component is not None and component.group:
+                    found.add(component.group)
+        return found
+
+
 @dataclass
 class RenderMemo:
     """Rendered outputs by (kind, key) under a fingerprint, from this build and the last.
@@ -127,6 +165,11 @@ class RenderMemo:
     site_key: Hashable = None
     """What every machine output reads besides the incidents (theme, settings, catalog);
     set for each build by `render.render_site`."""
+    delta: Delta | None = None
+    """This build's incidents against the last good build's (`begin`)."""
+    built: tuple[dict[str, IncidentState], dict[str, bytes]] = ({}, {})
+    """The last good build's incidents and their digests, by id."""
+    building: tuple[dict[str, IncidentState], dict[str, bytes]] = ({}, {})
 
     def digest(self, state: IncidentState) -> bytes:
         return self.states.digest(state)
@@ -138,6 +181,36 @@ class RenderMemo:
 
     def start(self) -> None:
         self.current, self.made, self.outputs = {}, Counter(), Counter()
+        self.delta = None
+
+    def begin(self, state: SiteState) -> Delta:
+        """This build's `Delta`, from its state (once per build, after `start`)."""
+        after = {entry.id: entry for entry in state.incidents}
+        before, digests = self.built
+        replaced = {i for i, entry in after.items() if before.get(i) is not entry}
+        replaced.update(i for i in before if i not in after)
+        changed = frozenset(i for i in replaced if i not in after or i not in before
+                            or self.digest(after[i]) != digests[i])
+        kept = {i: digests[i] for i in after if i not in replaced}
+        kept.update((i, self.digest(after[i])) for i in replaced if i in after)
+        self.building = (after, kept)
+        self.delta = Delta(before, after, frozenset(replaced), changed)
+        return self.delta
+
+    def carried(self, kind: str, context: Hashable) -> Any:
+        """The last good build's value of `kind` (one per build) made in the same
+        `context`, for this build to bring up to date with `delta`; else None."""
+        entry = self.previous.get((kind, ""))
+        return entry[1] if entry is not None and entry[0] == context and self.delta is not None else None
+
+    def this_build(self, kind: str, context: Hashable) -> Any:
+        """The value of `kind` this build already made (`carry`) in `context`, else None."""
+        entry = self.current.get((kind, ""))
+        return entry[1] if entry is not None and entry[0] == context else None
+
+    def carry(self, kind: str, context: Hashable, value: Any) -> None:
+        """Keep this build's value of `kind` for the next (`carried`)."""
+        self.current[(kind, "")] = (context, value)
 
     def recall(self, kind: str, key: Hashable, fingerprint: Hashable, make: Callable[[], T]) -> T:
         value = self.lookup(kind, key, fingerprint)
@@ -188,10 +261,12 @@ class RenderMemo:
     def commit(self) -> None:
         """The build succeeded: what it made is what the next one compares with."""
         self.previous, self.current = self.current, {}
+        self.built = self.building
 
     def abandon(self) -> None:
         """The build failed: the next one compares with the last good build."""
         self.current = {}
+        self.building = ({}, {})
 
 
 class _Marker:

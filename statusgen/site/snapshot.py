@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from statusgen import ids
@@ -66,7 +67,8 @@ def snapshot_location(site_dir: Path, given: Path | None = None) -> Path:
 
 def snapshot_bytes(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> bytes:
     """The snapshot file, joined from each incident's JSON text (the same bytes as one
-    `json.dumps`); with a `memo`, an incident's text is the last build's while it is unchanged.
+    `json.dumps`); with a `memo`, the incidents' part is the last build's with the texts
+    of the incidents that changed since (`RenderMemo.delta`) made again.
 
     Joined, not dumped whole, also without a memo: the whole as Python objects took five
     times the file's size (100 MB at 10,000 incidents) at the build's peak; now each
@@ -74,16 +76,42 @@ def snapshot_bytes(state: SiteState, theme: Theme, memo: RenderMemo | None = Non
     file are what is left (twice the file)."""
     translators = _translators(state, theme)
 
-    def member(entry: IncidentState) -> str:
-        return _member(entry.id, _incident(state, entry, translators))
-    members = {entry.id: (member(entry) if memo is None else memo.recall(
-        "snapshot", entry.id, (memo.site_key, memo.digest(entry)), lambda entry=entry: member(entry))).encode()
-        for entry in state.incidents}
+    def member(entry: IncidentState) -> bytes:
+        return _member(entry.id, _incident(state, entry, translators)).encode()
     parts = {key: _member(key, value).encode() for key, value in _site_part(state, memo).items()}
-    parts["incidents"] = b"".join((_dumps("incidents").encode(), b":{",
-                                   b",".join(members[key] for key in sorted(members)), b"}"))
-    del members  # (at most two copies of the incidents' text at a time)
+    parts["incidents"] = _incidents_part(state, member, memo)
     return b"{" + b",".join(parts[key] for key in sorted(parts)) + b"}\n"
+
+
+_Members = tuple[dict[str, bytes], list[str], bytes]
+"""Each incident's `"id":{...}` text, the ids sorted, and the `"incidents":{...}` part."""
+
+
+def _incidents_part(state: SiteState, member: Callable[[IncidentState], bytes], memo: RenderMemo | None) -> bytes:
+    """`"incidents":{...}`, from the last build's with a memo (see `snapshot_bytes`)."""
+    carried: _Members | None = None if memo is None else memo.carried("snapshot", memo.site_key)
+    if carried is None or memo is None or memo.delta is None:
+        members = {entry.id: member(entry) for entry in state.incidents}
+        order = sorted(members)
+    else:
+        members, order, joined = carried
+        delta = memo.delta
+        if not delta.changed:
+            memo.carry("snapshot", memo.site_key, carried)
+            return joined
+        members = dict(members)
+        for incident_id in delta.changed:
+            entry = delta.after.get(incident_id)
+            if entry is None:
+                members.pop(incident_id, None)
+            else:
+                members[incident_id] = member(entry)
+        same_ids = all((i in delta.before) == (i in delta.after) for i in delta.changed)
+        order = order if same_ids else sorted(members)
+    joined = b"".join((_dumps("incidents").encode(), b":{", b",".join(members[key] for key in order), b"}"))
+    if memo is not None:
+        memo.carry("snapshot", memo.site_key, (members, order, joined))
+    return joined
 
 
 def _dumps(value: Any) -> str:
@@ -110,7 +138,7 @@ def _translators(state: SiteState, theme: Theme) -> dict[str, Translator]:
 def _site_part(state: SiteState, memo: RenderMemo | None = None) -> dict[str, Any]:
     """Everything but the incidents."""
     site, config = state.site, state.site.config
-    changed_at, beginning = last_changes(state, memo), page_beginning(state)
+    changed_at, beginning = last_changes(state, memo), page_beginning(state, memo)
     return {
         "format": FORMAT,
         "generated_at": iso_time(state.now, config.timezone),
