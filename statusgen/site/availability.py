@@ -25,11 +25,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from statusgen.content.model import Component
 from statusgen.site.state import SiteState
 from statusgen.site.uptime import Interval, downtime, intervals_by_component, local_midnight, worst_over_time
+
+if TYPE_CHECKING:
+    from statusgen.site.incremental import RenderMemo
 
 MONTHS = 12
 """Complete months shown before the current one."""
@@ -95,15 +99,30 @@ class ComponentAvailability:
     """Oldest first; the last is the current month."""
 
 
-def site_availability(state: SiteState, months: int = MONTHS) -> dict[str, ComponentAvailability]:
-    """Every component's monthly figures at `state.now`."""
+def site_availability(state: SiteState, months: int = MONTHS,
+                      memo: RenderMemo | None = None) -> dict[str, ComponentAvailability]:
+    """Every component's monthly figures at `state.now`. With a memo, a component's are
+    the last build's at the same `now` while no incident touching it changed since."""
     calendar = month_calendar(state.now, state.site.config.timezone, months)
-    intervals = intervals_by_component(state, calendar[0][1])
     tz = state.site.config.timezone
-    return {
-        component.id: component_availability(component, intervals.get(component.id, []), calendar, tz)
-        for component in state.site.components
-    }
+    context = (state.now, tz.key, months)
+    carried: dict[str, tuple[Component, ComponentAvailability]] | None = \
+        None if memo is None else memo.carried("availability", context)
+    kept: dict[str, tuple[Component, ComponentAvailability]] = {}
+    if carried is not None and memo is not None and memo.delta is not None:
+        touched = memo.delta.items(state.site, memo.delta.changed)
+        kept = {c.id: carried[c.id] for c in state.site.components
+                if c.id in carried and carried[c.id][0] == c and c.id not in touched}
+    stale = {c.id for c in state.site.components if c.id not in kept}
+    if stale:
+        intervals = intervals_by_component(state, calendar[0][1], stale if kept else None)
+        for component in state.site.components:
+            if component.id in stale:
+                kept[component.id] = (component, component_availability(
+                    component, intervals.get(component.id, []), calendar, tz))
+    if memo is not None:
+        memo.carry("availability", context, kept)
+    return {component.id: kept[component.id][1] for component in state.site.components}
 
 
 def month_calendar(now: datetime, tz: ZoneInfo, months: int = MONTHS) -> list[tuple[date, datetime, datetime]]:

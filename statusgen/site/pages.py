@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
 
 from statusgen import ids
-from statusgen.content.model import Page
+from statusgen.content.model import Page, Site
 from statusgen.markup import render_markdown, render_prose
 from statusgen.site import urls
 from statusgen.site.availability import ComponentAvailability
@@ -30,6 +30,7 @@ from statusgen.site.fingerprints import PageInputs, availability_inputs, page_ki
 from statusgen.site.helpers import TemplateHelpers
 from statusgen.site.incremental import RenderMemo
 from statusgen.site.output import Outputs, StagedOutputs
+from statusgen.site.reuse import PagePlan, Section, history_rechecked
 from statusgen.site.shared import SharedPieces
 from statusgen.site.state import IncidentState, SiteState, incidents_by_item
 from statusgen.site.theme import Theme, Translator
@@ -39,9 +40,45 @@ from statusgen.site.uptime import WEIGHTS, ComponentUptime
 class IncidentIndex:
     """Incidents by component and group, and by recent day, each built in one pass."""
 
-    def __init__(self, state: SiteState) -> None:
-        self.by_component = incidents_by_item(state.site, state.incidents)
+    def __init__(self, state: SiteState, memo: RenderMemo | None = None) -> None:
+        self.by_component = _by_item(state, memo)
         self.recent_days = _recent_days(state)
+
+
+def _by_item(state: SiteState, memo: RenderMemo | None) -> dict[str, list[IncidentState]]:
+    """`incidents_by_item`; with a memo, the last build's lists, those of the components
+    and groups that the incidents replaced since (`Delta.replaced`) touch sorted again."""
+    site = state.site
+    context = (site.groups, site.components)
+    carried = None if memo is None else memo.carried("by-item", context)
+    if carried is None or memo is None or memo.delta is None:
+        found = dict(incidents_by_item(site, state.incidents))
+    else:
+        delta = memo.delta
+        found = dict(carried)
+        found[""] = list(state.incidents)
+        for item in delta.items(site, delta.replaced):
+            kept = [entry for entry in found.get(item, []) if entry.id not in delta.replaced]
+            kept += [entry for entry in delta.versions(delta.replaced) if delta.after.get(entry.id) is entry
+                     and item in _items_of(site, entry)]
+            kept.sort(key=_newest_first, reverse=True)
+            if kept:
+                found[item] = kept
+            else:
+                found.pop(item, None)
+    if memo is not None:
+        memo.carry("by-item", context, found)
+    return found
+
+
+def _items_of(site: Site, entry: IncidentState) -> set[str]:
+    ids = set(entry.incident.component_ids)
+    return ids | {site.components_by_id[cid].group or "" for cid in ids} - {""}
+
+
+def _newest_first(entry: IncidentState) -> tuple[datetime, str]:
+    """The order of `SiteState.incidents` (reversed)."""
+    return entry.started_at, entry.id
 
 
 def _recent_days(state: SiteState) -> list[tuple[date, list[IncidentState]]]:
@@ -121,28 +158,21 @@ class LanguagePages:
                                        job.uptime_keys)
         self.inputs = PageInputs(self.memo, state, self.helpers.uptime_bars)
         self.shared_pieces = SharedPieces(theme, self.shared_context, self.link_for)
+        self.section: Section | None = None
+        """Where `page` records the pages it makes (with a memo: `reuse.py`)."""
+        self._touched: set[str] | None = None
 
     # --- Which pages exist ------------------------------------------------------------
 
     def render(self) -> None:
-        config, lang, now, inputs = self.config, self.lang, self.state.now, self.inputs
+        config, lang, now = self.config, self.lang, self.state.now
         self.page("index.html", urls.home(config, lang), lambda l: urls.home(config, l), None,
                   last_updated=now)
-        for incident in self.state.incidents:
-            # An ongoing incident's page shows how long it has lasted, to the minute.
-            lasting = None if incident.ended_at or incident.incident.is_maintenance else \
-                int((now - incident.started_at).total_seconds() // 60)
-            self.page("incident.html", urls.incident(config, lang, incident.id),
-                      lambda l, i=incident.id: urls.incident(config, l, i),
-                      (inputs.digest(incident), lasting), incident=incident)
+        last, plan = self.last_plan(), PagePlan()
+        self.incident_pages(last, plan)
         for item in [*self.site.groups, *self.site.components]:
-            self.component_pages(item.id)
-        for number, chunk in history_pages(self.state.incidents, config.page_size):
-            pagination = self.history_pagination(number, len(self.state.incidents) // config.page_size - 1)
-            self.page("history.html", urls.history(config, lang, number),
-                      lambda l, n=number: urls.history(config, l, n),
-                      (pagination["previous"], pagination["next"], inputs.digests(chunk)),
-                      incidents=chunk, pagination=pagination)
+            self.item_pages(item.id, last, plan)
+        self.history(last, plan)
         self.page("availability.html", urls.availability(config, lang), lambda l: urls.availability(config, l),
                   availability_inputs(self.memo, self.availability), availability=self.availability,
                   weights=WEIGHTS)
@@ -151,15 +181,98 @@ class LanguagePages:
             self.content_page(content)
         self.page("404.html", urls.lang_prefix(config, lang) + "404.html",
                   lambda l: urls.lang_prefix(config, l) + "404.html", (), absolute_links=True)
+        if self.memo is not None:
+            self.memo.carry(f"plan:{lang}", (self.site_inputs, now), plan)
 
-    def component_pages(self, item_id: str) -> None:
+    def last_plan(self) -> PagePlan | None:
+        """The last build's `PagePlan`, if this build can start from it (`reuse.py`)."""
+        if self.memo is None:
+            return None
+        plan: PagePlan | None = self.memo.carried(f"plan:{self.lang}", (self.site_inputs, self.state.now))
+        return plan
+
+    def reuse(self, section: Section) -> Section:
+        """Every page of `section` as the last build made it; returns the section."""
+        assert self.memo is not None and isinstance(self.outputs, Outputs)
+        self.outputs.merge(section.files)
+        self.memo.current.update(section.entries)
+        return section
+
+    def incident_pages(self, last: PagePlan | None, plan: PagePlan) -> None:
+        config, lang, now, inputs = self.config, self.lang, self.state.now, self.inputs
+        incidents: Sequence[IncidentState] = self.state.incidents
+        if last is not None and self.memo is not None and self.memo.delta is not None:
+            delta = self.memo.delta
+            plan.incident_files = dict(last.incident_files)
+            for incident_id in delta.changed:
+                plan.incident_files.pop(incident_id, None)
+            gone = [last.incident_files[i] for i in delta.changed if i in last.incident_files]
+            plan.incidents = self.reuse(last.incidents.without(gone, self.kind))
+            incidents = [delta.after[i] for i in delta.changed if i in delta.after]
+        self.section = plan.incidents
+        for incident in incidents:
+            # An ongoing incident's page shows how long it has lasted, to the minute.
+            lasting = None if incident.ended_at or incident.incident.is_maintenance else \
+                int((now - incident.started_at).total_seconds() // 60)
+            path = urls.incident(config, lang, incident.id)
+            plan.incident_files[incident.id] = urls.file_of(path)
+            self.page("incident.html", path, lambda l, i=incident.id: urls.incident(config, l, i),
+                      (inputs.digest(incident), lasting), incident=incident)
+        self.section = None
+
+    def item_pages(self, item_id: str, last: PagePlan | None, plan: PagePlan) -> None:
+        """A component's or group's pages: the last build's while nothing they show changed."""
+        group = self.site.groups_by_id.get(item_id)
+        shown = self.inputs.status_inputs(group.components if group else (item_id,))
+        before = None if last is None else last.items.get(item_id)
+        assert self.memo is None or self.memo.delta is not None
+        if before is not None and before[0] == shown and item_id not in self.touched():
+            plan.items[item_id] = (shown, self.reuse(before[1]))
+            return
+        self.section = Section()
+        self.component_pages(item_id, shown)
+        plan.items[item_id] = (shown, self.section)
+        self.section = None
+
+    def touched(self) -> set[str]:
+        """The components and groups whose incidents changed since the last build."""
+        if self._touched is None:
+            delta = self.memo.delta if self.memo is not None else None
+            self._touched = set() if delta is None else delta.items(self.site, delta.changed)
+        return self._touched
+
+    def history(self, last: PagePlan | None, plan: PagePlan) -> None:
+        config, lang, inputs = self.config, self.lang, self.inputs
+        incidents, size = self.state.incidents, config.page_size
+        plan.listed = incidents
+        first = 0  # the first numbered page to look at again (0: all of them)
+        if last is not None and self.memo is not None and self.memo.delta is not None:
+            delta = self.memo.delta
+            first = history_rechecked(last.listed, incidents, list(delta.versions(delta.changed)), size) \
+                if delta.changed else len(incidents) // size
+            looked = [urls.file_of(urls.history(config, lang, number))
+                      for number in range(first, max(len(last.listed), len(incidents)) // size + 1)]
+            plan.history = self.reuse(last.history.without([urls.file_of(urls.history(config, lang)), *looked],
+                                                           self.kind))
+        self.section = plan.history
+        numbered = len(incidents) // size - 1
+        for number, chunk in history_pages(incidents, size):
+            if number and first and number < first:
+                continue
+            pagination = self.history_pagination(number, numbered)
+            self.page("history.html", urls.history(config, lang, number),
+                      lambda l, n=number: urls.history(config, l, n),
+                      (pagination["previous"], pagination["next"], inputs.digests(chunk)),
+                      incidents=chunk, pagination=pagination)
+        self.section = None
+
+    def component_pages(self, item_id: str, shown: tuple[Hashable, ...]) -> None:
         """A component's or group's pages, numbered as the history (`history_pages`): the
         first shows its status, bars and newest incidents; the numbered ones (the archive)
         keep their incidents for good, so a new incident leaves them as they were."""
         config, lang = self.config, self.lang
         incidents = self.index.by_component.get(item_id, [])
         group = self.site.groups_by_id.get(item_id)
-        shown = self.inputs.status_inputs(group.components if group else (item_id,))
         numbered = len(incidents) // config.page_size - 1
         for number, chunk in history_pages(incidents, config.page_size):
             pagination = self.archive_pagination(number, numbered, lambda n: urls.component(config, lang, item_id, n))
@@ -204,12 +317,16 @@ class LanguagePages:
             kept = self.memo.lookup(self.kind, file, fingerprint)  # type: ignore[union-attr]
             if isinstance(kept, bytes) and file not in self.outputs:  # (else `add` below says why)
                 self.outputs[file] = kept  # its path was checked when it was first made
+                if self.section is not None:
+                    self.section.record(self.kind, file, (fingerprint, kept))
                 return
         html = self.render_page(template, path, path_in, absolute_links, context)
         self.outputs.add(file, html)
         if self.memo is not None:
             assert isinstance(self.outputs, Outputs)
             self.memo.keep(self.kind, file, fingerprint, self.outputs[file])
+            if self.section is not None and fingerprint is not None:
+                self.section.record(self.kind, file, (fingerprint, self.outputs[file]))
 
     def site_context(self, link: Callable[[str], Any]) -> dict[str, Any]:
         """What every template sees: everything site-wide, and `link()`."""

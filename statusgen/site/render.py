@@ -71,8 +71,8 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
     figures_keys = uptime_keys(uptime) if memo else {}
     if memo is not None:
         memo.site_key = machine_inputs(state, theme_key)
-    availability = site_availability(state)  # once: the pages and the files show the same figures
-    job = PageJob(state, uptime, theme, IncidentIndex(state), memo, theme_key, figures_keys, availability)
+    availability = site_availability(state, memo=memo)  # once: the pages and the files show the same figures
+    job = PageJob(state, uptime, theme, IncidentIndex(state, memo), memo, theme_key, figures_keys, availability)
     rest = outputs.part()
 
     def other_outputs() -> None:  # made here while forked workers render the pages
