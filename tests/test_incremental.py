@@ -323,3 +323,93 @@ def test_a_new_incident_changes_a_bounded_number_of_history_pages(site: Path, tm
         assert "history/1/index.html" not in changed
         pages = now
         assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+# --- Component pages are numbered from the oldest too ----------------------------------
+
+def component_files(out: Path, item: str) -> dict[str, bytes]:
+    return {path: data for path, data in read_tree(out).items()
+            if path.startswith((f"components/{item}/", f"en/components/{item}/")) and path.endswith(".html")}
+
+
+def test_a_new_incident_changes_a_bounded_number_of_component_pages(site: Path, tmp_path: Path) -> None:
+    """Two entries a page: a new incident of the app rewrites the front pages of the app and
+    of its group (status, bars, newest entries) and, every second one, makes a new numbered
+    page and changes its older neighbour's link; the app's other numbered pages keep their
+    bytes, so their URLs keep their incidents."""
+    edit(site, "content/site.yaml", "history_days: 14", "history_days: 14\npage_size: 2")
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    pages = {item: component_files(tmp_path / "out", item) for item in ("dcc-app", "eu-dcc")}
+    assert "components/dcc-app/page/1/index.html" in pages["dcc-app"]
+    assert "en/components/eu-dcc/page/2/index.html" in pages["eu-dcc"]
+    for day in ("27", "28", "29"):
+        name = f"incidents/2026/2026-11-{day}-new.md"
+        write(site, name, NEW_INCIDENT.replace("2026-11-29", f"2026-11-{day}"))
+        builder.build([name])
+        for item in ("dcc-app", "eu-dcc"):
+            now = component_files(tmp_path / "out", item)
+            changed = [path for path in now if pages[item].get(path) != now[path]]
+            assert set(pages[item]) <= set(now) and len(now) - len(pages[item]) in (0, 2)
+            assert len(changed) <= 6, changed  # at most three in each language
+            assert f"components/{item}/page/1/index.html" not in changed
+            pages[item] = now
+        assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_an_old_numbered_component_page_shows_its_incidents_and_links_back(site: Path, tmp_path: Path) -> None:
+    edit(site, "content/site.yaml", "history_days: 14", "history_days: 14\npage_size: 2")
+    build(site, tmp_path / "out", EXAMPLE_NOW)
+    oldest = (tmp_path / "out" / "en/components/dcc-app/page/1/index.html").read_text(encoding="utf-8")
+    front = (tmp_path / "out" / "en/components/dcc-app/index.html").read_text(encoding="utf-8")
+    assert "Recent vaccinations missing" in oldest  # the app's oldest incident (August)
+    assert 'rel="next"' not in oldest and 'rel="prev"' in oldest and "Page 1" in oldest
+    assert 'href="../../"' in oldest  # back to the component's first page
+    assert "data-live-component" in front and "data-live-component" not in oldest  # status: the front only
+
+
+# --- What every incident feeds: the snapshot, the API and availability ------------------
+
+def snapshot_after_full_build(site: Path, tmp_path: Path, now: str = EXAMPLE_NOW) -> bytes:
+    full = build(site, tmp_path / "full", now, snapshot_path=tmp_path / "full-snapshot.json")
+    shutil.rmtree(tmp_path / "full")
+    assert full.snapshot_path is not None
+    return full.snapshot_path.read_bytes()
+
+
+@pytest.mark.parametrize("change", ["delete", "add", "title", "move window", "add update"])
+def test_the_snapshot_after_an_edit_equals_a_full_builds(change: str, site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    before = files_of(site)
+    EDITS[change](site)
+    builder.build(reported(before, files_of(site)))
+    assert builder.snapshot.read_bytes() == snapshot_after_full_build(site, tmp_path)
+
+
+def test_the_api_after_a_delete_no_longer_lists_the_incident(site: Path, tmp_path: Path) -> None:
+    from statusgen.ids import incident_id
+
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    gone = incident_id(Path(GONE).stem)
+    assert gone in (tmp_path / "out" / "api/v2/incidents.json").read_text(encoding="utf-8")
+    EDITS["delete"](site)
+    builder.build([GONE])
+    for path in ("api/v2/incidents.json", "en/api/v2/incidents.json", "api/v2/summary.json"):
+        assert gone not in (tmp_path / "out" / path).read_text(encoding="utf-8")
+    assert Path(GONE).stem.encode() not in builder.snapshot.read_bytes()
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_availability_after_an_edit_moves_with_the_incident(site: Path, tmp_path: Path) -> None:
+    """The P1 outage begun an hour earlier: its components' figures for November change."""
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    before = {path: (tmp_path / "out" / path).read_bytes() for path in ("availability.csv", "api/availability.json",
+                                                                      "availability/index.html")}
+    edit(site, OUTAGE, "at: 2026-11-03 08:12", "at: 2026-11-03 07:12")
+    builder.build([OUTAGE])
+    for path, data in before.items():
+        assert (tmp_path / "out" / path).read_bytes() != data, path
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
