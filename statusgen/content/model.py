@@ -153,11 +153,11 @@ class Incident:
     a redirect at `incidents/ALIAS/` so old links keep working."""
     aliases_line: int = field(default=0, repr=False, compare=False)
 
-    @property
+    @cached_property
     def is_maintenance(self) -> bool:
         return self.kind == "maintenance"
 
-    @property
+    @cached_property
     def component_ids(self) -> tuple[str, ...]:
         return tuple(cid for cid, _ in self.affected)
 

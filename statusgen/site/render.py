@@ -146,10 +146,12 @@ def _all_pages_change(state: SiteState, theme_key: bytes, memo: RenderMemo) -> b
 
 
 def _seo_files(html: list[str], config: SiteConfig, memo: RenderMemo | None) -> dict[str, bytes]:
-    """sitemap and friends: made from the list of pages, so reused while it is the same."""
+    """sitemap and friends: made from the set of pages (their order within a language's
+    pages does not matter, and pages taken from the last build come in another), so
+    reused while it is the same."""
     if memo is None:
         return seo.seo_outputs(html, config)
-    return memo.recall("seo", "", (config, tuple(html)), lambda: seo.seo_outputs(html, config))
+    return memo.recall("seo", "", (config, frozenset(html)), lambda: seo.seo_outputs(html, config))
 
 
 def machine_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None) -> Iterator[tuple[str, bytes]]:

@@ -64,15 +64,17 @@ class IncidentState:
         """`component_changes(self)`, worked out once for the API, the snapshot and the emails."""
         return component_changes(self)
 
-    @property
+    # Cached, as `changes`: a rebuild of `serve --watch` reuses the states of unchanged
+    # incidents, and every output that lists incidents asks each of them again.
+    @cached_property
     def id(self) -> str:
         return self.incident.id
 
-    @property
+    @cached_property
     def created_at(self) -> datetime:
         return self.updates[0].at if self.updates else self.started_at
 
-    @property
+    @cached_property
     def updated_at(self) -> datetime:
         return self.updates[-1].at if self.updates else self.created_at
 
@@ -80,7 +82,7 @@ class IncidentState:
     def latest(self) -> Update | None:
         return self.updates[-1] if self.updates else None
 
-    @property
+    @cached_property
     def is_active(self) -> bool:
         """An ongoing incident, or a maintenance in progress."""
         if self.incident.is_maintenance:
@@ -91,7 +93,7 @@ class IncidentState:
     def is_upcoming(self) -> bool:
         return self.incident.is_maintenance and self.status == "scheduled"
 
-    @property
+    @cached_property
     def current_statuses(self) -> tuple[tuple[str, str], ...]:
         """Component statuses this incident sets now (none once it is over)."""
         last = self.segments[-1] if self.segments else None
