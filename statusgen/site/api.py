@@ -28,8 +28,10 @@ of every component, which Statuspage does not publish.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -95,14 +97,48 @@ class _Selection:
 
     @classmethod
     def of(cls, state: SiteState, memo: RenderMemo | None = None) -> _Selection:
-        published = [e for e in state.incidents if not e.incident.is_maintenance]
-        maintenance = [e for e in state.incidents if e.incident.is_maintenance and e.status != "cancelled"]
-        by_start = sorted(maintenance, key=_by_start)
+        """With a memo, without a pass over every incident (`_open_and_updated`)."""
+        published = _first(state.incidents, lambda e: not e.incident.is_maintenance)
+        maintenance = _first(state.incidents, lambda e: e.incident.is_maintenance and e.status != "cancelled")
         beginning = page_beginning(state, memo)
-        updated = max((e.updated_at for e in state.incidents), default=beginning)
-        return cls(published[:LIMIT], maintenance[:LIMIT], [e for e in published if e.status in UNRESOLVED],
+        still_open, updated = _open_and_updated(state, memo)
+        by_start = sorted((e for e in still_open if e.incident.is_maintenance), key=_by_start)
+        return cls(published, maintenance, [e for e in still_open if not e.incident.is_maintenance],
                    [e for e in by_start if e.status == "scheduled"], [e for e in by_start if e.status in ACTIVE],
-                   beginning, updated)
+                   beginning, beginning if updated is None else updated)
+
+
+def _first(incidents: Iterable[IncidentState], wanted: Callable[[IncidentState], bool]) -> list[IncidentState]:
+    """The first `LIMIT` incidents that are `wanted`, looking no further."""
+    return list(islice((entry for entry in incidents if wanted(entry)), LIMIT))
+
+
+def _is_open(entry: IncidentState) -> bool:
+    """An unresolved incident, or a maintenance scheduled or going on."""
+    if entry.incident.is_maintenance:
+        return entry.status == "scheduled" or entry.status in ACTIVE
+    return entry.status in UNRESOLVED
+
+
+def _open_and_updated(state: SiteState, memo: RenderMemo | None) -> tuple[list[IncidentState], datetime | None]:
+    """The open incidents (`_is_open`), newest first, and the latest update of all (None
+    without incidents); with a memo, the last build's brought up to date with its `Delta`."""
+    carried = None if memo is None else memo.carried("api-open", ())
+    if carried is not None and memo is not None and memo.delta is not None and carried[1] is not None:
+        delta, (still_open, updated) = memo.delta, carried
+        versions = list(delta.versions(delta.replaced))
+        if all(entry.updated_at < updated for entry in versions if delta.after.get(entry.id) is not entry):
+            still_open = [entry for entry in still_open if entry.id not in delta.replaced]
+            fresh = [entry for entry in versions if delta.after.get(entry.id) is entry]
+            still_open += [entry for entry in fresh if _is_open(entry)]
+            still_open.sort(key=lambda e: (e.started_at, e.id), reverse=True)
+            updated = max([updated, *(entry.updated_at for entry in fresh)])
+            memo.carry("api-open", (), (still_open, updated))
+            return still_open, updated
+    found = ([e for e in state.incidents if _is_open(e)], max((e.updated_at for e in state.incidents), default=None))
+    if memo is not None:
+        memo.carry("api-open", (), found)
+    return found
 
 
 def _listed(state: SiteState, changed_at: dict[str, datetime], selection: _Selection,

@@ -354,7 +354,7 @@ def site_uptime(state: SiteState, memo: RenderMemo) -> dict[str, ComponentUptime
     """`uptime.site_uptime(state)`, computed again only for the components whose incidents
     within the uptime window changed (or for all when `now` moved)."""
     site = state.site
-    recent = recent_incidents(state)
+    recent = _recent(state, memo)
     touching: dict[str, list[IncidentState]] = {c.id: [] for c in site.components}
     for entry in recent:
         for cid in entry.incident.component_ids:
@@ -378,8 +378,33 @@ def site_uptime(state: SiteState, memo: RenderMemo) -> dict[str, ComponentUptime
     return {component.id: found[component.id] for component in site.components}
 
 
+def _recent(state: SiteState, memo: RenderMemo) -> list[IncidentState]:
+    """`recent_incidents`: the last build's at the same `now`, with the incidents
+    replaced since (`Delta`) taken out and those of them that count put in."""
+    carried: list[IncidentState] | None = memo.carried("recent", state.now)
+    if carried is None or memo.delta is None:
+        recent = recent_incidents(state)
+    elif not memo.delta.replaced:
+        recent = carried
+    else:
+        delta, since = memo.delta, _since(state)
+        recent = [entry for entry in carried if entry.id not in delta.replaced]
+        recent += [entry for i in delta.replaced if (entry := delta.after.get(i)) is not None and _counts(entry, since)]
+        recent.sort(key=lambda s: (s.started_at, s.id), reverse=True)
+    memo.carry("recent", state.now, recent)
+    return recent
+
+
+def _since(state: SiteState) -> datetime:
+    return state.now - timedelta(days=uptime.DAYS + 2)  # a margin for the site's UTC offset
+
+
+def _counts(entry: IncidentState, since: datetime) -> bool:
+    return any(segment.end is None or segment.end > since for segment in entry.segments)
+
+
 def recent_incidents(state: SiteState) -> list[IncidentState]:
     """The incidents that can count in the uptime bars: `uptime.site_uptime` skips every
     other one, but would still look at each of 10,000."""
-    since = state.now - timedelta(days=uptime.DAYS + 2)  # a margin for the site's UTC offset
-    return [s for s in state.incidents if any(segment.end is None or segment.end > since for segment in s.segments)]
+    since = _since(state)
+    return [s for s in state.incidents if _counts(s, since)]

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from statusgen.content.model import SiteConfig, Text
 from statusgen.site import urls
 from statusgen.site.incremental import RenderMemo
-from statusgen.site.state import SiteState
+from statusgen.site.state import IncidentState, SiteState
 
 REDIRECTS_FILE = "_redirects"
 PAGE = (
@@ -45,12 +45,36 @@ Moved = tuple[tuple[str, tuple[str, ...], Text], ...]
 """(incident id, its aliases, its title) of every published incident with aliases."""
 
 
+def _moved(state: SiteState, memo: RenderMemo | None) -> Moved:
+    """Every published incident with aliases, in the order of the state; with a memo, the
+    last build's, those of the incidents replaced since (`Delta`) taken again."""
+    carried: dict[str, tuple[IncidentState, tuple[str, ...]]] | None = \
+        None if memo is None else memo.carried("moved", ())
+    if carried is None or memo is None or memo.delta is None:
+        found = {entry.id: (entry, aliases) for entry in state.incidents if (aliases := _aliases(entry))}
+    else:
+        found = carried
+        if memo.delta.replaced:
+            found = {i: kept for i, kept in carried.items() if i not in memo.delta.replaced}
+            for incident_id in memo.delta.replaced:
+                entry = memo.delta.after.get(incident_id)
+                if entry is not None and (aliases := _aliases(entry)):
+                    found[incident_id] = (entry, aliases)
+    if memo is not None:
+        memo.carry("moved", (), found)
+    ordered = sorted(found.values(), key=lambda kept: (kept[0].started_at, kept[0].id), reverse=True)
+    return tuple((entry.id, aliases, entry.incident.title) for entry, aliases in ordered)
+
+
+def _aliases(entry: IncidentState) -> tuple[str, ...]:
+    # An alias that is the incident's own id (a cState file imported under its own name) is its page.
+    return tuple(a for a in entry.incident.aliases if a != entry.id)
+
+
 def redirect_outputs(state: SiteState, memo: RenderMemo | None = None) -> dict[str, bytes]:
     """Every redirect page and `_redirects`; none without aliases. With a memo, reused
     while the aliases, their incidents' titles and the settings are the same."""
-    moved: Moved = tuple((entry.id, aliases, entry.incident.title) for entry in state.incidents
-                         if (aliases := tuple(a for a in entry.incident.aliases if a != entry.id)))
-    # An alias that is the incident's own id (a cState file imported under its own name) is its page.
+    moved = _moved(state, memo)
     if not moved:
         return {}
     config = state.site.config

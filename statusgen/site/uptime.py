@@ -13,7 +13,7 @@ same way, with the pieces these functions cut: `intervals_by_component`,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Set
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -85,7 +85,7 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 def intervals_by_component(state: SiteState, since: datetime,
-                           only: Set[str] | None = None) -> dict[str, list[Interval]]:
+                           only: AbstractSet[str] | None = None) -> dict[str, list[Interval]]:
     """Every status an incident set on a component, cut to [since, now]: one pass over
     the incidents, so linear in their number. `only`: just the incidents touching these
     components (the others' intervals may be left out too)."""
