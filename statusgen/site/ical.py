@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event, Timezone
@@ -58,10 +58,21 @@ def calendar_outputs(state: SiteState, theme: Theme) -> dict[str, bytes]:
 def calendar_windows(state: SiteState) -> list[IncidentState]:
     """Maintenance that ended within `CALENDAR_DAYS`, is going on or is still to come,
     by start time."""
-    since = state.now - timedelta(days=CALENDAR_DAYS)
-    windows = [s for s in state.incidents
-               if s.incident.window is not None and s.incident.window.end >= since]
-    return sorted(windows, key=lambda s: (s.started_at, s.id))
+    since = calendar_since(state)
+    return sorted((s for s in state.incidents if in_calendar(s, since)), key=by_start)
+
+
+def calendar_since(state: SiteState) -> datetime:
+    """How far back the calendar goes."""
+    return state.now - timedelta(days=CALENDAR_DAYS)
+
+
+def in_calendar(entry: IncidentState, since: datetime) -> bool:
+    return entry.incident.window is not None and entry.incident.window.end >= since
+
+
+def by_start(entry: IncidentState) -> tuple[datetime, str]:
+    return entry.started_at, entry.id
 
 
 @functools.cache

@@ -251,6 +251,25 @@ class RenderMemo:
         entry = self.previous.get((kind, ""))
         return entry[1] if entry is not None and entry[0] == context and self.delta is not None else None
 
+    def subset(self, kind: str, state: SiteState, wanted: Callable[[IncidentState], bool],
+               key: Callable[[IncidentState], Any], newest_first: bool = False) -> list[IncidentState]:
+        """The incidents of `state` that are `wanted` (at `state.now`), sorted by `key`: the
+        last build's list at the same `now`, with the incidents replaced since (`delta`)
+        taken out and those of them that are wanted put in, so a rebuild does not look
+        at each of 10,000."""
+        carried: list[IncidentState] | None = self.carried(kind, state.now)
+        if carried is None or self.delta is None:
+            found = sorted((entry for entry in state.incidents if wanted(entry)), key=key, reverse=newest_first)
+        elif not self.delta.replaced:
+            found = carried
+        else:
+            delta = self.delta
+            found = [entry for entry in carried if entry.id not in delta.replaced]
+            found += [entry for i in delta.replaced if (entry := delta.after.get(i)) is not None and wanted(entry)]
+            found.sort(key=key, reverse=newest_first)
+        self.carry(kind, state.now, found)
+        return found
+
     def this_build(self, kind: str, context: Hashable) -> Any:
         """The value of `kind` this build already made (`carry`) in `context`, else None."""
         entry = self.current.get((kind, ""))
@@ -379,20 +398,10 @@ def site_uptime(state: SiteState, memo: RenderMemo) -> dict[str, ComponentUptime
 
 
 def _recent(state: SiteState, memo: RenderMemo) -> list[IncidentState]:
-    """`recent_incidents`: the last build's at the same `now`, with the incidents
-    replaced since (`Delta`) taken out and those of them that count put in."""
-    carried: list[IncidentState] | None = memo.carried("recent", state.now)
-    if carried is None or memo.delta is None:
-        recent = recent_incidents(state)
-    elif not memo.delta.replaced:
-        recent = carried
-    else:
-        delta, since = memo.delta, _since(state)
-        recent = [entry for entry in carried if entry.id not in delta.replaced]
-        recent += [entry for i in delta.replaced if (entry := delta.after.get(i)) is not None and _counts(entry, since)]
-        recent.sort(key=lambda s: (s.started_at, s.id), reverse=True)
-    memo.carry("recent", state.now, recent)
-    return recent
+    """`recent_incidents`, without a pass over every incident (`RenderMemo.subset`)."""
+    since = _since(state)
+    return memo.subset("recent", state, lambda entry: _counts(entry, since),
+                       lambda entry: (entry.started_at, entry.id), newest_first=True)
 
 
 def _since(state: SiteState) -> datetime:

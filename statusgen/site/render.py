@@ -163,7 +163,9 @@ def machine_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None) -> 
         elif produce in REMEMBERING:
             yield from produce(state, theme, memo).items()
         elif produce is ical.calendar_outputs:
-            fingerprint = (memo.site_key, memo.digests(ical.calendar_windows(state)))
+            since = ical.calendar_since(state)
+            windows = memo.subset("windows", state, lambda entry, since=since: ical.in_calendar(entry, since), ical.by_start)
+            fingerprint = (memo.site_key, memo.digests(windows))
             yield from memo.recall("ical", "", fingerprint, lambda p=produce: p(state, theme)).items()
         else:
             yield from produce(state, theme).items()
