@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from statusgen import workers
@@ -40,7 +41,7 @@ from statusgen.site.fingerprints import (
 from statusgen.site.incremental import RenderMemo
 from statusgen.site.output import Outputs, StagedOutputs
 from statusgen.site.pages import IncidentIndex, PageJob, render_language
-from statusgen.site.state import SiteState
+from statusgen.site.state import IncidentState, SiteState
 from statusgen.site.theme import Theme
 from statusgen.site.uptime import ComponentUptime
 
@@ -163,9 +164,12 @@ def machine_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None) -> 
         elif produce in REMEMBERING:
             yield from produce(state, theme, memo).items()
         elif produce is ical.calendar_outputs:
-            since = ical.calendar_since(state)
-            windows = memo.subset("windows", state, lambda entry, since=since: ical.in_calendar(entry, since), ical.by_start)
-            fingerprint = (memo.site_key, memo.digests(windows))
+            fingerprint = (memo.site_key, memo.digests(_calendar_windows(state, memo)))
             yield from memo.recall("ical", "", fingerprint, lambda p=produce: p(state, theme)).items()
         else:
             yield from produce(state, theme).items()
+
+
+def _calendar_windows(state: SiteState, memo: RenderMemo) -> list[IncidentState]:
+    """`ical.calendar_windows`, brought up to date from the last build's (`RenderMemo.subset`)."""
+    return memo.subset("windows", state, partial(ical.in_calendar, since=ical.calendar_since(state)), ical.by_start)
