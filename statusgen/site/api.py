@@ -99,7 +99,8 @@ class _Selection:
     def of(cls, state: SiteState, memo: RenderMemo | None = None) -> _Selection:
         """With a memo, without a pass over every incident (`_open_and_updated`)."""
         published = _first(state.incidents, lambda e: not e.incident.is_maintenance)
-        maintenance = _first(state.incidents, lambda e: e.incident.is_maintenance and e.status != "cancelled")
+        maintenance = _first(state.incidents if memo is None else memo.subset(
+            "api-maintenance", state, _is_maintenance, _newest, newest_first=True), _is_maintenance)
         beginning = page_beginning(state, memo)
         still_open, updated = _open_and_updated(state, memo)
         by_start = sorted((e for e in still_open if e.incident.is_maintenance), key=_by_start)
@@ -111,6 +112,16 @@ class _Selection:
 def _first(incidents: Iterable[IncidentState], wanted: Callable[[IncidentState], bool]) -> list[IncidentState]:
     """The first `LIMIT` incidents that are `wanted`, looking no further."""
     return list(islice((entry for entry in incidents if wanted(entry)), LIMIT))
+
+
+def _is_maintenance(entry: IncidentState) -> bool:
+    """A maintenance the API lists: not a cancelled one."""
+    return entry.incident.is_maintenance and entry.status != "cancelled"
+
+
+def _newest(entry: IncidentState) -> tuple[datetime, str]:
+    """The order of `SiteState.incidents`, reversed."""
+    return entry.started_at, entry.id
 
 
 def _is_open(entry: IncidentState) -> bool:

@@ -80,6 +80,17 @@ def snapshot_bytes(state: SiteState, theme: Theme, memo: RenderMemo | None = Non
         return _member(entry.id, _incident(state, entry, translators)).encode()
     parts = {key: _member(key, value).encode() for key, value in _site_part(state, memo).items()}
     parts["incidents"] = _incidents_part(state, member, memo)
+    if memo is None:
+        return _joined(parts)
+    carried: tuple[dict[str, bytes], bytes] | None = memo.carried("snapshot-file", memo.site_key)
+    if carried is None or any(carried[0].get(key) is not value and carried[0].get(key) != value
+                              for key, value in parts.items()) or len(carried[0]) != len(parts):
+        carried = (parts, _joined(parts))  # (20 MB at 10,000 incidents: not copied again while the same)
+    memo.carry("snapshot-file", memo.site_key, carried)
+    return carried[1]
+
+
+def _joined(parts: dict[str, bytes]) -> bytes:
     return b"{" + b",".join(parts[key] for key in sorted(parts)) + b"}\n"
 
 

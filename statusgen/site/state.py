@@ -89,7 +89,7 @@ class IncidentState:
             return self.status in ACTIVE_MAINTENANCE
         return self.status != "resolved"
 
-    @property
+    @cached_property
     def is_upcoming(self) -> bool:
         return self.incident.is_maintenance and self.status == "scheduled"
 
