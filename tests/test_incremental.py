@@ -413,3 +413,17 @@ def test_availability_after_an_edit_moves_with_the_incident(site: Path, tmp_path
     for path, data in before.items():
         assert (tmp_path / "out" / path).read_bytes() != data, path
     assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_aliases_added_and_removed_by_edits_give_a_full_builds_redirects(site: Path, tmp_path: Path) -> None:
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    edit(site, OUTAGE, "type: incident", "type: incident\naliases: [pdf-down-2026]")
+    builder.build([OUTAGE])
+    assert (tmp_path / "out" / "incidents/pdf-down-2026/index.html").is_file()
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+    edit(site, OUTAGE, "aliases: [pdf-down-2026]", "aliases: [pdf-gone]")
+    EDITS["delete"](site)
+    builder.build([OUTAGE, GONE])
+    assert not (tmp_path / "out" / "incidents/pdf-down-2026").exists()
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
