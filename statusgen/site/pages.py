@@ -171,6 +171,8 @@ class LanguagePages:
                       incidents=chunk,
                       pagination=self.pagination(number, len(chunks),
                                                  lambda c, lg, n: urls.component(c, lg, item_id, n)))
+        numbered = urls.component(config, lang, item_id, 2).rstrip("/").rpartition("/")[0]
+        self.shared_pieces.forget(numbered)  # where its pages 2, 3, ... are: no other page is there
 
     def content_page(self, content: Page) -> None:
         config, lang = self.config, self.lang

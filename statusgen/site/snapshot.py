@@ -33,6 +33,7 @@ in the API's order (`component_ids`), so a webhook can send the very objects of
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,25 +66,41 @@ def snapshot_location(site_dir: Path, given: Path | None = None) -> Path:
 
 
 def snapshot_bytes(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> bytes:
-    """The snapshot file, joined from each incident's JSON text (the same bytes as one
-    `json.dumps`); with a `memo`, an incident's text is the last build's while it is unchanged.
+    """The snapshot file in memory (`snapshot_chunks` joined): what `serve` keeps to compare."""
+    return b"".join(snapshot_chunks(state, theme, memo))
 
-    Joined, not dumped whole, also without a memo: the whole as Python objects took five
-    times the file's size (100 MB at 10,000 incidents) at the build's peak; now each
-    incident's objects live only while its text is made, and the texts as bytes and the
-    file are what is left (twice the file)."""
+
+def snapshot_chunks(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> Iterator[bytes]:
+    """The snapshot file in pieces, one incident's JSON text at a time (together the same
+    bytes as one `json.dumps` of the whole); with a `memo`, an incident's text is the last
+    build's while it is unchanged.
+
+    In pieces, not dumped whole: the whole as Python objects took five times the file's
+    size (100 MB at 10,000 incidents) at the build's peak, and even its text joined in
+    memory twice the file's. `statusgen build` writes each piece to the file as it comes
+    (`output.StagedOutputs.write_beside`), so only one incident's text lives at a time."""
     translators = _translators(state, theme)
 
-    def member(entry: IncidentState) -> str:
-        return _member(entry.id, _incident(state, entry, translators))
-    members = {entry.id: (member(entry) if memo is None else memo.recall(
-        "snapshot", entry.id, (memo.site_key, memo.digest(entry)), lambda entry=entry: member(entry))).encode()
-        for entry in state.incidents}
+    def member(entry: IncidentState) -> bytes:
+        if memo is None:
+            return _member(entry.id, _incident(state, entry, translators)).encode()
+        return memo.recall("snapshot", entry.id, (memo.site_key, memo.digest(entry)),
+                           lambda: _member(entry.id, _incident(state, entry, translators))).encode()
+
     parts = {key: _member(key, value).encode() for key, value in _site_part(state, memo).items()}
-    parts["incidents"] = b"".join((_dumps("incidents").encode(), b":{",
-                                   b",".join(members[key] for key in sorted(members)), b"}"))
-    del members  # (at most two copies of the incidents' text at a time)
-    return b"{" + b",".join(parts[key] for key in sorted(parts)) + b"}\n"
+    parts["incidents"] = b""  # in its place among the sorted keys, made piece by piece below
+    yield b"{"
+    for number, key in enumerate(sorted(parts)):
+        if number:
+            yield b","
+        if key != "incidents":
+            yield parts[key]
+            continue
+        yield _dumps("incidents").encode() + b":{"
+        for position, entry in enumerate(sorted(state.incidents, key=lambda entry: entry.id)):
+            yield member(entry) if position == 0 else b"," + member(entry)
+        yield b"}"
+    yield b"}\n"
 
 
 def _dumps(value: Any) -> str:
