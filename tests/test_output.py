@@ -3,6 +3,7 @@ forked workers), swapped into place whole, or nothing at all."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 from statusgen.errors import BuildError
 from statusgen.site.build import build
 from statusgen.site.output import StagedOutputs, staged
-from tests.conftest import EXAMPLE_NOW, MakeSite
+from statusgen.site.theme import Theme
+from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
 from tests.golden import read_tree
 
 LATE_ERROR = '{% extends "!theme/404.html" %}{% block main %}{{ missing.attribute }}{% endblock %}'
@@ -80,3 +82,31 @@ def test_a_failed_build_leaves_no_folder_it_made_for_the_output(make_site: MakeS
     with pytest.raises(Exception, match="missing"):
         build(broken, tmp_path / "deep" / "er" / "out", EXAMPLE_NOW)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["broken"]
+
+
+def test_the_snapshot_streamed_to_its_file_is_one_json_dump_of_the_whole(tmp_path: Path) -> None:
+    """Written piece by piece (one incident at a time), the file is the same bytes as
+    `json.dumps` of the whole snapshot with sorted keys, as it was when it was one dump."""
+    from statusgen.site.snapshot import snapshot, snapshot_chunks
+
+    site = ROOT  # the example site: incidents, maintenance, texts in one language only
+    result = build(site, tmp_path / "out", EXAMPLE_NOW, tmp_path / "snapshot.json")
+    written = result.snapshot_path.read_bytes()
+    whole = json.dumps(snapshot(result.state, Theme(site)), ensure_ascii=False, sort_keys=True,
+                       separators=(",", ":")).encode() + b"\n"
+    assert written == whole == b"".join(snapshot_chunks(result.state, Theme(site)))
+    assert len(json.loads(written)["incidents"]) == len(result.state.incidents) > 3
+    assert result.outputs.snapshot == written  # read back from its file
+
+
+def test_a_build_failing_after_the_snapshot_was_streamed_leaves_the_old_one_and_no_temporary_file(
+        make_site: MakeSite, tmp_path: Path) -> None:
+    site = make_site(name="site")
+    first = build(site, tmp_path / "out", EXAMPLE_NOW)
+    before = first.snapshot_path.read_bytes()
+    with pytest.raises(OSError, match="after the snapshot"), staged(tmp_path / "out") as outputs:
+        outputs.write_beside(first.snapshot_path, iter([b"{", b"}\n"]))
+        assert len(list(first.snapshot_path.parent.iterdir())) == 2  # the temporary file beside it
+        raise OSError("disk full after the snapshot")
+    assert first.snapshot_path.read_bytes() == before
+    assert [path.name for path in first.snapshot_path.parent.iterdir()] == [first.snapshot_path.name]

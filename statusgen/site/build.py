@@ -174,13 +174,12 @@ def build(site_dir: Path, out_dir: Path | None = None, now: str | datetime | Non
     snapshot = snapshot_file(site_dir, out_dir, snapshot_path)
     stages = _Stages()
     with staged(out_dir) as outputs:  # render writes each file as it is made
+        outputs.snapshot_to = snapshot  # and the snapshot, put into place after the folder's swap
         site, state = _render(site_dir, now, stages, outputs)
-        if outputs.snapshot is not None:  # put into place after the folder's swap
-            outputs.beside[snapshot] = outputs.snapshot
         swapping = time.perf_counter()
     stages.ended("write", swapping)  # what is left to write: the swap, on leaving the block
     seconds = time.perf_counter() - started
-    return BuildResult(site, state, WrittenSite(out_dir, outputs, outputs.snapshot), out_dir, seconds, tuple(stages.times),
+    return BuildResult(site, state, WrittenSite(out_dir, outputs, snapshot_path=snapshot), out_dir, seconds, tuple(stages.times),
                        snapshot_path=snapshot)
 
 

@@ -83,12 +83,18 @@ class StagedOutputs:
     """
 
     snapshot: bytes | None = None
-    """The notifier's input, made with the files but never published (see `Outputs`)."""
+    """The notifier's input, made with the files but never published (see `Outputs`);
+    None when it went straight to its file (`snapshot_to`)."""
+    snapshot_to: Path | None = None
+    """Where the build puts the snapshot: given, it is written there piece by piece
+    (`write_beside`) instead of being kept in `snapshot`."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.beside: dict[Path, bytes] = {}
         """Files outside the published folder, put into place after its swap (`staged`)."""
+        self.written_beside: dict[Path, str] = {}
+        """Files outside it already written under a temporary name, renamed after the swap."""
         self.paths: list[str] = []
         self.bytes = 0
         self._root = os.fspath(folder)
@@ -107,6 +113,11 @@ class StagedOutputs:
             raise _twice(path) from None
         self.paths.append(path)
         self.bytes += len(data)
+
+    def write_beside(self, target: Path, chunks: Iterable[bytes]) -> None:
+        """Write `chunks` to a temporary file beside `target` now, one at a time (a large file
+        need not be held in memory), to be renamed over `target` after the folder's swap."""
+        self.written_beside[target] = _temporary_file(target, chunks)
 
     def part(self) -> StagedOutputs:
         """Another writer into the same folder (for a worker), to `merge` into this one later."""
@@ -128,7 +139,7 @@ class StagedOutputs:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.folder, self.paths, self.bytes = state["folder"], state["paths"], state["bytes"]
-        self._root, self._made, self.beside = os.fspath(self.folder), {""}, {}
+        self._root, self._made, self.beside, self.written_beside = os.fspath(self.folder), {""}, {}, {}
 
 
 @contextmanager
@@ -147,15 +158,17 @@ def staged(out_dir: Path) -> Iterator[StagedOutputs]:
     missing = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][1:]
     staging = _staging_folder(out_dir)
     pending: list[tuple[str, Path]] = []
+    outputs = StagedOutputs(staging)
     try:
-        outputs = StagedOutputs(staging)
         yield outputs
+        pending += [(temporary, target) for target, temporary in outputs.written_beside.items()]
+        outputs.written_beside = {}
         for target, content in outputs.beside.items():
             pending.append((_temporary_file(target, content), target))
         _swap(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        for temporary, _ in pending:
+        for temporary in [*(temporary for temporary, _ in pending), *outputs.written_beside.values()]:
             Path(temporary).unlink(missing_ok=True)
         for folder in missing:  # the folders made for it, deepest first: a failed build makes nothing
             _remove_empty(folder)
@@ -168,11 +181,19 @@ def staged(out_dir: Path) -> Iterator[StagedOutputs]:
 class WrittenSite(Mapping[str, bytes]):
     """What a streamed build wrote, by path, read back from the output folder on demand."""
 
-    def __init__(self, out_dir: Path, paths: Iterable[str], snapshot: bytes | None = None) -> None:
+    def __init__(self, out_dir: Path, paths: Iterable[str], snapshot: bytes | None = None,
+                 snapshot_path: Path | None = None) -> None:
         self.out_dir = out_dir
         self._paths = frozenset(paths)
-        self.snapshot = snapshot
-        """The notifier's snapshot the build wrote beside the folder (see `Outputs`)."""
+        self._snapshot, self._snapshot_path = snapshot, snapshot_path
+
+    @property
+    def snapshot(self) -> bytes | None:
+        """The notifier's snapshot the build wrote beside the folder (see `Outputs`), read
+        back from its file when it went straight there."""
+        if self._snapshot is None and self._snapshot_path is not None:
+            return self._snapshot_path.read_bytes()
+        return self._snapshot
 
     def __getitem__(self, path: str) -> bytes:
         if path not in self._paths:
@@ -275,14 +296,18 @@ def replace_file(target: Path, content: bytes) -> None:
         raise
 
 
-def _temporary_file(target: Path, content: bytes) -> str:
-    """`content` in a new file under a temporary name in `target`'s folder (made if
-    missing), ready to be renamed over `target`."""
+def _temporary_file(target: Path, content: bytes | Iterable[bytes]) -> str:
+    """`content` (bytes, or pieces of them written one after the other) in a new file
+    under a temporary name in `target`'s folder (made if missing), ready to be renamed
+    over `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
+            if isinstance(content, bytes):
+                handle.write(content)
+            else:
+                handle.writelines(content)
         os.chmod(temporary, 0o644)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

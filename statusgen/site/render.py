@@ -86,7 +86,10 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
             rest.add(path, content)
         for path, content in machine_outputs(state, theme, memo):
             rest.add(path, content)
-        outputs.snapshot = snapshot.snapshot_bytes(state, theme, memo)
+        if isinstance(outputs, StagedOutputs) and outputs.snapshot_to is not None:
+            outputs.write_beside(outputs.snapshot_to, snapshot.snapshot_chunks(state, theme))
+        else:
+            outputs.snapshot = snapshot.snapshot_bytes(state, theme, memo)
 
     for part in _render_pages(job, parallel, other_outputs, outputs):
         outputs.merge(part)  # type: ignore[arg-type]  # (a part is of its outputs' kind)

@@ -33,9 +33,9 @@ in the API's order (`component_ids`), so a webhook can send the very objects of
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from statusgen import ids
@@ -66,28 +66,50 @@ def snapshot_location(site_dir: Path, given: Path | None = None) -> Path:
 
 
 def snapshot_bytes(state: SiteState, theme: Theme, memo: RenderMemo | None = None) -> bytes:
-    """The snapshot file, joined from each incident's JSON text (the same bytes as one
-    `json.dumps`); with a `memo`, the incidents' part is the last build's with the texts
-    of the incidents that changed since (`RenderMemo.delta`) made again.
-
-    Joined, not dumped whole, also without a memo: the whole as Python objects took five
-    times the file's size (100 MB at 10,000 incidents) at the build's peak; now each
-    incident's objects live only while its text is made, and the texts as bytes and the
-    file are what is left (twice the file)."""
+    """The snapshot file in memory, joined from each incident's JSON text (the same bytes as
+    one `json.dumps`): what `serve` keeps to compare; with a `memo`, the incidents' part is
+    the last build's with the texts of the incidents that changed since
+    (`RenderMemo.delta`) made again. `statusgen build` writes `snapshot_chunks` instead."""
+    if memo is None:
+        return b"".join(snapshot_chunks(state, theme))
     translators = _translators(state, theme)
 
     def member(entry: IncidentState) -> bytes:
         return _member(entry.id, _incident(state, entry, translators)).encode()
     parts = {key: _member(key, value).encode() for key, value in _site_part(state, memo).items()}
     parts["incidents"] = _incidents_part(state, member, memo)
-    if memo is None:
-        return _joined(parts)
     carried: tuple[dict[str, bytes], bytes] | None = memo.carried("snapshot-file", memo.site_key)
     if carried is None or any(carried[0].get(key) is not value and carried[0].get(key) != value
                               for key, value in parts.items()) or len(carried[0]) != len(parts):
         carried = (parts, _joined(parts))  # (20 MB at 10,000 incidents: not copied again while the same)
     memo.carry("snapshot-file", memo.site_key, carried)
     return carried[1]
+
+
+def snapshot_chunks(state: SiteState, theme: Theme) -> Iterator[bytes]:
+    """The snapshot file in pieces, one incident's JSON text at a time (together the same
+    bytes as one `json.dumps` of the whole).
+
+    In pieces, not dumped whole: the whole as Python objects took five times the file's
+    size (100 MB at 10,000 incidents) at the build's peak, and even its text joined in
+    memory twice the file's. `statusgen build` writes each piece to the file as it comes
+    (`output.StagedOutputs.write_beside`), so only one incident's text lives at a time."""
+    translators = _translators(state, theme)
+    parts = {key: _member(key, value).encode() for key, value in _site_part(state).items()}
+    parts["incidents"] = b""  # in its place among the sorted keys, made piece by piece below
+    yield b"{"
+    for number, key in enumerate(sorted(parts)):
+        if number:
+            yield b","
+        if key != "incidents":
+            yield parts[key]
+            continue
+        yield _dumps("incidents").encode() + b":{"
+        for position, entry in enumerate(sorted(state.incidents, key=lambda entry: entry.id)):
+            text = _member(entry.id, _incident(state, entry, translators)).encode()
+            yield text if position == 0 else b"," + text
+        yield b"}"
+    yield b"}\n"
 
 
 def _joined(parts: dict[str, bytes]) -> bytes:
