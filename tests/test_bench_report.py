@@ -74,6 +74,9 @@ def test_the_table_says_when_where_and_under_what_load(report: ModuleType) -> No
     assert first.startswith("Measured ") and " cores, " in first and " GiB RAM, Python " in first
     assert "median of 3 runs; load average 5.10 4.00 3.00 before, 6.00 5.00 4.00 after" in first
     assert first.endswith("builds written to /dev/shm (RAM disk).")
+    with_speed = report.table([], 1, None, ("1.00", "1.00"), 1.234).splitlines()[0]
+    assert with_speed.endswith("; this machine's speed: 1.23 s for 10,000,000 additions in a Python loop.")
+    assert 0 < report.speed() < 60
     assert [b.script for b in report.benchmarks(True, None)] == ["build_bench.py", "incremental_bench.py",
                                                                   "notify_bench.py"]
     assert [b.size for b in report.benchmarks(False, None)][:3] == ["1,000 incidents", "10,000 incidents",
