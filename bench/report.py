@@ -179,8 +179,11 @@ def row(benchmark: Benchmark, outcome: Outcome) -> str:
     largest = outcome.median("peak_rss_mib")
     children = outcome.median("peak_rss_children_mib")
     outside = statistics.median(mib for _, mib in outcome.outside)
+    together = outcome.median("peak_pss_total_mib")
     memory = (f"{_number(largest, 0)} / {_number(children, 0)}" if largest is not None
               else f"{_number(outside, 0)} (largest process, whole run)")
+    if together is not None:
+        memory += f" / {_number(together, 0)}"
     seconds = outcome.median("edit_seconds") or outcome.median("seconds")
     files, written = outcome.median("files"), outcome.median("bytes")
     rate = outcome.median("messages_per_second")
@@ -198,7 +201,8 @@ def table(rows: Sequence[tuple[Benchmark, Outcome]], runs: int, out: Path | None
         + (f"; builds written to {RAM_DISK} (RAM disk)" if out else "")
         + (f"; this machine's speed: {loop:.2f} s for 10,000,000 additions in a Python loop" if loop else "") + ".",
         "",
-        "| benchmark | size | seconds | CPU seconds | peak RSS MiB (main / largest worker) | files | MiB published "
+        "| benchmark | size | seconds | CPU seconds | peak MiB (main / largest worker / all processes, Pss) "
+        "| files | MiB published "
         "| messages/s |",
         "|---|---|--:|--:|--:|--:|--:|--:|",
         *(row(benchmark, outcome) for benchmark, outcome in rows),

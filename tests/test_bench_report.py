@@ -46,11 +46,12 @@ run = len(file.read_text()) if file.exists() else 0
 file.write_text("x" * (run + 1))
 print("stages ...")
 print("RESULT " + json.dumps({{"seconds": [1.0, 3.0, 2.0][run], "cpu_seconds": 4.5, "peak_rss_mib": 200,
-                               "peak_rss_children_mib": 150, "files": 25000, "bytes": 2 * 2**20}}))
+                               "peak_rss_children_mib": 150, "peak_pss_total_mib": [390.4, 380.0, 399.0][run],
+                               "files": 25000, "bytes": 2 * 2**20}}))
 """))
     outcome = report.run(bench, 3, 60)
     assert outcome.failure is None and len(outcome.results) == 3
-    assert report.row(bench, outcome) == "| full build | 10 incidents | 2.00 | 4.50 | 200 / 150 | 25,000 | 2.0 |  |"
+    assert report.row(bench, outcome) == "| full build | 10 incidents | 2.00 | 4.50 | 200 / 150 / 390 | 25,000 | 2.0 |  |"
 
 
 @pytest.mark.parametrize(("body", "shown"), [
