@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import statusgen
 from statusgen.errors import BuildError, ContentError, ContentErrors
 from statusgen.content.yamlsource import parse_document
+from statusgen.site.templating import FastEnvironment
 
 T = TypeVar("T")
 
@@ -63,7 +64,7 @@ class Theme:
             theme = jinja2.PrefixLoader({"!theme": jinja2.FileSystemLoader(str(self.default / folder))})
             escape = (jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False,
                                                default=False) if html_only else True)
-            self._environments[folder] = jinja2.Environment(
+            self._environments[folder] = FastEnvironment(
                 loader=jinja2.ChoiceLoader([*own, theme]), autoescape=escape,
                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                 keep_trailing_newline=True, auto_reload=False)  # a changed theme is a new Theme
