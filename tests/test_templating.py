@@ -8,9 +8,9 @@ from typing import Any
 
 import jinja2
 import pytest
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from statusgen.site.templating import FastContext, FastEnvironment
+from statusgen.site.templating import FastContext, FastEnvironment, output_escape
 
 
 @jinja2.pass_context
@@ -96,3 +96,11 @@ def test_the_environment_uses_the_fast_parts() -> None:
     assert isinstance(environment.from_string("{{ 1 }}").new_context(), FastContext)
     assert "environment.output_escape(" in environment.compile("{{ x }}", raw=True)
     assert "escape(" not in environment.compile("{{ x }}", raw=True).replace("output_escape(", "")
+
+
+def test_text_is_escaped_as_markupsafe_escapes_it() -> None:
+    for text in ["", "plain", "<a href='x' title=\"y\">&amp; & ; &#39;</a>", "é ’ \x7f \u2028 <<>>", "&&''\"\""]:
+        assert output_escape(text) == str(escape(text))
+        assert type(output_escape(text)) is str
+    for value in [Markup("<b>"), 3, 1.5, None, ["<"], Markup("&amp;")]:
+        assert output_escape(value) == escape(value)
