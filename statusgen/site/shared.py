@@ -58,7 +58,8 @@ class SharedPieces:
         self.shapes: dict[Hashable, _Shape] = {}
         self.macros: dict[str, Any] = {}
         self.marked: list[str] = []
-        self.resolved: dict[Hashable, str | tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self.resolved: dict[Hashable, Any] = {}
+        """Each piece's resolved links by where it shows (`resolve`): None when seen once."""
         self.taking: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], bool]] = {}
 
     def piece(self, name: str, path: str, absolute_links: bool, args: dict[str, Any],
@@ -85,9 +86,13 @@ class SharedPieces:
             inside = any(target.startswith(folder) for target in shape.targets)
             where = ("page", path) if inside else ("beside", folder.rstrip("/").rpartition("/")[0])
         key = (name, shape.current, arg_key, absolute_links, where)
-        resolved = self.resolved.get(key)
-        if resolved is None:
-            resolved = self.resolved[key] = self.resolve(shape, self.link_for(path, absolute_links))
+        resolved = self.resolved.get(key, _UNSEEN)
+        if resolved is None or resolved is _UNSEEN:
+            # Kept from its second use on: an incident's summary shows once in most places
+            # (once per component list), the header and footer on every page of a folder.
+            made = self.resolve(shape, self.link_for(path, absolute_links))
+            self.resolved[key] = None if resolved is _UNSEEN else made
+            resolved = made
         if isinstance(resolved, str):
             return Markup(resolved)
         texts, names = resolved
@@ -144,6 +149,9 @@ class SharedPieces:
             self.shapes[key] = _Shape(pieces, frozenset(c[1:] for c in self.marked if c[0] == "L"), current,
                                       reusable=list(pieces[1::2]) == self.marked, args=tuple(args.values()))
         return self.shapes[key]
+
+
+_UNSEEN = object()
 
 
 def _identity(value: Any) -> Hashable:
