@@ -51,9 +51,9 @@ def exploding() -> str:
     raise ValueError("boom")
 
 
-GLOBALS = dict(seen=seen, environment_kind=environment_kind, autoescaping=autoescaping, labels=Labels(),
-               marked=Marked(), stops=stops, markup=Markup("<b>bold</b>"), text="<i>&amp;</i>", number=3,
-               items=["a<", Markup("b<br>")], method="x".upper, builtin=len, cls=dict)
+GLOBALS = {"seen": seen, "environment_kind": environment_kind, "autoescaping": autoescaping, "labels": Labels(),
+           "marked": Marked(), "stops": stops, "markup": Markup("<b>bold</b>"), "text": "<i>&amp;</i>", "number": 3,
+           "items": ["a<", Markup("b<br>")], "method": "x".upper, "builtin": len, "cls": dict}
 
 TEMPLATE = """\
 {{ text }} {{ markup }} {{ number }} {{ none }} {{ 1.5 }} {{ [text] }} {{ text | safe }} {{ markup | e }}

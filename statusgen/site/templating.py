@@ -38,8 +38,8 @@ _PLAIN = {types.FunctionType: True, types.MethodType: True, types.BuiltinFunctio
 
 
 def _plain(cls: type) -> bool:
-    if cls not in _PLAIN:
-        call = getattr(cls, "__call__", None)
+    if cls not in _PLAIN:  # the `__call__` its instances run, looked up as Python does
+        call = next((vars(base)["__call__"] for base in cls.__mro__ if "__call__" in vars(base)), None)
         _PLAIN[cls] = type(call) is types.FunctionType and not hasattr(call, "jinja_pass_arg")
     return _PLAIN[cls]
 
@@ -48,17 +48,17 @@ class FastContext(jinja2.runtime.Context):
     """Jinja's context, calling plain functions without the checks they cannot need."""
 
     @internalcode
-    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (as Jinja's own)
-        if not _plain(type(__obj)) or hasattr(__obj, "jinja_pass_arg"):
-            return super().call(__obj, *args, **kwargs)
+    def call(self, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if not _plain(type(obj)) or hasattr(obj, "jinja_pass_arg"):
+            return super().call(obj, *args, **kwargs)
         if kwargs:
             kwargs.pop("_loop_vars", None)
             kwargs.pop("_block_vars", None)
         try:
-            return __obj(*args, **kwargs)
+            return obj(*args, **kwargs)
         except StopIteration:
-            return __self.environment.undefined("value was undefined because a callable raised a"
-                                                " StopIteration exception")
+            return self.environment.undefined("value was undefined because a callable raised a"
+                                              " StopIteration exception")
 
 
 def output_escape(value: Any) -> str:

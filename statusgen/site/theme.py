@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import jinja2
 import jinja2.runtime
@@ -160,7 +160,7 @@ class _Fields:
     time of day and locale, not once per moment: a 10,000-incident site shows 40,000
     different moments, but only a few thousand dates and times of day."""
 
-    __slots__ = ("value", "locale", "cache")
+    __slots__ = ("cache", "locale", "value")
 
     def __init__(self, value: date | datetime, locale: Locale, cache: dict[tuple[str, object], str]) -> None:
         self.value, self.locale, self.cache = value, locale, cache
@@ -224,7 +224,8 @@ class Translator:
             if isinstance(value, datetime):
                 return format_datetime(value, pattern, locale=self.locale)
             return format_date(value, pattern, locale=self.locale)
-        return parse_date_pattern(pattern).format % _Fields(value, self.locale, self._fields)  # type: ignore[no-any-return]
+        layout = cast(str, parse_date_pattern(pattern).format)  # a `%` template (babel types it loosely)
+        return layout % _Fields(value, self.locale, self._fields)
 
     def language(self, code: str) -> str:
         """A language's name in this one, as it reads inside a sentence (`Engels`, `anglais`)."""
