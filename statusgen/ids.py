@@ -12,13 +12,18 @@ import hashlib
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+_PAIRS = [ALPHABET[value % 36] + ALPHABET[value // 36] for value in range(36 * 36)]
+"""Two base-36 digits, least significant first, for each value below 36²: twelve digits
+in six steps (every page and feed entry shows a few ids)."""
+
+
 def public_id(kind: str, key: str) -> str:
     number = int.from_bytes(hashlib.sha256(f"statusgen:{kind}:{key}".encode()).digest()[:10], "big")
-    chars = []
-    for _ in range(12):
-        number, digit = divmod(number, 36)
-        chars.append(ALPHABET[digit])
-    return "".join(chars)
+    pairs = []
+    for _ in range(6):
+        number, pair = divmod(number, 36 * 36)
+        pairs.append(_PAIRS[pair])
+    return "".join(pairs)
 
 
 def page_id(base_url: str) -> str:

@@ -31,7 +31,6 @@ from statusgen.site.theme import Theme, Translator
 from statusgen.site.uptime import ComponentUptime
 
 _STATUS = Markup('<span class="status s-{0}"><span class="icon" aria-hidden="true"></span>{1}</span>')
-_TIME = Markup('<time datetime="{0}">{1}</time>')
 _IMPACT = Markup('<span class="impact i-{0}">{1}</span>')
 _AUTOMATIC = Markup("<p>{0}</p>")
 _LANG = Markup(' lang="{0}"')
@@ -85,8 +84,11 @@ class TemplateHelpers:
         return self.snippets[key]
 
     def time(self, moment: datetime) -> Markup:
+        """A moment as the reader's words in `<time datetime>`; most moments are on a page
+        or two, so this is made often: an f-string, not `Markup.format` (three times as slow)."""
         if moment not in self.snippets:
-            self.snippets[moment] = _TIME.format(moment.isoformat(), self.t.datetime(moment))
+            self.snippets[moment] = Markup(f'<time datetime="{escape(moment.isoformat())}">'
+                                           f'{escape(self.t.datetime(moment))}</time>')
         return self.snippets[moment]
 
     def uptime_bars(self, component_id: str) -> Markup:

@@ -58,43 +58,73 @@ class SharedPieces:
         self.shapes: dict[Hashable, _Shape] = {}
         self.macros: dict[str, Any] = {}
         self.marked: list[str] = []
-        self.resolved: dict[tuple[str, str], dict[Hashable, list[str]]] = {}
-        """Pieces with their links resolved, by where the pages that show them are (their
-        links read the same from there): see `forget`."""
+        self.resolved: dict[tuple[str, str], dict[Hashable, Any]] = {}
+        """Each piece's resolved links (`resolve`) by where it shows, then by piece: None
+        when seen once there (see `piece`); a place no page is left to use is `forget`-ed."""
+        self.taking: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], bool]] = {}
 
     def piece(self, name: str, path: str, absolute_links: bool, args: dict[str, Any],
               slots: dict[str, str]) -> Markup:
         """Shared piece `name` made with `args` (those its macro takes), as it shows on the
         page at `path`, with `slots` filled; `current` is the page's path when the page is
         one of the piece's links and its macro takes `current`."""
-        macro = self.macro(name)
-        args = {key: value for key, value in args.items() if key in macro.arguments}
-        arg_key = tuple((key, _identity(value)) for key, value in sorted(args.items()))
-        shape = self.shape(name, None, args, arg_key)
-        if path in shape.targets and "current" in macro.arguments:  # the page is one of the links
-            shape = self.shape(name, path, args, arg_key)
+        taken, takes_current = self.accepted(name, tuple(args))
+        arg_key = tuple([(key, _identity(args[key])) for key in taken])
+        shape = self.shapes.get((name, None, arg_key)) or self.shape(name, None, {k: args[k] for k in taken}, arg_key)
+        if takes_current and path in shape.targets:  # the page is one of the links
+            shape = self.shape(name, path, {k: args[k] for k in taken}, arg_key)
         if not shape.reusable:  # made for this page alone, with its own links
             module = self.theme.macro(name, name.removesuffix(".html"),
                                       **self.context(self.link_for(path, absolute_links),
                                                      lambda slot: Markup(slots.get(slot, ""))))
-            current = {"current": shape.current} if "current" in macro.arguments else {}
-            return Markup(self.theme.reporting(name, lambda: module(**args, **current)))
-        folder = path.rpartition("/")[0] + "/" if "/" in path else ""
-        inside = any(target.startswith(folder) for target in shape.targets)
-        where = ("page", path) if inside or not folder else ("beside", folder.rstrip("/").rpartition("/")[0])
+            current = {"current": shape.current} if takes_current else {}
+            return Markup(self.theme.reporting(name, lambda: module(**{k: args[k] for k in taken}, **current)))
+        slash = path.rfind("/")
+        folder = path[:slash + 1]
+        if slash < 0:
+            where: tuple[str, str] = ("page", path)
+        else:
+            inside = any(target.startswith(folder) for target in shape.targets)
+            where = ("page", path) if inside else ("beside", folder.rstrip("/").rpartition("/")[0])
         key = (name, shape.current, arg_key, absolute_links)
-        resolved = self.resolved.get(where) if where[0] == "beside" else {}  # a page's own: used once
-        pieces = None if resolved is None else resolved.get(key)
-        if pieces is None:
-            link = self.link_for(path, absolute_links)
-            pieces = [piece if n % 2 == 0 else str(escape(link(piece[1:]))) if piece[0] == "L" else piece
-                      for n, piece in enumerate(shape.pieces)]
-            if where[0] == "beside":
-                self.resolved.setdefault(where, {})[key] = pieces
-        if len(pieces) == 1:
-            return Markup(pieces[0])
-        return Markup("".join(piece if n % 2 == 0 or piece[0] != "S" else slots.get(piece[1:], "")
-                              for n, piece in enumerate(pieces)))
+        there = self.resolved.setdefault(where, {}) if where[0] == "beside" else None  # a page's own: used once
+        resolved = _UNSEEN if there is None else there.get(key, _UNSEEN)
+        if resolved is None or resolved is _UNSEEN:
+            # Kept from its second use on: an incident's summary shows once in most places
+            # (once per component list), the header and footer on every page of a folder.
+            made = self.resolve(shape, self.link_for(path, absolute_links))
+            if there is not None:
+                there[key] = None if resolved is _UNSEEN else made
+            resolved = made
+        if isinstance(resolved, str):
+            return Markup(resolved)
+        texts, names = resolved
+        parts = [texts[0]]
+        for slot, text in zip(names, texts[1:]):
+            parts += (slots.get(slot, ""), text)
+        return Markup("".join(parts))
+
+    def accepted(self, name: str, given: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+        """Which of the `given` argument names piece `name`'s macro takes (sorted), and
+        whether it takes `current`."""
+        key = (name, given)
+        if key not in self.taking:
+            arguments = self.macro(name).arguments
+            self.taking[key] = (tuple(sorted(k for k in given if k in arguments)), "current" in arguments)
+        return self.taking[key]
+
+    @staticmethod
+    def resolve(shape: _Shape, link: Callable[[str], str]) -> str | tuple[tuple[str, ...], tuple[str, ...]]:
+        """`shape` with its links resolved by `link`: the text, or the texts between its
+        slots and the slots' names."""
+        texts, names = [shape.pieces[0]], []
+        for marker, text in zip(shape.pieces[1::2], shape.pieces[2::2]):
+            if marker[0] == "L":
+                texts[-1] += str(escape(link(marker[1:]))) + text
+            else:
+                names.append(marker[1:])
+                texts.append(text)
+        return texts[0] if not names else (tuple(texts), tuple(names))
 
     def forget(self, folder: str) -> None:
         """Forget the pieces resolved for pages in the folders of `folder` (such as one
@@ -128,6 +158,9 @@ class SharedPieces:
             self.shapes[key] = _Shape(pieces, frozenset(c[1:] for c in self.marked if c[0] == "L"), current,
                                       reusable=list(pieces[1::2]) == self.marked, args=tuple(args.values()))
         return self.shapes[key]
+
+
+_UNSEEN = object()
 
 
 def _identity(value: Any) -> Hashable:

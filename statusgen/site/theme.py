@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import jinja2
 import jinja2.runtime
 from markupsafe import Markup, escape
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import DateTimeFormat, format_date, format_datetime
+from babel.dates import parse_pattern as parse_date_pattern
 from babel.numbers import parse_pattern
 from babel.units import format_unit
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 import statusgen
 from statusgen.errors import BuildError, ContentError, ContentErrors
 from statusgen.content.yamlsource import parse_document
+from statusgen.site.templating import FastEnvironment
 
 T = TypeVar("T")
 
@@ -62,7 +64,7 @@ class Theme:
             theme = jinja2.PrefixLoader({"!theme": jinja2.FileSystemLoader(str(self.default / folder))})
             escape = (jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False,
                                                default=False) if html_only else True)
-            self._environments[folder] = jinja2.Environment(
+            self._environments[folder] = FastEnvironment(
                 loader=jinja2.ChoiceLoader([*own, theme]), autoescape=escape,
                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                 keep_trailing_newline=True, auto_reload=False)  # a changed theme is a new Theme
@@ -143,18 +145,64 @@ def _is_plural(value: dict[str, Any]) -> bool:
     return "other" in value
 
 
+_PREDEFINED = frozenset(("full", "long", "medium", "short"))
+"""Babel's named formats, which it expands itself: formatted by babel whole."""
+_DATE_FIELDS = frozenset("GyYuQqMLwWdDFgEec")
+"""Pattern fields that depend only on the local date (and the locale)."""
+_CLOCK_FIELDS = frozenset("abBhHKkmsSA")
+"""Pattern fields that depend only on the local time of day; zone fields (`z`, `Z`, `v`,
+`O`, `X`, ...) depend on the moment and are formatted by babel each time."""
+
+
+class _Fields:
+    """A moment's fields for a babel pattern (`pattern.format % fields`, as babel's own
+    `DateTimePattern.apply` does), each field formatted by babel once per local date or
+    time of day and locale, not once per moment: a 10,000-incident site shows 40,000
+    different moments, but only a few thousand dates and times of day."""
+
+    __slots__ = ("cache", "locale", "value")
+
+    def __init__(self, value: date | datetime, locale: Locale, cache: dict[tuple[str, object], str]) -> None:
+        self.value, self.locale, self.cache = value, locale, cache
+
+    def __getitem__(self, name: str) -> str:
+        value = self.value
+        if name[0] in _DATE_FIELDS:
+            key: tuple[str, object] = (name, value.date() if isinstance(value, datetime) else value)
+        elif name[0] in _CLOCK_FIELDS and isinstance(value, datetime):
+            key = (name, value.time())
+        else:
+            return DateTimeFormat(value, self.locale)[name]
+        if key not in self.cache:
+            self.cache[key] = DateTimeFormat(value, self.locale)[name]
+        return self.cache[key]
+
+
 class Translator:
-    """`t(key, **values)` for templates, with CLDR plurals and dates from babel."""
+    """`t(key, **values)` for templates, with CLDR plurals and dates from babel.
+
+    What babel formats is kept per translator (one per language and build): the same
+    dates, times of day, durations and percentages recur on thousands of pages."""
 
     def __init__(self, lang: str, messages: dict[str, Any], tz: ZoneInfo) -> None:
         self.lang = lang
         self.locale = Locale.parse(lang.replace("-", "_"))
         self.messages = messages
         self.tz = tz
-        self._datetimes: dict[datetime, str] = {}  # babel is slow; the same moments recur
+        self._datetimes: dict[datetime, str] = {}
         self._dates: dict[date, str] = {}
+        self._plain: dict[str, str] = {}  # messages without values, by key
+        self._fields: dict[tuple[str, object], str] = {}  # see _Fields
+        self._formatted: dict[tuple[object, ...], str] = {}  # durations, percentages, units
 
     def __call__(self, key: str, count: int | None = None, **values: Any) -> str:
+        if count is None and not values:  # most calls: a label, the same every time
+            if key not in self._plain:
+                self._plain[key] = self._message(key, None, values)
+            return self._plain[key]
+        return self._message(key, count, values)
+
+    def _message(self, key: str, count: int | None, values: dict[str, Any]) -> str:
         message: Any = self.messages
         for part in key.split("."):
             message = message.get(part) if isinstance(message, dict) else None
@@ -168,6 +216,17 @@ class Translator:
             return Markup(escape(str(message))).format(count=count, **values)
         return str(message).format(count=count, **values)
 
+    def _pattern(self, value: date | datetime, key: str) -> str:
+        """`value` in the pattern of translation `key` (babel's `format_date` and
+        `format_datetime`, for a value already in the site's timezone)."""
+        pattern = self(key)
+        if pattern in _PREDEFINED:
+            if isinstance(value, datetime):
+                return format_datetime(value, pattern, locale=self.locale)
+            return format_date(value, pattern, locale=self.locale)
+        layout = cast(str, parse_date_pattern(pattern).format)  # a `%` template (babel types it loosely)
+        return layout % _Fields(value, self.locale, self._fields)
+
     def language(self, code: str) -> str:
         """A language's name in this one, as it reads inside a sentence (`Engels`, `anglais`)."""
         return self.locale.languages.get(code) or code
@@ -176,21 +235,23 @@ class Translator:
         """A moment in the site timezone, with the zone named: `28 Nov 2026, 09:20 CET`."""
         if moment not in self._datetimes:
             local = moment.astimezone(self.tz)
-            self._datetimes[moment] = (f"{format_datetime(local, self('format_datetime'), locale=self.locale)} "
-                                       f"{local.tzname()}")
+            self._datetimes[moment] = f"{self._pattern(local, 'format_datetime')} {local.tzname()}"
         return self._datetimes[moment]
 
     def date(self, moment: datetime | date) -> str:
         day = moment.astimezone(self.tz).date() if isinstance(moment, datetime) else moment
         if day not in self._dates:
-            self._dates[day] = format_date(day, self("format_date"), locale=self.locale)
+            self._dates[day] = self._pattern(day, "format_date")
         return self._dates[day]
 
     def month(self, moment: datetime) -> str:
-        return format_date(moment.astimezone(self.tz).date(), self("format_month"), locale=self.locale)
+        return self._pattern(moment.astimezone(self.tz).date(), "format_month")
 
     def duration(self, length: timedelta) -> str:
         minutes = max(0, int(length.total_seconds() // 60))
+        return self._once(("duration", minutes), lambda: self._duration(minutes))
+
+    def _duration(self, minutes: int) -> str:
         days, rest = divmod(minutes, 1440)
         hours, minutes = divmod(rest, 60)
         units = [("duration-day", days), ("duration-hour", hours), ("duration-minute", minutes)]
@@ -201,6 +262,9 @@ class Translator:
         """`99.84%`, `99,84 %`: the locale's percent format with two decimals."""
         if value is None:
             return self("no_data")
+        return self._once(("percent", value, digits), lambda: self._percent(value, digits))
+
+    def _percent(self, value: float, digits: int) -> str:
         floor = int(value * 10**digits) / 10**digits  # never show 100% for a day with downtime
         pattern = parse_pattern(self.locale.percent_formats[None].pattern)
         pattern.frac_prec = (digits, digits)
@@ -219,6 +283,12 @@ class Translator:
         shown = round(value, 1)
         text = format_unit(shown, "duration-minute", length="short", locale=self.locale)
         return f"{text} ({self.duration(timedelta(minutes=shown))})" if shown >= 60 else text
+
+    def _once(self, key: tuple[object, ...], make: Callable[[], str]) -> str:
+        """What `make` formats for `key`, made once per translator."""
+        if key not in self._formatted:
+            self._formatted[key] = make()
+        return self._formatted[key]
 
     @property
     def language_name(self) -> str:

@@ -55,11 +55,14 @@ def file_of(path: str) -> str:
 
 
 def relative(from_path: str, to_path: str) -> str:
-    """A link from the page at `from_path` to `to_path` (both site paths)."""
-    here = file_of(from_path).split("/")[:-1]
+    """A link from the page at `from_path` to `to_path` (both site paths); called for every
+    link of every page, so it walks the parts once."""
+    here = from_path.split("/")[:-1]  # the page's folders (`file_of` keeps them)
     there = to_path.split("/")
     common = 0
-    while common < min(len(here), len(there) - 1) and here[common] == there[common]:
+    for mine, theirs in zip(here, there[:-1]):
+        if mine != theirs:
+            break
         common += 1
     link = "../" * (len(here) - common) + "/".join(there[common:])
     return link or "./"

@@ -1,0 +1,106 @@
+"""`FastEnvironment` (statusgen/site/templating.py) renders what Jinja renders: the same
+calls, context passing, escaping and errors, with fewer steps per call and value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import jinja2
+import pytest
+from markupsafe import Markup, escape
+
+from statusgen.site.templating import FastContext, FastEnvironment, output_escape
+
+
+@jinja2.pass_context
+def seen(context: jinja2.runtime.Context, name: str) -> str:
+    return f"{name}={context.get(name)!r}"
+
+
+@jinja2.pass_environment
+def environment_kind(environment: jinja2.Environment) -> str:
+    return type(environment).__name__.replace("Fast", "")
+
+
+@jinja2.pass_eval_context
+def autoescaping(eval_ctx: jinja2.nodes.EvalContext) -> str:
+    return f"autoescape={eval_ctx.autoescape}"
+
+
+class Labels:
+    """A callable object, as the translator is."""
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return f"<{key}>{values}"
+
+
+class Marked:
+    """A callable object whose `__call__` wants the context."""
+
+    @jinja2.pass_context
+    def __call__(self, context: jinja2.runtime.Context, name: str) -> str:
+        return f"marked {name}={context.get(name)!r}"
+
+
+def stops() -> Iterator[int]:
+    raise StopIteration
+
+
+def exploding() -> str:
+    raise ValueError("boom")
+
+
+GLOBALS = {"seen": seen, "environment_kind": environment_kind, "autoescaping": autoescaping, "labels": Labels(),
+           "marked": Marked(), "stops": stops, "markup": Markup("<b>bold</b>"), "text": "<i>&amp;</i>", "number": 3,
+           "items": ["a<", Markup("b<br>")], "method": "x".upper, "builtin": len, "cls": dict}
+
+TEMPLATE = """\
+{{ text }} {{ markup }} {{ number }} {{ none }} {{ 1.5 }} {{ [text] }} {{ text | safe }} {{ markup | e }}
+{{ labels("k", a=text) }} {{ method() }} {{ builtin(items) }} {{ cls(a=1) }} {{ stops() is undefined }}
+{{ seen("number") }} {{ environment_kind() }} {{ autoescaping() }} {{ marked("number") }}
+{% for item in items %}{% set inner = loop.index %}{{ seen("item") }} {{ seen("inner") }} {{ marked("item") }} {{ item }}|{% endfor %}
+{% macro box(value, caller=none) %}[{{ value }}{% if caller %}{{ caller() }}{% endif %}]{% endmacro %}
+{{ box(text) }} {{ box(markup) }} {% call box(number) %}{{ text }}{% endcall %}
+{% set block %}{{ text }}{{ markup }}{% endset %}{{ block }} {{ block | length }}
+{% filter upper %}{{ text }}{{ markup }}{% endfilter %}
+{% autoescape false %}{{ text }}{{ markup }}{% endautoescape %}
+{% autoescape number > 2 %}{{ text }}{{ markup }}{% endautoescape %}
+{% block main %}{{ seen("text") }}{% endblock %}
+"""
+
+
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_the_same_output_as_jinja(autoescape: bool) -> None:
+    def render(environment_class: type[jinja2.Environment]) -> str:
+        environment = environment_class(autoescape=autoescape, undefined=jinja2.StrictUndefined)
+        return environment.from_string(TEMPLATE).render(**GLOBALS)
+
+    fast = render(FastEnvironment)
+    assert fast == render(jinja2.Environment)
+    assert "marked number=3" in fast and fast.count("marked item=") == 2 and f"autoescape={autoescape}" in fast
+    assert fast.startswith("&lt;i&gt;&amp;amp;&lt;/i&gt;") is autoescape
+
+
+def test_errors_and_strict_undefined_as_in_jinja() -> None:
+    for environment_class in (FastEnvironment, jinja2.Environment):
+        environment = environment_class(autoescape=True, undefined=jinja2.StrictUndefined)
+        with pytest.raises(ValueError, match="boom"):
+            environment.from_string("{{ exploding() }}").render(exploding=exploding)
+        with pytest.raises(jinja2.UndefinedError):
+            environment.from_string("{{ missing(1) }}").render()
+
+
+def test_the_environment_uses_the_fast_parts() -> None:
+    environment = FastEnvironment(autoescape=True)
+    assert isinstance(environment.from_string("{{ 1 }}").new_context(), FastContext)
+    assert "environment.output_escape(" in environment.compile("{{ x }}", raw=True)
+    assert "escape(" not in environment.compile("{{ x }}", raw=True).replace("output_escape(", "")
+
+
+def test_text_is_escaped_as_markupsafe_escapes_it() -> None:
+    for text in ["", "plain", "<a href='x' title=\"y\">&amp; & ; &#39;</a>", "é ’ \x7f \u2028 <<>>", "&&''\"\""]:
+        assert output_escape(text) == str(escape(text))
+        assert type(output_escape(text)) is str
+    for value in [Markup("<b>"), 3, 1.5, None, ["<"], Markup("&amp;")]:
+        assert output_escape(value) == escape(value)
