@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
+import re
 import socket
 import ssl
 import stat
@@ -542,6 +544,17 @@ def test_the_dot_line_is_held_back_and_leading_dots_are_doubled() -> None:
     assert data_lines(b"a\n.\n.b\nc") == b"a\r\n..\r\n..b\r\nc\r\n"
     assert data_lines(b"a\r\n\r\n") == b"a\r\n\r\n"
     assert not data_lines(message(1).data).endswith(b"\r\n.\r\n")
+
+
+def test_data_lines_is_the_plain_rule_for_every_mix_of_dots_and_line_ends() -> None:
+    """The fast path for CRLF-only messages (what the stencil makes) gives what the plain
+    rule gives: every line end CRLF, every leading dot doubled."""
+    line_end, leading_dot = re.compile(rb"\r\n|\r|\n"), re.compile(rb"^\.", re.MULTILINE)
+    pick = random.Random(15)
+    for _ in range(20_000):
+        data = bytes(pick.choice(b".\r\nab") for _ in range(pick.randint(0, 12)))
+        plain = leading_dot.sub(b"..", line_end.sub(b"\r\n", data))
+        assert data_lines(data) == (plain if plain.endswith(b"\r\n") else plain + b"\r\n"), data
 
 
 # ── SMTP over TLS, with a certificate made for the test ─────────────────────────────

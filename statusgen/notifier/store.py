@@ -417,9 +417,12 @@ class SqliteNotifyStore:
         return dict(self._db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
 
     def _set(self, delivery_id: int, state: str, error: str | None = None, attempt: bool = False) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE deliveries SET state = ?, error = ?, attempts = attempts + ?, updated_at = ?"
-                       " WHERE id = ?", (state, error, int(attempt), self._now(), delivery_id))
+        """One statement, committed when it returns: outside an explicit transaction SQLite
+        runs it in one of its own (autocommit), as durable as BEGIN … COMMIT around it and a
+        third of the calls (two of these per message)."""
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET state = ?, error = ?, attempts = attempts + ?, updated_at = ?"
+                             " WHERE id = ?", (state, error, int(attempt), self._now(), delivery_id))
 
     def committing(self, delivery_id: int) -> None:
         self._set(delivery_id, "committing", attempt=True)

@@ -108,7 +108,8 @@ _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 def data_lines(data: bytes) -> bytes:
     """The message as DATA carries it: CRLF line ends, a leading `.` doubled (so that a
     line holding only `.` is not taken for the end), ending in CRLF, without the final `.`."""
-    crlf = data.count(b"\r\n")
-    if not (data.count(b"\n") == crlf == data.count(b"\r") and b"\n." not in data and not data.startswith(b".")):
-        data = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", data))  # else: already as DATA carries it
+    if data.count(b"\n") == data.count(b"\r\n") == data.count(b"\r"):  # CRLF only, as the stencil writes
+        data = (b"." if data.startswith(b".") else b"") + data.replace(b"\r\n.", b"\r\n..")
+    else:
+        data = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", data))
     return data if data.endswith(b"\r\n") else data + b"\r\n"
