@@ -16,11 +16,14 @@ pending, as a claimed batch always did.
 
 The process is forked before any other thread of the run starts (the webhooks' thread,
 the SMTP connections), so it inherits no lock another thread holds; it ignores Ctrl-C
-(the parent ends it) and ends when the pipe closes.
+(the parent ends it), ends when the pipe closes, and dies with the parent (on Linux,
+PR_SET_PDEATHSIG): a killed run leaves no process behind holding its output or the
+store's lock, which the fork shares.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import multiprocessing.connection
@@ -80,8 +83,8 @@ class ForkedComposer:
         self._pipe, theirs = context.Pipe()
         gc.freeze()  # what the parent made so far stays shared with the child, not copied
         try:
-            self._process = context.Process(target=_serve, args=(theirs, composer), name="statusgen-composer",
-                                            daemon=True)
+            self._process = context.Process(target=_serve, args=(theirs, composer, self._pipe),
+                                            name="statusgen-composer", daemon=True)
             self._process.start()
         finally:
             gc.unfreeze()
@@ -124,10 +127,26 @@ class ForkedComposer:
             self._process.join()
 
 
-def _serve(pipe: multiprocessing.connection.Connection, compose: Callable[[Delivery], Outgoing]) -> None:
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (prctl PR_SET_PDEATHSIG); elsewhere
+    the closed pipe ends it once it next reads."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _serve(pipe: multiprocessing.connection.Connection, compose: Callable[[Delivery], Outgoing],
+           parents: multiprocessing.connection.Connection) -> None:
     """In the process: make each batch's messages until the pipe says None or closes. An
     error making one message is sent back in its place, and the batch ends there."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parents.close()  # the fork's copy of the parent's end: else the pipe never closes when the parent dies
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:  # it died before that
+        return
     while True:
         try:
             batch = pipe.recv()
