@@ -13,7 +13,9 @@ write to the store (another message's `committing`, usually a millisecond later,
 same statement) or before the next read. Until then the row says `committing`, which a
 killed run's successor reports as `uncertain` and never sends again: the same as a run
 killed between the server's 250 and the `sent` record, a window this widens by one
-message's hand-over. It saves one of the two commits per message.
+message's hand-over. A connection's own next `committing` writes its last `sent`, so a
+killed run still leaves at most one uncertain delivery per connection. It saves one of the
+two commits per message.
 
 A run holds the store for its whole life (`running`), reads what was announced and queues
 what is new under `detecting`, then takes the queue in batches (`claim`). In the SQLite
