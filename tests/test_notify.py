@@ -707,3 +707,20 @@ def test_the_forked_composer_keeps_the_order_and_raises_an_error_in_its_place() 
     finally:
         composer.close()
     assert not composer._process.is_alive()
+
+
+def test_the_forked_composer_ends_quietly_when_the_run_stops_taking(capfd: pytest.CaptureFixture[str]) -> None:
+    """A run that stops (the database went away, Ctrl-C) closes the pipe while the process
+    still makes the batches ahead: it ends without a word (no traceback in the run's output)."""
+    from statusgen.notifier.composer import ForkedComposer
+
+    def slow(number: Any) -> Any:
+        time.sleep(0.01)
+        return number
+
+    composer = ForkedComposer(slow)  # type: ignore[arg-type]
+    taken = composer.compose(iter([list(range(50)) for _ in range(5)]))
+    assert next(taken) == 0
+    composer.close()
+    assert composer._process.exitcode == 0
+    assert "Traceback" not in capfd.readouterr().err

@@ -161,4 +161,7 @@ def _serve(pipe: multiprocessing.connection.Connection, compose: Callable[[Deliv
             except Exception as error:  # noqa: BLE001 - raised again in the parent, in its place
                 made.append(error)
                 break
-        pipe.send(made)
+        try:
+            pipe.send(made)
+        except OSError:  # the parent stopped taking (it ended the run, or died): nothing to say
+            return
