@@ -647,3 +647,80 @@ def test_export_and_remove_read_and_scrub_the_notifier_store_in_the_database(
     states = site.backend.states(site.root)
     assert "app@example.org" not in states and sum(r.startswith("erased:") for r in states) == 1
     assert not (site.root / ".statusgen" / "notify.db").exists()
+
+
+# ── a large send's emails made in a forked process ─────────────────────────────────────
+
+from statusgen.notifier.composer import ForkedComposer  # noqa: E402
+
+FORKED_INIT = ForkedComposer.__init__
+
+
+def outbox_after_one_incident(make_site: MakeSite, subscribers: str, monkeypatch: pytest.MonkeyPatch,
+                              fork_from: int) -> dict[str, bytes]:
+    """Every file the outbox gets for one incident, with emails made in a process of their
+    own from `fork_from` waiting ones."""
+    from statusgen.notifier import composer
+    monkeypatch.setattr(composer, "FORK_FROM", fork_from)
+    forks: list[int] = []
+    monkeypatch.setattr(composer.ForkedComposer, "__init__",
+                        lambda self, made: (forks.append(1), FORKED_INIT(self, made))[1])
+    root = make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": subscribers}, name=f"site-{fork_from}")
+    env = {"STATUSGEN_SECRET_KEY": SECRET}
+    build(root, root / "public", "2026-11-30T08:00:00+01:00")
+    notify(root, env=env, stream=io.StringIO())
+    (root / "incidents" / "app.md").write_text(textwrap.dedent(APP_DOWN.format(more="")))
+    build(root, root / "public", "2026-11-30T10:00:00+01:00")
+    report = notify(root, env=env, stream=io.StringIO())
+    assert len(forks) == (1 if fork_from == 0 else 0) and report.counts["sent"] == report.queued
+    return {file.name: file.read_bytes() for file in (root / ".statusgen" / "outbox" / "new").iterdir()}
+
+
+def test_emails_made_in_a_forked_process_are_the_same_bytes(make_site: MakeSite,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """250 subscribers (more than two claimed batches), both languages, all or some
+    components: the same files, byte for byte, whichever process made them."""
+    subscribers = SUBSCRIBERS + "".join(
+        f"- {{email: p{n:03d}@example.org, language: {('nl', 'en')[n % 2]}"
+        f"{', components: [eu-dcc]' if n % 3 else ''}}}\n" for n in range(250))
+    here = outbox_after_one_incident(make_site, subscribers, monkeypatch, fork_from=10**9)
+    forked = outbox_after_one_incident(make_site, subscribers, monkeypatch, fork_from=0)
+    assert len(here) == 3 + 250 and forked == here  # all@, app@, group@ and the 250
+
+
+def test_the_forked_composer_keeps_the_order_and_raises_an_error_in_its_place() -> None:
+    from statusgen.notifier.composer import ForkedComposer
+
+    def made(number: Any) -> Any:
+        if number == 7:
+            raise ValueError("To: expected one address")
+        return number * 10
+
+    composer = ForkedComposer(made)  # type: ignore[arg-type]
+    try:
+        assert list(composer.compose(iter([[1, 2], [3], [4, 5, 6]]))) == [10, 20, 30, 40, 50, 60]
+        taken = []
+        with pytest.raises(ValueError, match="To: expected one address"):
+            for outgoing in composer.compose(iter([[1, 2], [3, 7, 8], [9]])):
+                taken.append(outgoing)
+        assert taken == [10, 20, 30]
+    finally:
+        composer.close()
+    assert not composer._process.is_alive()
+
+
+def test_the_forked_composer_ends_quietly_when_the_run_stops_taking(capfd: pytest.CaptureFixture[str]) -> None:
+    """A run that stops (the database went away, Ctrl-C) closes the pipe while the process
+    still makes the batches ahead: it ends without a word (no traceback in the run's output)."""
+    from statusgen.notifier.composer import ForkedComposer
+
+    def slow(number: Any) -> Any:
+        time.sleep(0.01)
+        return number
+
+    composer = ForkedComposer(slow)  # type: ignore[arg-type]
+    taken = composer.compose(iter([list(range(50)) for _ in range(5)]))
+    assert next(taken) == 0
+    composer.close()
+    assert composer._process.exitcode == 0
+    assert "Traceback" not in capfd.readouterr().err

@@ -18,7 +18,7 @@ from statusgen.database import DatabaseError, connect, schema_version
 from statusgen.errors import UsageError
 from statusgen.notifier.events import Event
 from statusgen.notifier.pgstore import MIGRATIONS, STORE, PostgresNotifyStore, copy_sqlite, is_empty
-from statusgen.notifier.store import SCHEMA_VERSION, NotifyStore, SqliteNotifyStore
+from statusgen.notifier.store import SCHEMA_VERSION, SENT_AT_MOST, NotifyStore, SqliteNotifyStore
 from tests.pgstores import upgrade_stores
 
 EVENT = Event("a/update/1", "incident_created", "a", "1", ("app",))
@@ -101,6 +101,46 @@ def test_the_ledger_survives_a_reopen_and_never_resends_a_handed_over_message(op
         assert reopened.mark_interrupted() == 1
     assert reopened.counts() == {"sent": 1, "uncertain": 1}
     assert reopened.pending() == [] and reopened.waiting() == 0
+
+
+def test_a_sent_is_written_with_the_next_write_and_until_then_reads_committing(tmp_path: Path) -> None:
+    """The SQLite store saves a commit per message: `sent` goes to the file with the next
+    write (the next message's `committing`, in one statement) or before a read or close.
+    Until then the file says `committing` (a killed run: uncertain, never sent again, as
+    the test above shows), never `pending`."""
+    store = started(SqliteNotifyStore(tmp_path / "notify.db"))
+    store.queue([(EVENT, CONTEXT, CROWD)], {EVENT.key}, {})
+    a, b, c, d = store.claim(4)
+    file = sqlite3.connect(tmp_path / "notify.db")
+
+    def states() -> list[str]:
+        return [file.execute("SELECT state FROM deliveries WHERE id = ?", (x.id,)).fetchone()[0] for x in (a, b, c, d)]
+
+    store.committing(a.id)
+    store.sent(a.id)
+    assert states() == ["committing", "pending", "pending", "pending"]
+    store.committing(b.id)
+    assert states() == ["sent", "committing", "pending", "pending"]
+    store.sent(b.id)
+    store.committing(c.id)
+    store.retry_later(c.id, "451 try again")  # any write takes the sent ones along
+    assert states() == ["sent", "sent", "pending", "pending"]
+    assert file.execute("SELECT attempts, error FROM deliveries WHERE id IN (?, ?) ORDER BY id",
+                        (b.id, c.id)).fetchall() == [(1, None), (2, "451 try again")]
+    store.committing(d.id)
+    store.sent(d.id)
+    assert store.waiting() == len(CROWD) - 3 and states()[3] == "sent"  # a read writes them first
+    held = store.claim(SENT_AT_MOST)
+    for delivery in held:
+        store.committing(delivery.id)
+    for delivery in held:  # never more than SENT_AT_MOST kept back, whatever the connections do
+        store.sent(delivery.id)
+    assert file.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'sent'").fetchone()[0] == 3 + SENT_AT_MOST  # a, b, d and the held ones
+    store.committing(held[0].id)  # (again: one left unwritten for close)
+    store.sent(held[0].id)
+    assert file.execute("SELECT state FROM deliveries WHERE id = ?", (held[0].id,)).fetchone()[0] == "committing"
+    store.close()
+    assert file.execute("SELECT state FROM deliveries WHERE id = ?", (held[0].id,)).fetchone()[0] == "sent"
 
 
 def test_transient_failures_stay_queued_for_the_next_run_and_permanent_ones_do_not(open_store: Open) -> None:

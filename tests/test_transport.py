@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
+import re
 import socket
 import ssl
 import stat
@@ -40,6 +42,9 @@ class Relay:
     `answer_mail`, `answer_rcpt`, `answer_data` or `hold` (async, before answering the dot)."""
 
     DROP = "drop"
+
+    pipelining = False
+    """Offer PIPELINING (RFC 2920): the client then writes MAIL, RCPT and DATA at once."""
 
     def __init__(self) -> None:
         self.port = 0
@@ -79,7 +84,7 @@ class Relay:
         session.host_name = hostname
         with self.changed:
             self.sessions.add(id(session))
-        return responses
+        return [responses[0], "250-PIPELINING", *responses[1:]] if self.pipelining else responses
 
     async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:
         if (answer := self.answer_ehlo(session)) is not None:
@@ -143,13 +148,15 @@ class Relay:
         return Counter(recipient for _, recipients, _, _ in self.accepted for recipient in recipients)
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[..., Any]]:
-    """Start a relay (a `Relay` or a subclass of it); stopped after the test."""
+@pytest.fixture(params=["one by one", "pipelined"])
+def serve(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """Start a relay (a `Relay` or a subclass of it); stopped after the test. Every test
+    runs twice: against a relay that offers PIPELINING and against one that does not."""
     controllers: list[LoopbackController] = []
 
     def start(relay: Relay | None = None, **options: Any) -> Any:
         relay = relay or Relay()
+        relay.pipelining = request.param == "pipelined"
         controller = LoopbackController(relay, ready_timeout=WAIT, server_hostname="relay.test", **options)
         controller.start()
         controllers.append(controller)
@@ -539,6 +546,17 @@ def test_the_dot_line_is_held_back_and_leading_dots_are_doubled() -> None:
     assert not data_lines(message(1).data).endswith(b"\r\n.\r\n")
 
 
+def test_data_lines_is_the_plain_rule_for_every_mix_of_dots_and_line_ends() -> None:
+    """The fast path for CRLF-only messages (what the stencil makes) gives what the plain
+    rule gives: every line end CRLF, every leading dot doubled."""
+    line_end, leading_dot = re.compile(rb"\r\n|\r|\n"), re.compile(rb"^\.", re.MULTILINE)
+    pick = random.Random(15)
+    for _ in range(20_000):
+        data = bytes(pick.choice(b".\r\nab") for _ in range(pick.randint(0, 12)))
+        plain = leading_dot.sub(b"..", line_end.sub(b"\r\n", data))
+        assert data_lines(data) == (plain if plain.endswith(b"\r\n") else plain + b"\r\n"), data
+
+
 # ── SMTP over TLS, with a certificate made for the test ─────────────────────────────
 
 @pytest.fixture(scope="module")
@@ -811,3 +829,84 @@ def test_progress_counts_from_many_threads() -> None:
 def test_addresses_are_masked() -> None:
     assert masked("spoc@partner.example") == "s***@partner.example"
     assert masked("not an address") == "***"
+
+
+# ── SMTP: pipelining (RFC 2920), against a scripted server ──────────────────────────────
+
+class Scripted:
+    """A one-connection SMTP server that offers PIPELINING and answers MAIL, RCPT and DATA
+    only once all three have arrived (a client that waited for each answer would time out).
+    `rcpt_answer` is what RCPT gets for an address; DATA gets 354 even after a refused RCPT,
+    as a lax server does. Keeps every chunk of commands it answered and every message."""
+
+    def __init__(self, rcpt_answer: Callable[[bytes], bytes] = lambda address: b"250 OK") -> None:
+        self.rcpt_answer = rcpt_answer
+        self.groups: list[bytes] = []
+        self.messages: list[bytes] = []
+        self.resets = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self._listener.accept()
+        with connection, self._listener:
+            buffer = b""
+
+            def until(marker: bytes) -> bytes:
+                nonlocal buffer
+                while marker not in buffer:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        raise EOFError
+                    buffer += chunk
+                found, buffer = buffer.split(marker, 1)
+                return found + marker
+
+            connection.sendall(b"220 scripted\r\n")
+            until(b"\r\n")
+            connection.sendall(b"250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            try:
+                while True:
+                    line = until(b"\r\n")
+                    if line.upper().startswith(b"RSET"):
+                        self.resets += 1
+                        connection.sendall(b"250 OK\r\n")
+                        continue
+                    if line.upper().startswith(b"QUIT"):
+                        connection.sendall(b"221 bye\r\n")
+                        return
+                    group = line + until(b"DATA\r\n")
+                    self.groups.append(group)
+                    address = group.split(b"RCPT TO:<", 1)[1].split(b">", 1)[0]
+                    connection.sendall(b"250 OK\r\n" + self.rcpt_answer(address) + b"\r\n354 go on\r\n")
+                    while len(buffer) < 3:  # enough to tell an empty message (a lone dot) from a body
+                        buffer += connection.recv(65536)
+                    body = until(b".\r\n") if buffer.startswith(b".\r\n") else until(b"\r\n.\r\n")
+                    self.messages.append(body)
+                    refused = not self.rcpt_answer(address).startswith(b"2")
+                    connection.sendall(b"554 no valid recipients\r\n" if refused else b"250 queued\r\n")
+            except EOFError:
+                return
+
+
+def test_a_pipelining_server_gets_mail_rcpt_and_data_in_one_write() -> None:
+    server, ledger = Scripted(), RecordingLedger()
+    smtp(server.port, connections=1).deliver(messages(3), ledger, quiet())
+    assert ledger.outcomes() == {1: "sent", 2: "sent", 3: "sent"}
+    assert [group.split(b"\r\n")[:3] for group in server.groups] == [
+        [b"MAIL FROM:<status@example.org>", f"RCPT TO:<partner{n:04d}@example.org>".encode(), b"DATA"]
+        for n in (1, 2, 3)]
+    assert len(server.messages) == 3 and all(b"Subject: Incident" in body for body in server.messages)
+
+
+def test_a_refused_recipient_in_a_pipeline_ends_data_empty_and_the_next_message_goes_out() -> None:
+    server, ledger = Scripted(lambda address: b"550 no such user" if b"0002" in address else b"250 OK"), \
+        RecordingLedger()
+    smtp(server.port, connections=1).deliver(messages(3), ledger, quiet())
+    assert ledger.outcomes() == {1: "sent", 2: "failed", 3: "sent"}
+    assert ledger.history(2) == ["failed"]  # never committing: nothing could be delivered
+    assert ledger.error(2) == "RCPT TO: 550 no such user"
+    assert server.messages[1] == b".\r\n"  # the lone dot, after DATA's unexpected 354
+    assert server.resets == 1

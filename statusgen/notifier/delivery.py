@@ -30,7 +30,10 @@ from typing import Protocol, TextIO
 # ── the contract between the notifier, its store and a transport ──────────────────────
 
 class Ledger(Protocol):
-    """The notifier store's side of a delivery; thread-safe, every call commits before returning."""
+    """The notifier store's side of a delivery; thread-safe, every call commits before
+    returning, except that a store may write a `sent` with its next write (or before its
+    next read or close): until then the delivery reads `committing`, which after a crash
+    becomes `uncertain`, never `pending` (the SQLite store does, to save a commit)."""
 
     def committing(self, delivery_id: int) -> None: ...   # the message is about to be handed over for good
     def sent(self, delivery_id: int) -> None: ...

@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from statusgen.notifier.compose import render_email
-from statusgen.notifier.message import MailSettings, message_id
-from statusgen.notifier.stencil import Stencil
+from statusgen.notifier import composer as composer_module
+from statusgen.notifier.composer import Composer, ForkedComposer, can_fork
+from statusgen.notifier.message import MailSettings
 from statusgen.errors import DeliveryError, SetupError, UsageError
 from statusgen.notifier.events import Event, diff
 from statusgen.content.load import load_site
@@ -62,8 +62,7 @@ from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.delivery import Outgoing, Progress, Tally, Transport
 from statusgen.notifier.outbox import OutboxTransport
 from statusgen.notifier.smtp import SmtpTransport
-from statusgen.notifier.health import NOTICE_KIND, Endpoint
-from statusgen.notifier.notice import notice_email
+from statusgen.notifier.health import Endpoint
 from statusgen.notifier.webhookrun import Outcomes, Requests, queued_parts
 from statusgen.notifier.webhooks.network import NetworkPolicy, masked_url
 from statusgen.notifier.webhooks.transport import WebhookTransport
@@ -176,6 +175,19 @@ def _send(site_dir: Path, site: Site, snapshot: dict[str, Any], store: NotifySto
     of endpoints quarantined meanwhile (emails too). Returns the emails' tally (notices
     included), the webhooks' and their outcomes."""
     theme, settings = Theme(site_dir), mail_settings(site.config, channels.env)
+    composer = Composer(theme, settings, snapshot["site"])
+    # a large send's emails are made in a process of its own, forked before any other thread starts
+    forked = ForkedComposer(composer) if can_fork() and store.waiting("email") >= composer_module.FORK_FROM else None
+    try:
+        return _send_both(site_dir, site, store, channels, active, stream, theme, settings, composer, forked)
+    finally:
+        if forked is not None:
+            forked.close()
+
+
+def _send_both(site_dir: Path, site: Site, store: NotifyStore, channels: _Channels, active: tuple[Subscriber, ...],
+               stream: IO[str], theme: Theme, settings: MailSettings, composer: Composer,
+               forked: ForkedComposer | None) -> tuple[Tally, Tally, Outcomes]:
     outcomes = Outcomes(store, channels.audience, stream)
     requests = Requests(store, theme, settings, {s.key: s for s in active if s.webhook}, channels.env,
                         outcomes.is_stopped, stream)
@@ -184,7 +196,7 @@ def _send(site_dir: Path, site: Site, snapshot: dict[str, Any], store: NotifySto
         else None
     mail = Progress(stream=stream, zone=site.config.timezone)
     try:
-        _mail(_Messages(store, theme, settings, snapshot["site"]), channels, site_dir, site.config, mail)
+        _mail(_Messages(store, composer, forked), channels, site_dir, site.config, mail)
     except KeyboardInterrupt:
         raise  # the webhook thread ends with the process: what it held is reported uncertain next time
     except BaseException:
@@ -194,7 +206,7 @@ def _send(site_dir: Path, site: Site, snapshot: dict[str, Any], store: NotifySto
     if sender is not None:
         sender.wait()
     if outcomes.quarantined:  # their contacts' notices were queued while the emails went out
-        _mail(_Messages(store, theme, settings, snapshot["site"]), channels, site_dir, site.config, mail)
+        _mail(_Messages(store, composer), channels, site_dir, site.config, mail)
     return mail.tally(), hooks.tally() if sender is not None else Tally(), outcomes
 
 
@@ -372,12 +384,13 @@ def mail_settings(config: SiteConfig, env: Mapping[str, str]) -> MailSettings:
 class _Messages:
     """The queue's emails as messages, claimed from the store in batches as the transport
     asks for them (the first one goes out at once; a run running beside this one takes
-    other batches); each (event, language) is rendered once. How many there will be is not
-    known in advance: another run may take some. A quarantine notice (an event of kind
+    other batches); each (event, language) is rendered once (`composer.Composer`), here or,
+    for a large send, in a forked process (`forked`). How many there will be is not known in
+    advance: another run may take some. A quarantine notice (an event of kind
     `webhook_quarantined`) is an email like the others, made by `notice`."""
 
-    def __init__(self, store: NotifyStore, theme: Theme, settings: MailSettings, site: dict[str, Any]) -> None:
-        self.store, self.theme, self.settings, self.site = store, theme, settings, site
+    def __init__(self, store: NotifyStore, composer: Composer, forked: ForkedComposer | None = None) -> None:
+        self.store, self.composer, self.forked = store, composer, forked
         self._first: list[Delivery] = []
 
     def claim(self) -> bool:
@@ -385,25 +398,18 @@ class _Messages:
         self._first = self._first or self.store.claim(CLAIM_BATCH, "email")
         return bool(self._first)
 
-    def _claimed(self) -> Iterator[Delivery]:
+    def _batches(self) -> Iterator[list[Delivery]]:
         batch, self._first = self._first or self.store.claim(CLAIM_BATCH, "email"), []
         while batch:
-            yield from batch
+            yield batch
             batch = self.store.claim(CLAIM_BATCH, "email")
 
     def __iter__(self) -> Iterator[Outgoing]:
-        stencils: dict[tuple[str, str], Stencil] = {}
-        for delivery in self._claimed():
-            event, context, subscriber = delivery.event, delivery.context, delivery.subscriber
-            if event.kind == NOTICE_KIND:
-                yield notice_email(delivery.id, event, context, subscriber, self.site, self.theme, self.settings)
-                continue
-            key = (event.key, subscriber.language)
-            if key not in stencils:
-                rendered = render_email(event, context, subscriber.language, self.theme)
-                stencils[key] = Stencil(rendered, event, context, subscriber.language, self.settings)
-            yield Outgoing(delivery.id, self.settings.sender, subscriber.email,
-                           message_id(event, context, subscriber.email, self.settings), stencils[key](subscriber))
+        if self.forked is not None:
+            yield from self.forked.compose(self._batches())
+            return
+        for batch in self._batches():
+            yield from map(self.composer, batch)
 
 
 def _transport(chosen: Transport | str, site_dir: Path, config: SiteConfig, env: Mapping[str, str],

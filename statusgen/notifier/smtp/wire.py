@@ -6,6 +6,14 @@
 A server that loses the connection before the dot throws the message away (RFC 5321
 §4.1.1.4), so everything before it can be retried; the session records `committing` in
 the ledger between the two.
+
+When the server offers PIPELINING (RFC 2920), MAIL FROM, RCPT TO and DATA go out in one
+write and their three replies are read after it: one round trip instead of three, and a
+third of the system calls. The replies are judged in order, as they would have been one
+by one (the first refusal is the problem; the later ones are its consequence); a DATA that
+a server accepted although MAIL or RCPT was refused gets a lone `.` (RFC 2920 §3.1: with
+no accepted recipient nothing can be delivered) and the session is reset before the next
+message. The body still waits for DATA's 354, and the dot for the ledger.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from statusgen.notifier.delivery import Outgoing
-from statusgen.notifier.smtp.problems import Permanent, Refused, Uncertain, expect, reply_text
+from statusgen.notifier.smtp.problems import Permanent, Problem, Refused, Uncertain, expect, reply_text
 
 
 def send_up_to_the_dot(smtp: smtplib.SMTP, outgoing: Outgoing,
@@ -25,14 +33,40 @@ def send_up_to_the_dot(smtp: smtplib.SMTP, outgoing: Outgoing,
     MAIL FROM is written inside a slot of the relay's rate limit (`pace`, smtp/pace.py):
     it is what the relay counts."""
     options = _mail_options(smtp, outgoing)
-    smtp.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
-    with pace():  # smtplib's mail() without its wait for the answer, which needs no slot
-        smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(outgoing.sender)}{''.join(' ' + o for o in options)}")
-    expect(smtp.getreply(), "MAIL FROM", refuses=Refused)
-    expect(smtp.rcpt(outgoing.recipient), "RCPT TO")
-    smtp.putcmd("data")
-    expect(smtp.getreply(), "DATA", wanted=354)
+    smtp.command_encoding = encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+    mail = f"MAIL FROM:{quoted(outgoing.sender)}{''.join(' ' + o for o in options)}\r\n"
+    if smtp.has_extn("pipelining"):
+        commands = f"{mail}RCPT TO:{quoted(outgoing.recipient)}\r\nDATA\r\n".encode(encoding)
+        with pace():  # the slot is for MAIL FROM, the first of the three
+            smtp.send(commands)
+        _pipelined_replies(smtp)
+    else:
+        with pace():  # smtplib's mail() without its wait for the answer, which needs no slot
+            smtp.send(mail.encode(encoding))
+        expect(smtp.getreply(), "MAIL FROM", refuses=Refused)
+        expect(smtp.rcpt(outgoing.recipient), "RCPT TO")
+        smtp.putcmd("data")
+        expect(smtp.getreply(), "DATA", wanted=354)
     smtp.send(data_lines(outgoing.data))
+
+
+def _pipelined_replies(smtp: smtplib.SMTP) -> None:
+    """The replies to MAIL FROM, RCPT TO and DATA, all three read, then judged in order."""
+    replies = (smtp.getreply(), smtp.getreply(), smtp.getreply())
+    try:
+        expect(replies[0], "MAIL FROM", refuses=Refused)
+        expect(replies[1], "RCPT TO")
+        expect(replies[2], "DATA", wanted=354)
+    except Problem:
+        if replies[2][0] == 354:  # DATA taken without a recipient: end it empty, nothing is delivered
+            smtp.send(b".\r\n")
+            smtp.getreply()
+        raise
+
+
+def quoted(address: str) -> str:
+    """`smtplib.quoteaddr(address)`, without its parse for a plain address (two a message)."""
+    return f"<{address}>" if _PLAIN.fullmatch(address) else smtplib.quoteaddr(address)
 
 
 def end_data(smtp: smtplib.SMTP) -> None:
@@ -65,6 +99,8 @@ def _mail_options(smtp: smtplib.SMTP, outgoing: Outgoing) -> list[str]:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+"""An address `quoteaddr` writes as it is, in angle brackets (as stencil.PLAIN_ADDRESS)."""
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
@@ -72,5 +108,8 @@ _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 def data_lines(data: bytes) -> bytes:
     """The message as DATA carries it: CRLF line ends, a leading `.` doubled (so that a
     line holding only `.` is not taken for the end), ending in CRLF, without the final `.`."""
-    data = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", data))
+    if data.count(b"\n") == data.count(b"\r\n") == data.count(b"\r"):  # CRLF only, as the stencil writes
+        data = (b"." if data.startswith(b".") else b"") + data.replace(b"\r\n.", b"\r\n..")
+    else:
+        data = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", data))
     return data if data.endswith(b"\r\n") else data + b"\r\n"
