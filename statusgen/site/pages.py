@@ -282,8 +282,7 @@ class LanguagePages:
                        self.inputs.digests(chunk)),
                       item=group or self.site.components_by_id[item_id], is_group=group is not None,
                       follow_base=urls.component(config, lang, item_id), incidents=chunk, pagination=pagination)
-        archive = urls.component(config, lang, item_id, 1).rstrip("/").rpartition("/")[0]
-        self.shared_pieces.forget(archive)  # where its numbered pages are: no other page is there
+        self.shared_pieces.forget(urls.component_archive(config, lang, item_id))  # where its numbered pages are: no other page is there
 
     def content_page(self, content: Page) -> None:
         config, lang = self.config, self.lang

@@ -73,11 +73,8 @@ def snapshot_bytes(state: SiteState, theme: Theme, memo: RenderMemo | None = Non
     if memo is None:
         return b"".join(snapshot_chunks(state, theme))
     translators = _translators(state, theme)
-
-    def member(entry: IncidentState) -> bytes:
-        return _member(entry.id, _incident(state, entry, translators)).encode()
     parts = {key: _member(key, value).encode() for key, value in _site_part(state, memo).items()}
-    parts["incidents"] = _incidents_part(state, member, memo)
+    parts["incidents"] = _incidents_part(state, lambda entry: _incident_member(state, entry, translators), memo)
     carried: tuple[dict[str, bytes], bytes] | None = memo.carried("snapshot-file", memo.site_key)
     if carried is None or any(carried[0].get(key) is not value and carried[0].get(key) != value
                               for key, value in parts.items()) or len(carried[0]) != len(parts):
@@ -106,10 +103,15 @@ def snapshot_chunks(state: SiteState, theme: Theme) -> Iterator[bytes]:
             continue
         yield _dumps("incidents").encode() + b":{"
         for position, entry in enumerate(sorted(state.incidents, key=lambda entry: entry.id)):
-            text = _member(entry.id, _incident(state, entry, translators)).encode()
+            text = _incident_member(state, entry, translators)
             yield text if position == 0 else b"," + text
         yield b"}"
     yield b"}\n"
+
+
+def _incident_member(state: SiteState, entry: IncidentState, translators: dict[str, Translator]) -> bytes:
+    """One incident's `"id":{...}` text, as both `snapshot_chunks` and `snapshot_bytes` write it."""
+    return _member(entry.id, _incident(state, entry, translators)).encode()
 
 
 def _joined(parts: dict[str, bytes]) -> bytes:

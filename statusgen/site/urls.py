@@ -30,6 +30,11 @@ def component(config: SiteConfig, lang: str, component_id: str, page: int = 0) -
     return base if page == 0 else f"{base}page/{page}/"
 
 
+def component_archive(config: SiteConfig, lang: str, component_id: str) -> str:
+    """`components/ID/page/`, the folder that holds only that component's numbered pages."""
+    return f"{component(config, lang, component_id)}page/"
+
+
 def history(config: SiteConfig, lang: str, page: int = 0) -> str:
     """`history/`, the newest incidents (page 0), or `history/N/`, numbered from the oldest
     (`pages.history_pages`): a numbered page keeps its incidents as the site grows."""
