@@ -129,19 +129,21 @@ def security_headers(config: SiteConfig) -> dict[str, str]:
 
 def content_security_policy(config: SiteConfig) -> str:
     """What the pages load: their own scripts (live.js), stylesheet, icon and images, and
-    summary.json for live.js, all from the site's origin; no inline script or style, no
-    `eval`, no plugin. The subscribe form posts only to the subscription service, which
-    may be on another origin (`subscriptions.url`).
+    summary.json for live.js; no inline script or style, no `eval`, no plugin. The
+    subscribe form posts only to the subscription service, which may be on another origin
+    (`subscriptions.url`).
 
-    `'self'`, not the base path: a path in a source is ignored after a redirect anyway,
-    and the pages must work on a mirror or `statusgen serve` at another address. No page
-    is meant to be framed (the banner for partners' portals is a script, `embed/banner.js`,
-    which their page loads), so `frame-ancestors 'none'`.
+    The site's own files are `'self'` or below `base_url`: the 404 page links them by
+    absolute URL (it is served at any depth), so a copy served elsewhere (a host's preview
+    address, `statusgen serve`) still gets its styles. No narrower than `'self'` for the
+    rest: a path in a source is ignored after a redirect anyway. No page is meant to be
+    framed (the banner for partners' portals is a script, `embed/banner.js`, that their
+    page loads), so `frame-ancestors 'none'`.
     """
+    own = f"'self' {_csp_source(config.base_url)}"
     form = _csp_source(config.subscriptions_url) if config.subscriptions_url else "'none'"
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
-            f"connect-src 'self'; manifest-src 'self'; form-action {form}; frame-ancestors 'none'; "
-            "base-uri 'none'")
+    return (f"default-src 'none'; script-src {own}; style-src {own}; img-src {own}; font-src {own}; "
+            f"connect-src {own}; form-action {form}; frame-ancestors 'none'; base-uri 'none'")
 
 
 def _csp_source(url: str) -> str:
