@@ -23,10 +23,12 @@ import pytest
 from playwright import sync_api
 
 from statusgen.site.build import BuildResult, build
+from statusgen.authoring.serve import EVENTS
 from statusgen.site.seo import content_security_policy
 from tests.conftest import EXAMPLE_NOW
 from tests.siteheaders import VIOLATIONS, serve_with_headers
 from tests.test_incremental import copy_example
+from tests.test_serve import PAGE as PREVIEW_PAGE, TITLE, Server, original, server, write  # noqa: F401 (a fixture)
 from tests.test_subscribe_browser import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -220,3 +222,24 @@ def test_no_built_page_or_image_has_inline_code(published: BuildResult) -> None:
             assert parser.found == [], path
             checked += 1
     assert checked > 80
+
+
+def test_the_preview_keeps_to_the_policy_and_still_reloads_and_shows_errors(context: Any, server: Server) -> None:
+    """`statusgen serve` sends the site's policy; its live-reload script (a file, not inline)
+    still shows a broken build's errors over the page and reloads after the fix."""
+    visit = Visit(context, server.url + PREVIEW_PAGE)
+    try:
+        assert "script-src 'self'" in visit.response.headers["content-security-policy"]
+        text = original(server)
+        write(server, text.replace("impact: P1", "impact: P9"))
+        errors = visit.page.locator("#statusgen-errors")
+        errors.wait_for(timeout=30_000)
+        assert "impact: expected one of" in errors.inner_text()
+        assert errors.evaluate("e => getComputedStyle(e).position") == "fixed"  # its CSSOM styles applied
+        with visit.page.expect_navigation(timeout=30_000):  # the fixed build reloads the page
+            write(server, text.replace(TITLE, "en: Certificates as PDF were unavailable"))
+        assert "Certificates as PDF were unavailable" in visit.page.locator("h1").inner_text()
+        # the reload ends the first page's event stream: the only request that may fail
+        assert visit.violations() == [] and [p for p in visit.problems if EVENTS not in p] == []
+    finally:
+        visit.close()
