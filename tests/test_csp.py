@@ -24,6 +24,7 @@ from playwright import sync_api
 
 from statusgen.site.build import BuildResult, build
 from statusgen.authoring.serve import EVENTS
+from statusgen.markup import render_markdown
 from statusgen.site.seo import content_security_policy
 from tests.conftest import EXAMPLE_NOW
 from tests.siteheaders import VIOLATIONS, serve_with_headers
@@ -243,3 +244,11 @@ def test_the_preview_keeps_to_the_policy_and_still_reloads_and_shows_errors(cont
         assert visit.violations() == [] and [p for p in visit.problems if EVENTS not in p] == []
     finally:
         visit.close()
+
+
+def test_a_markdown_tables_alignment_survives_without_a_style_attribute() -> None:
+    """Python-Markdown writes `style="text-align: ..."`, which the sanitiser dropped (and the
+    policy would refuse): the column lost its alignment. It is written as `align` now."""
+    table = str(render_markdown("| Priority | Hours |\n|:--|--:|\n| P1 | 1 |"))
+    assert '<th align="left">Priority</th>' in table and '<td align="right">1</td>' in table
+    assert "style" not in table
