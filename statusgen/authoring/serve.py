@@ -5,10 +5,11 @@
                                         │                                       ▲
                                         └──── LiveStatus (build id, errors) ────┴── /__statusgen/events (SSE)
 
-The server serves the built folder as a static host would, and into every HTML response
-(never into the built files) it puts a small script that listens on
-`/__statusgen/events` and reloads the page when a new build is there, or shows the
-build's `PATH:LINE: message` errors over the page while the last good site stays
+The server serves the built folder as a static host would, with the site's security
+headers (`seo.security_headers`, as in `_headers`), and into every HTML response (never
+into the built files) it puts the tag of a small script, `/__statusgen/reload.js`, that
+listens on `/__statusgen/events` and reloads the page when a new build is there, or shows
+the build's `PATH:LINE: message` errors over the page while the last good site stays
 served. `/__statusgen/status` answers the same as JSON, for scripts and tests.
 
 The watcher's paths go to the `Builder`, which then looks only at those incident files
