@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright import sync_api
 
-from statusgen.site.build import BuildResult, build
 from statusgen.authoring.serve import EVENTS
 from statusgen.markup import render_markdown
+from statusgen.site.build import BuildResult, build
 from statusgen.site.seo import content_security_policy
 from tests.conftest import EXAMPLE_NOW
 from tests.siteheaders import VIOLATIONS, serve_with_headers
@@ -89,9 +89,11 @@ def site_url(published: BuildResult) -> Iterator[str]:
     extra = {PARTNER: ("text/html; charset=utf-8", PARTNER_PAGE), CONTROL: ("text/html; charset=utf-8", CONTROL_PAGE),
              "/negative-control.js": ("text/javascript", CONTROL_SCRIPT)}
     port = urlsplit(published.site.config.base_url).port
-    url = next(serve := serve_with_headers(published.out_dir, port, extra))
-    yield url
-    serve.close()
+    serving = serve_with_headers(published.out_dir, port, extra)
+    try:
+        yield next(serving)
+    finally:
+        serving.close()
 
 
 @pytest.fixture(scope="module")
