@@ -22,7 +22,10 @@ TAGS = {
 ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
 # Text with none of these characters renders the same as Markdown: skip the parser.
 MARKDOWN_SYNTAX = re.compile(r"[\\`*_{}\[\]<>#+|!~&]|^\s*(\d+[.)]|[-=]+)\s|\n\s*\n|\n\s*[-*+]\s|://|  \n", re.M)
-_markdown = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
+# A table column's alignment as `align`, which the sanitiser keeps, not as `style`, which it
+# drops (the site's Content-Security-Policy would refuse it anyway).
+_markdown = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"], output_format="html",
+                              extension_configs={"tables": {"use_align_attribute": True}})
 
 
 # Kept: the texts that recur (a component's description, "We are investigating."); a cache

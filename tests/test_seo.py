@@ -10,13 +10,18 @@ import pytest
 
 from statusgen.site.build import BuildResult
 from statusgen.content.model import SiteConfig, Text
-from statusgen.site.seo import headers, sitemaps
+from statusgen.site.seo import content_security_policy, headers, security_headers, sitemaps
 from tests.conftest import ROOT
+from tests.siteheaders import parse_headers, rules_for
 
 
-def config(base_url: str) -> SiteConfig:
+def config(base_url: str, subscriptions_url: str | None = None) -> SiteConfig:
     return SiteConfig(title=Text.same(("en",), "S"), description=None, base_url=base_url,
-                      languages=("en",), timezone=ZoneInfo("UTC"))
+                      languages=("en",), timezone=ZoneInfo("UTC"), subscriptions_url=subscriptions_url)
+
+
+SECURITY = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+            "Permissions-Policy")
 
 
 NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
@@ -50,9 +55,10 @@ def test_headers_let_other_sites_read_api_feeds_and_banner(example_build: BuildR
 def test_headers_follow_a_base_url_with_a_path() -> None:
     text = headers(config("https://example.org/status/"), ["index.html", "api/v2/status.json", "static/style.css"]).decode()
     rules = parse_headers(text)
-    assert rules_for(rules, "/status/api/v2/status.json") == {
-        "X-Content-Type-Options": ["nosniff"], "Referrer-Policy": ["strict-origin-when-cross-origin"],
-        "Cache-Control": ["public, max-age=60, stale-if-error=86400"], "Access-Control-Allow-Origin": ["*"]}
+    found = rules_for(rules, "/status/api/v2/status.json")
+    assert {name: found.pop(name) for name in SECURITY} == {
+        name: [value] for name, value in security_headers(config("https://example.org/status/")).items()}
+    assert found == {"Cache-Control": ["public, max-age=60, stale-if-error=86400"], "Access-Control-Allow-Origin": ["*"]}
     assert rules_for(rules, "/status/")["Cache-Control"] == ["public, max-age=60, stale-if-error=86400"]
     assert rules_for(rules, "/status/static/style.css")["Cache-Control"] == [
         "public, max-age=3600, stale-while-revalidate=86400"]
@@ -60,42 +66,6 @@ def test_headers_follow_a_base_url_with_a_path() -> None:
 
 
 # --- Cache-Control: _headers as Netlify and Cloudflare Pages read it ----------------------------
-
-Rules = list[tuple[str, list[tuple[str, str]]]]
-
-
-def parse_headers(text: str) -> Rules:
-    """`_headers` as the hosts read it: a path pattern at the start of a line, then its
-    indented `Name: value` lines; `#` starts a comment."""
-    rules: Rules = []
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line[0].isspace():
-            assert line.startswith("/"), line
-            rules.append((line.strip(), []))
-        else:
-            name, colon, value = line.strip().partition(":")
-            assert colon and rules, line
-            rules[-1][1].append((name.strip(), value.strip()))
-    return rules
-
-
-def matches(pattern: str, url_path: str) -> bool:
-    """A `*` at the end matches anything (a splat); otherwise the path must be the same."""
-    return url_path.startswith(pattern[:-1]) if pattern.endswith("*") else url_path == pattern
-
-
-def rules_for(rules: Rules, url_path: str) -> dict[str, list[str]]:
-    """Every header of every matching rule: several values for one name are what
-    Cloudflare Pages would join with a comma."""
-    found: dict[str, list[str]] = {}
-    for pattern, lines in rules:
-        if matches(pattern, url_path):
-            for name, value in lines:
-                found.setdefault(name, []).append(value)
-    return found
-
 
 def url_paths(outputs: dict[str, bytes]) -> list[str]:
     """Every URL path the built site answers: each file, and each folder with an index.html."""
@@ -138,6 +108,7 @@ def test_every_file_gets_exactly_one_cache_control_and_the_security_headers(exam
         found = rules_for(rules, path)
         assert len(found.get("Cache-Control", [])) == 1, (path, found)
         assert found["X-Content-Type-Options"] == ["nosniff"] and len(found["Referrer-Policy"]) == 1, path
+        assert all(len(found[name]) == 1 for name in SECURITY), path
         assert len(found.get("Access-Control-Allow-Origin", [])) <= 1, path
     assert len(rules) <= 100  # Cloudflare Pages reads no more
 
@@ -180,14 +151,45 @@ def nginx_map(entries: list[tuple[str, str]], uri: str) -> str:
 def test_the_readme_nginx_snippet_sends_what_headers_says(example_build: BuildResult) -> None:
     snippet = readme_nginx()
     maps = nginx_maps(snippet)
-    sent = dict(re.findall(r"add_header (\S+) (\S+) always;", snippet))
-    assert set(sent) == {"Cache-Control", "Access-Control-Allow-Origin", "X-Content-Type-Options", "Referrer-Policy"}
+    sent = {name: value.strip('"') for name, value in re.findall(r'add_header (\S+) ("[^"]*"|\S+) always;', snippet)}
+    assert set(sent) == {"Cache-Control", "Access-Control-Allow-Origin", *SECURITY}
     rules = parse_headers(example_build.outputs["_headers"].decode())
     for path in url_paths(example_build.outputs):
         nginx = {name: nginx_map(maps[value[1:]], path) if value.startswith("$") else value
                  for name, value in sent.items()}
         wanted = {name: values[0] for name, values in rules_for(rules, path).items()}
         assert {name: value for name, value in nginx.items() if value} == wanted, path
+
+
+# --- Content-Security-Policy -------------------------------------------------------------------------
+
+def policy(value: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy → {directive: sources}."""
+    parts = [part.split() for part in value.split(";") if part.strip()]
+    return {name: sources for name, *sources in parts}
+
+
+def test_every_file_gets_a_policy_without_inline_code_eval_or_framing(example_build: BuildResult) -> None:
+    rules = parse_headers(example_build.outputs["_headers"].decode())
+    (value,) = rules_for(rules, "/en/incidents/2026-11-03-pdf-certificates-unavailable/")["Content-Security-Policy"]
+    own = ["'self'", "https://status.example.org/"]  # the 404 page links by absolute URL
+    assert policy(value) == {
+        "default-src": ["'none'"], "script-src": own, "style-src": own, "img-src": own, "font-src": own,
+        "connect-src": own,
+        "form-action": ["https://status.example.org/subscriptions/"],  # the example's subscriptions.url
+        "frame-ancestors": ["'none'"], "base-uri": ["'none'"]}
+    assert rules_for(rules, "/")["X-Frame-Options"] == ["DENY"]
+    assert "Strict-Transport-Security" not in rules_for(rules, "/")  # the host's to send (README)
+
+
+@pytest.mark.parametrize(("subscriptions_url", "form_action"), [
+    ("https://subscribe.example.net:8443/s/", ["https://subscribe.example.net:8443/s/"]),  # another origin
+    (None, ["'none'"]),  # no form on the site posts anywhere
+    ("https://example.org/a;b,c'd/", ["https://example.org/a%3Bb%2Cc%27d/"]),  # cannot end the directive
+])
+def test_forms_may_post_only_to_the_subscription_service(subscriptions_url: str | None, form_action: list[str]) -> None:
+    found = policy(content_security_policy(config("https://status.example.org/", subscriptions_url)))
+    assert found["form-action"] == form_action and len(found) == 9
 
 
 def test_large_sites_get_a_sitemap_index(monkeypatch) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from statusgen.authoring.serve import EVENTS, inject
+from statusgen.authoring.serve import EVENTS, RELOAD, inject
 from tests.conftest import EXAMPLE_NOW
 from tests.test_incremental import OUTAGE, copy_example
 
@@ -45,6 +45,13 @@ class Server:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
+
+    def headers(self, path: str) -> Any:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=5) as response:
+                return response.headers
+        except urllib.error.HTTPError as error:
+            return error.headers
 
     def status(self) -> dict[str, Any]:
         return json.loads(self.get("__statusgen/status")[1])
@@ -113,7 +120,9 @@ def original(server: Server) -> str:
 def test_serve_rebuilds_on_edits_shows_errors_and_stops_on_ctrl_c(server: Server) -> None:
     code, html = server.get(PAGE)
     assert code == 200 and "PDF certificates unavailable for all partners" in html
-    assert "statusgen serve: live reload" in html and EVENTS in html
+    assert f'<script src="{RELOAD}" data-build="{server.status()["build"]}"></script>' in html
+    code, script = server.get(RELOAD.lstrip("/"))
+    assert code == 200 and "statusgen serve: live reload" in script and EVENTS in script
     on_disk = (server.site / "public" / PAGE / "index.html").read_text(encoding="utf-8")  # type: ignore[attr-defined]
     # the preview's reload script is served, never written: the page's only script is live.js
     assert "live reload" not in on_disk and EVENTS not in on_disk
@@ -195,14 +204,23 @@ def test_the_event_stream_sends_the_status_now_and_after_each_build(server: Serv
 
 def test_a_missing_page_is_the_sites_404_with_the_script(server: Server) -> None:
     code, html = server.get("no/such/page/")
-    assert code == 404 and "statusgen serve: live reload" in html and "<html" in html
+    assert code == 404 and f'<script src="{RELOAD}"' in html and "<html" in html
+
+
+def test_the_preview_sends_the_sites_security_headers(server: Server) -> None:
+    """The built site's own (`_headers`), so that a template that breaks its policy breaks here."""
+    built = (server.site / "public" / "_headers").read_text(encoding="utf-8").splitlines()  # type: ignore[attr-defined]
+    site_wide = built[1:built.index("/")]  # the first rule, `/*`
+    for path in (PAGE, "no/such/page/", "static/style.css", RELOAD.lstrip("/")):
+        headers = server.headers(path)
+        assert [f"  {name}: {headers[name]}" for name in ("Content-Security-Policy", "X-Content-Type-Options",
+                "Referrer-Policy", "X-Frame-Options", "Permissions-Policy")] == site_wide, path
 
 
 def test_the_script_goes_before_the_closing_body() -> None:
     page = inject(b"<html><body><p>x</p></body></html>", "1-1")
-    assert page.startswith(b"<html><body><p>x</p><script>") and page.endswith(b"</script>\n</body></html>")
-    assert b'var served = "1-1"' in page
-    assert inject(b"<p>no body</p>", None).startswith(b"<p>no body</p><script>")
+    assert page == b'<html><body><p>x</p><script src="/__statusgen/reload.js" data-build="1-1"></script>\n</body></html>'
+    assert inject(b"<p>no body</p>", None) == b'<p>no body</p><script src="/__statusgen/reload.js" data-build=""></script>\n'
 
 
 # ── nothing to serve: stop at once instead of serving 404s ───────────────────────────

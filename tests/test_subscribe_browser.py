@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ from statusgen.subscriptions.backend import StoreLocation
 from statusgen.subscriptions.merge import audience
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
+from tests.siteheaders import VIOLATIONS, serve_with_headers
 from tests.test_subscriptions import Service
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -29,11 +27,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *_: Any) -> None:
-        pass
 
 
 @pytest.fixture
@@ -46,15 +39,12 @@ def static_site(make_site: MakeSite) -> Iterator[tuple[Path, int, int]]:
         f"subscriptions: {{url: http://127.0.0.1:{service_port}/subscriptions/}}\n"
         "notify: {from: status@example.org}\n")})
     build(root, root / "public", "2026-11-30T12:00:00+01:00")
-    handler = functools.partial(_Quiet, directory=str(root / "public"))
-    server = ThreadingHTTPServer(("127.0.0.1", site_port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serving = serve_with_headers(root / "public", site_port)  # with its _headers: the form posts to another origin
+    next(serving)
     try:
         yield root, site_port, service_port
     finally:
-        server.shutdown()
-        server.server_close()
+        serving.close()
 
 
 def test_a_reader_subscribes_on_the_site_and_confirms_through_the_email(static_site: tuple[Path, int, int]) -> None:
@@ -64,13 +54,20 @@ def test_a_reader_subscribes_on_the_site_and_confirms_through_the_email(static_s
         try:
             with sync_api.sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{site_port}/subscribe/")
+                context = browser.new_context()
+                context.add_init_script(VIOLATIONS)
+                page = context.new_page()
+                violations = lambda: page.evaluate("window.__violations")  # noqa: E731
+                response = page.goto(f"http://127.0.0.1:{site_port}/subscribe/")
+                assert response and f"form-action http://127.0.0.1:{service_port}/subscriptions/;" in (
+                    response.headers["content-security-policy"])
+                assert violations() == []
                 page.get_by_label("Email address").fill("reader@partner.example")
                 page.get_by_label("Mobile app").check()
                 page.get_by_role("button", name="Subscribe").click()
                 page.wait_for_url(f"http://127.0.0.1:{service_port}/subscriptions/subscribe")
                 assert page.locator("h1").inner_text().strip()
+                assert violations() == []  # the service's page under the service's own policy
                 assert sink.wait_for(1), "no confirmation email arrived"
                 (message,) = sink.to("reader@partner.example")
                 text = message.get_body(("plain",)).get_content()
@@ -80,8 +77,10 @@ def test_a_reader_subscribes_on_the_site_and_confirms_through_the_email(static_s
                 site, listed = load_site(root)
                 store = StoreLocation(path=root / ".statusgen" / "subscriptions.db")
                 assert audience(site, listed, store) == ()  # a GET confirms nothing
+                assert violations() == []
                 page.locator("form button[type=submit]").click()
                 page.wait_for_load_state()
+                assert violations() == []
                 browser.close()
             subscribers = audience(site, listed, store)
             assert [(s.email, s.components) for s in subscribers] == [("reader@partner.example", ("dcc-app",))]

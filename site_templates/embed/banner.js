@@ -31,10 +31,14 @@ if(items.every(([,i])=>seen(i)))return;
 const [r,i]=items[0],n=items.length-1,
 host=document.createElement('statusgen-banner'),
 root=host.attachShadow({mode:'open'});
-// Inline, so that the host page's rules for unknown elements cannot restyle the box.
+// Set through the CSSOM, so that the host page's rules for unknown elements cannot restyle
+// the box and a Content-Security-Policy without 'unsafe-inline' styles allows it.
 host.style.cssText='all:initial;display:block';
 host.setAttribute('role','status');
-root.innerHTML='<style>'+CSS+'</style><div class="b r'+r+'"><p><a class="n"></a> <span></span> <a class="m"></a></p><button type="button"><span aria-hidden="true">&times;</span></button></div>';
+// A constructed stylesheet, for the same reason: such a policy blocks a <style> element,
+// which is left only for browsers without one (before 2023).
+let y;try{y=new CSSStyleSheet;y.replaceSync(CSS);root.adoptedStyleSheets=[y]}catch(e){y=0}
+root.innerHTML=(y?'':'<style>'+CSS+'</style>')+'<div class="b r'+r+'"><p><a class="n"></a> <span></span> <a class="m"></a></p><button type="button"><span aria-hidden="true">&times;</span></button></div>';
 const [a,t,m]=root.querySelectorAll('a,span'),b=root.querySelector('button');
 a.textContent=i.name;
 a.href=link(i.shortlink);

@@ -5,10 +5,11 @@
                                         │                                       ▲
                                         └──── LiveStatus (build id, errors) ────┴── /__statusgen/events (SSE)
 
-The server serves the built folder as a static host would, and into every HTML response
-(never into the built files) it puts a small script that listens on
-`/__statusgen/events` and reloads the page when a new build is there, or shows the
-build's `PATH:LINE: message` errors over the page while the last good site stays
+The server serves the built folder as a static host would, with the site's security
+headers (`seo.security_headers`, as in `_headers`), and into every HTML response (never
+into the built files) it puts the tag of a small script, `/__statusgen/reload.js`, that
+listens on `/__statusgen/events` and reloads the page when a new build is there, or shows
+the build's `PATH:LINE: message` errors over the page while the last good site stays
 served. `/__statusgen/status` answers the same as JSON, for scripts and tests.
 
 The watcher's paths go to the `Builder`, which then looks only at those incident files
@@ -35,6 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from statusgen.site.build import Builder, BuildResult
+from statusgen.site.seo import security_headers
 from statusgen.content.config import site_folder
 from statusgen.errors import ContentErrors, SetupError, StatusgenError, UsageError
 from statusgen.site.theme import packaged_theme
@@ -62,9 +65,10 @@ ROOT_FILES = ("components.yaml", "subscribers.yaml")
 CHANGES = ("created", "modified", "deleted", "moved")
 """Event types that are edits: a build itself opens and reads every file."""
 
-LIVE_SCRIPT = """<script>/* statusgen serve: live reload (not in the built files) */
+RELOAD = "/__statusgen/reload.js"
+RELOAD_SCRIPT = """/* statusgen serve: live reload (not in the built files) */
 (function () {
-  var served = %(build)s, box = null;
+  var served = document.currentScript.dataset.build || null, box = null;
   function show(errors) {
     if (!box) {
       box = document.createElement("div");
@@ -84,8 +88,10 @@ LIVE_SCRIPT = """<script>/* statusgen serve: live reload (not in the built files
     else if (box) { box.remove(); box = null; }
   };
 })();
-</script>
-"""
+""" % {"events": EVENTS}
+"""The live-reload script, a file of its own (no inline script: the preview sends the
+site's Content-Security-Policy, as a host would); the page's tag gives it the build id.
+Its error box is styled through the CSSOM, which the policy allows."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,10 @@ class Status:
     building: bool = False
     errors: tuple[str, ...] = ()
     """The last build's errors, one `PATH:LINE: message` a line; empty when it was good."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """The security headers of the last good build's site (`seo.security_headers`): every
+    answer carries them, so a page that breaks the site's Content-Security-Policy breaks
+    in the preview too."""
 
     def as_json(self) -> str:
         return json.dumps({"build": self.build, "builds": self.builds, "building": self.building,
@@ -165,7 +175,8 @@ class Rebuilder:
             lines = [str(e) for e in error.errors] if isinstance(error, ContentErrors) else [f"statusgen: {error}"]
             self._failed(lines)
             return None
-        self.live.update(building=False, errors=(), build=f"{os.getpid()}-{self.live.current.builds}")
+        self.live.update(building=False, errors=(), build=f"{os.getpid()}-{self.live.current.builds}",
+                         headers=tuple(security_headers(result.site.config).items()))
         log.info("%s", result.summary())
         return result
 
@@ -278,8 +289,8 @@ def watch(site_dir: Path, out_dir: Path, changed: Callable[[Iterable[str] | None
 
 
 def inject(html: bytes, build: str | None) -> bytes:
-    """The page with the live-reload script put before its closing `</body>`."""
-    script = (LIVE_SCRIPT % {"build": json.dumps(build), "events": EVENTS}).encode()
+    """The page with the live-reload script's tag put before its closing `</body>`."""
+    script = f'<script src="{RELOAD}" data-build="{escape(build or "")}"></script>\n'.encode()
     at = html.lower().rfind(b"</body>")
     return html + script if at < 0 else html[:at] + script + html[at:]
 
@@ -295,6 +306,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self._events()
         elif path == STATUS:
             self._send(200, "application/json", self.live.current.as_json().encode())
+        elif path == RELOAD:
+            self._send(200, "text/javascript; charset=utf-8", RELOAD_SCRIPT.encode())
         else:
             self._file(path)
 
@@ -335,6 +348,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")  # a preview is never stale
+        for name, value in self.live.current.headers:  # the site's own, as its host sends them
+            self.send_header(name, value)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:

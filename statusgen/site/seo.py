@@ -2,8 +2,9 @@
 
 Made from the list of output files, so every page is listed exactly once, with its
 translations as `hreflang` alternates. `_headers` (Netlify, Cloudflare Pages and others)
-lets other sites read the API, feeds, calendars, badges and the banner script, and says
-how long browsers and CDNs may keep each file (README, "Hosting and caching").
+lets other sites read the API, feeds, calendars, badges and the banner script, says
+how long browsers and CDNs may keep each file, and gives every file the site's security
+headers (README, "Hosting and caching"), which the live preview sends too.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ STATIC = "public, max-age=3600, stale-while-revalidate=86400"
 fingerprint (a site's own templates and the subscription service link them as they are),
 so an hour, not a year; after that a browser uses its copy once more while it refreshes it."""
 STATIC_DIR = "static"
+
+PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+"""Powerful features no status page uses, off for the page and anything it might ever embed."""
 
 
 def seo_outputs(paths: Iterable[str], config: SiteConfig) -> dict[str, bytes]:
@@ -95,8 +99,8 @@ def headers(config: SiteConfig, paths: Iterable[str]) -> bytes:
     rules never overlap: one per top-level file or folder of the output, `static/*` apart.
     """
     base = urlsplit(config.base_url).path or "/"
-    rules: dict[str, list[str]] = {f"{base}*": ["X-Content-Type-Options: nosniff",
-                                                "Referrer-Policy: strict-origin-when-cross-origin"]}
+    rules: dict[str, list[str]] = {f"{base}*": [f"{name}: {value}"
+                                                for name, value in security_headers(config).items()]}
     for pattern, value in cache_rules(paths):
         rules.setdefault(base + pattern, []).append(f"Cache-Control: {value}")
     prefixes = [urls.lang_prefix(config, lang) for lang in config.languages]
@@ -104,6 +108,48 @@ def headers(config: SiteConfig, paths: Iterable[str]) -> bytes:
         rules.setdefault(base + path, []).append("Access-Control-Allow-Origin: *")
     return "".join(f"{pattern}\n" + "".join(f"  {line}\n" for line in lines)
                    for pattern, lines in rules.items()).encode()
+
+
+def security_headers(config: SiteConfig) -> dict[str, str]:
+    """The headers every file of the site gets, wherever it is served (`_headers`, the
+    README's nginx snippet, `statusgen serve`).
+
+    No Strict-Transport-Security: it binds the whole host (other paths on it too, when the
+    site lives below a path) for as long as its max-age, so it belongs to whoever runs the
+    host's TLS, not to a folder of static files (README, "Hosting and caching").
+    """
+    return {
+        "Content-Security-Policy": content_security_policy(config),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Frame-Options": "DENY",
+        "Permissions-Policy": PERMISSIONS,
+    }
+
+
+def content_security_policy(config: SiteConfig) -> str:
+    """What the pages load: their own scripts (live.js), stylesheet, icon and images, and
+    summary.json for live.js; no inline script or style, no `eval`, no plugin. The
+    subscribe form posts only to the subscription service, which may be on another origin
+    (`subscriptions.url`).
+
+    The site's own files are `'self'` or below `base_url`: the 404 page links them by
+    absolute URL (it is served at any depth), so a copy served elsewhere (a host's preview
+    address, `statusgen serve`) still gets its styles. No narrower than `'self'` for the
+    rest: a path in a source is ignored after a redirect anyway. No page is meant to be
+    framed (the banner for partners' portals is a script, `embed/banner.js`, that their
+    page loads), so `frame-ancestors 'none'`.
+    """
+    own = f"'self' {_csp_source(config.base_url)}"
+    form = _csp_source(config.subscriptions_url) if config.subscriptions_url else "'none'"
+    return (f"default-src 'none'; script-src {own}; style-src {own}; img-src {own}; font-src {own}; "
+            f"connect-src {own}; form-action {form}; frame-ancestors 'none'; base-uri 'none'")
+
+
+def _csp_source(url: str) -> str:
+    """A URL as a CSP source expression: the characters that would end a directive, a
+    policy or a quoted keyword percent-encoded (CSP compares paths percent-decoded)."""
+    return url.replace(";", "%3B").replace(",", "%2C").replace("'", "%27")
 
 
 def cache_rules(paths: Iterable[str]) -> list[tuple[str, str]]:

@@ -24,7 +24,8 @@ host=document.createElement('statusgen-banner'),
 root=host.attachShadow({mode:'open'});
 host.style.cssText='all:initial;display:block';
 host.setAttribute('role','status');
-root.innerHTML='<style>'+CSS+'</style><div class="b r'+r+'"><p><a class="n"></a> <span></span> <a class="m"></a></p><button type="button"><span aria-hidden="true">&times;</span></button></div>';
+let y;try{y=new CSSStyleSheet;y.replaceSync(CSS);root.adoptedStyleSheets=[y]}catch(e){y=0}
+root.innerHTML=(y?'':'<style>'+CSS+'</style>')+'<div class="b r'+r+'"><p><a class="n"></a> <span></span> <a class="m"></a></p><button type="button"><span aria-hidden="true">&times;</span></button></div>';
 const [a,t,m]=root.querySelectorAll('a,span'),b=root.querySelector('button');
 a.textContent=i.name;
 a.href=link(i.shortlink);
