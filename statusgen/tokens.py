@@ -13,7 +13,8 @@ tells nobody without the secret anything: it is encrypted, not only signed (vers
     token     = base64url without padding (VERSION + AES-SIV(key[purpose], plaintext, aad=VERSION))
     plaintext = purpose index (1 byte) + signing time (4 bytes, seconds since 1970, big-endian,
                 until 2106)
-                + the lowercase address (UTF-8) + 0x80 + zero bytes to a multiple of 16
+                + the lowercase address (UTF-8; a lone surrogate, which YAML can write, kept)
+                + 0x80 + zero bytes to a multiple of 16
 
 AES-SIV (RFC 5297) authenticates as it encrypts: a changed, truncated or forged token does
 not decrypt. It is deterministic (no nonce): the same address, purpose and second give the
@@ -81,7 +82,8 @@ class TokenError(ValueError):
 def make_token(secret: str, purpose: str, email: str, now: datetime | None = None) -> str:
     """A URL-safe opaque token for `purpose` on `email`, made at `now` (default: the clock)."""
     cipher = _cipher(secret, purpose)
-    plaintext = _HEAD.pack(PURPOSES.index(purpose), _timestamp(now)) + email.strip().lower().encode("utf-8")
+    address = email.strip().lower().encode("utf-8", "surrogatepass")
+    plaintext = _HEAD.pack(PURPOSES.index(purpose), _timestamp(now)) + address
     plaintext += b"\x80" + b"\x00" * (-(len(plaintext) + 1) % BLOCK)
     sealed = VERSION + cipher.encrypt(plaintext, [VERSION])
     return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
@@ -106,7 +108,7 @@ def read_token(secret: str, purpose: str, token: str, max_age: timedelta | None 
         raise TokenError(f"this link was not made to {purpose}")
     if not 0 <= _timestamp(now) - signed_at <= age.total_seconds():
         raise TokenError(f"this {purpose} link has expired")
-    return plaintext[_HEAD.size:].rstrip(b"\x00")[:-1].decode("utf-8")
+    return plaintext[_HEAD.size:].rstrip(b"\x00")[:-1].decode("utf-8", "surrogatepass")
 
 
 def _timestamp(now: datetime | None) -> int:

@@ -147,6 +147,11 @@ def test_a_token_shows_neither_the_address_nor_the_purpose_nor_the_time(purpose:
     assert read_token(SECRET, purpose, token, now=NOW) == address.strip().lower()
 
 
+def test_any_text_round_trips_also_a_lone_surrogate_yaml_can_write() -> None:
+    for address in ("a\ud800b@x.example", "\x00@x.example", "é" * 200):
+        assert read_token(SECRET, "manage", make_token(SECRET, "manage", address, NOW), now=NOW) == address
+
+
 def test_the_check_for_addresses_finds_them_in_the_old_tokens() -> None:
     """`leaks` is what the service's test relies on: it finds the address in the tokens
     that used to be made (readable base64 JSON), at every alignment."""
