@@ -3,7 +3,8 @@ logs of proxies and CDNs. A whole journey through the real service (waitress on 
 a real SMTP server, the SQLite store, a real notifier run): subscribe, confirm, a
 notification, manage, unsubscribe from the page and by one click; every URL in every
 email (bodies and headers), every URL in every page, every Location header and every log
-line of the service is searched for the address in any encoding (tests/addressforms.py)."""
+line of the service is searched for the address in any encoding (tests/addressforms.py).
+Links in emails sent before the opaque tokens still work, for their own purpose."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import html
 import logging
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -19,7 +21,8 @@ import pytest
 from tests.addressforms import leaks
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
-from tests.test_subscriptions import SITE_YAML, SUBSCRIBERS, Browser, Reply, Service, Site, links, one_click_url
+from tests.test_subscriptions import SECRET, SITE_YAML, SUBSCRIBERS, Browser, Reply, Service, Site, links, one_click_url
+from tests.test_tokens import old_token
 
 PERSON = "Reader+Status@Example.NET"
 """Mixed case and a `+`, which a URL would percent-encode."""
@@ -105,3 +108,34 @@ def test_no_url_of_a_whole_journey_carries_the_address(site: Site, service: Serv
 
     logged = [record.getMessage() for record in caplog.records if record.name.startswith(("statusgen", "waitress"))]
     assert logged and [(line, found) for line in logged if (found := leaks(line, PERSON))] == []
+
+
+def test_links_sent_before_the_opaque_tokens_still_work_for_their_purpose(service: Service) -> None:
+    """An upgrade voids no link already in someone's mailbox: confirm, manage and unsubscribe
+    links in the old format (itsdangerous, as statusgen made them before) still act."""
+    person = "early@example.org"
+    service.subscribe(person, ["dcc-app"], "en")
+    service.mail_to(person)
+    now = service.app.clock()
+    confirm = old_token(SECRET, "confirm", person, now - timedelta(hours=47))
+    manage = old_token(SECRET, "manage", person, now - timedelta(days=300))
+    unsubscribe = old_token(SECRET, "unsubscribe", person, now - timedelta(days=399))
+    browser = Browser(service)
+
+    wrong = browser.get(f"/subscriptions/unsubscribe?token={confirm}")
+    assert wrong.status == 400 and "this link was made to confirm, not to unsubscribe" in wrong.text
+    stale = old_token(SECRET, "confirm", person, now - timedelta(hours=49))
+    assert "this confirm link has expired" in browser.get(f"/subscriptions/confirm?token={stale}").text
+    assert service.app.store.find(person).state == "pending"
+
+    confirmed = browser.submit(browser.get(f"/subscriptions/confirm?token={confirm}"))
+    assert confirmed.status == 200 and "You are subscribed" in confirmed.text
+    page = browser.get(f"/subscriptions/manage?token={manage}")
+    assert page.status == 200 and 'value="dcc-app" checked' in page.text
+    saved = browser.submit(page, {"components": ["lookup-portal"], "language": "en"}, ("action", "save"))
+    assert saved.status == 200 and service.app.store.find(person).components == ("lookup-portal",)
+    new_links = [url for url in urls_in_reply(saved) if "/subscriptions/manage?token=" in url]
+    assert new_links and all("." not in url.split("token=")[1] and not leaks(url, person) for url in new_links)
+    gone = service.request("POST", f"/subscriptions/unsubscribe?token={unsubscribe}", "List-Unsubscribe=One-Click",
+                           {"Content-Type": "application/x-www-form-urlencoded"})
+    assert gone.status == 200 and service.app.store.is_suppressed(person)
