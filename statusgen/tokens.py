@@ -1,16 +1,33 @@
-"""Signed, expiring, single-purpose tokens for the links in emails.
+"""Opaque, signed, expiring, single-purpose tokens for the links in emails.
 
 A token proves that whoever holds the link got it from us, for one address and one
 purpose, so the subscription service needs no table of links: confirm a subscription
 (double opt-in), manage it, or unsubscribe with one click (RFC 8058).
 
-    make_token(secret, "unsubscribe", "spoc@partner.example")  -> "eyJ..."
+    make_token(secret, "unsubscribe", "spoc@partner.example")  -> "Al9CRXKq..." (66 characters)
     read_token(secret, "unsubscribe", token, MAX_AGE["unsubscribe"])  -> "spoc@partner.example"
 
-Each purpose signs with its own salt, so a confirmation link cannot be replayed as an
-unsubscribe link or the other way round; the payload also names the purpose, so the
-check does not rest on the salt alone. The payload holds the lowercase address, which is
-the address the link acts on: a token for one address never acts on another.
+Links end up in browser histories and in the access logs of proxies and CDNs, so a token
+tells nobody without the secret anything: it is encrypted, not only signed (version 2):
+
+    token     = base64url without padding (VERSION + AES-SIV(key[purpose], plaintext, aad=VERSION))
+    plaintext = purpose index (1 byte) + signing time (4 bytes, seconds since 1970, big-endian,
+                until 2106)
+                + the lowercase address (UTF-8; a lone surrogate, which YAML can write, kept)
+                + 0x80 + zero bytes to a multiple of 16
+
+AES-SIV (RFC 5297) authenticates as it encrypts: a changed, truncated or forged token does
+not decrypt. It is deterministic (no nonce): the same address, purpose and second give the
+same token, which the notifier relies on (an email rebuilt after a crash is byte-identical).
+Each purpose has its own key (HKDF-SHA256 of the secret), so a confirmation link cannot be
+replayed as an unsubscribe link or the other way round; the plaintext also names the
+purpose, so the check does not rest on the keys alone. The padding hides the address's
+length to within 16 bytes. The address is the one the link acts on: a token for one
+address never acts on another.
+
+Links sent before version 2 (itsdangerous: readable base64 JSON, a timestamp and an HMAC,
+joined by dots; base64url never has a dot) are still read for their own purpose until they
+expire (at most `MAX_AGE`, 400 days); none are made any more. See `_read_legacy`.
 
 The secret comes from `STATUSGEN_SECRET_KEY`, read by the caller; time is injectable
 (`now`) so tests and `--now` runs need no clock.
@@ -18,16 +35,21 @@ The secret comes from `STATUSGEN_SECRET_KEY`, read by the caller; time is inject
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import hashlib
-import hmac
-from collections.abc import Callable
+import re
+import struct
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode, int_to_bytes, want_bytes
-from itsdangerous.signer import HMACAlgorithm
 
 PURPOSES = ("confirm", "manage", "unsubscribe")
 MAX_AGE = {
@@ -38,7 +60,15 @@ MAX_AGE = {
 """How long a link works: a confirmation is fresh or void; a link in an old email must
 still manage or unsubscribe, for more than a year."""
 MIN_SECRET_LENGTH = 16
+VERSION = b"\x02"
+"""The first byte of every token made now (in clear, and authenticated): room for a next format."""
+BLOCK = 16
+"""Plaintexts are padded to a multiple of this, so a token's length says little of the address's."""
+KEY_INFO = "statusgen.tokens.v2.{purpose}"
 SALT = "statusgen.tokens.{purpose}"
+"""The salt of version 1 (itsdangerous), still read."""
+_HEAD = struct.Struct(">BI")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class TokenError(ValueError):
@@ -50,47 +80,101 @@ class TokenError(ValueError):
 
 
 def make_token(secret: str, purpose: str, email: str, now: datetime | None = None) -> str:
-    """A URL-safe token for `purpose` on `email`, signed at `now` (default: the clock)."""
-    if now is not None:  # the notifier's case: thousands of tokens at one `now`
-        return _signer_at(secret, purpose, int(now.astimezone(UTC).timestamp()))(email)
-    serializer = _serializer(secret, purpose, now)
-    return serializer.dumps({"p": purpose, "e": email.strip().lower()})
-
-
-@functools.lru_cache(maxsize=64)
-def _signer_at(secret: str, purpose: str, timestamp: int) -> Callable[[str], str]:
-    """`_serializer_at(...).dumps` for one (secret, purpose, time), with what is the same for
-    every token done once: the signing key (itsdangerous derives it again for each
-    signature), the timestamp part; and the HMAC by `hmac.digest`. The payload is still
-    made by the serializer itself. tests/test_tokens.py compares it with `dumps`."""
-    serializer = _serializer_at(secret, purpose, timestamp)
-    signer = serializer.make_signer()
-    assert isinstance(signer, _ClockSigner) and isinstance(signer.algorithm, HMACAlgorithm)
-    key, sep = signer.derive_key(), want_bytes(signer.sep)
-    stamp = sep + base64_encode(int_to_bytes(timestamp))
-
-    def sign(email: str) -> str:
-        value = serializer.dump_payload({"p": purpose, "e": email.strip().lower()}) + stamp
-        return (value + sep + base64_encode(hmac.digest(key, value, "sha256"))).decode("utf-8")
-
-    return sign
+    """A URL-safe opaque token for `purpose` on `email`, made at `now` (default: the clock)."""
+    cipher = _cipher(secret, purpose)
+    address = email.strip().lower().encode("utf-8", "surrogatepass")
+    plaintext = _HEAD.pack(PURPOSES.index(purpose), _timestamp(now)) + address
+    plaintext += b"\x80" + b"\x00" * (-(len(plaintext) + 1) % BLOCK)
+    sealed = VERSION + cipher.encrypt(plaintext, [VERSION])
+    return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
 
 
 def read_token(secret: str, purpose: str, token: str, max_age: timedelta | None = None,
                now: datetime | None = None) -> str:
     """The lowercase email a token was made for; raises `TokenError` saying why not."""
     age = MAX_AGE[purpose] if max_age is None else max_age
+    cipher = _cipher(secret, purpose)
+    if "." in token:
+        return _read_legacy(secret, purpose, token, age, now)
+    sealed = _decoded(token)
+    if sealed is None or sealed[:1] != VERSION:
+        raise TokenError(f"this {purpose} link is damaged or was not made by this site")
+    try:
+        plaintext = cipher.decrypt(sealed[1:], [VERSION])
+    except InvalidTag:
+        raise TokenError(_why_bad(secret, purpose, sealed)) from None
+    made_for, signed_at = _HEAD.unpack_from(plaintext)
+    if made_for != PURPOSES.index(purpose):
+        raise TokenError(f"this link was not made to {purpose}")
+    if not 0 <= _timestamp(now) - signed_at <= age.total_seconds():
+        raise TokenError(f"this {purpose} link has expired")
+    return plaintext[_HEAD.size:].rstrip(b"\x00")[:-1].decode("utf-8", "surrogatepass")
+
+
+def _timestamp(now: datetime | None) -> int:
+    return int(time.time()) if now is None else int(now.astimezone(UTC).timestamp())
+
+
+def _decoded(token: str) -> bytes | None:
+    """The token's bytes, or None unless it is canonical base64url without padding: one
+    token per byte string, so a changed character is never the same token."""
+    if not _TOKEN.fullmatch(token):
+        return None
+    try:
+        sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return sealed if base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii") == token else None
+
+
+def _why_bad(secret: str, purpose: str, sealed: bytes) -> str:
+    """Tell a link for another purpose apart from a damaged or forged one: only tried on a
+    failure, it costs two more decryptions."""
+    for other in PURPOSES:
+        if other != purpose:
+            try:
+                _cipher(secret, other).decrypt(sealed[1:], [VERSION])
+            except InvalidTag:
+                continue
+            return f"this link was made to {other}, not to {purpose}"
+    return f"this {purpose} link is damaged or was not made by this site"
+
+
+@functools.lru_cache(maxsize=64)
+def _cipher(secret: str, purpose: str) -> AESSIV:
+    """The purpose's AES-SIV (AES-256: a 64-byte key), derived once per (secret, purpose):
+    the notifier makes two tokens for each of thousands of subscribers."""
+    _check(secret, purpose)
+    key = HKDF(algorithm=hashes.SHA256(), length=64, salt=None,
+               info=KEY_INFO.format(purpose=purpose).encode("ascii")).derive(secret.encode("utf-8"))
+    return AESSIV(key)
+
+
+def _check(secret: str, purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ValueError(f"token purpose: expected one of {', '.join(PURPOSES)}; found {purpose!r}")
+    if not secret or len(secret) < MIN_SECRET_LENGTH:
+        raise ValueError(f"the secret key (STATUSGEN_SECRET_KEY) must have at least {MIN_SECRET_LENGTH} "
+                         f"characters; found {len(secret or '')}")
+
+
+# ── version 1: links already sent (itsdangerous); read only, until they expire ──────────
+# Made until issue 16 (December 2026); with MAX_AGE of 400 days the last of them expires in
+# January 2028, when this part and the itsdangerous dependency can go. The purpose's salt
+# keeps one purpose's link from working for another, as it always did.
+
+
+def _read_legacy(secret: str, purpose: str, token: str, age: timedelta, now: datetime | None) -> str:
     try:
         payload = _serializer(secret, purpose, now).loads(token, max_age=int(age.total_seconds()))
     except SignatureExpired:
         raise TokenError(f"this {purpose} link has expired") from None
     except BadSignature:
-        raise TokenError(_why_bad(secret, purpose, token)) from None
+        raise TokenError(_why_bad_legacy(secret, purpose, token)) from None
     return _email_of(payload, purpose)
 
 
-def _why_bad(secret: str, purpose: str, token: str) -> str:
-    """Tell a link for another purpose apart from a damaged or forged one."""
+def _why_bad_legacy(secret: str, purpose: str, token: str) -> str:
     for other in PURPOSES:
         if other != purpose and _serializer(secret, other, None).loads_unsafe(token)[0]:
             return f"this link was made to {other}, not to {purpose}"
@@ -110,14 +194,9 @@ def _serializer(secret: str, purpose: str, now: datetime | None) -> URLSafeTimed
 
 @functools.lru_cache(maxsize=64)
 def _serializer_at(secret: str, purpose: str, timestamp: int | None) -> URLSafeTimedSerializer:
-    """Kept, not made per token: the notifier signs two links for each of thousands of
-    subscribers at one `now`, and making the serializer was a third of a token's cost.
-    (A serializer holds no state between calls; `timestamp` None reads the clock each time.)"""
-    if purpose not in PURPOSES:
-        raise ValueError(f"token purpose: expected one of {', '.join(PURPOSES)}; found {purpose!r}")
-    if not secret or len(secret) < MIN_SECRET_LENGTH:
-        raise ValueError(f"the secret key (STATUSGEN_SECRET_KEY) must have at least {MIN_SECRET_LENGTH} "
-                         f"characters; found {len(secret or '')}")
+    """Kept, not made per token (a serializer holds no state between calls; `timestamp`
+    None reads the clock each time)."""
+    _check(secret, purpose)
     return URLSafeTimedSerializer(secret, salt=SALT.format(purpose=purpose),
                                   signer=_ClockSigner,
                                   signer_kwargs={"timestamp": timestamp, "digest_method": hashlib.sha256})

@@ -11,7 +11,7 @@ The webhook-id of a delivery is derived from what identifies it (event key, subs
 part), so every retry, in this run or a later one, carries the same id and receivers can
 drop a duplicate. The links in a payload are the incident's page in the subscriber's
 language and the signed manage link (`meta.unsubscribe`), which names the webhook by its
-short id, never by its URL (a token is signed, not encrypted).
+short id, never by its URL (the token is opaque, and short for it).
 """
 
 from __future__ import annotations

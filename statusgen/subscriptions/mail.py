@@ -8,7 +8,7 @@ Headers go through the same checks as the notifications' (`notify.wire.set_heade
 one line each, one recipient).
 
 A link's token names what it acts on (`subject`): an address, `webhook:ID` for a webhook
-subscription (never its URL: a token is signed, not encrypted), or `webhook:ID:rotate:TAG`
+subscription (never its URL: short, and the store knows the rest), or `webhook:ID:rotate:TAG`
 for a link that rotates the signing secret once (the tag names the seed it replaces).
 
 `Mailer` sends from a background thread through the notifier's transports (SMTP or the
