@@ -17,16 +17,22 @@ fail, saying what is missing, where it is not.
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_NOW, ROOT
+from statusgen.notifier.store import SENT_AT_MOST
+from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
 from tests.golden import read_tree
+from tests.smtpsink import SmtpSink
+from tests.test_notify import Backend, announce_the_incident, crowd, notify_command, smtp_env
 
 NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner,-linux_immutable"]
 """Run a command as root without the capabilities that let root write where file modes say
@@ -167,3 +173,183 @@ def test_a_folder_found_unwritable_halfway_leaves_everything_as_it_was(tmp_path:
                               f"({out} is as it was)"]
     assert read_tree(out) == before and snapshot.read_bytes() == snapshot_before
     assert os.listdir(out.parent) == ["public"] and os.listdir(snapshot.parent) == ["snapshot.json"]
+
+
+# ── the notifier's store ─────────────────────────────────────────────────────────────
+
+PEOPLE = 40
+"""Subscribers of everything: each gets the one incident's email, exactly once."""
+
+
+@pytest.fixture
+def announced(make_site: MakeSite) -> Iterator[tuple[Path, SmtpSink, dict[str, str]]]:
+    """A site with PEOPLE subscribers, its store baselined, then an incident built that each
+    of them is to hear of; the store as it is then is kept as `good.db` (its backup)."""
+    root = crowd(make_site, PEOPLE)
+    with SmtpSink() as sink:
+        env = smtp_env(sink, Backend())
+        announce_the_incident(root, notify_command(root), env)
+        shutil.copyfile(store_of(root), root / "good.db")
+        yield root, sink, env
+
+
+def store_of(root: Path) -> Path:
+    return root / ".statusgen" / "notify.db"
+
+
+def notify_cli(root: Path, env: dict[str, str], as_ordinary_user: bool = False) -> subprocess.CompletedProcess[str]:
+    return statusgen(*notify_command(root, connections=2)[3:], env=env, as_ordinary_user=as_ordinary_user)
+
+
+def everyone_once(sink: SmtpSink) -> bool:
+    counts = sink.per_recipient()
+    return len(counts) == PEOPLE and set(counts.values()) == {1}
+
+
+def damage(store: Path, how: str) -> None:
+    """Break the store file (its backup is `good.db` beside the site)."""
+    data = store.read_bytes()
+    if how == "garbage":
+        store.write_bytes(os.urandom(len(data)))
+    elif how == "truncated":
+        store.write_bytes(data[: len(data) // 2])
+    elif how == "a damaged page":  # the deliveries table's first page: found only when the run queues
+        with sqlite3.connect(store) as db:
+            (page,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'deliveries'").fetchone()
+            (size,) = db.execute("PRAGMA page_size").fetchone()
+        db.close()
+        store.write_bytes(data[: (page - 1) * size] + b"\xff" * size + data[page * size:])
+    else:  # another program's database where the store should be
+        store.unlink()
+        with sqlite3.connect(store) as db:
+            db.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+        db.close()
+
+
+DEFAULT = "the site's default; --store PATH chooses another"
+
+
+@pytest.mark.parametrize("how, said", [
+    ("garbage", "{store} cannot be read (file is not a database); pass --store with the right file, or move this "
+                "one away"),
+    ("truncated", "{store} cannot be read (database disk image is malformed); pass --store with the right file, or "
+                  "move this one away"),
+    ("a damaged page", "statusgen: the notifier store {store} (" + DEFAULT + ") cannot be used: database disk image "
+                       "is malformed; restore it from a backup or pass --store with the right file (without one, move "
+                       "it away and run `statusgen notify --since TIME` once)"),
+    ("another program's database", "{store} cannot be read (not a notifier store: it holds another program's tables "
+                                   "(moz_places)); pass --store with the right file, or move this one away"),
+], ids=["garbage", "truncated", "a damaged page", "another program's database"])
+def test_a_corrupt_store_stops_notify_before_anything_is_sent_and_its_backup_sends_each_once(
+        announced: tuple[Path, SmtpSink, dict[str, str]], how: str, said: str) -> None:
+    """Garbage bytes, half a file, one damaged page (which the checks before the run do not
+    read: the run finds it when it queues) or another program's SQLite file: notify names
+    the file and stops, nothing sent; another program's file is left as it was. With the
+    backup put back, the next run sends each message once."""
+    root, sink, env = announced
+    store = store_of(root)
+    damage(store, how)
+    damaged = store.read_bytes()
+    failed = notify_cli(root, env)
+    assert failed.returncode == 1 and sink.messages == []
+    assert any(line.endswith(said.format(store=store)) for line in failed.stderr.splitlines()), failed.stderr
+    assert "Traceback" not in failed.stderr
+    if how == "another program's database":
+        assert store.read_bytes() == damaged and not list(store.parent.glob("notify.db-*"))  # not even a journal
+    shutil.copyfile(root / "good.db", store)
+    for stale in store.parent.glob("notify.db-*"):  # the damaged file's journal goes with it
+        stale.unlink()
+    again = notify_cli(root, env)
+    assert again.returncode == 0, again.stderr
+    assert everyone_once(sink)
+
+
+def test_a_store_another_program_holds_locked_stops_notify_before_anything_is_sent(
+        announced: tuple[Path, SmtpSink, dict[str, str]]) -> None:
+    """Another process holds the SQLite file's write lock (BEGIN EXCLUSIVE) for the whole
+    run: notify waits SQLite's few seconds, then names the store and stops, nothing sent;
+    once the lock is let go, the next run sends each message once."""
+    root, sink, env = announced
+    holder = sqlite3.connect(store_of(root), isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        failed = notify_cli(root, env)
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    assert failed.returncode == 1 and sink.messages == []
+    assert errors(failed) == [f"statusgen: the notifier store {store_of(root)} ({DEFAULT}) cannot be written: database "
+                              "is locked; another program holds it (a second notify waits for the first by itself), "
+                              "then run notify again: it sends what is left, nothing twice"]
+    again = notify_cli(root, env)
+    assert again.returncode == 0, again.stderr
+    assert everyone_once(sink)
+
+
+@pytest.mark.parametrize("folder_too", [False, True])
+def test_a_read_only_store_stops_notify_before_anything_is_sent(announced: tuple[Path, SmtpSink, dict[str, str]],
+                                                                modes_hold: None, folder_too: bool) -> None:
+    """The store file is read-only (and its folder too: SQLite cannot even read a WAL file
+    then, which the checks before the run find): notify names the store and what to make
+    writable, nothing sent; made writable, the next run sends each message once."""
+    root, sink, env = announced
+    store = store_of(root)
+    store.chmod(0o444)
+    with read_only(*([store.parent] if folder_too else [])):
+        failed = notify_cli(root, env, as_ordinary_user=True)
+    store.chmod(0o600)
+    assert failed.returncode == 1 and sink.messages == []
+    said = (f"the notifier store {store} ({DEFAULT}) cannot be written: attempt to write a readonly database; make "
+            "the file and its folder writable for this user, then run notify again: it sends what is left, nothing twice")
+    assert "Traceback" not in failed.stderr
+    if folder_too:  # found by the checks before the run
+        assert failed.stderr.splitlines()[-2:] == [said, "statusgen: 1 setting to fix; nothing was done (`statusgen "
+                                                         "doctor` checks them all)"], failed.stderr
+    else:  # found when the run queues, before it sends
+        assert errors(failed) == [f"statusgen: {said}"]
+    again = notify_cli(root, env)
+    assert again.returncode == 0, again.stderr
+    assert everyone_once(sink)
+
+
+def test_a_store_locked_in_the_middle_of_a_send_stops_the_run_and_the_next_sends_the_rest_once(
+        make_site: MakeSite) -> None:
+    """At the 100th of 400 messages another process takes the store's write lock and keeps
+    it until the run has ended: the run cannot record its next hand-over, so it hands none
+    over, stops and says why. The next run sends the rest; nobody gets two; what the first
+    run handed over but could not record as sent is reported as uncertain (DESIGN.md,
+    Notifier 5), never sent again, and every message missing at the end is one of those."""
+    root = crowd(make_site, 400)
+    holder = sqlite3.connect(store_of(root), isolation_level=None, check_same_thread=False)
+
+    def lock_at_100(session: Any, envelope: Any) -> None:
+        if len(sink.messages) == 100 and not holder.in_transaction:
+            holder.execute("BEGIN EXCLUSIVE")
+        return None
+
+    try:
+        with SmtpSink(lock_at_100) as sink:
+            env = smtp_env(sink, Backend())
+            announce_the_incident(root, notify_command(root), env)
+            first = notify_cli(root, env)
+            assert holder.in_transaction
+            holder.execute("ROLLBACK")
+            handed_over = len(sink.messages)
+            rerun = notify_cli(root, env)
+            counts = sink.per_recipient()
+    finally:
+        holder.close()
+    states = Backend().states(root)
+
+    assert first.returncode == 1
+    assert errors(first) == [f"statusgen: the notifier store {store_of(root)} ({DEFAULT}) cannot be written: "
+                             "database is locked; another program holds it (a second notify waits for the first by "
+                             "itself), then run notify again: it sends what is left, nothing twice"]
+    assert 100 <= handed_over < 400
+    assert set(counts.values()) == {1}, "somebody got a message twice"
+    uncertain = {recipient for recipient, state in states.items() if state == "uncertain"}
+    assert set(states.values()) <= {"sent", "uncertain"} and len(states) == 400
+    assert {f"partner{n:04d}@example.org" for n in range(400)} - set(counts) <= uncertain
+    assert len(uncertain) <= SENT_AT_MOST + 2  # not yet recorded as sent, and one in hand per connection
+    assert rerun.returncode == (1 if uncertain else 0), rerun.stderr
+    assert not uncertain or f"{len(uncertain)} are uncertain" in rerun.stderr
