@@ -23,12 +23,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from statusgen.notifier.store import SENT_AT_MOST
+from statusgen.subscriptions.store import SqliteSubscriptionStore
 from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
 from tests.golden import read_tree
 from tests.smtpsink import SmtpSink
@@ -353,3 +355,63 @@ def test_a_store_locked_in_the_middle_of_a_send_stops_the_run_and_the_next_sends
     assert len(uncertain) <= SENT_AT_MOST + 2  # not yet recorded as sent, and one in hand per connection
     assert rerun.returncode == (1 if uncertain else 0), rerun.stderr
     assert not uncertain or f"{len(uncertain)} are uncertain" in rerun.stderr
+
+
+# ── the subscription store the audience is read from ─────────────────────────────────
+
+
+def subscription_store(root: Path) -> Path:
+    """The site's subscription store with one unsubscribe (a subscriber of subscribers.yaml,
+    whom an unsubscribe takes off) and one confirmed self-service subscriber."""
+    path = root / ".statusgen" / "subscriptions.db"
+    store = SqliteSubscriptionStore(path)
+    now = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    store.unsubscribe("partner0000@example.org", now)
+    store.request("self@example.org", None, "en", now)
+    store.confirm("self@example.org", now)
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the file, which the tests break
+    db.close()
+    return path
+
+
+@pytest.mark.parametrize("how", ["garbage", "locked", "a damaged page"])
+def test_a_subscription_store_that_cannot_be_read_stops_notify_before_anything_is_sent(
+        announced: tuple[Path, SmtpSink, dict[str, str]], how: str) -> None:
+    """Sending without the subscription store's unsubscribes would mail people who left:
+    a store that is garbage, locked by another program (SQLite's exclusive locking mode,
+    which keeps readers out too) or damaged where only the query for the unsubscribes
+    reaches stops notify in one line naming it, nothing sent. Mended, the next run mails
+    the self-service subscriber, leaves out the one who unsubscribed, and everyone once."""
+    root, sink, env = announced
+    path = subscription_store(root)
+    good = path.read_bytes()
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        if how == "locked":
+            holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+            holder.execute("BEGIN EXCLUSIVE")
+        elif how == "garbage":
+            path.write_bytes(os.urandom(len(good)))
+        else:
+            (page,) = holder.execute("SELECT rootpage FROM sqlite_master WHERE name = 'unsubscribes'").fetchone()
+            holder.close()
+            path.write_bytes(good[: (page - 1) * 4096] + b"\xff" * 4096 + good[page * 4096:])
+        failed = notify_cli(root, env)
+    finally:
+        holder.close()
+    assert failed.returncode == 1 and sink.messages == [], failed.stderr
+    assert "Traceback" not in failed.stderr
+    said = {"garbage": "file is not a database",
+            "locked": "database is locked; another program holds it: run again when it lets go",
+            "a damaged page": "database disk image is malformed; nothing was sent"}[how]
+    assert any(line.startswith(f"{'statusgen: ' if how == 'a damaged page' else ''}STATUSGEN_SUBSCRIPTIONS_DB: the "
+                               f"subscription store {path} cannot be read: {said}")
+               for line in failed.stderr.splitlines()), failed.stderr
+    path.write_bytes(good)
+    again = notify_cli(root, env)
+    assert again.returncode == 0, again.stderr
+    counts = sink.per_recipient()
+    assert counts["self@example.org"] == 1 and "partner0000@example.org" not in counts
+    assert len(counts) == PEOPLE and set(counts.values()) == {1}
