@@ -27,12 +27,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from statusgen.database import redacted
+from statusgen.notifier.pgstore import LOCK_TIMEOUT
 from statusgen.notifier.store import SENT_AT_MOST
 from statusgen.subscriptions.store import SqliteSubscriptionStore
 from tests.conftest import EXAMPLE_NOW, ROOT, MakeSite
 from tests.golden import read_tree
+from tests.pgstores import upgrade_stores
 from tests.smtpsink import SmtpSink
 from tests.test_notify import Backend, announce_the_incident, crowd, notify_command, smtp_env
 
@@ -415,3 +419,28 @@ def test_a_subscription_store_that_cannot_be_read_stops_notify_before_anything_i
     counts = sink.per_recipient()
     assert counts["self@example.org"] == 1 and "partner0000@example.org" not in counts
     assert len(counts) == PEOPLE and set(counts.values()) == {1}
+
+
+def test_a_postgresql_store_another_program_holds_locked_stops_notify_instead_of_waiting_for_ever(
+        make_site: MakeSite, database_url: str) -> None:
+    """Another session holds the deliveries table locked (LOCK TABLE … ACCESS EXCLUSIVE)
+    for the whole run. notify used to wait for it for ever; now it waits `LOCK_TIMEOUT`,
+    names the database (without its password) and stops, nothing sent; once the lock is
+    let go, the next run sends each message once."""
+    backend = Backend(upgrade_stores(database_url))
+    root = crowd(make_site, PEOPLE)
+    with SmtpSink() as sink:
+        env = smtp_env(sink, backend)
+        announce_the_incident(root, notify_command(root), env)
+        with psycopg.connect(database_url) as holder:
+            holder.execute("LOCK TABLE notify_deliveries IN ACCESS EXCLUSIVE MODE")
+            failed = notify_cli(root, env)
+            holder.rollback()
+        sent_while_locked = len(sink.messages)
+        again = notify_cli(root, env)
+        assert everyone_once(sink)
+    assert failed.returncode == 1 and sent_while_locked == 0
+    assert errors(failed) == [f"statusgen: the database {redacted(database_url)} failed: another program held the "
+                              f"notifier's tables locked for longer than {LOCK_TIMEOUT}; run notify again when it lets "
+                              "go: it sends what is left, nothing twice"]
+    assert again.returncode == 0, again.stderr
