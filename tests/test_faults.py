@@ -318,39 +318,55 @@ def test_a_read_only_store_stops_notify_before_anything_is_sent(announced: tuple
     assert everyone_once(sink)
 
 
-def test_a_store_locked_in_the_middle_of_a_send_stops_the_run_and_the_next_sends_the_rest_once(
-        make_site: MakeSite) -> None:
-    """At the 100th of 400 messages another process takes the store's write lock and keeps
-    it until the run has ended: the run cannot record its next hand-over, so it hands none
-    over, stops and says why. The next run sends the rest; nobody gets two; what the first
-    run handed over but could not record as sent is reported as uncertain (DESIGN.md,
-    Notifier 5), never sent again, and every message missing at the end is one of those."""
+@pytest.mark.parametrize("fault", ["locked", "a full disk"])
+def test_a_store_failing_in_the_middle_of_a_send_stops_the_run_and_the_next_sends_the_rest_once(
+        make_site: MakeSite, tmp_path: Path, fault: str) -> None:
+    """At the 100th of 400 messages another process takes the store's write lock, or the
+    disk the store is on (a tmpfs of its own, chosen with --store) fills up, until the run
+    has ended: the run cannot record its next hand-over, so it hands none over, stops and
+    says why, naming the store and the setting that chose it. The next run sends the rest;
+    nobody gets two; what the first run handed over but could not record as sent is
+    reported as uncertain (DESIGN.md, Notifier 5), never sent again, and every message
+    missing at the end is one of those."""
     root = crowd(make_site, 400)
-    holder = sqlite3.connect(store_of(root), isolation_level=None, check_same_thread=False)
+    with small_disk(tmp_path / "disk") as disk:
+        store = disk / "notify.db" if fault == "a full disk" else store_of(root)
+        chosen = [*notify_command(root, connections=2)[3:], *(["--store", str(store)] if fault == "a full disk" else [])]
+        holder = sqlite3.connect(store, isolation_level=None, check_same_thread=False)
+        filler = disk / "filler"
 
-    def lock_at_100(session: Any, envelope: Any) -> None:
-        if len(sink.messages) == 100 and not holder.in_transaction:
-            holder.execute("BEGIN EXCLUSIVE")
-        return None
+        def fail_at_100(session: Any, envelope: Any) -> None:
+            if len(sink.messages) == 100 and not holder.in_transaction and not filler.exists():
+                if fault == "locked":
+                    holder.execute("BEGIN EXCLUSIVE")
+                else:
+                    fill(filler)
+            return None
 
-    try:
-        with SmtpSink(lock_at_100) as sink:
-            env = smtp_env(sink, Backend())
-            announce_the_incident(root, notify_command(root), env)
-            first = notify_cli(root, env)
-            assert holder.in_transaction
-            holder.execute("ROLLBACK")
-            handed_over = len(sink.messages)
-            rerun = notify_cli(root, env)
-            counts = sink.per_recipient()
-    finally:
-        holder.close()
-    states = Backend().states(root)
+        try:
+            with SmtpSink(fail_at_100) as sink:
+                env = smtp_env(sink, Backend())
+                announce_the_incident(root, [sys.executable, "-m", "statusgen", *chosen], env)
+                first = statusgen(*chosen, env=env)
+                assert holder.in_transaction or filler.exists()
+                if holder.in_transaction:
+                    holder.execute("ROLLBACK")
+                filler.unlink(missing_ok=True)
+                handed_over = len(sink.messages)
+                rerun = statusgen(*chosen, env=env)
+                counts = sink.per_recipient()
+        finally:
+            holder.close()
+        with sqlite3.connect(store) as db:
+            states = dict(db.execute("SELECT recipient, state FROM deliveries").fetchall())
+        db.close()
 
     assert first.returncode == 1
-    assert errors(first) == [f"statusgen: the notifier store {store_of(root)} ({DEFAULT}) cannot be written: "
-                             "database is locked; another program holds it (a second notify waits for the first by "
-                             "itself), then run notify again: it sends what is left, nothing twice"]
+    cause = ("database is locked; another program holds it (a second notify waits for the first by itself)"
+             if fault == "locked" else "database or disk is full; see that its disk has room and can be written")
+    assert errors(first) == [f"statusgen: the notifier store {store} ("
+                             f"{DEFAULT if fault == 'locked' else 'chosen by --store'}) cannot be written: {cause}, "
+                             "then run notify again: it sends what is left, nothing twice"]
     assert 100 <= handed_over < 400
     assert set(counts.values()) == {1}, "somebody got a message twice"
     uncertain = {recipient for recipient, state in states.items() if state == "uncertain"}
@@ -359,6 +375,17 @@ def test_a_store_locked_in_the_middle_of_a_send_stops_the_run_and_the_next_sends
     assert len(uncertain) <= SENT_AT_MOST + 2  # not yet recorded as sent, and one in hand per connection
     assert rerun.returncode == (1 if uncertain else 0), rerun.stderr
     assert not uncertain or f"{len(uncertain)} are uncertain" in rerun.stderr
+
+
+def fill(path: Path) -> None:
+    """Write to `path` until its disk is full."""
+    with path.open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
 
 
 # ── the subscription store the audience is read from ─────────────────────────────────
