@@ -89,7 +89,6 @@ def _file_state(path: Path) -> str:
         db.close()
 
 
-
 def chosen_by(location: StoreLocation) -> str:
     """Which setting chose the store, for a message that names what to change."""
     return f"chosen by {location.setting}" if location.setting else "the site's default; --store PATH chooses another"
