@@ -104,7 +104,7 @@ def test_a_build_failing_after_the_snapshot_was_streamed_leaves_the_old_one_and_
     site = make_site(name="site")
     first = build(site, tmp_path / "out", EXAMPLE_NOW)
     before = first.snapshot_path.read_bytes()
-    with pytest.raises(OSError, match="after the snapshot"), staged(tmp_path / "out") as outputs:
+    with pytest.raises(BuildError, match="after the snapshot"), staged(tmp_path / "out") as outputs:
         outputs.write_beside(first.snapshot_path, iter([b"{", b"}\n"]))
         assert len(list(first.snapshot_path.parent.iterdir())) == 2  # the temporary file beside it
         raise OSError("disk full after the snapshot")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from statusgen.database import DATABASE_VARIABLE, database_url, is_database_url, redacted
-from statusgen.notifier.store import NotifyStore, SqliteNotifyStore, default_store
+from statusgen.database import DATABASE_VARIABLE, DatabaseError, database_url, is_database_url, redacted
+from statusgen.notifier.store import NotAStore, NotifyStore, SqliteNotifyStore, default_store, foreign_tables
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,32 @@ def _file_state(path: Path) -> str:
         return "missing"
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = set(foreign_tables(db))
         return "baselined" if "snapshot" in tables and db.execute("SELECT 1 FROM snapshot").fetchone() else "empty"
     finally:
         db.close()
 
+
+def chosen_by(location: StoreLocation) -> str:
+    """Which setting chose the store, for a message that names what to change."""
+    return f"chosen by {location.setting}" if location.setting else "the site's default; --store PATH chooses another"
+
+
+def store_failure(location: StoreLocation, error: sqlite3.Error | OSError) -> DatabaseError:
+    """A SQLite store that cannot be used, as one line: which file, which setting chose it,
+    what SQLite (or the system) said and what to do. Locked and read-only stores lose
+    nothing (a run stops before it hands over a message it could not record: the next run
+    sends it); a damaged one or another program's file is to be restored or replaced."""
+    text = str(error) if isinstance(error, sqlite3.Error) else (error.strerror or str(error))
+    where = f"the notifier store {location} ({chosen_by(location)})"
+    if isinstance(error, NotAStore) or "malformed" in text or "not a database" in text:
+        return DatabaseError(f"{where} cannot be used: {text}; restore it from a backup or pass --store with the "
+                             "right file (without one, move it away and run `statusgen notify --since TIME` once)")
+    if "locked" in text:
+        advice = "another program holds it (a second notify waits for the first by itself)"
+    elif "readonly" in text or "read-only" in text or isinstance(error, PermissionError) or "unable to open" in text:
+        advice = "make the file and its folder writable for this user"
+    else:
+        advice = "see that its disk has room and can be written"
+    return DatabaseError(f"{where} cannot be written: {text}; {advice}, then run notify again: it sends what is "
+                         "left, nothing twice")

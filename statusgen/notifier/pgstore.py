@@ -183,6 +183,18 @@ ENDPOINTS = ("INSERT INTO notify_endpoints (key, id, url, format, contact, langu
              + REVIVED.format(table="notify_endpoints"))
 
 
+LOCK_TIMEOUT = "20s"
+"""How long a statement waits for rows or a table another program holds locked (a hand-made
+LOCK TABLE, VACUUM FULL, a migration) before the run stops and says so: without a bound it
+waited for ever, and a CI job with it. Waiting for another notify run to finish detecting is
+not bounded (`detecting`): that wait is part of the design and ends when that run's does."""
+
+
+def _bounded(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    db.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+    return db
+
+
 class PostgresNotifyStore:
     """The notifier store in a PostgreSQL database whose schema is current (`statusgen db
     upgrade`); thread-safe, for several runs at once (see the module docstring)."""
@@ -193,6 +205,8 @@ class PostgresNotifyStore:
         self._db = connect(url, autocommit=True)
         try:
             require_current(self._db, STORE, MIGRATIONS, url)
+            with self._failures():
+                _bounded(self._db)
         except BaseException:
             self._db.close()
             raise
@@ -217,6 +231,10 @@ class PostgresNotifyStore:
     def _failures(self) -> Iterator[None]:
         try:
             yield
+        except psycopg.errors.LockNotAvailable:
+            raise DatabaseError(f"the database {redacted(self.url)} failed: another program held the notifier's "
+                                f"tables locked for longer than {LOCK_TIMEOUT}; run notify again when it lets go: it "
+                                "sends what is left, nothing twice") from None
         except psycopg.Error as error:
             raise DatabaseError(f"the database {redacted(self.url)} failed: {reason(error)}; run notify again when "
                                 "it answers: it sends what is left, nothing twice") from None
@@ -234,6 +252,8 @@ class PostgresNotifyStore:
             db = connect(self.url, autocommit=True)
             with self._session_lock:
                 self._connections.append(db)
+            with self._failures():
+                _bounded(db)
             self._local.db = db
         return db
 
@@ -277,7 +297,9 @@ class PostgresNotifyStore:
     def detecting(self) -> Iterator[None]:
         """One run at a time reads what was announced and queues what is new."""
         with self._session() as db:
+            db.execute("SET lock_timeout = 0")  # another run's detection: wait for it, however long it takes
             db.execute("SELECT pg_advisory_lock(%s::integer, %s::integer)", (NOTIFY_LOCKS, DETECTING))
+            _bounded(db)
         try:
             yield
         finally:

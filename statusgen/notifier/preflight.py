@@ -28,7 +28,7 @@ from statusgen.content.model import Site, SiteConfig, Subscriber
 from statusgen.content.subscribers import SUBSCRIBERS_PATH
 from statusgen.content.webhooks import SIGNED
 from statusgen.database import DatabaseError
-from statusgen.notifier.backends import StoreLocation, store_state
+from statusgen.notifier.backends import StoreLocation, store_failure, store_state
 from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.delivery import duration_text, per_second
 from statusgen.notifier.smtp import SmtpTransport
@@ -167,6 +167,8 @@ def notifier_store_state(store: StoreLocation) -> tuple[str, list[str]]:
     try:
         return store_state(store), []
     except sqlite3.Error as error:
+        if "locked" in str(error) or "readonly" in str(error):  # reading a WAL file writes beside it
+            return "unwritable", [str(store_failure(store, error))]
         return "unreadable", [f"the notifier store {store} cannot be read ({error}); pass --store with the "
                               "right file, or move this one away"]
     except DatabaseError as error:

@@ -33,10 +33,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ from statusgen.errors import DeliveryError, SetupError, UsageError
 from statusgen.notifier.events import Event, diff
 from statusgen.content.load import load_site
 from statusgen.content.model import Site, SiteConfig, Subscriber
-from statusgen.notifier.backends import StoreLocation, open_store, store_location
+from statusgen.notifier.backends import StoreLocation, open_store, store_failure, store_location
 from statusgen.notifier.store import Delivery, NotifyStore
 from statusgen.notifier import preflight
 from statusgen.notifier.audience import Audience
@@ -127,14 +128,40 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, 
     subscribers = audience.subscribers(site, tuple(listed))  # + self-service, − unsubscribed
     channels = _Channels(transport, webhooks, audience, env, connections)
     opened = store is None
-    store = store or open_store(location)
+    with _store_failures(location):
+        store = store or open_store(location)
+        try:
+            with (nullcontext() if dry_run else store.running()):
+                return _run(site_dir, site, snapshot, moment, start, subscribers, store, channels, dry_run, baseline,
+                            stream)
+        finally:
+            if opened:
+                store.close()
+
+
+@contextmanager
+def _store_failures(location: StoreLocation) -> Iterator[None]:
+    """A SQLite store that fails, when opened or in the middle of a send (locked by another
+    program, read-only, damaged), stops the run with one line naming it (`store_failure`),
+    not a traceback. Nothing is lost or sent twice: a message is recorded `committing`
+    before its final dot, so one that could not be recorded was not handed over. A system
+    error counts only when it names the store's own files (the lock beside it), not the
+    outbox's or another file's."""
     try:
-        with (nullcontext() if dry_run else store.running()):
-            return _run(site_dir, site, snapshot, moment, start, subscribers, store, channels, dry_run, baseline,
-                        stream)
-    finally:
-        if opened:
-            store.close()
+        yield
+    except sqlite3.Error as error:
+        if location.path is None:
+            raise
+        raise store_failure(location, error) from None
+    except OSError as error:
+        if location.path is None or not _names_store(error, location.path):
+            raise
+        raise store_failure(location, error) from None
+
+
+def _names_store(error: OSError, path: Path) -> bool:
+    named = Path(os.fsdecode(error.filename)) if error.filename is not None else None
+    return named is not None and named.parent == path.parent and named.name.startswith(path.name)
 
 
 def _run(site_dir: Path, site: Site, snapshot: dict[str, Any], moment: datetime, start: datetime | None,

@@ -193,6 +193,25 @@ Parts = Mapping[tuple[str, str], tuple[str, ...]]
 """(event key, subscriber key) → that delivery's payload parts; absent: one part, ""."""
 
 
+STORE_TABLES = frozenset({"meta", "announced", "snapshot", "events", "deliveries", "endpoints"})
+"""Every table a notifier store file holds (SQLite's own, `sqlite_*`, aside)."""
+
+
+class NotAStore(sqlite3.DatabaseError):
+    """A SQLite file that holds another program's tables: never written to (the notifier
+    would add its own beside them, and a `--baseline` would then look like a good run)."""
+
+
+def foreign_tables(db: sqlite3.Connection) -> list[str]:
+    """The tables in `db` a notifier store never has; raises NotAStore when there are any."""
+    tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    others = [name for name in tables if name not in STORE_TABLES and not name.startswith("sqlite_")]
+    if others:
+        raise NotAStore(f"not a notifier store: it holds another program's tables ({', '.join(others[:5])}"
+                        f"{', ...' if len(others) > 5 else ''})")
+    return tables
+
+
 def default_store(site_dir: Path) -> Path:
     """Where a site's store is unless `--store` says otherwise: its private `.statusgen/`."""
     return site_dir / ".statusgen" / "notify.db"
@@ -274,6 +293,11 @@ class SqliteNotifyStore:
         """Deliveries sent but still `committing` in the file: written with the next write
         or before the next read (`_flush`)."""
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            foreign_tables(self._db)  # before the first write: another program's file stays as it is
+        except BaseException:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -284,8 +308,15 @@ class SqliteNotifyStore:
         self._held: int | None = None
 
     def close(self) -> None:
-        with self._lock:
-            self._flush()
+        """Write what is still to be written and let go; a store that fails now (locked by
+        another program, read-only) leaves those deliveries `committing`, which the next
+        run reports as uncertain: said here, never raised over the error that ended the run."""
+        try:
+            with self._lock:
+                self._flush()
+        except sqlite3.Error as error:
+            log.warning("notify: %s: could not record %d messages as sent (%s); the next run reports them as "
+                        "uncertain and does not send them again", self.path, len(self._sent), error)
         self._db.close()
         if self._held is not None:  # a run that never ended (tests: a killed run) lets go of the file
             fcntl.flock(self._held, fcntl.LOCK_UN)
@@ -299,10 +330,17 @@ class SqliteNotifyStore:
             self._held, self._claimed_up_to = lock, dict.fromkeys(CHANNELS, 0)
             try:
                 yield
-            finally:
-                with self._lock:
-                    self._flush()
+            except BaseException:
                 self._held = None
+                try:
+                    with self._lock:
+                        self._flush()
+                except sqlite3.Error:  # the error on its way says more; `close` tries again and says so
+                    pass
+                raise
+            with self._lock:
+                self._flush()
+            self._held = None
 
     def detecting(self) -> AbstractContextManager[None]:
         return nullcontext()  # `running` already holds the whole file

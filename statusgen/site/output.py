@@ -156,7 +156,12 @@ def staged(out_dir: Path) -> Iterator[StagedOutputs]:
     """
     out_dir = out_dir.resolve()
     missing = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][1:]
-    staging = _staging_folder(out_dir)
+    try:
+        staging = _staging_folder(out_dir)
+    except OSError as error:  # before any work: the folder beside it cannot be written
+        for folder in missing:
+            _remove_empty(folder)
+        raise write_failed(error, out_dir, None) from None
     pending: list[tuple[str, Path]] = []
     outputs = StagedOutputs(staging)
     try:
@@ -166,16 +171,43 @@ def staged(out_dir: Path) -> Iterator[StagedOutputs]:
         for target, content in outputs.beside.items():
             pending.append((_temporary_file(target, content), target))
         _swap(staging, out_dir)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
         for temporary in [*(temporary for temporary, _ in pending), *outputs.written_beside.values()]:
             Path(temporary).unlink(missing_ok=True)
         for folder in missing:  # the folders made for it, deepest first: a failed build makes nothing
             _remove_empty(folder)
+        if isinstance(error, OSError):  # a full disk, a folder that cannot be written: said in one line
+            raise write_failed(error, out_dir, staging) from None
         raise
-    for temporary, target in pending:
-        os.replace(temporary, target)
+    try:
+        for temporary, target in pending:
+            os.replace(temporary, target)
+    except OSError as error:
+        raise BuildError(f"the site was published in {out_dir}, but {target} could not be put in place "
+                         f"({_cause(error)}); build again once it can be written") from None
     log.debug("wrote %d files to %s and %d beside it", len(outputs), out_dir, len(pending))
+
+
+def write_failed(error: OSError, out_dir: Path, staging: Path | None) -> BuildError:
+    """A failed write as one line naming the folder to fix (not the temporary one the
+    build was writing, which is gone) and the system's reason: a full disk, a folder this
+    user cannot write, a file size limit. Raised after the clean-up, so it can say that
+    nothing changed (the forked workers' errors come here too, with their file names)."""
+    where = out_dir
+    if error.filename is not None:
+        path = Path(os.fsdecode(error.filename))
+        if staging is None or (path.parent == out_dir.parent and path.name.startswith(f".{out_dir.name}.")
+                               and not path.is_relative_to(staging)):
+            where = out_dir.parent  # the temporary folders beside the output folder
+        elif path != out_dir and not path.is_relative_to(staging):
+            where = path.parent  # a file beside the site (the notifier's snapshot)
+    return BuildError(f"cannot write into {where}: {_cause(error)}; nothing was changed "
+                      f"({out_dir} is as it was)")
+
+
+def _cause(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 class WrittenSite(Mapping[str, bytes]):
@@ -256,8 +288,18 @@ def _swap(staging: Path, out_dir: Path) -> None:
         if not out_dir.is_dir():
             raise BuildError(f"{out_dir} exists and is not a folder")
         old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        os.rename(out_dir, old / "site")
-    os.rename(staging, out_dir)
+        try:
+            os.rename(out_dir, old / "site")
+        except OSError:  # moving a folder needs the right to write it: still in place, as it was
+            old.rmdir()
+            raise
+    try:
+        os.rename(staging, out_dir)
+    except OSError:
+        if old is not None:  # put the previous site back before saying why
+            os.rename(old / "site", out_dir)
+            old.rmdir()
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

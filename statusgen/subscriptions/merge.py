@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from statusgen.content.model import Site, Subscriber
-from statusgen.database import DATABASE_VARIABLE, is_database_url
-from statusgen.errors import UsageError
+from statusgen.database import DATABASE_VARIABLE, DatabaseError, is_database_url
 from statusgen.notifier.preflight import SECRET_VARIABLE, Check
 from statusgen.subscriptions.backend import StoreLocation, open_store, store_location
 from statusgen.subscriptions.forms import expand
@@ -53,18 +53,25 @@ def audience(site: Site, yaml_subscribers: Iterable[Subscriber], location: Store
                         "through the subscription service are not applied (set %s or %s)", location,
                         DATABASE_VARIABLE, DB_VARIABLE)
         return listed
-    store = _opened(location)
-    try:
-        return combine(site, listed, store, key)
-    finally:
-        store.close()
+    with _reading(location):
+        store = open_store(location, readonly=True)
+        try:
+            return combine(site, listed, store, key)
+        finally:
+            store.close()
 
 
-def _opened(location: StoreLocation) -> SubscriptionStore:
+@contextmanager
+def _reading(location: StoreLocation) -> Iterator[None]:
+    """A store that cannot be read, on opening or later (locked by another program, a
+    damaged page that only a query reaches), stops the run before anything is sent, in one
+    line naming it: sending without its unsubscribes would mail people who left."""
     try:
-        return open_store(location, readonly=True)
+        yield
     except (sqlite3.Error, RuntimeError) as error:
-        raise UsageError(f"the subscription store {location} cannot be read: {error}") from None
+        setting = DATABASE_VARIABLE if location.url else DB_VARIABLE
+        raise DatabaseError(f"{setting}: the subscription store {location} cannot be read: {error}; nothing was "
+                            "sent") from None
 
 
 def combine(site: Site, listed: tuple[Subscriber, ...], store: SubscriptionStore,
@@ -91,11 +98,12 @@ def stale_webhooks(location: StoreLocation, key: str) -> list[str]:
     """The confirmed webhooks whose seed was stored under another key than `key`."""
     if not location.exists():
         return []
-    store = _opened(location)
-    try:
-        return [hook.id for hook in store.webhooks() if hook.state == "confirmed" and not hook.made_with(key)]
-    finally:
-        store.close()
+    with _reading(location):
+        store = open_store(location, readonly=True)
+        try:
+            return [hook.id for hook in store.webhooks() if hook.state == "confirmed" and not hook.made_with(key)]
+        finally:
+            store.close()
 
 
 @dataclass(frozen=True)

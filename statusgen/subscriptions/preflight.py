@@ -70,8 +70,9 @@ def _file(db_path: Path, writable: bool) -> Check:
     try:
         SqliteSubscriptionStore(db_path, readonly=not writable).close()
     except (sqlite3.Error, RuntimeError, OSError) as error:
+        busy = "; another program holds it: run again when it lets go" if "locked" in str(error) else ""
         return Check("subscription store", (f"{DB_VARIABLE}: the subscription store {db_path} cannot be "
-                                            f"{'opened' if writable else 'read'}: {error}",))
+                                            f"{'opened' if writable else 'read'}: {error}{busy}",))
     return Check("subscription store", found=str(db_path))
 
 

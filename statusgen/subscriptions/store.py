@@ -293,8 +293,10 @@ class SqliteSubscriptionStore:
     def _version(self) -> int:
         try:
             return int(self._meta("schema_version") or 0)
-        except sqlite3.OperationalError:  # no meta table: an empty file
-            return 0
+        except sqlite3.OperationalError as error:
+            if "no such table" not in str(error):  # locked by another program, or unreadable: say that
+                raise
+            return 0  # no meta table: an empty file
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
