@@ -1,0 +1,267 @@
+"""The subscription service against what the wire and the machine do to it: slow clients,
+oversized requests refused by waitress itself (with the app's security headers, read as
+raw bytes), SIGTERM with requests in flight, and a store that stops taking writes.
+
+Every test runs a real `statusgen subscriptions serve` process on 127.0.0.1 with a real
+SMTP sink; the unwritable store is made so with `chattr +i` (the tests run as root, who
+ignores file modes, but not the immutable flag of ext4)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from statusgen import ids
+from statusgen.tokens import make_token
+from tests.conftest import MakeSite
+from tests.smtpsink import SmtpSink
+from tests.test_service_instances import Instance
+from tests.test_subscriptions import SECRET, SITE_YAML, SUBSCRIBERS, Reply
+from tests.webhookreceiver import HANG, Receiver
+
+STATUS_ORIGIN = "https://status.example.org"
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Origin": STATUS_ORIGIN}
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control",
+                    "X-Frame-Options", "Cross-Origin-Opener-Policy")
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as running:
+        yield running
+
+
+def environment(sink: SmtpSink, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "STATUSGEN_SECRET_KEY": SECRET, "STATUSGEN_SMTP_HOST": "127.0.0.1",
+           "STATUSGEN_SMTP_PORT": str(sink.port), "STATUSGEN_SMTP_SECURITY": "none", **extra}
+    for name in ("STATUSGEN_DATABASE_URL", "STATUSGEN_SUBSCRIPTIONS_DB", "STATUSGEN_TRUSTED_PROXIES"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+@pytest.fixture
+def root(make_site: MakeSite) -> Path:
+    return make_site({"content/site.yaml": SITE_YAML, "subscribers.yaml": SUBSCRIBERS})
+
+
+@pytest.fixture
+def service(root: Path, sink: SmtpSink, tmp_path: Path) -> Iterator[Instance]:
+    instance = Instance(root, environment(sink), tmp_path / "service.log")
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def subscribe(service: Instance, email: str) -> Reply:
+    return service.request("POST", "/subscriptions/subscribe",
+                           urlencode({"email": email, "language": "en", "website": ""}), FORM)
+
+
+def confirm(service: Instance, email: str) -> Reply:
+    token = make_token(SECRET, "confirm", email)
+    return service.request("POST", "/subscriptions/confirm", urlencode({"token": token}), FORM)
+
+
+def raw(port: int, data: bytes, timeout: float = 30) -> bytes:
+    """Send bytes, read until the server closes: the answer exactly as it was written."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        try:
+            connection.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before reading everything
+        chunks = []
+        while True:
+            try:
+                chunk = connection.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parsed(answer: bytes) -> tuple[int, dict[str, str]]:
+    head = answer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    headers = {}
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        assert name not in headers, f"{name} twice in {head}"
+        headers[name] = value.strip()
+    return int(head[0].split()[1]), headers
+
+
+def security_of(headers: dict[str, str] | list[tuple[str, str]]) -> dict[str, str]:
+    items = headers.items() if isinstance(headers, dict) else headers
+    return {name: value for name, value in items if name in SECURITY_HEADERS}
+
+
+# ── refused by waitress, secured all the same ─────────────────────────────────────────
+
+def test_waitress_refusals_are_431_413_400_and_carry_the_apps_security_headers(service: Instance) -> None:
+    page = service.request("GET", "/subscriptions/subscribe")
+    expected = security_of(page.headers)
+    assert page.status == 200 and set(expected) == set(SECURITY_HEADERS)
+
+    huge_header = (b"GET /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 20_000
+                   + b"\r\n\r\n")
+    huge_body = (b"POST /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-"
+                 b"urlencoded\r\nContent-Length: 1000000\r\n\r\n" + b"a" * 70_000)
+    garbage = b"GET /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"
+    for request, status in ((huge_header, 431), (huge_body, 413), (garbage, 400)):
+        code, headers = parsed(raw(service.port, request))
+        assert code == status, headers
+        assert security_of(headers) == expected, f"{status}: {headers}"
+        assert headers["Connection"] == "close"
+    assert "Traceback" not in service.errors()
+
+
+# ── slow clients ──────────────────────────────────────────────────────────────────────
+
+SLOW = 300
+"""Slow connections at once: three times waitress's default connection limit (100)."""
+
+
+def test_hundreds_of_slow_clients_do_not_keep_a_reader_from_an_answer(service: Instance) -> None:
+    """Half dribble their headers, half their body, a byte per round; meanwhile ordinary
+    requests (more than there are worker threads) are answered."""
+    slow = []
+    try:
+        for number in range(SLOW):
+            connection = socket.create_connection(("127.0.0.1", service.port), timeout=30)
+            if number % 2:  # headers whole, the body promised and never coming
+                connection.sendall(b"POST /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                   b"application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nemail=")
+            else:
+                connection.sendall(b"GET /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\n")
+            slow.append(connection)
+        for round_ in range(12):
+            for connection in slow:
+                connection.sendall(b"X-Dribble-%d: 1\r\n" % round_ if slow.index(connection) % 2 == 0 else b"a")
+            reply = service.request("GET", "/subscriptions/healthz")
+            assert reply.status == 200, reply
+            assert service.request("GET", "/subscriptions/subscribe").status == 200
+        for connection in slow:  # still open: the server kept them, and still answered others
+            connection.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                connection.recv(1)
+    finally:
+        for connection in slow:
+            connection.close()
+    assert subscribe(service, "after.slow@partner.example").status == 200
+
+
+# ── SIGTERM ───────────────────────────────────────────────────────────────────────────
+
+def test_sigterm_lets_requests_in_flight_finish_refuses_new_ones_and_exits_0(
+        root: Path, tmp_path: Path) -> None:
+    """In flight: a webhook's confirmation, waiting for its test message at a receiver that
+    does not answer yet, and a confirmation email the SMTP relay is slow to take."""
+    relay_free = threading.Event()
+
+    def slow_relay(_session: object, _envelope: object) -> None:
+        relay_free.wait(60)
+
+    receiver = Receiver()
+    receiver.script("/hang", [HANG])
+    with SmtpSink(on_data=slow_relay) as sink:
+        env = environment(sink, STATUSGEN_WEBHOOK_ALLOW_NETS="127.0.0.0/8")
+        service = Instance(root, env, tmp_path / "service.log")
+        try:
+            url = receiver.url("/hang")
+            asked = service.request("POST", "/subscriptions/webhook", urlencode(
+                {"url": url, "email": "desk@partner.example", "format": "statuspage", "language": "en",
+                 "website": ""}), FORM)
+            assert asked.status == 200, asked.text
+            assert subscribe(service, "reader@partner.example").status == 200
+            token = make_token(SECRET, "confirm", f"webhook:{ids.webhook_id(url)}")
+            answers: list[Reply] = []
+            confirming = threading.Thread(target=lambda: answers.append(service.request(
+                "POST", "/subscriptions/confirm", urlencode({"token": token}), FORM)))
+            confirming.start()
+            assert receiver.wait_for(1, timeout=30), "the test message never reached the receiver"
+
+            service.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while True:  # the listening socket closes: new connections are refused
+                try:
+                    socket.create_connection(("127.0.0.1", service.port), timeout=5).close()
+                except ConnectionRefusedError:
+                    break
+                assert time.monotonic() < deadline, "still accepting connections after SIGTERM"
+                time.sleep(0.05)
+            assert service.process.poll() is None, "exited with a request in flight"
+
+            receiver.release.set()
+            relay_free.set()
+            assert service.process.wait(60) == 0, service.errors()
+            confirming.join(30)
+            assert [answer.status for answer in answers] == [200]
+            assert "signing secret" in answers[0].text.lower() or "whsec_" in answers[0].text
+            delivered = sorted(recipient for recipient, _ in sink.messages)
+            assert delivered == ["desk@partner.example", "reader@partner.example"], service.errors()
+            assert "Traceback" not in service.errors()
+        finally:
+            receiver.release.set()
+            relay_free.set()
+            receiver.close()
+            if service.process.poll() is None:
+                service.process.kill()
+
+
+# ── a store that stops taking writes ──────────────────────────────────────────────────
+
+def immutable(paths: list[Path], on: bool) -> None:
+    done = subprocess.run(["chattr", "+i" if on else "-i", *map(str, paths)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, f"chattr needs root on ext4 (as in CI): {done.stderr}"
+
+
+def stored(db: Path) -> dict[str, str]:
+    with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as connection:
+        return dict(connection.execute("SELECT address, state FROM subscriptions").fetchall())
+
+
+def test_an_unwritable_sqlite_store_is_503_with_retry_after_and_loses_nothing_confirmed(
+        root: Path, service: Instance) -> None:
+    db = root / ".statusgen" / "subscriptions.db"
+    assert subscribe(service, "kept@partner.example").status == 200
+    assert confirm(service, "kept@partner.example").status == 200
+    assert subscribe(service, "waiting@partner.example").status == 200
+    frozen = [db, db.with_name(db.name + "-wal")]  # not -shm: SQLite maps it; see the README
+    immutable(frozen, True)
+    try:
+        refused = [subscribe(service, "new@partner.example"), confirm(service, "waiting@partner.example"),
+                   service.request("POST", "/subscriptions/unsubscribe?" + urlencode(
+                       {"token": make_token(SECRET, "unsubscribe", "kept@partner.example")}),
+                       "List-Unsubscribe=One-Click", {"Content-Type": "application/x-www-form-urlencoded"})]
+        for reply in refused:
+            assert reply.status == 503, reply.text
+            assert reply.header("Retry-After") == "30"
+            assert set(security_of(reply.headers)) == set(SECURITY_HEADERS)
+        health = service.request("GET", "/subscriptions/healthz")
+        assert (health.status, json.loads(health.body)) == (503, {"status": "unavailable", "database": "read-only"})
+        assert stored(db) == {"kept@partner.example": "confirmed", "waiting@partner.example": "pending"}
+    finally:
+        immutable(frozen, False)
+    assert service.request("GET", "/subscriptions/healthz").status == 200
+    assert subscribe(service, "new@partner.example").status == 200  # the 503 said: send it again
+    assert confirm(service, "waiting@partner.example").status == 200
+    assert stored(db) == {"kept@partner.example": "confirmed", "waiting@partner.example": "confirmed",
+                          "new@partner.example": "pending"}
+    assert "Traceback" not in service.errors()
+    assert "cannot be written" in service.errors()
