@@ -3,8 +3,9 @@ oversized requests refused by waitress itself (with the app's security headers, 
 raw bytes), SIGTERM with requests in flight, and a store that stops taking writes.
 
 Every test runs a real `statusgen subscriptions serve` process on 127.0.0.1 with a real
-SMTP sink; the unwritable store is made so with `chattr +i` (the tests run as root, who
-ignores file modes, but not the immutable flag of ext4)."""
+SMTP sink; the unwritable store is a SQLite file made so with `chattr +i` (the tests run
+as root, who ignores file modes, but not the immutable flag of ext4) or a PostgreSQL
+database switched to read-only."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
+import psycopg
 import pytest
 
 from statusgen import ids
 from statusgen.tokens import make_token
+from tests.backends import upgraded
 from tests.conftest import MakeSite
 from tests.smtpsink import SmtpSink
 from tests.test_service_instances import Instance
@@ -225,43 +228,88 @@ def test_sigterm_lets_requests_in_flight_finish_refuses_new_ones_and_exits_0(
 
 # ── a store that stops taking writes ──────────────────────────────────────────────────
 
-def immutable(paths: list[Path], on: bool) -> None:
-    done = subprocess.run(["chattr", "+i" if on else "-i", *map(str, paths)], capture_output=True, text=True,
-                          check=False)
-    assert done.returncode == 0, f"chattr needs root on ext4 (as in CI): {done.stderr}"
+class SqliteFrozen:
+    """The SQLite store made unwritable with `chattr +i` (root ignores file modes, not the
+    immutable flag): the file and its WAL, not the `-shm` index SQLite maps into memory
+    (a write to a mapped immutable page is a SIGBUS that kills the process; see the README)."""
+
+    def __init__(self, root: Path) -> None:
+        self.db = root / ".statusgen" / "subscriptions.db"
+        self.paths = [self.db, self.db.with_name(self.db.name + "-wal")]
+
+    def env(self) -> dict[str, str]:
+        return {}
+
+    def freeze(self, on: bool) -> None:
+        done = subprocess.run(["chattr", "+i" if on else "-i", *map(str, self.paths)], capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == 0, f"chattr needs root on ext4 (as in CI): {done.stderr}"
+
+    def rows(self) -> dict[str, str]:
+        with sqlite3.connect(f"{self.db.as_uri()}?mode=ro", uri=True) as connection:
+            return dict(connection.execute("SELECT address, state FROM subscriptions").fetchall())
 
 
-def stored(db: Path) -> dict[str, str]:
-    with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as connection:
-        return dict(connection.execute("SELECT address, state FROM subscriptions").fetchall())
+class PostgresFrozen:
+    """The database switched to read-only as a failover to a replica does it: new sessions
+    read only (`default_transaction_read_only`) and the service's connections dropped."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = url.rsplit("/", 1)[1]
+
+    def env(self) -> dict[str, str]:
+        return {"STATUSGEN_DATABASE_URL": self.url}
+
+    def freeze(self, on: bool) -> None:
+        with psycopg.connect(self.url, autocommit=True) as db:
+            db.execute("SET default_transaction_read_only = off")  # this session's own, to undo it
+            db.execute(f"ALTER DATABASE {self.name} SET default_transaction_read_only = {'on' if on else 'off'}")
+            db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                       "pg_backend_pid()", (self.name,))
+
+    def rows(self) -> dict[str, str]:
+        with psycopg.connect(self.url) as db:
+            return dict(db.execute("SELECT address, state FROM subscriptions").fetchall())
 
 
-def test_an_unwritable_sqlite_store_is_503_with_retry_after_and_loses_nothing_confirmed(
-        root: Path, service: Instance) -> None:
-    db = root / ".statusgen" / "subscriptions.db"
-    assert subscribe(service, "kept@partner.example").status == 200
-    assert confirm(service, "kept@partner.example").status == 200
-    assert subscribe(service, "waiting@partner.example").status == 200
-    frozen = [db, db.with_name(db.name + "-wal")]  # not -shm: SQLite maps it; see the README
-    immutable(frozen, True)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def frozen(request: pytest.FixtureRequest, root: Path) -> SqliteFrozen | PostgresFrozen:
+    if request.param == "sqlite":
+        return SqliteFrozen(root)
+    return PostgresFrozen(upgraded(request.getfixturevalue("database_url")))
+
+
+def test_an_unwritable_store_is_503_with_retry_after_and_loses_nothing_confirmed(
+        root: Path, sink: SmtpSink, tmp_path: Path, frozen: SqliteFrozen | PostgresFrozen) -> None:
+    service = Instance(root, environment(sink, **frozen.env()), tmp_path / "service.log")
     try:
-        refused = [subscribe(service, "new@partner.example"), confirm(service, "waiting@partner.example"),
-                   service.request("POST", "/subscriptions/unsubscribe?" + urlencode(
-                       {"token": make_token(SECRET, "unsubscribe", "kept@partner.example")}),
-                       "List-Unsubscribe=One-Click", {"Content-Type": "application/x-www-form-urlencoded"})]
-        for reply in refused:
-            assert reply.status == 503, reply.text
-            assert reply.header("Retry-After") == "30"
-            assert set(security_of(reply.headers)) == set(SECURITY_HEADERS)
-        health = service.request("GET", "/subscriptions/healthz")
-        assert (health.status, json.loads(health.body)) == (503, {"status": "unavailable", "database": "read-only"})
-        assert stored(db) == {"kept@partner.example": "confirmed", "waiting@partner.example": "pending"}
+        assert subscribe(service, "kept@partner.example").status == 200
+        assert confirm(service, "kept@partner.example").status == 200
+        assert subscribe(service, "waiting@partner.example").status == 200
+        frozen.freeze(True)
+        try:
+            refused = [subscribe(service, "new@partner.example"), confirm(service, "waiting@partner.example"),
+                       service.request("POST", "/subscriptions/unsubscribe?" + urlencode(
+                           {"token": make_token(SECRET, "unsubscribe", "kept@partner.example")}),
+                           "List-Unsubscribe=One-Click", {"Content-Type": "application/x-www-form-urlencoded"})]
+            for reply in refused:
+                assert reply.status == 503, reply.text
+                assert reply.header("Retry-After") == "30"
+                assert set(security_of(reply.headers)) == set(SECURITY_HEADERS)
+            health = service.request("GET", "/subscriptions/healthz")
+            assert (health.status, json.loads(health.body)) == (503, {"status": "unavailable",
+                                                                      "database": "read-only"})
+            assert health.header("Retry-After") == "30"
+            assert frozen.rows() == {"kept@partner.example": "confirmed", "waiting@partner.example": "pending"}
+        finally:
+            frozen.freeze(False)
+        service.wait_until(lambda reply: reply.status == 200, "back")
+        assert subscribe(service, "new@partner.example").status == 200  # the 503 said: send it again
+        assert confirm(service, "waiting@partner.example").status == 200
+        assert frozen.rows() == {"kept@partner.example": "confirmed", "waiting@partner.example": "confirmed",
+                                 "new@partner.example": "pending"}
     finally:
-        immutable(frozen, False)
-    assert service.request("GET", "/subscriptions/healthz").status == 200
-    assert subscribe(service, "new@partner.example").status == 200  # the 503 said: send it again
-    assert confirm(service, "waiting@partner.example").status == 200
-    assert stored(db) == {"kept@partner.example": "confirmed", "waiting@partner.example": "confirmed",
-                          "new@partner.example": "pending"}
+        service.stop()
     assert "Traceback" not in service.errors()
     assert "cannot be written" in service.errors()
