@@ -57,8 +57,9 @@ TOKENS = 2000
 
 LUA = r"""
 -- set by the bench: mode, paths, the address prefix
-local counter, sent, codes = 0, 0, {}
-local me = 0
+-- globals, so that done() can read them from each thread (thread:get)
+counter, sent, codes = 0, 0, {}
+me = 0
 local threads = {}
 
 function setup(thread)
@@ -100,7 +101,7 @@ function done(summary, latency, requests)
   local total, all = 0, {}
   for _, thread in ipairs(threads) do
     total = total + (thread:get("sent") or 0)
-    local c = thread:get("codes")
+    local c = thread:get("codes") or {}
     for status, count in pairs(c) do all[tostring(status)] = (all[tostring(status)] or 0) + count end
   end
   local parts = {}
@@ -126,7 +127,7 @@ def run_wrk(port: int, mode: str, seconds: float, connections: int, work: Path, 
     script = work / f"{mode}.lua"
     script.write_text(lua(mode, prefix, paths or []))
     threads = min(2, connections)
-    done = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s",
+    done = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(seconds)}s", "--timeout", "30s",
                            "-s", str(script), "--latency", f"http://127.0.0.1:{port}/"],
                           capture_output=True, text=True, timeout=seconds + 120, check=False)
     line = next((line for line in done.stdout.splitlines() if line.startswith("WRK ")), None)
@@ -234,12 +235,12 @@ def bench(backend: str, url: str | None, seconds: float, connections: int) -> di
     if mailed["busy@bench.example"] != ADDRESS_LIMIT[0]:
         problems.append(f"one address: {mailed['busy@bench.example']} emails; its limit is {ADDRESS_LIMIT[0]}")
     return {"backend": backend, "connections": connections, "phases": phases, "stored": len(load),
-            "confirmed": len(confirmed), "emails": sum(mailed.values()), "problems": problems}
+            "confirmed": len(confirmed), "tokens": len(chosen), "emails": sum(mailed.values()), "problems": problems}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each phase (default 5)")
+    parser.add_argument("--seconds", type=int, default=5, help="length of each phase (default 5)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
     args = parser.parse_args()
@@ -262,7 +263,7 @@ def main() -> int:
             codes = ", ".join(f"{n}×{c}" for c, n in sorted(phase["codes"].items()))
             print(f"  {name:13} {phase['rps']:8.1f} req/s  p50 {phase['p50_ms']:7.2f} ms  "
                   f"p99 {phase['p99_ms']:7.2f} ms  ({codes})")
-        print(f"  stored {result['stored']}, confirmed {result['confirmed']}, emails {result['emails']}; "
+        print(f"  stored {result['stored']}, {result['tokens']} tokens, confirmed {result['confirmed']}, emails {result['emails']}; "
               + ("; ".join(result["problems"]) or "no problems"))
     print("RESULT " + json.dumps({"service": results}, sort_keys=True))
     return 1 if any(result["problems"] for result in results) else 0
