@@ -120,7 +120,7 @@ def test_waitress_refusals_are_431_413_400_and_carry_the_apps_security_headers(s
     expected = security_of(page.headers)
     assert page.status == 200 and set(expected) == set(SECURITY_HEADERS)
 
-    huge_header = (b"GET /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 20_000
+    huge_header = (b"GET /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 40_000
                    + b"\r\n\r\n")
     huge_body = (b"POST /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-"
                  b"urlencoded\r\nContent-Length: 1000000\r\n\r\n" + b"a" * 70_000)
@@ -214,7 +214,7 @@ def test_sigterm_lets_requests_in_flight_finish_refuses_new_ones_and_exits_0(
             assert service.process.wait(60) == 0, service.errors()
             confirming.join(30)
             assert [answer.status for answer in answers] == [200]
-            assert "signing secret" in answers[0].text.lower() or "whsec_" in answers[0].text
+            assert "whsec_" in answers[0].text  # the secret page: the confirmation went through
             delivered = sorted(recipient for recipient, _ in sink.messages)
             assert delivered == ["desk@partner.example", "reader@partner.example"], service.errors()
             assert "Traceback" not in service.errors()

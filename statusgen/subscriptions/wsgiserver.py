@@ -44,8 +44,9 @@ IDLE_TIMEOUT = 30
 """Seconds a connection may stay silent (nothing received, nothing to send) before it is closed."""
 CLEANUP_INTERVAL = 5
 """Seconds between waitress's sweeps for silent connections."""
-MAX_HEADERS = 16 * 1024
-"""Bytes of request line and headers (a token link and a cookie need under 2 KiB): beyond, 431."""
+MAX_HEADERS = 32 * 1024
+"""Bytes of request line and headers: beyond, 431. A token link and its cookie need under 2 KiB;
+nginx in front allows 4 buffers of 8 KiB (`large_client_header_buffers`), as much in all."""
 LOOP_TIMEOUT = 0.5
 """Seconds one poll waits: how soon the loop notices a stop."""
 GRACE = 30.0
