@@ -16,9 +16,11 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -313,3 +315,27 @@ def test_an_unwritable_store_is_503_with_retry_after_and_loses_nothing_confirmed
         service.stop()
     assert "Traceback" not in service.errors()
     assert "cannot be written" in service.errors()
+
+
+def test_a_store_that_cannot_be_written_at_start_stops_the_service_naming_the_setting(
+        root: Path, sink: SmtpSink) -> None:
+    """Its WAL (kept here by another connection, as the notifier's would) cannot be
+    written: SQLite opens the store read-only, and the first write says so."""
+    from statusgen.subscriptions.store import SqliteSubscriptionStore
+
+    frozen = SqliteFrozen(root)
+    holder = SqliteSubscriptionStore(frozen.db)
+    holder.request("kept@partner.example", None, "en", datetime(2026, 11, 30, tzinfo=UTC))
+    frozen.paths = frozen.paths[1:]  # the WAL only: the file itself still opens for writing
+    frozen.freeze(True)
+    try:
+        done = subprocess.run([sys.executable, "-m", "statusgen", "subscriptions", "serve", "--site", str(root),
+                               "--port", "0"], env=environment(sink), capture_output=True, text=True, timeout=120,
+                              check=False)
+    finally:
+        frozen.freeze(False)
+        holder.close()
+    assert done.returncode == 1, done.stderr
+    assert (f"STATUSGEN_SUBSCRIPTIONS_DB: the subscription store {frozen.db} cannot be written: attempt to write a "
+            "readonly database (SQLITE_READONLY)") in done.stderr
+    assert "Traceback" not in done.stderr

@@ -290,15 +290,20 @@ class SqliteSubscriptionStore:
         return True
 
     def writable(self) -> bool:
-        """Whether a write commits (`/healthz`): a file made read-only, a full disk or a
-        lock held elsewhere past the busy timeout fail it. It writes a random value into one
-        row of its own (SQLite skips a write that changes nothing), a page of WAL."""
+        """Whether a write commits (`/healthz`)."""
         try:
-            with self._transaction() as db:
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('write_check', ?)", (secrets.token_hex(8),))
+            self.check_writable()
         except DatabaseError:
             return False
         return True
+
+    def check_writable(self) -> None:
+        """A DatabaseError saying why a write does not commit: a file or folder made
+        read-only (the WAL cannot be created), a full disk, a lock held elsewhere past the
+        busy timeout. It writes a random value into one row of its own (SQLite skips a
+        write that changes nothing): a page of WAL."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('write_check', ?)", (secrets.token_hex(8),))
 
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, as stored: what `statusgen db copy` moves to PostgreSQL."""
