@@ -155,8 +155,8 @@ def test_hundreds_of_slow_clients_do_not_keep_a_reader_from_an_answer(service: I
                 connection.sendall(b"GET /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\n")
             slow.append(connection)
         for round_ in range(12):
-            for connection in slow:
-                connection.sendall(b"X-Dribble-%d: 1\r\n" % round_ if slow.index(connection) % 2 == 0 else b"a")
+            for number, connection in enumerate(slow):
+                connection.sendall(b"a" if number % 2 else b"X-Dribble-%d: 1\r\n" % round_)
             reply = service.request("GET", "/subscriptions/healthz")
             assert reply.status == 200, reply
             assert service.request("GET", "/subscriptions/subscribe").status == 200

@@ -49,8 +49,10 @@ MAX_HEADERS = 32 * 1024
 nginx in front allows 4 buffers of 8 KiB (`large_client_header_buffers`), as much in all."""
 LOOP_TIMEOUT = 0.5
 """Seconds one poll waits: how soon the loop notices a stop."""
-GRACE = 30.0
-"""Seconds the requests in flight get to finish after SIGTERM."""
+GRACE = 15.0
+"""Seconds the requests in flight get to finish after SIGTERM (a webhook's test message, the
+slowest, waits at most 15); then the queued emails get up to 30 (`Mailer.close`), inside the
+systemd unit's TimeoutStopSec=60s."""
 
 
 def server_options(max_body: int) -> dict[str, Any]:
