@@ -126,8 +126,12 @@ def test_waitress_refusals_are_431_413_400_and_carry_the_apps_security_headers(s
                    + b"\r\n\r\n")
     huge_body = (b"POST /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-"
                  b"urlencoded\r\nContent-Length: 1000000\r\n\r\n" + b"a" * 70_000)
+    huge_chunks = (b"POST /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   b"%x\r\n" % 100_000 + b"a" * 100_000 + b"\r\n0\r\n\r\n")
     garbage = b"GET /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"
-    for request, status in ((huge_header, 431), (huge_body, 413), (garbage, 400)):
+    bare_cr = b"GET /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\nX-Smuggled: a\rb\r\n\r\n"
+    for request, status in ((huge_header, 431), (huge_body, 413), (huge_chunks, 413), (garbage, 400),
+                            (bare_cr, 400)):
         code, headers = parsed(raw(service.port, request))
         assert code == status, headers
         assert security_of(headers) == expected, f"{status}: {headers}"
