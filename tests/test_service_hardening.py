@@ -31,6 +31,7 @@ from statusgen import ids
 from statusgen.tokens import make_token
 from tests.backends import upgraded
 from tests.conftest import MakeSite
+from tests.pgserver import free_port
 from tests.smtpsink import SmtpSink
 from tests.test_service_instances import Instance
 from tests.test_subscriptions import SECRET, SITE_YAML, SUBSCRIBERS, Reply
@@ -172,6 +173,58 @@ def test_hundreds_of_slow_clients_do_not_keep_a_reader_from_an_answer(service: I
         for connection in slow:
             connection.close()
     assert subscribe(service, "after.slow@partner.example").status == 200
+
+
+class LimitedInstance(Instance):
+    """The service started under `prlimit`: a soft and hard limit of open files."""
+
+    def __init__(self, root: Path, env: dict[str, str], log: Path, open_files: int) -> None:
+        self.port, self.log = free_port(), log
+        with log.open("w") as output:
+            self.process = subprocess.Popen(
+                ["prlimit", f"--nofile={open_files}:{open_files}", sys.executable, "-m", "statusgen", "subscriptions",
+                 "serve", "--site", str(root), "--port", str(self.port)], env=env, stdout=subprocess.DEVNULL,
+                stderr=output)
+        self.wait_until(lambda reply: reply.status == 200, "to start")
+
+    def open_files(self) -> int:
+        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
+
+
+def test_with_few_open_files_it_takes_fewer_connections_instead_of_spinning_on_accept(
+        root: Path, sink: SmtpSink, tmp_path: Path) -> None:
+    """Under a hard limit of 256 open files the service keeps its connections below it and
+    says which setting to raise. Had it accepted up to the limit, each further accept()
+    would fail (EMFILE), and waitress retries at once, logging a traceback each time."""
+    service = LimitedInstance(root, environment(sink), tmp_path / "service.log", open_files=256)
+    slow: list[socket.socket] = []
+    try:
+        assert "at most 192 connections at once (not 1000)" in service.errors()
+        assert "raise it (LimitNOFILE= in the systemd unit, ulimit -n) to 1064" in service.errors()
+        before = service.open_files()
+        for _ in range(300):
+            connection = socket.create_connection(("127.0.0.1", service.port), timeout=30)
+            connection.sendall(b"GET /subscriptions/subscribe HTTP/1.1\r\nHost: x\r\n")
+            slow.append(connection)
+        deadline = time.monotonic() + 60
+        while service.open_files() < before + 180:  # it has taken what it takes
+            assert time.monotonic() < deadline, f"{service.open_files()} open files"
+            time.sleep(0.05)
+        most = max(service.open_files() for _ in range(40) if not time.sleep(0.05))
+        assert most < 250, f"{most} open files: no reserve left"
+        waiting: list[Reply] = []
+        reader = threading.Thread(target=lambda: waiting.append(service.request("GET", "/subscriptions/healthz")))
+        reader.start()  # queued behind the slow ones, beyond the limit
+        for connection in slow[:150]:  # the first ones, accepted first: room for the rest
+            connection.close()
+        reader.join(60)
+        assert [reply.status for reply in waiting] == [200]
+    finally:
+        for connection in slow:
+            connection.close()
+        service.stop()
+    assert "accept() threw" not in service.errors()
+    assert "Traceback" not in service.errors()
 
 
 # ── SIGTERM ───────────────────────────────────────────────────────────────────────────

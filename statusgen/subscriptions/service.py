@@ -17,7 +17,16 @@ from statusgen.notifier.delivery import Transport
 from statusgen.notifier.webhooks.transport import WebhookTransport
 from statusgen.subscriptions.backend import open_store
 from statusgen.subscriptions.settings import MAX_BODY, load_service, transport_for
-from statusgen.subscriptions.wsgiserver import THREADS, Lifecycle, secured_channel, server_options
+from statusgen.subscriptions.wsgiserver import (
+    CONNECTION_LIMIT,
+    RESERVED_FILES,
+    THREADS,
+    Lifecycle,
+    connection_limit,
+    open_files_for_connections,
+    secured_channel,
+    server_options,
+)
 
 if TYPE_CHECKING:  # a real import would load werkzeug for every statusgen command
     from statusgen.subscriptions.app import SubscriptionApp
@@ -41,14 +50,15 @@ def make_app(site_dir: Path, env: Mapping[str, str] | None = None, db: str | Pat
                            webhooks=webhooks or ping_transport(service.webhook_policy))
 
 
-def make_server(app: SubscriptionApp, host: str = "127.0.0.1", port: int = 8025) -> Any:
+def make_server(app: SubscriptionApp, host: str = "127.0.0.1", port: int = 8025,
+                connections: int = CONNECTION_LIMIT) -> Any:
     """A waitress server for the app (not yet running: `Lifecycle(server).run()`), with
     wsgiserver.py's limits, and the app's security headers on waitress's own answers.
     Bodies up to 4 × MAX_BODY reach the app, which answers 413 in the site's look; waitress
     refuses larger ones before reading them."""
     from waitress import create_server
 
-    server = create_server(app, host=host, port=port, **server_options(MAX_BODY * 4))
+    server = create_server(app, host=host, port=port, **server_options(MAX_BODY * 4, connections))
     server.channel_class = secured_channel(app.headers)
     return server
 
@@ -59,7 +69,12 @@ def serve(site_dir: Path, host: str = "127.0.0.1", port: int = 8025, db: str | P
     refused, the requests in flight get their answers, the queued confirmation emails go
     out (`app.close()` waits for them), and it returns."""
     app = make_app(site_dir, env, db)
-    server = make_server(app, host, port)
+    connections = connection_limit(open_files_for_connections())
+    if connections < CONNECTION_LIMIT:
+        log.warning("subscriptions: at most %d connections at once (not %d): the limit of open files is too low; "
+                    "raise it (LimitNOFILE= in the systemd unit, ulimit -n) to %d", connections, CONNECTION_LIMIT,
+                    CONNECTION_LIMIT + RESERVED_FILES)
+    server = make_server(app, host, port, connections)
     lifecycle = Lifecycle(server)
     if threading.current_thread() is threading.main_thread():
         # systemd and container runtimes stop with SIGTERM

@@ -25,6 +25,7 @@ answer written (at most `GRACE` seconds).
 from __future__ import annotations
 
 import logging
+import resource
 import threading
 import time
 from collections.abc import Mapping
@@ -40,6 +41,9 @@ THREADS = 8
 CONNECTION_LIMIT = 1000
 """Open connections at most; beyond it waitress stops accepting until some close. Each
 costs a descriptor and a few KiB, so slow clients must open this many to make others wait."""
+RESERVED_FILES = 64
+"""Descriptors kept for everything but connections: the store, its pool, the SMTP
+connection, the outbox's files, a webhook's test, waitress's own."""
 IDLE_TIMEOUT = 30
 """Seconds a connection may stay silent (nothing received, nothing to send) before it is closed."""
 CLEANUP_INTERVAL = 5
@@ -55,15 +59,35 @@ slowest, waits at most 15); then the queued emails get up to 30 (`Mailer.close`)
 systemd unit's TimeoutStopSec=60s."""
 
 
-def server_options(max_body: int) -> dict[str, Any]:
+def server_options(max_body: int, connections: int = CONNECTION_LIMIT) -> dict[str, Any]:
     """waitress's settings for the service (its keyword arguments)."""
     return {"threads": THREADS, "ident": "statusgen", "max_request_body_size": max_body,
-            "max_request_header_size": MAX_HEADERS, "connection_limit": CONNECTION_LIMIT,
+            "max_request_header_size": MAX_HEADERS, "connection_limit": connections,
             "channel_timeout": IDLE_TIMEOUT, "cleanup_interval": CLEANUP_INTERVAL,
             "asyncore_use_poll": True, "asyncore_loop_timeout": 1,
             # waitress would drop X-Forwarded-For itself unless told which proxy to trust;
             # the app's ProxyFix does that (STATUSGEN_TRUSTED_PROXIES), so waitress leaves it be
             "clear_untrusted_proxy_headers": False}
+
+
+def connection_limit(open_files: int) -> int:
+    """How many connections fit in `open_files` descriptors (the soft `ulimit -n`) beside
+    the reserve. More than fit would not be refused but fail in accept(), which waitress
+    logs and retries at once: a busy loop writing a traceback each time."""
+    return max(1, min(CONNECTION_LIMIT, open_files - RESERVED_FILES))
+
+
+def open_files_for_connections() -> int:
+    """Raise this process's soft limit of open files to what CONNECTION_LIMIT needs, as far
+    as the hard limit allows (systemd's default soft limit is 1,024), and return the soft
+    limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTION_LIMIT + RESERVED_FILES
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return wanted
+    raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+    return raised
 
 
 def secured_channel(headers: Mapping[str, str]) -> type[HTTPChannel]:
