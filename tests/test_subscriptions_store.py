@@ -441,8 +441,8 @@ def test_the_salt_is_made_once_shared_and_never_by_a_reader(database_url: str) -
     reader = PostgresSubscriptionStore(database_url, readonly=True)
     with connect(database_url) as db:
         assert is_empty(db)  # the notifier looked: nothing stored, nothing made
-    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # the notifier's view cannot write
-        reader.unsubscribe("a@example.org", NOW)
+    with pytest.raises(DatabaseError, match="cannot be written: cannot execute INSERT in a read-only transaction"):
+        reader.unsubscribe("a@example.org", NOW)  # the notifier's view cannot write
     reader.close()
     one, other = PostgresSubscriptionStore(database_url), PostgresSubscriptionStore(database_url)
     assert one.digest("a@example.org") == other.digest("A@Example.org")

@@ -8,7 +8,9 @@
     security.py  where POSTs may come from, CSRF tokens, response headers
     pages.py     the service's pages (site_templates/service/) in the site's look
     app.py       the WSGI app: routes and the subscribe → confirm → manage → unsubscribe flow, /healthz
-    service.py   settings from site.yaml and the environment; waitress
+    service.py   the app and its store, served by waitress until SIGTERM
+    wsgiserver.py  waitress hardened: connection limits against slow clients, security headers on
+                 its own refusals (400, 413, 431), a stop that lets requests in flight finish
     merge.py     `StoreAudience`: who the notifier mails (yaml + confirmed − unsubscribed)
     preflight.py what the service needs before it starts (the secret, its store, the relay)
     settings.py  the service's settings from site.yaml and the environment, checked once

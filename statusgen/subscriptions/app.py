@@ -9,7 +9,7 @@
     POST {base}manage
     GET  {base}unsubscribe?token=     a page with a button
     POST {base}unsubscribe?token=     RFC 8058 one-click (no cookie, no CSRF token: the token decides)
-    GET  {base}healthz                {"status": "ok", "database": "ok"}, or 503 and "unreachable"
+    GET  {base}healthz                {"status": "ok", "database": "ok"}, or 503 and "unreachable" or "read-only"
     GET|POST {base}webhook            the webhook tab (webhookroutes.py); confirm, manage and
                                       unsubscribe take its links too (a token for `webhook:ID`)
 
@@ -18,9 +18,10 @@ pending, confirmed, unsubscribed) and does the same work in each: one row writte
 email composed and queued (unless the per-address limit holds it back, silently), so
 nobody can learn from the service who is subscribed.
 
-A store that does not answer (a PostgreSQL database down or out of reach) is a 503 page
-for the requests that need it, never a 500 with a traceback; the store's pool reconnects
-by itself, so the service recovers when the database is back.
+A store that does not answer (a PostgreSQL database down or out of reach) or cannot be
+written (a read-only SQLite file or database, a full disk) is a 503 page with Retry-After
+for the requests that need it, never a 500 with a traceback; nothing was changed, so the
+visitor can send it again, and the service recovers by itself when the store is back.
 """
 
 from __future__ import annotations
@@ -234,10 +235,18 @@ class SubscriptionApp(WebhookRoutes):
         return redirect(f"{target}?{urlencode({'lang': lang})}" if lang else target, code=303)
 
     def _healthz_get(self, request: Request) -> Response:
-        """For monitoring: whether the store answers. Nothing else (no address, no URL)."""
-        if self.store.reachable():
+        """For monitoring: whether the store answers and takes writes (a store that can
+        only be read makes every subscribe and confirm a 503). Nothing else (no address,
+        no URL)."""
+        if not self.store.reachable():
+            state = "unreachable"
+        elif not self.store.writable():
+            state = "read-only"
+        else:
             return _json({"status": "ok", "database": "ok"}, 200)
-        return _json({"status": "unavailable", "database": "unreachable"}, 503)
+        response = _json({"status": "unavailable", "database": state}, 503)
+        response.headers["Retry-After"] = str(RETRY_UNAVAILABLE)
+        return response
 
     def _subscribe_get(self, request: Request) -> Response:
         lang = self._language(request)

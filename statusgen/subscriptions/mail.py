@@ -158,7 +158,9 @@ class Mailer:
             return self._changed.wait_for(lambda: self._busy == 0, timeout)
 
     def close(self, timeout: float = 30) -> None:
-        self.drain(timeout)
+        if not self.drain(timeout):  # the process is about to end: say what it takes with it
+            log.warning("subscriptions: stopping with %d confirmation email(s) not handed to the transport "
+                        "after %.0f s; their senders can send the form again", self._busy, timeout)
         with self._changed:
             self._closed = True
             self._changed.notify_all()

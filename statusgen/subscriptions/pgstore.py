@@ -166,11 +166,15 @@ class PostgresSubscriptionStore:
 
     @contextmanager
     def _unreachable(self) -> Iterator[None]:
-        """psycopg's connection errors (and the pool's timeout) as a one-line DatabaseError."""
+        """psycopg's connection errors (and the pool's timeout) as a one-line DatabaseError,
+        and so a database that refuses writes (read-only, out of disk): the service
+        answers 503 for both, and the transaction changed nothing."""
         try:
             yield
         except psycopg.OperationalError as error:
             raise DatabaseError(f"the database {redacted(self.url)} did not answer: {reason(error)}") from None
+        except (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.InsufficientResources) as error:
+            raise DatabaseError(f"the database {redacted(self.url)} cannot be written: {reason(error)}") from None
 
     @contextmanager
     def _transaction(self, wait: float = WAIT) -> Iterator[psycopg.Connection[Any]]:
@@ -189,6 +193,16 @@ class PostgresSubscriptionStore:
         try:
             with self._transaction(HEALTH_WAIT) as db:
                 db.execute("SELECT 1")
+        except DatabaseError:
+            return False
+        return True
+
+    def writable(self) -> bool:
+        """Whether a write commits (`/healthz`): a database in read-only mode (a replica,
+        `default_transaction_read_only`) or out of disk fails it; the row is rewritten as it was."""
+        try:
+            with self._transaction(HEALTH_WAIT) as db:
+                db.execute("UPDATE subscription_meta SET value = value WHERE key = 'salt'")
         except DatabaseError:
             return False
         return True

@@ -68,11 +68,20 @@ def _file(db_path: Path, writable: bool) -> Check:
         return Check("subscription store", (f"{DB_VARIABLE}: the subscription store {db_path} cannot be created "
                                             f"({folder} is not a writable folder); set {DB_VARIABLE} or --db",))
     try:
-        SqliteSubscriptionStore(db_path, readonly=not writable).close()
+        store = SqliteSubscriptionStore(db_path, readonly=not writable)
+    except DatabaseError as error:  # it opened, but refuses the write that opening may make
+        return Check("subscription store", (f"{DB_VARIABLE}: {error}",))
     except (sqlite3.Error, RuntimeError, OSError) as error:
         busy = "; another program holds it: run again when it lets go" if "locked" in str(error) else ""
         return Check("subscription store", (f"{DB_VARIABLE}: the subscription store {db_path} cannot be "
                                             f"{'opened' if writable else 'read'}: {error}{busy}",))
+    try:
+        if writable:  # opening writes nothing to a current store: a full disk shows only now
+            store.check_writable()
+    except DatabaseError as error:
+        return Check("subscription store", (f"{DB_VARIABLE}: {error}",))
+    finally:
+        store.close()
     return Check("subscription store", found=str(db_path))
 
 

@@ -41,11 +41,15 @@ from typing import Any, Protocol
 
 from statusgen import ids
 from statusgen.content.webhooks import SIGNED
+from statusgen.database import DatabaseError
 from statusgen.notifier.webhooks.network import masked_url
 from statusgen.subscriptions.signingkeys import OVERLAP, key_check, signing_secret
 from statusgen.tokens import MAX_AGE
 
 DB_VARIABLE = "STATUSGEN_SUBSCRIPTIONS_DB"
+STORAGE_FAILURES = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_BUSY", "SQLITE_LOCKED",
+                    "SQLITE_CANTOPEN", "SQLITE_PERM")
+"""SQLite's errors that say the file cannot be written now, not that a statement is wrong."""
 
 
 def subscriptions_db(site_dir: Path, env: Mapping[str, str]) -> Path:
@@ -212,6 +216,7 @@ class SubscriptionStore(Protocol):
 
     def schema_version(self) -> int: ...
     def reachable(self) -> bool: ...
+    def writable(self) -> bool: ...
     def find(self, email: str) -> Subscription | None: ...
     def request(self, email: str, components: tuple[str, ...] | None, language: str, now: datetime) -> str: ...
     def confirm(self, email: str, now: datetime) -> Subscription | None: ...
@@ -284,6 +289,22 @@ class SqliteSubscriptionStore:
             return False
         return True
 
+    def writable(self) -> bool:
+        """Whether a write commits (`/healthz`)."""
+        try:
+            self.check_writable()
+        except DatabaseError:
+            return False
+        return True
+
+    def check_writable(self) -> None:
+        """A DatabaseError saying why a write does not commit: a file or folder made
+        read-only (the WAL cannot be created), a full disk, a lock held elsewhere past the
+        busy timeout. It writes a random value into one row of its own (SQLite skips a
+        write that changes nothing): a page of WAL."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('write_check', ?)", (secrets.token_hex(8),))
+
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, as stored: what `statusgen db copy` moves to PostgreSQL."""
         with self._lock:
@@ -330,14 +351,33 @@ class SqliteSubscriptionStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        """One write transaction. A store that cannot be written (read-only, full, locked
+        past the busy timeout) is a `DatabaseError` naming the file: the service answers
+        503 for it, as for a database that does not answer, and nothing was changed."""
+        with self._lock, self._unwritable():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite rolls back by itself after an I/O error or a full disk
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _unwritable(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if not getattr(error, "sqlite_errorname", "").startswith(STORAGE_FAILURES):
+                raise  # a mistake in a statement stays a mistake (500, with its traceback in the log)
+            raise DatabaseError(f"the subscription store {self.path} cannot be written: {error} "
+                                f"({error.sqlite_errorname})") from None
 
     # ── subscriptions ─────────────────────────────────────────────────────────────
 
