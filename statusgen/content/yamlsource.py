@@ -3,17 +3,36 @@
 Validation messages must say `PATH:LINE`, so mappings and sequences come back as
 `Located` containers that remember where each of their entries was written.
 Timestamps are kept as strings: statusgen parses them itself, in the site timezone.
+
+Site files come from many hands, so what a file may cost is bounded before it is trusted:
+at most `MAX_FILE_BYTES`, at most `MAX_DEPTH` levels of nesting, and aliases (`*name`)
+that repeat at most `MAX_ALIAS_NODES` nodes in all (an "alias bomb" of a few lines
+would otherwise expand to millions). Each is refused as `PATH:LINE: message`.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
 from statusgen.errors import ContentError, Problems
+
+MAX_FILE_BYTES = 1024 * 1024
+"""The largest site file read: 1 MiB, some 200 times a long incident with a post-mortem
+(and 10,000 subscribers); parsing one takes about a second."""
+MAX_DEPTH = 100
+"""The deepest nesting of mappings and lists a file may have (valid sites use under 10);
+libyaml composes recursively in C and would crash the interpreter on a few thousand."""
+MAX_ALIAS_NODES = 100_000
+"""How many nodes all the aliases of a file may repeat in all: far beyond any anchor a
+site shares, far below the billions a few lines of nested aliases expand to."""
+_INDICATORS = "[{-?:"
+"""Every mapping or list that nests starts at one of these: their count bounds the depth."""
 
 
 class LocatedDict(dict):
@@ -49,13 +68,20 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
-    loader.flatten_mapping(node)
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Iterator[LocatedDict]:
+    # Yielded empty and filled afterwards, as PyYAML's own constructors do, so nested
+    # containers are built in a loop rather than by recursion.
     mapping = LocatedDict()
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
+    yield mapping
+    loader.flatten_mapping(node)
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "expected a plain key", key_node.start_mark
+            )
+        key = loader.construct_object(key_node)
         if not isinstance(key, (str, int, float, bool)) and key is not None:
             raise yaml.constructor.ConstructorError(
                 None, None, "expected a plain key", key_node.start_mark
@@ -64,16 +90,16 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping[key] = loader.construct_object(value_node)
         mapping.key_lines[key] = key_node.start_mark.line + 1
-    return mapping
 
 
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
-    items = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> Iterator[LocatedList]:
+    items = LocatedList()
     items.line = node.start_mark.line + 1
     items.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return items
+    yield items
+    items.extend(loader.construct_object(child) for child in node.value)
 
 
 class _DetailLoader(yaml.SafeLoader):
@@ -97,7 +123,9 @@ class Document:
 
 
 def read_text(path: str, raw: bytes) -> str:
-    """Decode a site file, refusing what is not UTF-8 or is empty."""
+    """Decode a site file, refusing what is not UTF-8, is empty or is too large."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise _too_large(path, len(raw))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -113,9 +141,53 @@ def parse_yaml(path: str, text: str, first_line: int = 1) -> Any:
     # Padding with blank lines keeps every mark equal to the line in the file.
     source = "\n" * (first_line - 1) + text
     try:
+        if "*" in source or sum(map(source.count, _INDICATORS)) > MAX_DEPTH:
+            _check_expansion(path, source)
         return yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(path, _detailed(error, source), source, first_line) from None
+
+
+def _check_expansion(path: str, source: str) -> None:
+    """Refuse nesting deeper than `MAX_DEPTH` and aliases that repeat more than
+    `MAX_ALIAS_NODES` nodes, from the parser's events, before anything is composed.
+
+    Run only when the text has an alias or enough indicators to nest that deep: the
+    events cost half as much again as the load itself, for files that need no check.
+    """
+    open_at: list[tuple[str | None, int]] = []  # each open container: its anchor, nodes before it
+    sizes: dict[str, int] = {}  # anchor -> how many nodes it stands for, its aliases' included
+    nodes = repeated = 0
+    for event in yaml.parse(source, Loader=_Loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            nodes += 1
+            open_at.append((event.anchor, nodes))
+            if len(open_at) > MAX_DEPTH:
+                raise ContentError(path, event.start_mark.line + 1,
+                                   f"expected at most {MAX_DEPTH} levels of nested mappings and lists; "
+                                   "found more")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, start = open_at.pop()
+            if anchor is not None:
+                sizes[anchor] = nodes - start + 1
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            size = sizes.get(event.anchor, 1)  # an unknown anchor is the loader's to report
+            nodes += size
+            repeated += size
+            if repeated > MAX_ALIAS_NODES:
+                raise ContentError(path, event.start_mark.line + 1,
+                                   f"aliases: expected them to repeat at most {MAX_ALIAS_NODES:,} "
+                                   f"nodes in all; found more at *{event.anchor} (nested aliases "
+                                   "multiply: write the values out)")
+
+
+def _too_large(path: str, size: int) -> ContentError:
+    return ContentError(path, 1, f"expected a file of at most {MAX_FILE_BYTES // 1024:,} KiB; "
+                                 f"found {size / 1024 / 1024:.1f} MiB (split it, or shorten its texts)")
 
 
 def _detailed(error: yaml.MarkedYAMLError, source: str) -> yaml.MarkedYAMLError:
@@ -165,7 +237,11 @@ def read_document(site_dir: Path, path: str, problems: Problems, missing: str | 
     recorded as `missing` ("expected ...; found no file") unless the file is optional.
     """
     try:
-        return parse_document(path, (site_dir / path).read_bytes())
+        with open(site_dir / path, "rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)  # a huge file is refused without reading it all
+        if len(raw) > MAX_FILE_BYTES:
+            raise _too_large(path, os.path.getsize(site_dir / path))
+        return parse_document(path, raw)
     except FileNotFoundError:
         if missing is not None:
             problems.add(path, 1, f"{missing}; found no file")
