@@ -71,6 +71,8 @@ _Loader.yaml_implicit_resolvers = {
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Iterator[LocatedDict]:
     # Yielded empty and filled afterwards, as PyYAML's own constructors do, so nested
     # containers are built in a loop rather than by recursion.
+    if not isinstance(node, yaml.MappingNode):  # `!!map [1]`
+        raise yaml.constructor.ConstructorError(None, None, "!!map: expected a mapping", node.start_mark)
     mapping = LocatedDict()
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
@@ -95,6 +97,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Iterator[Loca
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> Iterator[LocatedList]:
+    if not isinstance(node, yaml.SequenceNode):  # `!!seq {a: 1}`
+        raise yaml.constructor.ConstructorError(None, None, "!!seq: expected a list", node.start_mark)
     items = LocatedList()
     items.line = node.start_mark.line + 1
     items.item_lines = [child.start_mark.line + 1 for child in node.value]
@@ -107,8 +111,46 @@ class _DetailLoader(yaml.SafeLoader):
     expected and what it found (libyaml's only what it missed), on every platform alike."""
 
 
+def _construct_text(loader: _Loader, node: yaml.Node) -> str:
+    """`!!timestamp` written out: kept as text like every other time."""
+    return str(loader.construct_scalar(node))
+
+
+def _refuse_tag(loader: _Loader, node: yaml.Node) -> None:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"expected plain YAML (text, numbers, true/false, lists, mappings); found the tag "
+                    f"{node.tag.replace(_CORE, '!!')!r}", node.start_mark)
+
+
+def _guarded(construct: Any) -> Any:
+    """A scalar constructor whose every failure names the line: `!!int x` raised a bare
+    ValueError, `!!float [1]` a TypeError, with no place in the file."""
+    def guarded(loader: _Loader, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except yaml.MarkedYAMLError:
+            raise
+        except Exception:  # noqa: BLE001 - any failure of a core constructor is the file's
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.tag.replace(_CORE, '!!')}: expected a value of this type; found "
+                            f"{str(node.value)[:80]!r}" if isinstance(node, yaml.ScalarNode) else
+                            f"{node.tag.replace(_CORE, '!!')}: expected a plain value; found a collection",
+                node.start_mark) from None
+    return guarded
+
+
+_CORE = "tag:yaml.org,2002:"
+_REFUSED_TAGS = ("binary", "set", "omap", "pairs")
+"""Core tags the site files have no use for, whose values (bytes, sets, lists of pairs)
+would reach the checks as types nothing expects."""
+
 _DetailLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 for _loader in (_Loader, _DetailLoader):
+    for _tag in ("null", "bool", "int", "float", "str"):
+        _loader.add_constructor(_CORE + _tag, _guarded(yaml.SafeLoader.yaml_constructors[_CORE + _tag]))
+    for _tag in _REFUSED_TAGS:
+        _loader.add_constructor(_CORE + _tag, _refuse_tag)
+    _loader.add_constructor(_CORE + "timestamp", _guarded(_construct_text))
     _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
     _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
