@@ -384,7 +384,7 @@ BOMB_PLACES = {
 
 
 @pytest.mark.parametrize("path", sorted(BOMB_PLACES))
-def test_an_alias_bomb_is_refused_in_every_kind_of_file(site: Path, path: str) -> None:
+def test_an_alias_bomb_is_refused_in_every_kind_of_file(site: Path, baseline_kib: int, path: str) -> None:
     shape, line = BOMB_PLACES[path]
     bomb = alias_bomb()
     if path == "components.yaml":
@@ -399,6 +399,7 @@ def test_an_alias_bomb_is_refused_in_every_kind_of_file(site: Path, path: str) -
     assert code == 1, err
     assert (f"{path}:{line}: aliases: expected them to repeat at most {MAX_ALIAS_NODES:,} nodes in all; "
             f"found more at *a4 (nested aliases multiply: write the values out)") in err.splitlines()
+    assert 0 < kib <= baseline_kib + MEMORY_HEADROOM_KIB
 
 
 def test_an_alias_bomb_is_refused_before_it_expands() -> None:
@@ -494,3 +495,66 @@ def test_a_long_value_is_quoted_short_in_the_message(site: Path, run_cli: Callab
     assert err.splitlines()[0] == (
         "incidents/2026/2026-11-18-email-delays.yaml:6: type: expected one of incident, maintenance; "
         f"found {'x' * 80!r}... (50,000 characters)")
+
+
+# --- what the fuzzing found, each as an ordinary test ---------------------------------
+
+@pytest.mark.parametrize("text, line, code", [
+    ("\x00title: x\n", 1, 0x00),
+    ("title: x\nimpact: nul\x00byte\n", 2, 0x00),
+    ("title: x\rimpact: \x1b[31mred\n", 2, 0x1B),  # a lone CR breaks the line, as YAML reads it
+    ("title: \x07\n", 1, 0x07),
+])
+def test_a_control_character_is_named_with_its_line(text: str, line: int, code: int) -> None:
+    """Found by the long run: a NUL or ESC raised the parser's ReaderError, a traceback."""
+    with pytest.raises(ContentError) as raised:
+        parse_document("incidents/x.yaml", text.encode())
+    assert str(raised.value) == (
+        f"incidents/x.yaml:{line}: invalid YAML: expected text without control characters; found "
+        f"U+{code:04X} (remove it, or write it as \"\\x{code:02x}\" inside double quotes)")
+
+
+def test_a_control_character_written_as_an_escape_is_text() -> None:
+    assert parse_document("x.yaml", b'title: "nul\\x00byte"\n').data == {"title": "nul\x00byte"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("title: !!timestamp 2026-02-30\n", None),  # PyYAML's own constructor: AttributeError
+    ("title: !!int x\n", "invalid YAML: !!int: expected a value of this type; found 'x'"),  # ValueError
+    ("title: !!float x\n", "invalid YAML: !!float: expected a value of this type; found 'x'"),
+    ("title: !!bool x\n", "invalid YAML: !!bool: expected a value of this type; found 'x'"),  # KeyError
+    ("title: !!map [1]\n", "invalid YAML: !!map: expected a mapping"),  # TypeError
+    ("title: !!seq {a: 1}\n", "invalid YAML: !!seq: expected a list"),  # AttributeError
+    ("title: !!binary aGVsbG8=\n", "invalid YAML: expected plain YAML (text, numbers, true/false, lists, "
+                                   "mappings); found the tag '!!binary'"),
+    ("title: !!set {a, b}\n", "invalid YAML: expected plain YAML (text, numbers, true/false, lists, "
+                              "mappings); found the tag '!!set'"),
+])
+def test_explicit_tags_are_read_or_refused_with_a_line(text: str, message: str | None) -> None:
+    """Found by the CI profile: explicit core tags reached PyYAML's constructors, which
+    raised bare Python errors (a traceback) on values they could not read."""
+    if message is None:
+        assert parse_document("x.yaml", text.encode()).data == {"title": "2026-02-30"}
+        return
+    with pytest.raises(ContentError) as raised:
+        parse_document("x.yaml", text.encode())
+    assert str(raised.value) == f"x.yaml:1: {message}"
+
+
+def test_a_list_where_a_component_id_belongs_is_an_error(make_site: Callable[..., Path],
+                                                         run_cli: Callable[..., tuple[int, str, str]]) -> None:
+    """Found by the CI profile: `components: [[]]` in subscribers.yaml raised TypeError
+    (unhashable list) in the catalog instead of naming the line."""
+    folder = make_site({"subscribers.yaml": """\
+        - email: a@partner.example.org
+          components:
+            - [eu-dcc]
+            - {dcc-app: x}
+        """})
+    code, _out, err = run_cli("check", "--site", folder)
+    assert code == 1
+    assert err.splitlines() == [
+        "subscribers.yaml:3: expected a component or group id; found a list",
+        "subscribers.yaml:4: expected a component or group id; found a mapping",
+        "2 errors",
+    ]

@@ -13,6 +13,7 @@ would otherwise expand to millions). Each is refused as `PATH:LINE: message`.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterator
@@ -182,12 +183,28 @@ def parse_yaml(path: str, text: str, first_line: int = 1) -> Any:
     """Parse YAML text whose first line is line `first_line` of the file."""
     # Padding with blank lines keeps every mark equal to the line in the file.
     source = "\n" * (first_line - 1) + text
+    unprintable = _UNPRINTABLE.search(source)
+    if unprintable:  # the parser's own ReaderError says neither line nor a way out
+        raise ContentError(path, _line_at(source, unprintable.start()),
+                           f"invalid YAML: expected text without control characters; found "
+                           f"U+{ord(unprintable.group()):04X} (remove it, or write it as "
+                           f"\"\\x{ord(unprintable.group()):02x}\" inside double quotes)")
     try:
         if "*" in source or sum(map(source.count, _INDICATORS)) > MAX_DEPTH:
             _check_expansion(path, source)
         return yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(path, _detailed(error, source), source, first_line) from None
+
+
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What YAML does not allow in a file (PyYAML's `Reader.NON_PRINTABLE`)."""
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _line_at(source: str, index: int) -> int:
+    """The line of `source[index]`, counting line breaks as YAML does."""
+    return len(_LINE_BREAK.findall(source, 0, index)) + 1
 
 
 def _check_expansion(path: str, source: str) -> None:
@@ -237,6 +254,8 @@ def _detailed(error: yaml.MarkedYAMLError, source: str) -> yaml.MarkedYAMLError:
         yaml.load(source, Loader=_DetailLoader)
     except yaml.MarkedYAMLError as detailed:
         return detailed
+    except yaml.YAMLError:  # the pure-Python parser is stricter in places: keep libyaml's word
+        return error
     return error
 
 
