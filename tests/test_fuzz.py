@@ -558,3 +558,24 @@ def test_a_list_where_a_component_id_belongs_is_an_error(make_site: Callable[...
         "subscribers.yaml:4: expected a component or group id; found a mapping",
         "2 errors",
     ]
+
+
+def test_a_component_key_with_control_characters_is_quoted(make_site: Callable[..., Path],
+                                                           run_cli: Callable[..., tuple[int, str, str]]) -> None:
+    """Found by the long run: a component key written as "\\x1f" (or " ") was printed raw
+    before its message, so an escape sequence or a line break reached the terminal."""
+    folder = make_site({"incidents/x.yaml": """\
+        title: x
+        components: {"\\x1b[2J": major, " ": nope}
+        updates: [{at: 2026-11-28 09:20, status: investigating, body: x}]
+        """})
+    code, _out, err = run_cli("check", "--site", folder)
+    assert code == 1
+    statuses = "one of operational, under_maintenance, degraded_performance, partial_outage, major_outage"
+    assert err.splitlines() == [
+        f"incidents/x.yaml:2: ' ': expected a component status, {statuses}; found 'nope'",
+        f"incidents/x.yaml:2: '\\x1b[2J': expected a component status, {statuses}; found 'major'",
+        "incidents/x.yaml:2: unknown component ' '",
+        "incidents/x.yaml:2: unknown component '\\x1b[2J'",
+        "4 errors",
+    ]
