@@ -48,7 +48,7 @@ EXAMPLES = int(os.environ.get("STATUSGEN_FUZZ_EXAMPLES", "2000" if LONG else "0"
 
 FUZZ = settings(
     max_examples=EXAMPLES or 120,
-    # A safety net against a hang, not a measure: one check takes some 20 ms here.
+    # A safety net against a hang, not a measure: one example takes about 0.1 s here.
     deadline=timedelta(seconds=60),
     derandomize=not LONG,  # CI: the same examples every run; the long run explores
     database=DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "fuzz")) if LONG else None,
