@@ -49,6 +49,9 @@ class Catalog:
         """Expand a component or group reference, or record why it is unknown."""
         if isinstance(ref, str) and ref in self.ids:
             return self.expand(ref)
+        if isinstance(ref, (dict, list)):  # a list where an id belongs: never hashed or printed whole
+            problems.add(path, line, f"expected a component or group id; found {describe(ref)}")
+            return ()
         if not self.readable or ref in self.unchecked:
             return ()  # components.yaml's own error says it; repeating it here would mislead
         problems.add(path, line, f"unknown component {ref!r}{did_you_mean(str(ref), self.ids)}")

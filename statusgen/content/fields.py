@@ -32,14 +32,20 @@ def did_you_mean(found: str, known: Iterable[str]) -> str:
     return f" (did you mean {by_folded[matches[0]]!r}?)" if matches else ""
 
 
+DESCRIBED_CHARS = 80
+"""How much of a found value a message quotes: a line of a terminal, not a whole file."""
+
+
 def describe(value: Any) -> str:
-    """How a found value is named in a message."""
+    """How a found value is named in a message (a long one cut short)."""
     if value is None:
         return "nothing"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, str) and len(value) > DESCRIBED_CHARS:
+        return f"{value[:DESCRIBED_CHARS]!r}... ({len(value):,} characters)"
     return repr(value)
 
 
@@ -102,6 +108,10 @@ class Fields:
         if not self.has(key):
             return default
         options, value = tuple(options), self.data[key]
+        if isinstance(value, (dict, list)):  # never str(): an alias may stand for millions of items
+            self.error(key, f"{key}: expected one of {one_of(options + tuple(aliases or ()))}; "
+                            f"found {describe(value)}")
+            return default
         found = str(value)
         if aliases and found.upper() in aliases:
             return aliases[found.upper()]

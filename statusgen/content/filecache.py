@@ -139,5 +139,6 @@ class FileCache:
 
 
 def _file_digest(file: str) -> bytes:
+    # In chunks: a file far over the loader's size limit is hashed without holding it whole.
     with open(file, "rb") as handle:
-        return hashlib.blake2b(handle.read(), digest_size=16).digest()
+        return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).digest()

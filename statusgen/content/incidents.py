@@ -7,7 +7,7 @@ from pathlib import Path
 
 from statusgen.content.catalog import Catalog
 from statusgen.errors import Problems
-from statusgen.content.fields import Fields, describe, did_you_mean, one_of, read_named
+from statusgen.content.fields import ID_PATTERN, Fields, describe, did_you_mean, one_of, read_named
 from statusgen.content.model import (
     COMPONENT_STATUSES,
     IMPACTS,
@@ -208,8 +208,10 @@ def read_statuses(fields: Fields, mapping: LocatedDict, catalog: Catalog) -> tup
         line = mapping.line_of(ref)
         ids = catalog.resolve(fields.path, line, ref, fields.problems)
         if status not in COMPONENT_STATUSES:
+            # quoted unless a plain id: a key written "\r" or "\x1b" must not reach the terminal raw
+            named = ref if isinstance(ref, str) and ID_PATTERN.match(ref) else repr(ref)
             fields.problems.add(fields.path, line,
-                                f"{ref}: expected a component status, one of "
+                                f"{named}: expected a component status, one of "
                                 f"{one_of(COMPONENT_STATUSES)}; found {describe(status)}"
                                 f"{did_you_mean(str(status), COMPONENT_STATUSES)}")
             continue

@@ -3,10 +3,18 @@
 Validation messages must say `PATH:LINE`, so mappings and sequences come back as
 `Located` containers that remember where each of their entries was written.
 Timestamps are kept as strings: statusgen parses them itself, in the site timezone.
+
+Site files come from many hands, so what a file may cost is bounded before it is trusted:
+at most `MAX_FILE_BYTES`, at most `MAX_DEPTH` levels of nesting, and aliases (`*name`)
+that repeat at most `MAX_ALIAS_NODES` nodes in all (an "alias bomb" of a few lines
+would otherwise expand to millions). Each is refused as `PATH:LINE: message`.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +22,18 @@ from typing import Any
 import yaml
 
 from statusgen.errors import ContentError, Problems
+
+MAX_FILE_BYTES = 1024 * 1024
+"""The largest site file read: 1 MiB, some 200 times a long incident with a post-mortem
+(and 10,000 subscribers); parsing one takes about a second."""
+MAX_DEPTH = 100
+"""The deepest nesting of mappings and lists a file may have (valid sites use under 10);
+libyaml composes recursively in C and would crash the interpreter on a few thousand."""
+MAX_ALIAS_NODES = 100_000
+"""How many nodes all the aliases of a file may repeat in all: far beyond any anchor a
+site shares, far below the billions a few lines of nested aliases expand to."""
+_INDICATORS = "[{-?:"
+"""Every mapping or list that nests starts at one of these: their count bounds the depth."""
 
 
 class LocatedDict(dict):
@@ -49,13 +69,22 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
-    loader.flatten_mapping(node)
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Iterator[LocatedDict]:
+    # Yielded empty and filled afterwards, as PyYAML's own constructors do, so nested
+    # containers are built in a loop rather than by recursion.
+    if not isinstance(node, yaml.MappingNode):  # `!!map [1]`
+        raise yaml.constructor.ConstructorError(None, None, "!!map: expected a mapping", node.start_mark)
     mapping = LocatedDict()
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
+    yield mapping
+    loader.flatten_mapping(node)
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "expected a plain key", key_node.start_mark
+            )
+        key = loader.construct_object(key_node)
         if not isinstance(key, (str, int, float, bool)) and key is not None:
             raise yaml.constructor.ConstructorError(
                 None, None, "expected a plain key", key_node.start_mark
@@ -64,16 +93,18 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping[key] = loader.construct_object(value_node)
         mapping.key_lines[key] = key_node.start_mark.line + 1
-    return mapping
 
 
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
-    items = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> Iterator[LocatedList]:
+    if not isinstance(node, yaml.SequenceNode):  # `!!seq {a: 1}`
+        raise yaml.constructor.ConstructorError(None, None, "!!seq: expected a list", node.start_mark)
+    items = LocatedList()
     items.line = node.start_mark.line + 1
     items.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return items
+    yield items
+    items.extend(loader.construct_object(child) for child in node.value)
 
 
 class _DetailLoader(yaml.SafeLoader):
@@ -81,8 +112,46 @@ class _DetailLoader(yaml.SafeLoader):
     expected and what it found (libyaml's only what it missed), on every platform alike."""
 
 
+def _construct_text(loader: _Loader, node: yaml.Node) -> str:
+    """`!!timestamp` written out: kept as text like every other time."""
+    return str(loader.construct_scalar(node))
+
+
+def _refuse_tag(loader: _Loader, node: yaml.Node) -> None:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"expected plain YAML (text, numbers, true/false, lists, mappings); found the tag "
+                    f"{node.tag.replace(_CORE, '!!')!r}", node.start_mark)
+
+
+def _guarded(construct: Any) -> Any:
+    """A scalar constructor whose every failure names the line: `!!int x` raised a bare
+    ValueError, `!!float [1]` a TypeError, with no place in the file."""
+    def guarded(loader: _Loader, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except yaml.MarkedYAMLError:
+            raise
+        except Exception:  # noqa: BLE001 - any failure of a core constructor is the file's
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.tag.replace(_CORE, '!!')}: expected a value of this type; found "
+                            f"{str(node.value)[:80]!r}" if isinstance(node, yaml.ScalarNode) else
+                            f"{node.tag.replace(_CORE, '!!')}: expected a plain value; found a collection",
+                node.start_mark) from None
+    return guarded
+
+
+_CORE = "tag:yaml.org,2002:"
+_REFUSED_TAGS = ("binary", "set", "omap", "pairs")
+"""Core tags the site files have no use for, whose values (bytes, sets, lists of pairs)
+would reach the checks as types nothing expects."""
+
 _DetailLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 for _loader in (_Loader, _DetailLoader):
+    for _tag in ("null", "bool", "int", "float", "str"):
+        _loader.add_constructor(_CORE + _tag, _guarded(yaml.SafeLoader.yaml_constructors[_CORE + _tag]))
+    for _tag in _REFUSED_TAGS:
+        _loader.add_constructor(_CORE + _tag, _refuse_tag)
+    _loader.add_constructor(_CORE + "timestamp", _guarded(_construct_text))
     _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
     _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -97,7 +166,9 @@ class Document:
 
 
 def read_text(path: str, raw: bytes) -> str:
-    """Decode a site file, refusing what is not UTF-8 or is empty."""
+    """Decode a site file, refusing what is not UTF-8, is empty or is too large."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise _too_large(path, len(raw))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -112,10 +183,70 @@ def parse_yaml(path: str, text: str, first_line: int = 1) -> Any:
     """Parse YAML text whose first line is line `first_line` of the file."""
     # Padding with blank lines keeps every mark equal to the line in the file.
     source = "\n" * (first_line - 1) + text
+    unprintable = _UNPRINTABLE.search(source)
+    if unprintable:  # the parser's own ReaderError says neither line nor a way out
+        raise ContentError(path, _line_at(source, unprintable.start()),
+                           f"invalid YAML: expected text without control characters; found "
+                           f"U+{ord(unprintable.group()):04X} (remove it, or write it as "
+                           f"\"\\x{ord(unprintable.group()):02x}\" inside double quotes)")
     try:
+        if "*" in source or sum(map(source.count, _INDICATORS)) > MAX_DEPTH:
+            _check_expansion(path, source)
         return yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(path, _detailed(error, source), source, first_line) from None
+
+
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What YAML does not allow in a file (PyYAML's `Reader.NON_PRINTABLE`)."""
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _line_at(source: str, index: int) -> int:
+    """The line of `source[index]`, counting line breaks as YAML does."""
+    return len(_LINE_BREAK.findall(source, 0, index)) + 1
+
+
+def _check_expansion(path: str, source: str) -> None:
+    """Refuse nesting deeper than `MAX_DEPTH` and aliases that repeat more than
+    `MAX_ALIAS_NODES` nodes, from the parser's events, before anything is composed.
+
+    Run only when the text has an alias or enough indicators to nest that deep: the
+    events cost half as much again as the load itself, for files that need no check.
+    """
+    open_at: list[tuple[str | None, int]] = []  # each open container: its anchor, nodes before it
+    sizes: dict[str, int] = {}  # anchor -> how many nodes it stands for, its aliases' included
+    nodes = repeated = 0
+    for event in yaml.parse(source, Loader=_Loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            nodes += 1
+            open_at.append((event.anchor, nodes))
+            if len(open_at) > MAX_DEPTH:
+                raise ContentError(path, event.start_mark.line + 1,
+                                   f"expected at most {MAX_DEPTH} levels of nested mappings and lists; "
+                                   "found more")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, start = open_at.pop()
+            if anchor is not None:
+                sizes[anchor] = nodes - start + 1
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            size = sizes.get(event.anchor, 1)  # an unknown anchor is the loader's to report
+            nodes += size
+            repeated += size
+            if repeated > MAX_ALIAS_NODES:
+                raise ContentError(path, event.start_mark.line + 1,
+                                   f"aliases: expected them to repeat at most {MAX_ALIAS_NODES:,} "
+                                   f"nodes in all; found more at *{event.anchor} (nested aliases "
+                                   "multiply: write the values out)")
+
+
+def _too_large(path: str, size: int) -> ContentError:
+    return ContentError(path, 1, f"expected a file of at most {MAX_FILE_BYTES // 1024:,} KiB; "
+                                 f"found {size / 1024 / 1024:.1f} MiB (split it, or shorten its texts)")
 
 
 def _detailed(error: yaml.MarkedYAMLError, source: str) -> yaml.MarkedYAMLError:
@@ -123,6 +254,8 @@ def _detailed(error: yaml.MarkedYAMLError, source: str) -> yaml.MarkedYAMLError:
         yaml.load(source, Loader=_DetailLoader)
     except yaml.MarkedYAMLError as detailed:
         return detailed
+    except yaml.YAMLError:  # the pure-Python parser is stricter in places: keep libyaml's word
+        return error
     return error
 
 
@@ -165,7 +298,11 @@ def read_document(site_dir: Path, path: str, problems: Problems, missing: str | 
     recorded as `missing` ("expected ...; found no file") unless the file is optional.
     """
     try:
-        return parse_document(path, (site_dir / path).read_bytes())
+        with open(site_dir / path, "rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)  # a huge file is refused without reading it all
+        if len(raw) > MAX_FILE_BYTES:
+            raise _too_large(path, os.path.getsize(site_dir / path))
+        return parse_document(path, raw)
     except FileNotFoundError:
         if missing is not None:
             problems.add(path, 1, f"{missing}; found no file")
