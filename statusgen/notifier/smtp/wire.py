@@ -24,7 +24,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from statusgen.notifier.delivery import Outgoing
-from statusgen.notifier.smtp.problems import Permanent, Problem, Refused, Uncertain, expect, reply_text
+from statusgen.notifier.smtp.problems import Permanent, Problem, Refused, Uncertain, expect, reply_text, timed_out
 
 
 def send_up_to_the_dot(smtp: smtplib.SMTP, outgoing: Outgoing,
@@ -75,7 +75,7 @@ def end_data(smtp: smtplib.SMTP) -> None:
         smtp.send(b".\r\n")
         code, text = smtp.getreply()
     except OSError as error:
-        raise Uncertain(f"no answer to the end of data: {error}", closes=True) from error
+        raise Uncertain(f"no answer to the end of data: {error}", closes=True, timed_out=timed_out(error)) from error
     if 400 <= code < 600:
         expect((code, text), "end of data")
     elif not 200 <= code < 300:
