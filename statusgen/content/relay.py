@@ -159,10 +159,10 @@ def _ca_file(source: str, value: Any) -> str:
         raise ValueError(f"{expected}; found {str(value)!r}, a relative path")
     try:
         ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError:  # an OSError too: first
+        raise ValueError(f"{expected}; {path} holds no PEM certificate") from None
     except OSError as error:  # FileNotFoundError, PermissionError, IsADirectoryError
         raise ValueError(f"{expected}; cannot read {path}: {error.strerror or error}") from None
-    except ssl.SSLError as error:
-        raise ValueError(f"{expected}; {path} holds no PEM certificate") from None
     return str(path)
 
 
