@@ -204,7 +204,10 @@ def _describe(settings: SmtpSettings | None) -> str:
     if settings is None:
         return ""
     login = f", login as {settings.user}" if settings.user else ", no login"
-    return f"{settings.host}:{settings.port}, security {settings.security}{login}, {pace_text(settings.rate)}"
+    trust = f", trusting the certificates in {settings.ca_file}" if settings.ca_file else ""
+    timeout = f", {settings.timeout:g} s for each answer" if settings.timeout else ""
+    return (f"{settings.host}:{settings.port}, security {settings.security}{login}{trust}{timeout}, "
+            f"{pace_text(settings.rate)}")
 
 
 def pace_text(rate: float | None, messages: int = 10_000) -> str:
