@@ -248,6 +248,34 @@ def test_a_connection_dropped_in_any_phase_loses_nothing_and_sends_nothing_twice
         assert after is None and states(site) == {r: "sent" for r in RECIPIENTS}
 
 
+@pytest.mark.parametrize("phase, problem", [
+    ("connect", "STATUSGEN_SMTP_HOST: 127.0.0.1:{port} closed the connection (Connection unexpectedly closed); check "
+                "STATUSGEN_SMTP_HOST and STATUSGEN_SMTP_PORT"),
+    ("ehlo", "STATUSGEN_SMTP_HOST: 127.0.0.1:{port} closed the connection (Connection unexpectedly closed); check "
+             "STATUSGEN_SMTP_HOST and STATUSGEN_SMTP_PORT"),
+    ("starttls", "STATUSGEN_SMTP_SECURITY=starttls: the TLS handshake with 127.0.0.1:{port} failed"),
+    ("auth", "STATUSGEN_SMTP_HOST: 127.0.0.1:{port} closed the connection (Connection unexpectedly closed); check "
+             "STATUSGEN_SMTP_HOST and STATUSGEN_SMTP_PORT"),
+])
+def test_a_relay_that_drops_while_setting_up_stops_notify_before_anything_is_queued(
+        site: Path, relay: FaultyRelay, certs: Certificates, phase: str, problem: str, run_cli: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`notify --transport smtp` reaches the relay before any work (preflight): a relay that
+    cannot even set up a session is named, with the setting to look at, and nothing is queued."""
+    smtp_environment(monkeypatch, relay, "starttls", STATUSGEN_SMTP_CA_FILE=str(certs.ca),
+                     STATUSGEN_SMTP_USER=LOGIN[0], STATUSGEN_SMTP_PASSWORD=LOGIN[1])
+    relay.fault = phase
+    code, _, err = run_cli("notify", "--site", site, "--transport", "smtp")
+    assert code == 1 and relay.hits[phase] == 1
+    assert [line for line in err.splitlines() if line.startswith("STATUSGEN_SMTP_")][0].startswith(
+        problem.format(port=relay.port))
+    assert ledger(site) == {}  # nothing queued: the next run finds the incident again
+    relay.fault = None
+    code, _, err = run_cli("notify", "--site", site, "--transport", "smtp")
+    assert code == 0, err
+    assert relay.per_recipient() == ONCE
+
+
 @pytest.mark.parametrize("phase", ["connect", "greeting", "ehlo", "mail", "data", "body", "dot"])
 def test_tls_from_the_first_byte_dropped_in_any_phase(site: Path, certs: Certificates, phase: str) -> None:
     with FaultyRelay(implicit=certs.good.server(), auth=True, pipelining=True) as relay:
