@@ -89,7 +89,7 @@ class SmtpTransport:
             _no_delay(smtp)
             smtp.ehlo_or_helo_if_needed()
             if settings.security == "starttls":
-                smtp.starttls(context=self._tls)
+                _starttls(smtp, self._tls)
                 smtp.ehlo_or_helo_if_needed()
             if settings.user is not None:
                 smtp.login(settings.user, settings.password or "")
@@ -105,6 +105,16 @@ class SmtpTransport:
             self.local_hostname = socket.getfqdn()
         if self._tls is None and self.settings.security != "none":
             self._tls = tls_context(self.settings)
+
+
+def _starttls(smtp: smtplib.SMTP, context: ssl.SSLContext | None) -> None:
+    """STARTTLS; a relay that goes away in the handshake closed the connection, whether its
+    end (an EOF) or its reset (data it never read) reached us first: one error, not two."""
+    try:
+        smtp.starttls(context=context)
+    except (ssl.SSLEOFError, ConnectionError) as error:
+        smtp.close()
+        raise smtplib.SMTPServerDisconnected(f"the connection ended in the TLS handshake: {error}") from error
 
 
 def _no_delay(smtp: smtplib.SMTP) -> None:
