@@ -32,8 +32,10 @@ class FaultyRelay:
     (how often each phase's fault was acted on), `commands`, `connections`."""
 
     def __init__(self, *, pipelining: bool = False, starttls: ssl.SSLContext | None = None,
-                 implicit: ssl.SSLContext | None = None, auth: bool = False) -> None:
+                 implicit: ssl.SSLContext | None = None, auth: bool = False, trickle: float = 0.0) -> None:
         self.pipelining, self.starttls, self.implicit, self.auth = pipelining, starttls, implicit, auth
+        self.trickle = trickle
+        """Seconds between the bytes of every answer: a slow relay that does answer."""
         self.fault: str | None = None
         self.how = "drop"
         self.accepted: list[tuple[str, bytes]] = []
@@ -44,7 +46,7 @@ class FaultyRelay:
         """Connections the relay ended in a fault (closed: the client can see it)."""
         self.ending = threading.Condition()
         self._lock = threading.Lock()
-        self._released = threading.Event()
+        self.released = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._threads: list[threading.Thread] = []
@@ -55,7 +57,7 @@ class FaultyRelay:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._released.set()
+        self.released.set()
         self._acceptor.join(SAFETY)
         self._listener.close()
         for thread in self._threads:
@@ -68,7 +70,7 @@ class FaultyRelay:
 
     def _accept(self) -> None:
         self._listener.settimeout(0.05)  # closing a socket does not wake a thread blocked in accept()
-        while not self._released.is_set():
+        while not self.released.is_set():
             try:
                 sock, _ = self._listener.accept()
             except TimeoutError:
@@ -110,11 +112,11 @@ class FaultyRelay:
         with self._lock:
             self.hits[phase] += 1
         if self.how == "stall":
-            self._released.wait(SAFETY)
+            self.released.wait(SAFETY)
         elif self.how == "dribble":  # `220-slow` lines, a byte every 50 ms, never the last line
             line = b"220-slow\r\n"
             sent = 0
-            while not self._released.wait(0.05):
+            while not self.released.wait(0.05):
                 sock.sendall(line[sent % len(line):][:1])
                 sent += 1
         return True
@@ -146,7 +148,7 @@ class _Session:
         relay = self.relay
         if self._fails("connect"):
             return
-        self.sock.sendall(b"220 relay.test ESMTP\r\n")
+        self._send(b"220 relay.test ESMTP\r\n")
         if self._fails("greeting"):
             return
         while (line := self._line()) is not None:
@@ -161,7 +163,7 @@ class _Session:
 
     def _answer(self, verb: str, line: bytes) -> bool:
         """Answer one command; False: the connection ends."""
-        relay, send = self.relay, self.sock.sendall
+        relay, send = self.relay, self._send
         if verb == "EHLO":
             send(self._ehlo())
         elif verb == "HELO":
@@ -215,12 +217,20 @@ class _Session:
                     self.relay.took(recipient, data)
                 if self._fails("dot"):
                     return False
-                self.sock.sendall(b"250 2.0.0 queued\r\n")
+                self._send(b"250 2.0.0 queued\r\n")
                 return True
             body.append(line[1:] if line.startswith(b".") else line)
             if len(body) == 1 and self._fails("body"):
                 return False
         return False
+
+    def _send(self, answer: bytes) -> None:
+        if not self.relay.trickle:
+            self.sock.sendall(answer)
+            return
+        for byte in range(len(answer)):  # one write, one TCP segment, one TLS record each
+            self.sock.sendall(answer[byte:byte + 1])
+            self.relay.released.wait(self.relay.trickle)
 
     def _line(self) -> bytes | None:
         while b"\r\n" not in self.buffer:

@@ -302,6 +302,18 @@ def in_time(root: Path, through: SmtpTransport) -> str | None:
     return outcome[0]
 
 
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_a_slow_relay_that_answers_within_the_timeout_gets_everything(site: Path, certs: Certificates,
+                                                                      security: str) -> None:
+    """Every answer a byte at a time (each byte its own TCP segment and TLS record), well
+    within a generous timeout: the answers are put together whole, and nothing is lost."""
+    context = {"starttls": certs.good.server()} if security == "starttls" else {"implicit": certs.good.server()}
+    with FaultyRelay(**context, auth=True, pipelining=True, trickle=0.001) as relay:
+        assert in_time(site, transport(relay, security, timeout=30, ca_file=certs.ca)) is None
+        assert relay.per_recipient() == ONCE
+        assert states(site) == {r: "sent" for r in RECIPIENTS}
+
+
 def test_a_relay_that_dribbles_its_greeting_forever_is_given_up_on(site: Path) -> None:
     """smtplib's timeout is per read: a relay sending `220-` lines a byte at a time never
     let it expire. Each answer now has to arrive whole within the timeout; the run stops
