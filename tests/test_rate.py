@@ -294,7 +294,7 @@ RATE_EXPECTED = "expected the relay's limit in messages per second, a number abo
     ({"STATUSGEN_SMTP_RATE": "14/s"}, {}, f"STATUSGEN_SMTP_RATE: {RATE_EXPECTED}; found '14/s'"),
     ({}, {"rate": True}, f"notify.smtp.rate: {RATE_EXPECTED}; found True"),
     ({}, {"rate": float("inf")}, f"notify.smtp.rate: {RATE_EXPECTED}; found inf"),
-    ({}, {"rates": 14}, "notify.smtp: expected only host, port, security, user, rate; found rates"),
+    ({}, {"rates": 14}, "notify.smtp: expected only host, port, security, user, rate, timeout, ca_file; found rates"),
 ])
 def test_a_bad_rate_names_the_setting(env: dict[str, str], site: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError) as raised:

@@ -711,7 +711,7 @@ def test_the_password_is_not_in_the_repr() -> None:
     ({"STATUSGEN_SMTP_HOST": "h", "STATUSGEN_SMTP_PASSWORD": "p"}, {},
      "STATUSGEN_SMTP_PASSWORD is set but STATUSGEN_SMTP_USER is not: set both or neither"),
     ({"STATUSGEN_SMTP_HOST": "h"}, {"hots": "x", "from": "y"},
-     "notify.smtp: expected only host, port, security, user, rate; found from, hots"),
+     "notify.smtp: expected only host, port, security, user, rate, timeout, ca_file; found from, hots"),
 ])
 def test_bad_settings_say_what_was_expected_and_found(env: dict[str, str], defaults: dict[str, Any],
                                                       message: str) -> None:

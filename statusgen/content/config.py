@@ -16,7 +16,7 @@ from babel import Locale, UnknownLocaleError
 from statusgen.errors import Problems
 from statusgen.content.fields import Fields, describe, did_you_mean
 from statusgen.content.model import IMPACT_STYLES, Contact, NotifyConfig, SiteConfig, Text
-from statusgen.content.relay import parse_rate
+from statusgen.content.relay import parse_rate, parse_timeout
 from statusgen.times import TimeError, parse_duration
 from statusgen.content.yamlsource import LocatedDict, read_document
 
@@ -330,14 +330,18 @@ def _smtp(smtp: Fields | None) -> tuple[tuple[str, str], ...]:
         key = "password" if smtp.has("password") else "user"
         smtp.error(key, f"smtp.{key}: secrets come from the environment (STATUSGEN_SMTP_USER, "
                         "STATUSGEN_SMTP_PASSWORD), never from files in git; remove it")
-    smtp.reject_unknown(("host", "port", "security", "rate", "password", "user"))
-    found = {key: smtp.string(key, "text") for key in ("host", "port", "security")}
-    if smtp.has("rate"):
-        try:
-            parse_rate(smtp.get("rate"))  # checked here, so that `check` names the line
-            found["rate"] = str(smtp.get("rate"))
-        except ValueError as error:
-            smtp.error("rate", str(error))
+    smtp.reject_unknown(("host", "port", "security", "rate", "timeout", "ca_file", "password", "user"))
+    found = {key: smtp.string(key, "text") for key in ("host", "port", "security", "ca_file")}
+    for key, parse in (("rate", parse_rate), ("timeout", parse_timeout)):
+        if smtp.has(key):
+            try:
+                parse(smtp.get(key))  # checked here, so that `check` names the line
+                found[key] = str(smtp.get(key))
+            except ValueError as error:
+                smtp.error(key, str(error))
+    if found.get("ca_file") and not Path(found["ca_file"]).is_absolute():  # the file itself is the notify machine's
+        smtp.error("ca_file", f"notify.smtp.ca_file: expected the absolute path of a PEM file of certificates to trust for the "
+                              f"relay; found {found['ca_file']!r}, a relative path")
     return tuple((key, value) for key, value in found.items() if value is not None)
 
 

@@ -234,7 +234,7 @@ class NotifyConfig:
     reminders: tuple[int, ...] = (24 * 60,)
     """Minutes before a maintenance window opens at which a reminder goes out."""
     smtp: tuple[tuple[str, str], ...] = ()
-    """Non-secret SMTP settings (host, port, security); the environment overrides them."""
+    """Non-secret SMTP settings (host, port, security, rate, timeout, ca_file); the environment overrides them."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The SMTP relay's settings: where and how `notify --transport smtp` reaches the relay.
 
-    content/site.yaml notify.smtp (host, port, security, user, rate) ──┐
+    content/site.yaml notify.smtp (host, port, security, user, rate, timeout, ca_file) ──┐
     STATUSGEN_SMTP_* in the environment (wins; the password only) ────────┴──read──▶ SmtpSettings  or  problems
 
 Read and checked here, at the edge, so that the notifier's SMTP transport, `doctor` and
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
+from pathlib import Path
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +22,11 @@ log = logging.getLogger(__name__)
 
 SECURITY_MODES = ("none", "starttls", "tls")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
-SITE_SETTINGS = ("host", "port", "security", "user", "rate")
+SITE_SETTINGS = ("host", "port", "security", "user", "rate", "timeout", "ca_file")
 """What `notify.smtp` in content/site.yaml may set: never the password."""
+DEFAULT_TIMEOUT = 30.0
+"""Seconds the relay has for each answer when `timeout` is not set."""
+MAX_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,14 @@ class SmtpSettings:
     rate: float | None = None
     """The relay's quota in messages per second (`notify.smtp.rate`, `STATUSGEN_SMTP_RATE`),
     kept across all connections (smtp/pace.py); None: as fast as the relay takes them."""
+    timeout: float | None = None
+    """Seconds the relay has for each answer, whole (`notify.smtp.timeout`,
+    `STATUSGEN_SMTP_TIMEOUT`); None: the transport's default (30 s; the doctor's probe 10 s).
+    A relay that stays silent longer, or dribbles an answer, is given up on."""
+    ca_file: str | None = None
+    """A PEM file of certificates to trust for the relay's TLS certificate instead of the
+    system's (`notify.smtp.ca_file`, `STATUSGEN_SMTP_CA_FILE`): a relay with a private or
+    self-signed certificate. The host name is still checked against it."""
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str], defaults: Mapping[str, Any] | None = None) -> SmtpSettings:
@@ -62,13 +75,15 @@ class SmtpSettings:
         user = str(found["user"][1]).strip() if "user" in found else None
         password = str(found["password"][1]) if "password" in found else None
         rate = _checked(_rate, found.get("rate"), None, problems)
+        timeout = _checked(_timeout, found.get("timeout"), None, problems)
+        ca_file = _checked(_ca_file, found.get("ca_file"), None, problems)
         if (user is None) != (password is None):
             given, missing = ("USER", "PASSWORD") if password is None else ("PASSWORD", "USER")
             problems.append(f"STATUSGEN_SMTP_{given} is set but STATUSGEN_SMTP_{missing} is not: set both or neither")
         if problems:
             return None, problems
         return cls(host=str(found["host"][1]).strip(), port=port, security=security, user=user,
-                   password=password, rate=rate), []
+                   password=password, rate=rate, timeout=timeout, ca_file=ca_file), []
 
 
 def _checked(parse: Callable[[str, Any], Any], source: tuple[str, Any] | None, default: Any,
@@ -118,6 +133,43 @@ def _port(source: str, value: Any) -> int:
     if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
         raise ValueError(f"{source}: expected a port number from 1 to 65535; found {value!r}")
     return int(text)
+
+
+def _timeout(source: str, value: Any) -> float:
+    return parse_timeout(value, source)
+
+
+def parse_timeout(value: Any, source: str = "notify.smtp.timeout") -> float:
+    """Seconds, above 0 and at most 600 (a number, or the same as text from the environment);
+    raises ValueError naming `source`. Also what content/site.yaml is checked with."""
+    text = str(value).strip() if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+    seconds = float(text) if re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", text) else 0.0
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise ValueError(f"{source}: expected the seconds the relay has for each answer, a number above 0 and at "
+                         f"most {MAX_TIMEOUT:g} (default {DEFAULT_TIMEOUT:g}); found {value!r}")
+    return seconds
+
+
+def _ca_file(source: str, value: Any) -> str:
+    """An absolute path to a PEM file holding at least one certificate, loaded once here so
+    that a wrong file is named before any work, not at the first TLS handshake."""
+    path = Path(str(value).strip())
+    expected = f"{source}: expected the absolute path of a PEM file of certificates to trust for the relay"
+    if not path.is_absolute():
+        raise ValueError(f"{expected}; found {str(value)!r}, a relative path")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError:  # an OSError too: first
+        raise ValueError(f"{expected}; {path} holds no PEM certificate") from None
+    except OSError as error:  # FileNotFoundError, PermissionError, IsADirectoryError
+        raise ValueError(f"{expected}; cannot read {path}: {error.strerror or error}") from None
+    return str(path)
+
+
+def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
+    """What a connection to the relay trusts: `ca_file`'s certificates, else the system's;
+    the host name always checked."""
+    return ssl.create_default_context(cafile=settings.ca_file)
 
 
 def _rate(source: str, value: Any) -> float:

@@ -33,12 +33,14 @@ from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.delivery import duration_text, per_second
 from statusgen.notifier.smtp import SmtpTransport
 from statusgen.notifier.smtp.pace import Pace
+from statusgen.notifier.smtp.problems import certificate_problem
 from statusgen.notifier.webhooks.network import ALLOW_NETS, NetworkPolicy, check_url, masked_url, parse_nets
 from statusgen.notifier.webhooks.signing import secret_problem
 from statusgen.tokens import MIN_SECRET_LENGTH
 
 PROBE_TIMEOUT = 10.0
-"""Seconds the relay check waits for each answer: a dead relay is reported, not waited for."""
+"""Seconds the relay check waits for each answer when STATUSGEN_SMTP_TIMEOUT (notify.smtp.timeout)
+is not set: a dead relay is reported, not waited for."""
 SECRET_VARIABLE = "STATUSGEN_SECRET_KEY"
 TIMEOUT_VARIABLE = "STATUSGEN_WEBHOOK_TIMEOUT"
 """Seconds a webhook receiver has to answer (default 30, Statuspage's rule); tests shorten it."""
@@ -92,7 +94,10 @@ def smtp_settings(config: SiteConfig, env: Mapping[str, str]) -> tuple[SmtpSetti
 def relay_problems(settings: SmtpSettings, timeout: float = PROBE_TIMEOUT, tls_context: ssl.SSLContext | None = None,
                    local_hostname: str | None = None) -> list[str]:
     """Reach the relay as a delivery would: connect, EHLO, STARTTLS or TLS from the first
-    byte (the certificate checked), AUTH when credentials are set; then QUIT."""
+    byte (the certificate checked against `settings.ca_file` or the system's authorities),
+    AUTH when credentials are set; then QUIT. The relay's own `timeout` setting, when set,
+    wins over `timeout`: a relay known to be slow is not refused for it."""
+    timeout = settings.timeout or timeout
     transport = SmtpTransport(settings, connections=1, timeout=timeout, local_hostname=local_hostname,
                               tls_context=tls_context)
     try:
@@ -120,9 +125,11 @@ def relay_problem(error: BaseException, settings: SmtpSettings, timeout: float) 
                 "usually offer it only over TLS: set STATUSGEN_SMTP_SECURITY=starttls or tls, or unset "
                 "STATUSGEN_SMTP_USER and STATUSGEN_SMTP_PASSWORD if the relay needs no login")
     if isinstance(error, ssl.SSLCertVerificationError):
-        return (f"STATUSGEN_SMTP_HOST: the TLS certificate of {where} is not trusted ({error.verify_message}); "
-                "use the host name the certificate was issued for, or give the relay a certificate this machine "
-                "trusts")
+        setting, reason, advice = certificate_problem(error)
+        if settings.ca_file and setting == "STATUSGEN_SMTP_CA_FILE":
+            advice = (f"{settings.ca_file} holds neither the relay's certificate nor the authority that issued it; "
+                      "set STATUSGEN_SMTP_CA_FILE (or notify.smtp.ca_file) to the one that does")
+        return f"{setting}: the TLS certificate of {where} is not trusted ({reason}); {advice}"
     if isinstance(error, ssl.SSLError):
         return (f"STATUSGEN_SMTP_SECURITY={security}: the TLS handshake with {where} failed ({error.reason}); "
                 + ("set STATUSGEN_SMTP_SECURITY=starttls if the relay starts without TLS (usually port 587)"
@@ -133,7 +140,8 @@ def relay_problem(error: BaseException, settings: SmtpSettings, timeout: float) 
     if isinstance(error, (TimeoutError, smtplib.SMTPServerDisconnected)):
         # smtplib reports a greeting that never comes as a closed connection that "timed out"
         silent = isinstance(error, TimeoutError) or "timed out" in str(error)
-        what = f"no answer from {where} within {timeout:g} s" if silent else f"{where} closed the connection ({error})"
+        what = (f"no answer from {where} within {timeout:g} s (STATUSGEN_SMTP_TIMEOUT or notify.smtp.timeout: "
+                "the seconds the relay has for each answer)") if silent else f"{where} closed the connection ({error})"
         return (f"STATUSGEN_SMTP_HOST: {what}; check STATUSGEN_SMTP_HOST and STATUSGEN_SMTP_PORT, that this machine "
                 f"may reach it, and STATUSGEN_SMTP_SECURITY ({security}: "
                 + ("the relay must speak TLS from the first byte)" if security == "tls"
@@ -198,7 +206,10 @@ def _describe(settings: SmtpSettings | None) -> str:
     if settings is None:
         return ""
     login = f", login as {settings.user}" if settings.user else ", no login"
-    return f"{settings.host}:{settings.port}, security {settings.security}{login}, {pace_text(settings.rate)}"
+    trust = f", trusting the certificates in {settings.ca_file}" if settings.ca_file else ""
+    timeout = f", {settings.timeout:g} s for each answer" if settings.timeout else ""
+    return (f"{settings.host}:{settings.port}, security {settings.security}{login}{trust}{timeout}, "
+            f"{pace_text(settings.rate)}")
 
 
 def pace_text(rate: float | None, messages: int = 10_000) -> str:

@@ -7,6 +7,7 @@
         the outcome ─▶ handover: ledger (sent | failed | uncertain | retry_later) + progress
 
     transport.py  SmtpTransport: the settings, opening a connection, one deliver call
+    deadline.py   connections whose every answer must arrive whole within the timeout
     pool.py       the workers, the shared queue, hand-back, halt and stop
     retry.py      RetryPolicy: how often and after how long
     pace.py       Pace: the relay's messages per second, one schedule of slots for all connections

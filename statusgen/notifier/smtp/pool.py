@@ -138,6 +138,8 @@ class Pool:
             except Permanent as problem:
                 self.handover.record(job, "failed", str(problem))
             except Uncertain as problem:
+                if problem.timed_out:  # a relay that sits on the dot would make every message uncertain
+                    self._halt(str(problem))
                 self.handover.record(job, "uncertain", str(problem))
             except Refused as problem:
                 self._halt(str(problem))
@@ -148,10 +150,11 @@ class Pool:
 
     def _gave_up(self, job: Job, problem: Transient) -> bool:
         """Count a failed attempt; either wait for the next one, or defer the message (and,
-        when not even a connection could be opened, halt the run)."""
+        when not even a connection could be opened, or the relay let the timeout pass on the
+        last attempt, halt the run: every other message would wait as long)."""
         job.attempts += 1
         if self.retry.gives_up(job.attempts):
-            if problem.connecting:
+            if problem.connecting or problem.timed_out:
                 self._halt(str(problem))
             self.handover.defer(job, str(problem))
             return True

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 from statusgen.content.relay import SmtpSettings
 from statusgen.notifier.delivery import Outgoing
-from statusgen.notifier.smtp.problems import Permanent, Problem, Transient, setup_problem
+from statusgen.notifier.smtp.problems import Permanent, Problem, Transient, setup_problem, timed_out
 from statusgen.notifier.smtp.wire import end_data, send_up_to_the_dot
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Connection:
             send_up_to_the_dot(smtp, outgoing, self._pace)
         except OSError as error:  # includes smtplib's SMTPServerDisconnected and socket timeouts
             self._drop()
-            raise Transient(f"connection lost before the end of data: {error}") from error
+            raise Transient(f"connection lost before the end of data: {error}", timed_out=timed_out(error)) from error
         except ValueError as error:  # smtplib refuses to send a line break inside an address
             self._dirty = True
             raise Permanent(f"not a deliverable address: {error}") from error

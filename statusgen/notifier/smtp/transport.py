@@ -13,8 +13,9 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 
-from statusgen.content.relay import SmtpSettings
+from statusgen.content.relay import DEFAULT_TIMEOUT, SmtpSettings, tls_context
 from statusgen.notifier.delivery import Ledger, Outgoing, Progress, known_count
+from statusgen.notifier.smtp.deadline import DeadlineSMTP, DeadlineSMTP_SSL
 from statusgen.notifier.smtp.handover import Handover
 from statusgen.notifier.smtp.pace import Pace
 from statusgen.notifier.smtp.pool import Pool
@@ -34,15 +35,21 @@ class SmtpTransport:
     message: a run never hangs on a dead relay. With `settings.rate`, no more transactions
     than that start in any second, over all connections and retries included (`pace`).
 
-    `timeout` bounds every network wait. `sleep` and `jitter` are injectable for tests;
-    `local_hostname` is the EHLO name (default: this machine's FQDN); `tls_context` says
-    which certificates to trust (default: the system's, with the host name checked).
+    `timeout` (default: `settings.timeout`, else 30 s) bounds every answer, whole
+    (smtp/deadline.py), and every write: a relay that stops answering is given up on, and
+    when a message has used its retries on timeouts the rest of the run is deferred (a slow
+    relay costs minutes, not a timeout per message). `sleep` and `jitter` are injectable for
+    tests; `local_hostname` is the EHLO name (default: this machine's FQDN); `tls_context`
+    says which certificates to trust (default: `settings.ca_file`'s, else the system's; the
+    host name always checked).
     """
 
     def __init__(self, settings: SmtpSettings, connections: int = 4, retries: int = 3, backoff: float = 0.5,
-                 timeout: float = 30, *, sleep: Callable[[float], None] = time.sleep,
+                 timeout: float | None = None, *, sleep: Callable[[float], None] = time.sleep,
                  jitter: Callable[[], float] = random.random, local_hostname: str | None = None,
                  tls_context: ssl.SSLContext | None = None) -> None:
+        if timeout is None:
+            timeout = settings.timeout or DEFAULT_TIMEOUT
         if connections < 1 or retries < 0 or backoff < 0 or timeout <= 0:
             raise ValueError("SmtpTransport: expected at least 1 connection, retries and backoff of 0 or more"
                              " and a positive timeout")
@@ -53,7 +60,7 @@ class SmtpTransport:
         """The relay's rate limit, kept across every connection and every `deliver` call."""
         self.timeout = timeout
         self.local_hostname = local_hostname
-        self._tls = tls_context  # None: the system's certificate authorities, host name checked
+        self._tls = tls_context  # None: settings.ca_file's or the system's certificate authorities
 
     def deliver(self, messages: Iterable[Outgoing], ledger: Ledger, progress: Progress) -> None:
         total = known_count(messages)
@@ -73,16 +80,16 @@ class SmtpTransport:
         settings = self.settings
         self._prepare()
         if settings.security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, local_hostname=self.local_hostname,
+            smtp: smtplib.SMTP = DeadlineSMTP_SSL(settings.host, settings.port, local_hostname=self.local_hostname,
                                                   timeout=self.timeout, context=self._tls)
         else:
-            smtp = smtplib.SMTP(settings.host, settings.port, local_hostname=self.local_hostname,
+            smtp = DeadlineSMTP(settings.host, settings.port, local_hostname=self.local_hostname,
                                 timeout=self.timeout)
         try:
             _no_delay(smtp)
             smtp.ehlo_or_helo_if_needed()
             if settings.security == "starttls":
-                smtp.starttls(context=self._tls)
+                _starttls(smtp, self._tls)
                 smtp.ehlo_or_helo_if_needed()
             if settings.user is not None:
                 smtp.login(settings.user, settings.password or "")
@@ -97,7 +104,17 @@ class SmtpTransport:
         if self.local_hostname is None:
             self.local_hostname = socket.getfqdn()
         if self._tls is None and self.settings.security != "none":
-            self._tls = ssl.create_default_context()
+            self._tls = tls_context(self.settings)
+
+
+def _starttls(smtp: smtplib.SMTP, context: ssl.SSLContext | None) -> None:
+    """STARTTLS; a relay that goes away in the handshake closed the connection, whether its
+    end (an EOF) or its reset (data it never read) reached us first: one error, not two."""
+    try:
+        smtp.starttls(context=context)
+    except (ssl.SSLEOFError, ConnectionError) as error:
+        smtp.close()
+        raise smtplib.SMTPServerDisconnected(f"the connection ended in the TLS handshake: {error}") from error
 
 
 def _no_delay(smtp: smtplib.SMTP) -> None:

@@ -1,7 +1,8 @@
 """One SMTP transaction on the wire, split around the final `.` line.
 
     MAIL FROM ─▶ RCPT TO ─▶ DATA ─▶ body        send_up_to_the_dot: a break here loses nothing
-                                      ─▶ .      end_data: a break here may have delivered it
+                                      ─▶ .      end_data: a break before the dot is out loses nothing;
+                                                after it, it may have delivered the message
 
 A server that loses the connection before the dot throws the message away (RFC 5321
 §4.1.1.4), so everything before it can be retried; the session records `committing` in
@@ -19,12 +20,15 @@ message. The body still waits for DATA's 354, and the dot for the ledger.
 from __future__ import annotations
 
 import re
+import select
 import smtplib
+import ssl
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from statusgen.notifier.delivery import Outgoing
-from statusgen.notifier.smtp.problems import Permanent, Problem, Refused, Uncertain, expect, reply_text
+from statusgen.notifier.smtp.problems import (Permanent, Problem, Refused, Transient, Uncertain, expect, reply_text,
+                                              timed_out)
 
 
 def send_up_to_the_dot(smtp: smtplib.SMTP, outgoing: Outgoing,
@@ -70,16 +74,41 @@ def quoted(address: str) -> str:
 
 
 def end_data(smtp: smtplib.SMTP) -> None:
-    """The final `.`: from here on, a lost connection leaves the outcome unknown."""
+    """The final `.`: from here on, a lost connection leaves the outcome unknown.
+
+    Until the dot has gone out the relay cannot have the message, so a connection that is
+    seen to be gone before it (the relay closed it or said something in the middle of the
+    data), or a dot that cannot be written, is a transient problem: the message is tried
+    again, never reported uncertain for nothing."""
+    if not _still_listening(smtp):
+        raise Transient("connection lost before the end of data: the relay ended it during the data", closes=True)
     try:
         smtp.send(b".\r\n")
+    except OSError as error:
+        raise Transient(f"connection lost before the end of data: {error}", closes=True,
+                        timed_out=timed_out(error)) from error
+    try:
         code, text = smtp.getreply()
     except OSError as error:
-        raise Uncertain(f"no answer to the end of data: {error}", closes=True) from error
+        raise Uncertain(f"no answer to the end of data: {error}", closes=True, timed_out=timed_out(error)) from error
     if 400 <= code < 600:
         expect((code, text), "end of data")
     elif not 200 <= code < 300:
         raise Uncertain(f"end of data: unexpected answer {code} {reply_text(text)}", closes=True)
+
+
+def _still_listening(smtp: smtplib.SMTP) -> bool:
+    """Whether the relay is still waiting for the data: nothing may be readable in the middle
+    of DATA (every reply has been read), so anything there, an end of stream or a reset is a
+    relay that is gone or going. One poll, no wait."""
+    sock = smtp.sock
+    if sock is None:
+        return False
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return False
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return not poller.poll(0)
 
 
 def _mail_options(smtp: smtplib.SMTP, outgoing: Outgoing) -> list[str]:
