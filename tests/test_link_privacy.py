@@ -71,8 +71,12 @@ def service(site: Site, sink: SmtpSink) -> Iterator[Service]:
 
 
 def test_no_url_of_a_whole_journey_carries_the_address(site: Site, service: Service,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+                                                       caplog: pytest.LogCaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="statusgen")
+    # an in-process `cli.main` earlier in the run stops "statusgen" from propagating to the root
+    monkeypatch.setattr(logging.getLogger("statusgen"), "propagate", True)
     site.notify("2026-11-30T08:00:00+01:00")  # the notifier's baseline
     browser = Browser(service)
     replies = [service.subscribe(PERSON, ["dcc-app"], "en")]
