@@ -34,7 +34,7 @@ from statusgen.notifier.outbox import OutboxTransport
 from statusgen.notifier.smtp import SmtpTransport
 from statusgen.notifier.webhooks.network import NetworkPolicy
 from statusgen.site.theme import Theme
-from statusgen.subscriptions.preflight import service_checks
+from statusgen.subscriptions.preflight import service_checks, trusted_proxies
 from statusgen.subscriptions.backend import StoreLocation, store_location
 from statusgen.subscriptions.store import address_key
 
@@ -112,11 +112,10 @@ def _outside_published(site_dir: Path, store: StoreLocation) -> StoreLocation:
 
 
 def _trusted_proxies(env: Mapping[str, str]) -> int:
-    value = env.get("STATUSGEN_TRUSTED_PROXIES", "").strip() or "0"
-    if not value.isdigit() or int(value) > 10:
-        raise UsageError(f"STATUSGEN_TRUSTED_PROXIES: expected how many proxies stand in front of the service "
-                         f"(0 to 10); found {value!r}")
-    return int(value)
+    count, problems = trusted_proxies(env)
+    if problems:  # the preflight has named it already; a caller without it still gets the reason
+        raise UsageError(problems[0])
+    return count
 
 
 def transport_for(service: Service, env: Mapping[str, str]) -> Transport:
