@@ -31,7 +31,7 @@ def subscription_store(config: SiteConfig, location: StoreLocation, writable: bo
     writes it. A PostgreSQL database is checked whenever one is named, with or without a
     service: ops may have suppressed addresses there."""
     if location.url:
-        return _database(location.url)
+        return _database(location.url, location.setting)
     if not config.subscriptions_url:
         return Check("subscription store", found="no subscription service (subscriptions.url is not set)")
     assert location.path is not None
@@ -42,18 +42,18 @@ def writable_store(location: StoreLocation) -> Check:
     """A store something is about to write (an import of subscribers), with or without a
     service: the file can be opened or made, or the database answers with the current schema."""
     if location.url:
-        return _database(location.url)
+        return _database(location.url, location.setting)
     assert location.path is not None
     return _file(location.path, writable=True)
 
 
-def _database(url: str) -> Check:
+def _database(url: str, setting: str = "") -> Check:
     from statusgen.subscriptions.pgstore import verify  # psycopg only when a database is named
 
     try:
         verify(url)
     except DatabaseError as error:
-        return Check("subscription store", (str(error),))
+        return Check("subscription store", (named(setting, error),))
     return Check("subscription store", found=f"{redacted(url)} (PostgreSQL)")
 
 
@@ -77,6 +77,12 @@ def _file(db_path: Path, writable: bool) -> Check:
         return Check("subscription store", (f"{DB_VARIABLE}: the subscription store {db_path} cannot be "
                                             f"{'opened' if writable else 'read'}: {error}",))
     return Check("subscription store", found=str(db_path))
+
+
+def named(setting: str, error: DatabaseError) -> str:
+    """The database's problem, led by the setting that chose it (as the notifier's store says it)."""
+    text = str(error)
+    return f"{setting}: {text}" if setting and not text.startswith(f"{setting}:") else text
 
 
 def service_checks(site: Site, env: Mapping[str, str], location: StoreLocation) -> list[Check]:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from statusgen.content.load import load_site
 from statusgen import ids
 from statusgen.content.model import Site, Subscriber
+from statusgen.database import DatabaseError
 from statusgen.errors import SetupError, UsageError
 from statusgen.notifier.message import MailSettings
 from statusgen.notifier.preflight import SECRET_VARIABLE, problems_of, relay_configured
@@ -34,7 +35,7 @@ from statusgen.notifier.outbox import OutboxTransport
 from statusgen.notifier.smtp import SmtpTransport
 from statusgen.notifier.webhooks.network import NetworkPolicy
 from statusgen.site.theme import Theme
-from statusgen.subscriptions.preflight import service_checks, trusted_proxies
+from statusgen.subscriptions.preflight import named, service_checks, trusted_proxies
 from statusgen.subscriptions.backend import StoreLocation, store_location
 from statusgen.subscriptions.store import address_key
 
@@ -83,7 +84,10 @@ def load_service(site_dir: Path, env: Mapping[str, str], db: str | Path | None =
     if store.url:
         from statusgen.subscriptions.pgstore import verify
 
-        verify(store.url)  # unreachable, refused, an old schema: one line, before anything else
+        try:
+            verify(store.url)  # unreachable, refused, an old schema: one line, before anything else
+        except DatabaseError as error:
+            raise DatabaseError(named(store.setting, error)) from None
     problems = problems_of(service_checks(site, env, store))
     if problems:
         raise SetupError(problems)
