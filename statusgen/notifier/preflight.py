@@ -82,10 +82,14 @@ def secret_problems(config: SiteConfig, env: Mapping[str, str]) -> list[str]:
     secret = env.get(SECRET_VARIABLE, "")
     if len(secret) >= MIN_SECRET_LENGTH:
         return []
-    found = "it is not set" if not secret else f"it has {len(secret)} characters"
     return [f"{SECRET_VARIABLE} must hold a secret of at least {MIN_SECRET_LENGTH} characters: subscriptions.url "
             f"is set in content/site.yaml, and the secret signs every unsubscribe and manage link in the emails "
-            f"and the subscription service's pages; {found}"]
+            f"and the subscription service's pages; {secret_found(secret)}"]
+
+
+def secret_found(secret: str) -> str:
+    """What a secret key too short to use holds, for the message (never the secret itself)."""
+    return "it is not set" if not secret else f"it has {len(secret)} characters"
 
 
 def smtp_settings(config: SiteConfig, env: Mapping[str, str]) -> tuple[SmtpSettings | None, list[str]]:
