@@ -203,8 +203,8 @@ def test_a_sender_with_a_line_break_never_reaches_a_header(site: Path) -> None:
 def test_a_good_sender_with_a_name_passes(site: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
     monkeypatch.setenv("STATUSGEN_SMTP_FROM", '"Acme, status" <status@acme.eu>')
-    code, _, err = run_cli("notify", "--site", site)
-    assert code == 0, err  # the first run records a baseline: no problem with the sender
+    code, _, err = run_cli("notify", "--site", site, "--baseline")
+    assert code == 0, err  # the baseline is recorded: no problem with the sender
     assert "STATUSGEN_SMTP_FROM" not in err
 
 
@@ -409,4 +409,4 @@ def test_a_service_reached_at_another_origin_is_named_once(running: RunningServi
                         "subscriptions.url in content/site.yaml says https://status.acme.eu/subscriptions/: browsers "
                         "reach the service there, so its posts are refused as cross-site; set subscriptions.url to "
                         "the address readers use"]
-    assert "reader" not in err  # no address in the log
+    assert "reader@" not in err and "reader%40" not in err  # no address in the log
