@@ -79,6 +79,25 @@ def statusgen(*args: str | Path, env: dict[str, str] | None = None, timeout: flo
                           env={**clean, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=timeout, check=False)
 
 
+@pytest.fixture
+def run(run_cli: RunCli) -> RunCli:
+    """`statusgen ARGS` with the environment of the test: in-process, but `subscriptions
+    serve` in a process of its own with a time limit, since one that wrongly accepts its
+    settings serves for ever (the limit is a safety net, not a measurement)."""
+
+    def run_command(*args: str | Path) -> tuple[int, str, str]:
+        if args[:2] != ("subscriptions", "serve"):
+            return run_cli(*args)
+        try:
+            done = statusgen(*args, env={k: v for k, v in os.environ.items() if k.startswith("STATUSGEN_")},
+                             timeout=60)
+        except subprocess.TimeoutExpired:
+            return -1, "", "the service started: its settings were accepted"
+        return done.returncode, done.stdout, done.stderr
+
+    return run_command
+
+
 def nothing_done(root: Path) -> bool:
     """No email in the outbox, no notifier store, no subscription store: nothing started."""
     state = root / ".statusgen"
@@ -117,10 +136,10 @@ def test_notify_names_the_missing_secret_and_does_not_blame_subscriptions_url(si
      "statusgen: STATUSGEN_SECRET_KEY: the webhooks' signing secrets are derived from it"),
 ])
 def test_every_command_that_needs_the_secret_names_it_and_what_it_found(
-        site: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...], code: int,
+        site: Path, run: RunCli, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...], code: int,
         expected: str, secret: str) -> None:
     monkeypatch.setenv("STATUSGEN_SECRET_KEY", secret)
-    exit_code, _, err = run_cli(*command, "--site", site)
+    exit_code, _, err = run(*command, "--site", site)
     assert exit_code == code, err
     line = next(line for line in err.splitlines() if "STATUSGEN_SECRET_KEY" in line)
     assert line.startswith(expected)
@@ -159,13 +178,13 @@ SMTP_CASES = [
 @pytest.mark.parametrize("command", [("notify", "--transport", "smtp"), ("subscriptions", "serve", "--port", "0"),
                                      ("doctor",), ("doctor", "--transport", "smtp")])
 def test_smtp_settings_half_set_are_named_by_every_command_that_mails(
-        site: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str,
+        site: Path, run: RunCli, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str,
         command: tuple[str, ...]) -> None:
     """The service used to ignore a relay without a host and write to the outbox; doctor
     without --transport smtp passed settings the service then refused."""
     for name, value in {"STATUSGEN_SECRET_KEY": SECRET, **env}.items():
         monkeypatch.setenv(name, value)
-    code, _, err = run_cli(*command, "--site", site)
+    code, _, err = run(*command, "--site", site)
     assert code == 1, err
     assert expected in err.splitlines()
     assert "pw" not in err  # a password is never shown
@@ -179,12 +198,12 @@ def test_smtp_settings_half_set_are_named_by_every_command_that_mails(
     ("Status status@acme.eu", "'Status status@acme.eu'"),
 ])
 @pytest.mark.parametrize("command", [("notify",), ("subscriptions", "serve", "--port", "0"), ("doctor",)])
-def test_a_malformed_sender_in_the_environment_is_named(site: Path, run_cli: RunCli,
+def test_a_malformed_sender_in_the_environment_is_named(site: Path, run: RunCli,
                                                          monkeypatch: pytest.MonkeyPatch, sender: str, found: str,
                                                          command: tuple[str, ...]) -> None:
     monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
     monkeypatch.setenv("STATUSGEN_SMTP_FROM", sender)
-    code, _, err = run_cli(*command, "--site", site)
+    code, _, err = run(*command, "--site", site)
     assert code == 1, err
     assert (f"STATUSGEN_SMTP_FROM: expected an email address such as 'status@example.org' or "
             f"'Status <status@example.org>'; found {found}") in err.splitlines()
@@ -290,10 +309,10 @@ def test_a_misspelt_variable_warns_naming_the_one_meant(site: Path, run_cli: Run
 @pytest.mark.parametrize("value", ["abc", "-1", "11", "1.5"])
 @pytest.mark.parametrize("command", [("subscriptions", "serve", "--port", "0"), ("doctor",)])
 def test_trusted_proxies_out_of_range_stops_the_service_and_doctor_says_so(
-        site: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, value: str, command: tuple[str, ...]) -> None:
+        site: Path, run: RunCli, monkeypatch: pytest.MonkeyPatch, value: str, command: tuple[str, ...]) -> None:
     monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
     monkeypatch.setenv("STATUSGEN_TRUSTED_PROXIES", value)
-    code, _, err = run_cli(*command, "--site", site)
+    code, _, err = run(*command, "--site", site)
     assert code == 1, err
     assert (f"STATUSGEN_TRUSTED_PROXIES: expected how many reverse proxies stand in front of the service, 0 to 10 "
             f"(0: none, clients connect to it directly); found {value!r}") in err.splitlines()
@@ -302,11 +321,11 @@ def test_trusted_proxies_out_of_range_stops_the_service_and_doctor_says_so(
 
 @pytest.mark.parametrize("command", [("notify",), ("subscriptions", "serve", "--port", "0"), ("doctor",),
                                      ("db", "upgrade")])
-def test_a_malformed_database_url_is_named(site: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
+def test_a_malformed_database_url_is_named(site: Path, run: RunCli, monkeypatch: pytest.MonkeyPatch,
                                            command: tuple[str, ...]) -> None:
     monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
     monkeypatch.setenv("STATUSGEN_DATABASE_URL", "mysql://status:hunter2@db.acme.eu/status")
-    code, _, err = run_cli(*command, *(("--site", site) if command[0] != "db" else ()))
+    code, _, err = run(*command, *(("--site", site) if command[0] != "db" else ()))
     assert code in (1, 2), err
     assert any(line.endswith("STATUSGEN_DATABASE_URL: expected a URL such as postgresql://user@host:5432/statusgen; "
                              "found 'mysql://status:***@db.acme.eu/status'") for line in err.splitlines()), err
@@ -315,12 +334,12 @@ def test_a_malformed_database_url_is_named(site: Path, run_cli: RunCli, monkeypa
 
 
 @pytest.mark.parametrize("command", [("notify",), ("subscriptions", "serve", "--port", "0"), ("doctor",)])
-def test_an_unreachable_database_is_named_once_with_its_variable(site: Path, run_cli: RunCli,
+def test_an_unreachable_database_is_named_once_with_its_variable(site: Path, run: RunCli,
                                                                  monkeypatch: pytest.MonkeyPatch,
                                                                  command: tuple[str, ...]) -> None:
     monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
     monkeypatch.setenv("STATUSGEN_DATABASE_URL", f"postgresql://status:hunter2@127.0.0.1:{free_port()}/status")
-    code, _, err = run_cli(*command, "--site", site)
+    code, _, err = run(*command, "--site", site)
     assert code == 1, err
     named = [line for line in err.splitlines() if "cannot connect to the database" in line]
     assert len(named) == 1, err  # one database for both stores: said once
