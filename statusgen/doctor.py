@@ -2,6 +2,7 @@
 
     the folder is a site ─▶ the site loads ─▶ the notifier's checks (mail settings, secret
         key, SMTP settings, the relay, the notifier store) ─▶ the subscription store
+        ─▶ with subscriptions.url, the service's own settings (trusted proxies, its relay)
         + warnings for likely mistakes (`site.advice`)
 
 With a database (`--db URL` or STATUSGEN_DATABASE_URL) both stores are in PostgreSQL: the
@@ -32,6 +33,7 @@ from statusgen.notifier.preflight import PROBE_TIMEOUT, Check, mail_checks, noti
 from statusgen.site.advice import Advice, site_advice
 from statusgen.site.state import incident_state
 from statusgen.subscriptions.merge import store_audience
+from statusgen.subscriptions.preflight import service_settings
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | str |
     checks += [*notify_checks(site, env, transport, store, published, timeout=timeout, tls_context=tls_context,
                               local_hostname=local_hostname, listed=tuple(listed)),
                *store_audience(site_dir, env, store_path).checks(site)]
+    if site.config.subscriptions_url:  # what would stop `statusgen subscriptions serve`, too
+        checks += service_settings(site.config, env, relay=transport != "smtp")
     return Diagnosis(tuple(checks), tuple(site_advice(site, now, env)))
 
 

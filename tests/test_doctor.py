@@ -101,7 +101,7 @@ def test_a_ready_site_passes_and_says_so(site: Path, run_cli: Any, environment: 
     environment()
     code, out, err = run_cli("doctor", "--site", site)
     assert code == 0, err
-    assert out.splitlines() == ["doctor: ready to notify by outbox: 5 checks passed (1 warning)"]
+    assert out.splitlines() == ["doctor: ready to notify by outbox: 6 checks passed (1 warning)"]
     assert err.splitlines() == [
         f"no subscription store at {site}/.statusgen/subscriptions.db: only subscribers.yaml is mailed, and "
         "unsubscribes made through the subscription service are not applied; set STATUSGEN_DATABASE_URL to the "
@@ -113,7 +113,8 @@ def test_a_ready_site_passes_and_says_so(site: Path, run_cli: Any, environment: 
         "ok: secret key: STATUSGEN_SECRET_KEY is set",
         f"ok: notifier store: {site}/.statusgen/notify.db (missing)",
         f"ok: subscription store: none at {site}/.statusgen/subscriptions.db",
-        "doctor: ready to notify by outbox: 5 checks passed (1 warning)"]
+        "ok: trusted proxies: 0 (STATUSGEN_TRUSTED_PROXIES)",
+        "doctor: ready to notify by outbox: 6 checks passed (1 warning)"]
     assert not (site / ".statusgen").exists()  # the doctor writes nothing
 
 
@@ -141,7 +142,8 @@ def test_every_setting_to_fix_at_once_each_naming_the_setting(site: Path) -> Non
         "STATUSGEN_SECRET_KEY must hold a secret of at least 16 characters: subscriptions.url is set in "
         "content/site.yaml, and the secret signs every unsubscribe and manage link in the emails and the "
         "subscription service's pages; it is not set",
-        "no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml)",
+        "no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml); found "
+        "STATUSGEN_SMTP_PORT, STATUSGEN_SMTP_SECURITY, STATUSGEN_SMTP_USER without it",
         "STATUSGEN_SMTP_SECURITY: expected one of none, starttls, tls; found 'ssl' (did you mean 'tls'?)",
         "STATUSGEN_SMTP_PORT: expected a port number from 1 to 65535; found 'smtp'",
         "STATUSGEN_SMTP_USER is set but STATUSGEN_SMTP_PASSWORD is not: set both or neither"]
@@ -270,7 +272,7 @@ def test_the_command_line_trusts_what_the_system_trusts(site: Path, run_cli: Any
     assert (f"ok: SMTP settings: 127.0.0.1:{port}, security starttls, login as status, no rate limit "
             "(notify.smtp.rate or STATUSGEN_SMTP_RATE: the relay's messages per second)") in out.splitlines()
     assert f"ok: SMTP relay: 127.0.0.1:{port} answers and accepts the login" in out.splitlines()
-    assert out.splitlines()[-1] == "doctor: ready to notify by smtp: 7 checks passed (1 warning)"
+    assert out.splitlines()[-1] == "doctor: ready to notify by smtp: 8 checks passed (1 warning)"
 
 
 # ── the stores ────────────────────────────────────────────────────────────────────────
@@ -333,7 +335,8 @@ def test_with_a_database_the_doctor_checks_it_instead_of_the_files(site: Path, r
         "ok: secret key: STATUSGEN_SECRET_KEY is set",
         f"ok: notifier store: {shown} (empty)",
         f"ok: subscription store: {shown} (PostgreSQL)",
-        "doctor: ready to notify by outbox: 6 checks passed"]
+        "ok: trusted proxies: 0 (STATUSGEN_TRUSTED_PROXIES)",
+        "doctor: ready to notify by outbox: 7 checks passed"]
     assert "statusgen-test" not in out and not (site / ".statusgen").exists()
 
 

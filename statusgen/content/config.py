@@ -16,7 +16,7 @@ from babel import Locale, UnknownLocaleError
 from statusgen.errors import Problems
 from statusgen.content.fields import Fields, describe, did_you_mean
 from statusgen.content.model import IMPACT_STYLES, Contact, NotifyConfig, SiteConfig, Text
-from statusgen.content.relay import parse_rate, parse_timeout
+from statusgen.content.relay import address_problem, parse_rate, parse_timeout
 from statusgen.times import TimeError, parse_duration
 from statusgen.content.yamlsource import LocatedDict, read_document
 
@@ -316,10 +316,27 @@ def _notify(notify: Fields) -> NotifyConfig:
             notify.problems.add(notify.path, items.line_of(index), f"reminders: {error}")
     return NotifyConfig(
         smtp=_smtp(notify.mapping("smtp")),
-        sender=notify.string("from", "an email address"),
-        unsubscribe_mailto=notify.string("unsubscribe_mailto", "an email address"),
+        sender=_address(notify, "from", named=True),
+        unsubscribe_mailto=_address(notify, "unsubscribe_mailto", named=False),
         reminders=tuple(sorted(set(reminders), reverse=True)) if notify.has("reminders") else (1440,),
     )
+
+
+def _address(notify: Fields, key: str, named: bool) -> str | None:
+    """`notify.from` (may carry a name: `Status <status@example.org>`) or
+    `notify.unsubscribe_mailto` (a bare address: it becomes a mailto: link); a malformed one
+    is an error here, at its line, rather than a relay's refusal in the middle of a send."""
+    value = notify.string(key, "an email address")
+    if value is None:
+        return None
+    problem = address_problem(value)
+    if problem is None and not named and "<" in value:
+        problem = f"expected a bare address such as 'status-unsubscribe@example.org' (it becomes a mailto: link); " \
+                  f"found {value!r}"
+    if problem is not None:
+        notify.error(key, f"notify.{key}: {problem}")
+        return None
+    return value.strip()
 
 
 def _smtp(smtp: Fields | None) -> tuple[tuple[str, str], ...]:

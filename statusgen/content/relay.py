@@ -15,6 +15,7 @@ import ssl
 from pathlib import Path
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import getaddresses
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ SITE_SETTINGS = ("host", "port", "security", "user", "rate", "timeout", "ca_file
 DEFAULT_TIMEOUT = 30.0
 """Seconds the relay has for each answer when `timeout` is not set."""
 MAX_TIMEOUT = 600.0
+ADDRESS = re.compile(r"[^@\s<>()\[\],;:\\\"]+@[^@\s<>()\[\],;:\\\"]+\Z")
+"""local@domain, as a relay takes it in MAIL FROM: no spaces, one @, nothing to quote."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ class SmtpSettings:
         """The settings, or None and every problem, one line each naming the setting."""
         found, problems = setting_sources(env, defaults)
         if "host" not in found:
-            problems.append("no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml)")
+            given = [source for source, _ in found.values()]  # settings for a relay that is not named
+            problems.append("no SMTP server: set STATUSGEN_SMTP_HOST (or notify.smtp.host in content/site.yaml)"
+                            + (f"; found {', '.join(given)} without it" if given else ""))
         security = _checked(_security, found.get("security"), "none", problems)
         port = _checked(_port, found.get("port"), DEFAULT_PORTS.get(security, 25), problems)
         user = str(found["user"][1]).strip() if "user" in found else None
@@ -86,6 +91,19 @@ class SmtpSettings:
                    password=password, rate=rate, timeout=timeout, ca_file=ca_file), []
 
 
+def address_problem(value: str) -> str | None:
+    """What is wrong with an email address (`Name <local@domain>` or `local@domain`), or None.
+    A header made of it must hold exactly one address and never a line break."""
+    if "\r" in value or "\n" in value:
+        return "expected one email address on one line; found a line break"
+    found = getaddresses([value])
+    name, address = found[0] if len(found) == 1 else ("", "")
+    if not ADDRESS.match(address) or (not name and address != value.strip()):
+        return f"expected an email address such as 'status@example.org' or 'Status <status@example.org>'; " \
+               f"found {value!r}"
+    return None
+
+
 def _checked(parse: Callable[[str, Any], Any], source: tuple[str, Any] | None, default: Any,
              problems: list[str]) -> Any:
     """A setting parsed from where it came from, or its default; a bad one adds a problem."""
@@ -96,6 +114,12 @@ def _checked(parse: Callable[[str, Any], Any], source: tuple[str, Any] | None, d
     except ValueError as error:
         problems.append(str(error))
         return default
+
+
+def environment_settings(env: Mapping[str, str]) -> list[str]:
+    """The relay's variables set in the environment (the sender aside: the outbox uses it too)."""
+    return [f"STATUSGEN_SMTP_{name.upper()}" for name in (*SITE_SETTINGS, "password")
+            if env.get(f"STATUSGEN_SMTP_{name.upper()}", "").strip()]
 
 
 def setting_sources(env: Mapping[str, str], defaults: Mapping[str, Any]) -> tuple[dict[str, tuple[str, Any]],

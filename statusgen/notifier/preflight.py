@@ -29,7 +29,7 @@ from statusgen.content.subscribers import SUBSCRIBERS_PATH
 from statusgen.content.webhooks import SIGNED
 from statusgen.database import DatabaseError
 from statusgen.notifier.backends import StoreLocation, store_failure, store_state
-from statusgen.content.relay import SmtpSettings
+from statusgen.content.relay import SmtpSettings, address_problem, environment_settings
 from statusgen.notifier.delivery import duration_text, per_second
 from statusgen.notifier.smtp import SmtpTransport
 from statusgen.notifier.smtp.pace import Pace
@@ -42,6 +42,7 @@ PROBE_TIMEOUT = 10.0
 """Seconds the relay check waits for each answer when STATUSGEN_SMTP_TIMEOUT (notify.smtp.timeout)
 is not set: a dead relay is reported, not waited for."""
 SECRET_VARIABLE = "STATUSGEN_SECRET_KEY"
+SENDER_VARIABLE = "STATUSGEN_SMTP_FROM"
 TIMEOUT_VARIABLE = "STATUSGEN_WEBHOOK_TIMEOUT"
 """Seconds a webhook receiver has to answer (default 30, Statuspage's rule); tests shorten it."""
 WEBHOOK_TIMEOUT = 30.0
@@ -65,8 +66,11 @@ class Check:
 def mail_problems(config: SiteConfig, env: Mapping[str, str]) -> list[str]:
     """What every email needs: a sender and a way to unsubscribe."""
     problems = []
-    if not (env.get("STATUSGEN_SMTP_FROM", "").strip() or config.notify.sender):
-        problems.append("no sender address: set notify.from in content/site.yaml or STATUSGEN_SMTP_FROM")
+    sender = env.get(SENDER_VARIABLE, "")
+    if not (sender.strip() or config.notify.sender):
+        problems.append(f"no sender address: set notify.from in content/site.yaml or {SENDER_VARIABLE}")
+    elif sender.strip() and (problem := address_problem(sender)) is not None:
+        problems.append(f"{SENDER_VARIABLE}: {problem}")
     if not config.subscriptions_url and not config.notify.unsubscribe_mailto:
         problems.append("every email needs a way to unsubscribe: set subscriptions.url or "
                         "notify.unsubscribe_mailto in content/site.yaml")
@@ -80,10 +84,14 @@ def secret_problems(config: SiteConfig, env: Mapping[str, str]) -> list[str]:
     secret = env.get(SECRET_VARIABLE, "")
     if len(secret) >= MIN_SECRET_LENGTH:
         return []
-    found = "it is not set" if not secret else f"it has {len(secret)} characters"
     return [f"{SECRET_VARIABLE} must hold a secret of at least {MIN_SECRET_LENGTH} characters: subscriptions.url "
             f"is set in content/site.yaml, and the secret signs every unsubscribe and manage link in the emails "
-            f"and the subscription service's pages; {found}"]
+            f"and the subscription service's pages; {secret_found(secret)}"]
+
+
+def secret_found(secret: str) -> str:
+    """What a secret key too short to use holds, for the message (never the secret itself)."""
+    return "it is not set" if not secret else f"it has {len(secret)} characters"
 
 
 def smtp_settings(config: SiteConfig, env: Mapping[str, str]) -> tuple[SmtpSettings | None, list[str]]:
@@ -300,6 +308,12 @@ def notify_checks(site: Site, env: Mapping[str, str], transport: str, store: Sto
 def relay_configured(config: SiteConfig, env: Mapping[str, str]) -> bool:
     """Whether a relay is set at all (the subscription service mails through it, else into the outbox)."""
     return bool(env.get("STATUSGEN_SMTP_HOST", "").strip() or dict(config.notify.smtp).get("host"))
+
+
+def relay_intended(config: SiteConfig, env: Mapping[str, str]) -> bool:
+    """Whether someone meant to set a relay: its host, or any STATUSGEN_SMTP_* variable but
+    the sender (CI secrets for a relay whose host was forgotten must not mean the outbox)."""
+    return relay_configured(config, env) or bool(environment_settings(env))
 
 
 def problems_of(checks: list[Check]) -> list[str]:

@@ -313,6 +313,7 @@ def _preflight(site: Site, env: Mapping[str, str], transport: Transport | str, l
     checks = preflight.notify_checks(site, env, transport if isinstance(transport, str) else "given", location,
                                      published, state, chosen, listed=listed)
     problems = [*([missing] if missing else []), *preflight.problems_of([*checks, *audience.checks(site)])]
+    problems = list(dict.fromkeys(problems))  # one database for both stores: its problem once
     if problems:
         raise SetupError(problems)
 

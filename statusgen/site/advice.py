@@ -14,6 +14,10 @@ environment variable) to change, and says what goes wrong if nothing changes:
   at a name reserved for examples (example.org, .test, localhost, ...);
 - a `timezone` that names no place (`CET`, `EST`, `Etc/GMT-1`): it misses summer time or
   keeps a clock no reader's place keeps;
+- a `base_url` or `subscriptions.url` with plain `http://` for a host beyond this machine:
+  readers' browsers warn, and the service's forms and signed links cross the network readable;
+- a `STATUSGEN_*` variable statusgen does not read, close to one it does (`…_SMTP_PASS` for `…_SMTP_PASSWORD`):
+  the setting meant is missing;
 - mail to an SMTP relay without encryption;
 - unsubscribing by mail only: someone has to handle every request by hand;
 - a localised text (a title, an update, a component name, a content page, ...) that lacks
@@ -27,6 +31,7 @@ Warnings that come from the environment (`STATUSGEN_SMTP_*`) have the path
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Iterator, Mapping
@@ -37,7 +42,7 @@ from urllib.parse import urlsplit
 from statusgen.content.config import CONFIG_PATH, is_place_zone, zones_on_the_clock_of
 from statusgen.content.incidents import shown_time
 from statusgen.content.model import Site, SiteConfig
-from statusgen.content.relay import DEFAULT_PORTS, setting_sources
+from statusgen.content.relay import DEFAULT_PORTS, SITE_SETTINGS, setting_sources
 from statusgen.site.untranslated import untranslated
 
 ENVIRONMENT = "environment"
@@ -54,6 +59,15 @@ SENDER_VARIABLE = "STATUSGEN_SMTP_FROM"
 PLACEHOLDER = re.compile(r"\[\[([^\[\]]+)\]\]")
 """`[[what to write here]]` in a content page: text still to fill in."""
 COMMENT = re.compile(r"<!--.*?-->", re.S)
+PLAIN_HTTP = (("base_url", "browsers mark every page 'not secure', and a network in between may change what "
+                             "readers see"),
+              ("subscriptions.url", "addresses, signed links and the forms' tokens cross the network readable"))
+PREFIX = "STATUSGEN_"
+VARIABLES = ("STATUSGEN_SECRET_KEY", "STATUSGEN_DATABASE_URL", "STATUSGEN_SUBSCRIPTIONS_DB",
+             "STATUSGEN_TRUSTED_PROXIES", "STATUSGEN_WEBHOOK_ALLOW_NETS", "STATUSGEN_WEBHOOK_TIMEOUT",
+             *(f"STATUSGEN_SMTP_{name.upper()}" for name in (*SITE_SETTINGS, "password", "from")))
+"""Every variable statusgen reads (DESIGN.md's table), for the typo warning."""
+WEBHOOK_SECRETS = "STATUSGEN_WEBHOOK_SECRET_"
 ADDRESSES = (("base_url", "every page, feed, API document and email links to it"),
              ("subscriptions.url", "every email's manage and unsubscribe links point there"),
              ("notify.from", "mail from it fails the receivers' sender checks"),
@@ -76,6 +90,7 @@ def site_advice(site: Site, now: datetime, env: Mapping[str, str]) -> list[Advic
     """Every warning about `site` at `now`, with `env` as the environment, sorted."""
     config = site.config
     found = [*_future_updates(site, now), *_unresolved(site, now), *_placeholders(config, env),
+             *_plain_http(config), *_misspelt_variables(env),
              *_timezone(config), *_plain_smtp(config, env), *_unsubscribe_by_hand(config),
              *(Advice(*found) for found in untranslated(site)), *_unfilled_pages(site)]
     return sorted(set(found))
@@ -139,6 +154,31 @@ def _is_this_machine(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _plain_http(config: SiteConfig) -> Iterator[Advice]:
+    """A published URL without TLS. Only this machine may go without it: `statusgen serve`
+    previews at http://127.0.0.1, and a test site may be built for localhost."""
+    for key, consequence in PLAIN_HTTP:
+        url = config.base_url if key == "base_url" else config.subscriptions_url
+        host = urlsplit(url).hostname if url else None
+        if url and url.startswith("http://") and host and not _is_this_machine(host):
+            yield Advice(CONFIG_PATH, config.line_of(key),
+                         f"{key}: {url!r} is plain http: {consequence}; publish over TLS and set "
+                         f"{key} to 'https://{url[len('http://'):]}'")
+
+
+def _misspelt_variables(env: Mapping[str, str]) -> Iterator[Advice]:
+    """A variable close to one statusgen reads is likely a typo, and the one meant is unset.
+    One far from all of them may be a webhook's `secret_env:`, which may have any name."""
+    known = {name.removeprefix(PREFIX): name for name in VARIABLES}
+    for name in sorted(env):
+        if not name.startswith(PREFIX) or name in VARIABLES or name.startswith(WEBHOOK_SECRETS):
+            continue
+        near = difflib.get_close_matches(name.removeprefix(PREFIX), list(known), n=1, cutoff=0.75)
+        if near:
+            yield Advice(ENVIRONMENT, 0, f"{name}: statusgen reads no such variable (did you mean {known[near[0]]}?); "
+                                         f"{known[near[0]]} is {'set too' if env.get(known[near[0]]) else 'unset'}")
 
 
 def _timezone(config: SiteConfig) -> Iterator[Advice]:

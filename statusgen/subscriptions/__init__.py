@@ -6,13 +6,14 @@
     backend.py   which store (--db, STATUSGEN_DATABASE_URL, the SQLite file), and opening it
     mail.py      the confirmation and "already subscribed" emails, sent in the background
     security.py  where POSTs may come from, CSRF tokens, response headers
+    reach.py     requests that show subscriptions.url is not where the service is reached: told once
     pages.py     the service's pages (site_templates/service/) in the site's look
     app.py       the WSGI app: routes and the subscribe → confirm → manage → unsubscribe flow, /healthz
     service.py   the app and its store, served by waitress until SIGTERM
     wsgiserver.py  waitress hardened: connection limits against slow clients, security headers on
                  its own refusals (400, 413, 431), a stop that lets requests in flight finish
     merge.py     `StoreAudience`: who the notifier mails (yaml + confirmed − unsubscribed)
-    preflight.py what the service needs before it starts (the secret, its store, the relay)
+    preflight.py what the service needs before it starts (the secret, its store, the relay, its proxies)
     settings.py  the service's settings from site.yaml and the environment, checked once
     ops.py       `statusgen subscribers list|export|remove`
     webhookroutes.py  the webhook tab: a URL, its contact's confirmation, the secret shown once

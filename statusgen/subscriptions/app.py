@@ -18,6 +18,9 @@ pending, confirmed, unsubscribed) and does the same work in each: one row writte
 email composed and queued (unless the per-address limit holds it back, silently), so
 nobody can learn from the service who is subscribed.
 
+Requests that show the service is reached elsewhere than `subscriptions.url` says (a
+proxy that strips its path prefix, another host) are logged once each (`reach.Reach`).
+
 A store that does not answer (a PostgreSQL database down or out of reach) or cannot be
 written (a read-only SQLite file or database, a full disk) is a 503 page with Retry-After
 for the requests that need it, never a 500 with a traceback; nothing was changed, so the
@@ -47,6 +50,7 @@ from statusgen.database import DatabaseError
 from statusgen.subscriptions.forms import Choices, Problem, read_choices, read_subscribe
 from statusgen.subscriptions.mail import CONFIRM_HOURS, Composer, Mailer, Subject
 from statusgen.subscriptions.pages import Pages
+from statusgen.subscriptions.reach import Reach
 from statusgen.subscriptions.security import CSRF_FIELD, Guard, origin_of, security_headers
 from statusgen.subscriptions.settings import MAX_BODY, Service
 from statusgen.subscriptions.store import Subscription, SubscriptionStore, WebhookSubscription, address_key
@@ -101,8 +105,9 @@ class SubscriptionApp(WebhookRoutes):
         self.tester = Tester(self.pages, webhooks)
         self.composer = Composer(service.site, service.theme, service.mail, service.public_url, service.secret)
         status_origin = origin_of(config.base_url) or config.base_url
-        self.guard = Guard(service.secret, {status_origin, origin_of(service.public_url) or ""},
-                           service.base_path, secure=service.public_url.startswith("https://"))
+        origins = {status_origin, origin_of(service.public_url) or ""}
+        self.guard = Guard(service.secret, origins, service.base_path, secure=service.public_url.startswith("https://"))
+        self.reach = Reach(service.public_url, service.base_path, origins)
         self.headers = security_headers(status_origin)
         base = service.base_path
         self.url_map = Map([
@@ -134,6 +139,7 @@ class SubscriptionApp(WebhookRoutes):
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
+        self.reach.note(request)  # reached as subscriptions.url says? (a warning, once)
         try:
             endpoint, _ = self.url_map.bind_to_environ(request.environ).match()
             self._housekeeping()

@@ -14,11 +14,11 @@ psycopg is imported only when a URL is given.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from statusgen.database import database_url, is_database_url, redacted
-from statusgen.subscriptions.store import SqliteSubscriptionStore, SubscriptionStore, subscriptions_db
+from statusgen.database import DATABASE_VARIABLE, database_url, is_database_url, redacted
+from statusgen.subscriptions.store import DB_VARIABLE, SqliteSubscriptionStore, SubscriptionStore, subscriptions_db
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class StoreLocation:
 
     path: Path | None = None
     url: str | None = None
+    setting: str = field(default="", compare=False)
+    """What chose it (`--db`, `STATUSGEN_DATABASE_URL`, `STATUSGEN_SUBSCRIPTIONS_DB`; "" the
+    site's own file): the setting a problem with the store names."""
 
     def __str__(self) -> str:
         """What may be printed: the URL without its password, or the file."""
@@ -42,11 +45,11 @@ def store_location(site_dir: Path, env: Mapping[str, str], option: str | Path | 
     else the file of `STATUSGEN_SUBSCRIPTIONS_DB`, else the site's own file."""
     chosen = str(option).strip() if option else ""
     if chosen and not is_database_url(chosen):
-        return StoreLocation(path=Path(chosen))
+        return StoreLocation(path=Path(chosen), setting="--db")
     url = database_url(env, chosen or None)
     if url:
-        return StoreLocation(url=url)
-    return StoreLocation(path=subscriptions_db(site_dir, env))
+        return StoreLocation(url=url, setting="--db" if chosen else DATABASE_VARIABLE)
+    return StoreLocation(path=subscriptions_db(site_dir, env), setting=DB_VARIABLE if env.get(DB_VARIABLE, "").strip() else "")
 
 
 def open_store(location: StoreLocation, readonly: bool = False, connections: int = 1) -> SubscriptionStore:

@@ -1,7 +1,8 @@
 """What the subscription service needs before it starts, and what the notifier needs of
 its store: the notifier's checks (`notify.preflight`) plus the store's own.
 
-    mail settings ─▶ secret key ─▶ subscription store ─▶ SMTP settings (when a relay is set)
+    mail settings ─▶ secret key ─▶ subscription store ─▶ webhook networks ─▶ trusted proxies
+        ─▶ SMTP settings (when a relay is set, or any STATUSGEN_SMTP_* variable but the sender)
 
 The subscription store is a SQLite file (it can be read or made) or a PostgreSQL database
 (it answers, and its schema is the one this statusgen knows, else `statusgen db upgrade`).
@@ -16,10 +17,13 @@ from pathlib import Path
 
 from statusgen.content.model import Site, SiteConfig
 from statusgen.database import DATABASE_VARIABLE, DatabaseError, redacted
-from statusgen.notifier.preflight import Check, mail_problems, relay_configured, secret_problems, smtp_settings
+from statusgen.notifier.preflight import Check, mail_problems, relay_intended, secret_problems, smtp_settings
 from statusgen.notifier.webhooks.network import ALLOW_NETS, allow_nets_problems
 from statusgen.subscriptions.backend import StoreLocation
 from statusgen.subscriptions.store import DB_VARIABLE
+
+PROXIES_VARIABLE = "STATUSGEN_TRUSTED_PROXIES"
+MAX_PROXIES = 10
 
 
 def subscription_store(config: SiteConfig, location: StoreLocation, writable: bool = False) -> Check:
@@ -27,7 +31,7 @@ def subscription_store(config: SiteConfig, location: StoreLocation, writable: bo
     writes it. A PostgreSQL database is checked whenever one is named, with or without a
     service: ops may have suppressed addresses there."""
     if location.url:
-        return _database(location.url)
+        return _database(location.url, location.setting)
     if not config.subscriptions_url:
         return Check("subscription store", found="no subscription service (subscriptions.url is not set)")
     assert location.path is not None
@@ -38,18 +42,18 @@ def writable_store(location: StoreLocation) -> Check:
     """A store something is about to write (an import of subscribers), with or without a
     service: the file can be opened or made, or the database answers with the current schema."""
     if location.url:
-        return _database(location.url)
+        return _database(location.url, location.setting)
     assert location.path is not None
     return _file(location.path, writable=True)
 
 
-def _database(url: str) -> Check:
+def _database(url: str, setting: str = "") -> Check:
     from statusgen.subscriptions.pgstore import verify  # psycopg only when a database is named
 
     try:
         verify(url)
     except DatabaseError as error:
-        return Check("subscription store", (str(error),))
+        return Check("subscription store", (named(setting, error),))
     return Check("subscription store", found=f"{redacted(url)} (PostgreSQL)")
 
 
@@ -85,15 +89,39 @@ def _file(db_path: Path, writable: bool) -> Check:
     return Check("subscription store", found=str(db_path))
 
 
+def named(setting: str, error: DatabaseError) -> str:
+    """The database's problem, led by the setting that chose it (as the notifier's store says it)."""
+    text = str(error)
+    return f"{setting}: {text}" if setting and not text.startswith(f"{setting}:") else text
+
+
 def service_checks(site: Site, env: Mapping[str, str], location: StoreLocation) -> list[Check]:
     """What `statusgen subscriptions serve` needs: the secret, its store, the relay's
     settings when one is set (else its emails go to the outbox), and the webhook networks."""
     config = site.config
-    checks = [Check("mail settings", tuple(mail_problems(config, env))),
-              Check("secret key", tuple(secret_problems(config, env))),
-              subscription_store(config, location, writable=True),
-              Check("webhook networks", tuple(allow_nets_problems(env)),
-                    found=env.get(ALLOW_NETS, "").strip() or "public addresses only")]
-    if relay_configured(config, env):
+    return [Check("mail settings", tuple(mail_problems(config, env))),
+            Check("secret key", tuple(secret_problems(config, env))),
+            subscription_store(config, location, writable=True),
+            Check("webhook networks", tuple(allow_nets_problems(env)),
+                  found=env.get(ALLOW_NETS, "").strip() or "public addresses only"),
+            *service_settings(config, env)]
+
+
+def service_settings(config: SiteConfig, env: Mapping[str, str], relay: bool = True) -> list[Check]:
+    """The settings only the service reads: the proxies in front of it, and the relay for its
+    confirmation emails when one is meant (`relay=False`: the caller checks the relay
+    itself). `statusgen doctor` runs them too for a site with a service, which would not start."""
+    proxies, problems = trusted_proxies(env)
+    checks = [Check("trusted proxies", tuple(problems), found=f"{proxies} ({PROXIES_VARIABLE})")]
+    if relay and relay_intended(config, env):
         checks.append(Check("SMTP settings", tuple(smtp_settings(config, env)[1])))
     return checks
+
+
+def trusted_proxies(env: Mapping[str, str]) -> tuple[int, list[str]]:
+    """How many reverse proxies' X-Forwarded-For the service trusts (0 to 10), or the problem."""
+    value = env.get(PROXIES_VARIABLE, "").strip() or "0"
+    if not value.isdigit() or int(value) > MAX_PROXIES:
+        return 0, [f"{PROXIES_VARIABLE}: expected how many reverse proxies stand in front of the service, 0 to "
+                   f"{MAX_PROXIES} (0: none, clients connect to it directly); found {value!r}"]
+    return int(value), []

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from statusgen.content.load import load_site
 from statusgen import ids
 from statusgen.content.model import Site, Subscriber
+from statusgen.database import DatabaseError
 from statusgen.errors import SetupError, UsageError
 from statusgen.notifier.message import MailSettings
 from statusgen.notifier.preflight import SECRET_VARIABLE, problems_of, relay_configured
@@ -34,7 +35,7 @@ from statusgen.notifier.outbox import OutboxTransport
 from statusgen.notifier.smtp import SmtpTransport
 from statusgen.notifier.webhooks.network import NetworkPolicy
 from statusgen.site.theme import Theme
-from statusgen.subscriptions.preflight import service_checks
+from statusgen.subscriptions.preflight import named, service_checks, trusted_proxies
 from statusgen.subscriptions.backend import StoreLocation, store_location
 from statusgen.subscriptions.store import address_key
 
@@ -83,7 +84,10 @@ def load_service(site_dir: Path, env: Mapping[str, str], db: str | Path | None =
     if store.url:
         from statusgen.subscriptions.pgstore import verify
 
-        verify(store.url)  # unreachable, refused, an old schema: one line, before anything else
+        try:
+            verify(store.url)  # unreachable, refused, an old schema: one line, before anything else
+        except DatabaseError as error:
+            raise DatabaseError(named(store.setting, error)) from None
     problems = problems_of(service_checks(site, env, store))
     if problems:
         raise SetupError(problems)
@@ -112,11 +116,10 @@ def _outside_published(site_dir: Path, store: StoreLocation) -> StoreLocation:
 
 
 def _trusted_proxies(env: Mapping[str, str]) -> int:
-    value = env.get("STATUSGEN_TRUSTED_PROXIES", "").strip() or "0"
-    if not value.isdigit() or int(value) > 10:
-        raise UsageError(f"STATUSGEN_TRUSTED_PROXIES: expected how many proxies stand in front of the service "
-                         f"(0 to 10); found {value!r}")
-    return int(value)
+    count, problems = trusted_proxies(env)
+    if problems:  # the preflight has named it already; a caller without it still gets the reason
+        raise UsageError(problems[0])
+    return count
 
 
 def transport_for(service: Service, env: Mapping[str, str]) -> Transport:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from statusgen.errors import UsageError
-from statusgen.notifier.preflight import SECRET_VARIABLE
+from statusgen.notifier.preflight import SECRET_VARIABLE, secret_found
 from statusgen.subscriptions.backend import StoreLocation, open_store
 from statusgen.tokens import MIN_SECRET_LENGTH
 
@@ -23,7 +23,8 @@ def signing_secrets(location: StoreLocation, ident: str, env: Mapping[str, str])
     key = env.get(SECRET_VARIABLE, "")
     if len(key) < MIN_SECRET_LENGTH:
         raise UsageError(f"{SECRET_VARIABLE}: the webhooks' signing secrets are derived from it; set it to the key the "
-                         f"subscription service and notify use (at least {MIN_SECRET_LENGTH} characters)")
+                         f"subscription service and notify use (at least {MIN_SECRET_LENGTH} characters); "
+                         f"{secret_found(key)}")
     if not location.exists():
         raise UsageError(f"no subscription store at {location}: name it with --db or STATUSGEN_DATABASE_URL")
     store = open_store(location, readonly=True)
