@@ -17,7 +17,7 @@ import pytest
 
 from statusgen import notify
 from statusgen.content.load import load_site
-from statusgen.errors import ContentErrors, SetupError
+from statusgen.errors import BuildError, ContentErrors, SetupError
 from statusgen.site import output
 from statusgen.site.build import BuildResult, Builder, build
 from statusgen.site.snapshot import FORMAT
@@ -105,7 +105,7 @@ def test_a_failed_build_leaves_the_folder_and_the_snapshot_as_they_were(make_sit
         raise OSError("disk full")
 
     monkeypatch.setattr(output, "_swap", fail)  # written in full, then the swap fails
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(BuildError, match="disk full; nothing was changed"):  # one line, no traceback
         build(site, None, "2026-11-30T13:00:00+01:00")
     assert (first.snapshot_path.read_bytes(), read_tree(first.out_dir)) == before
     assert sorted(os.listdir(site / ".statusgen")) == ["snapshot.json"]
