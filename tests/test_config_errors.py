@@ -228,6 +228,23 @@ def test_a_good_sender_with_a_name_passes(site: Path, run_cli: RunCli, monkeypat
     assert "STATUSGEN_SMTP_FROM" not in err
 
 
+
+@pytest.mark.parametrize("relay", [{"STATUSGEN_SMTP_HOST": "relay.acme.eu"}, {"STATUSGEN_SMTP_PASSWORD": "hunter2"}, {}])
+def test_a_relay_set_but_the_outbox_chosen_is_named(site: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
+                                                    relay: dict[str, str]) -> None:
+    """Secrets for a relay in CI and `notify` without `--transport smtp`: nothing would be
+    sent, which must not pass for a successful run."""
+    monkeypatch.setenv("STATUSGEN_SECRET_KEY", SECRET)
+    for name, value in relay.items():
+        monkeypatch.setenv(name, value)
+    code, _, err = run_cli("notify", "--site", site, "--baseline")
+    assert code == 0, err
+    if relay:
+        assert f"a relay is set ({next(iter(relay))}) but this run writes its emails to the outbox" in err
+        assert "add --transport smtp to send them" in err and "hunter2" not in err
+    else:
+        assert "a relay is set" not in err
+
 # ── content/site.yaml: named at its line by check ───────────────────────────────────────
 
 @pytest.mark.parametrize(("notify", "expected"), [
@@ -241,7 +258,10 @@ def test_a_good_sender_with_a_name_passes(site: Path, run_cli: RunCli, monkeypat
      "content/site.yaml:9: notify.unsubscribe_mailto: expected an email address such as 'status@example.org' or "
      "'Status <status@example.org>'; found 'leave at acme.eu'"),
     ("notify:\n  from: status@acme.eu\n  smtp: {host: relay.acme.eu, password: hunter2}\n",
-     "content/site.yaml:9: smtp.password: secrets come from the environment (STATUSGEN_SMTP_USER, "
+     "content/site.yaml:9: notify.smtp.password: secrets come from the environment (STATUSGEN_SMTP_USER, "
+     "STATUSGEN_SMTP_PASSWORD), never from files in git; remove it"),
+    ("notify:\n  from: status@acme.eu\n  smtp: {host: relay.acme.eu, user: ops}\n",
+     "content/site.yaml:9: notify.smtp.user: secrets come from the environment (STATUSGEN_SMTP_USER, "
      "STATUSGEN_SMTP_PASSWORD), never from files in git; remove it"),
     ("notify:\n  from: status@acme.eu\n  smtp: {host: relay.acme.eu, rate: 0}\n",
      "content/site.yaml:9: notify.smtp.rate: expected the relay's limit in messages per second, a number above 0 "

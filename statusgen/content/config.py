@@ -345,7 +345,7 @@ def _smtp(smtp: Fields | None) -> tuple[tuple[str, str], ...]:
         return ()
     if smtp.has("password") or smtp.has("user"):
         key = "password" if smtp.has("password") else "user"
-        smtp.error(key, f"smtp.{key}: secrets come from the environment (STATUSGEN_SMTP_USER, "
+        smtp.error(key, f"notify.smtp.{key}: secrets come from the environment (STATUSGEN_SMTP_USER, "
                         "STATUSGEN_SMTP_PASSWORD), never from files in git; remove it")
     smtp.reject_unknown(("host", "port", "security", "rate", "timeout", "ca_file", "password", "user"))
     found = {key: smtp.string(key, "text") for key in ("host", "port", "security", "ca_file")}

@@ -125,6 +125,10 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, 
     _preflight(site, env, transport, location, store, snapshot, audience, chosen=baseline or since is not None,
                listed=tuple(listed), missing=missing)
     assert snapshot is not None and moment is not None  # else the preflight stopped the run
+    if transport == "outbox" and not dry_run and preflight.relay_intended(site.config, env):
+        log.warning("a relay is set (%s) but this run writes its emails to the outbox, %s, and sends none: "
+                    "add --transport smtp to send them", ", ".join(_relay_settings(site, env)),
+                    site_dir / ".statusgen" / "outbox")
     subscribers = audience.subscribers(site, tuple(listed))  # + self-service, − unsubscribed
     channels = _Channels(transport, webhooks, audience, env, connections)
     opened = store is None
@@ -316,6 +320,14 @@ def _preflight(site: Site, env: Mapping[str, str], transport: Transport | str, l
     problems = list(dict.fromkeys(problems))  # one database for both stores: its problem once
     if problems:
         raise SetupError(problems)
+
+
+def _relay_settings(site: Site, env: Mapping[str, str]) -> list[str]:
+    """Where the relay's settings came from, by name (never their values)."""
+    found = preflight.environment_settings(env)
+    if dict(site.config.notify.smtp).get("host"):
+        found.append("notify.smtp.host in content/site.yaml")
+    return found
 
 
 def read_snapshot(file: Path, out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
