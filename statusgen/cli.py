@@ -85,7 +85,7 @@ def _check(args: argparse.Namespace) -> int:
         site = check(args.site)
     except ContentErrors as errors:
         return _report_errors(errors)  # check never writes, so no "nothing was written"
-    warnings = _warn(site, resolve_now(site, args.now))
+    warnings = _warn(site, resolve_now(site, args.now), args.site)
     if warnings and args.strict:
         print(f"{counted(len(warnings), 'warning')}; --strict makes them errors", file=sys.stderr)
         return 1
@@ -96,9 +96,9 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn(site: Site, now: datetime) -> list[Advice]:
+def _warn(site: Site, now: datetime, site_dir: Path) -> list[Advice]:
     """Print the warnings about a valid site (`statusgen.site.advice`), one a line."""
-    warnings = site_advice(site, now, os.environ)
+    warnings = site_advice(site, now, os.environ, site_dir)
     for warning in warnings:
         log.warning("%s", warning)
     return warnings
@@ -106,7 +106,7 @@ def _warn(site: Site, now: datetime) -> list[Advice]:
 
 def _build(args: argparse.Namespace) -> int:
     result = build(args.site, args.out, args.now, args.snapshot)
-    _warn(result.site, result.state.now)
+    _warn(result.site, result.state.now, args.site)
     log.info("built %d files into %s in %.2f s", len(result.outputs), result.out_dir, result.seconds)
     log.debug("wrote the notifier's snapshot to %s (not published)", result.snapshot_path)
     return 0

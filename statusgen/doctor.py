@@ -85,7 +85,7 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | str |
         if problems:
             checks += [*mail_checks(site.config, env, transport, timeout, tls_context, local_hostname),
                        Check("database", tuple(problems))]
-            return Diagnosis(tuple(checks), tuple(site_advice(site, now, env)))
+            return Diagnosis(tuple(checks), tuple(site_advice(site, now, env, site_dir)))
         checks.append(Check("database", found=f"{redacted(url)} answers; the notifier and subscriptions schemas "
                                                "are current"))
     store = store_location(site_dir, store_path, env)
@@ -94,7 +94,7 @@ def diagnose(site_dir: Path, transport: str = "outbox", store_path: Path | str |
                *store_audience(site_dir, env, store_path).checks(site)]
     if site.config.subscriptions_url:  # what would stop `statusgen subscriptions serve`, too
         checks += service_settings(site.config, env, relay=transport != "smtp")
-    return Diagnosis(tuple(checks), tuple(site_advice(site, now, env)))
+    return Diagnosis(tuple(checks), tuple(site_advice(site, now, env, site_dir)))
 
 
 def database_checks(url: str, setting: str = DATABASE_VARIABLE, timeout: float = PROBE_TIMEOUT) -> list[str]:

@@ -281,3 +281,42 @@ def test_advice_is_sorted_printed_as_path_line_warning_and_reads_only_what_it_is
                                                  ("incidents/old.md", 7), ("incidents/slow.md", 8)]
     with pytest.raises(AttributeError):
         found[0].line = 1  # type: ignore[misc]
+
+
+# ── a site's own templates under the published Content-Security-Policy ───────────────
+
+OWN_BASE = """\
+{% extends "!theme/base.html" %}
+{% block head %}{{ super() }}
+<script>console.log("inline")</script>
+<script src="{{ static('own.js') }}"></script>
+<div style="color: red">x</div>
+<a href="#" onclick="go()">go</a>
+<a href="javascript:void(0)">nothing</a>
+<style>p { color: red }</style>
+{% endblock %}
+"""
+
+
+def test_inline_code_in_a_sites_own_page_templates_is_named_by_line(make_site: MakeSite, run_cli: RunCli) -> None:
+    site = make_site({"site_templates/templates/base.html": OWN_BASE,
+                      "site_templates/emails/layout.html": '<body style="margin:0">{{ body }}</body>\n'})
+    found = [str(a) for a in site_advice(loaded(site), resolve_now(loaded(site), NOW), {}, site)]
+    why = ("the Content-Security-Policy the site publishes (_headers) blocks inline code, so browsers will ignore "
+           "it; move it into a file in site_templates/static/")
+    assert [line for line in found if "site_templates" in line] == [
+        f"site_templates/templates/base.html:{number}: warning: {what}: {why}"
+        for number, what in ((3, "an inline script"), (5, "a style attribute"), (6, "an event handler attribute"),
+                             (7, "a javascript: URL"), (8, "a <style> element"))]  # line 4 loads a file; emails may style
+    code, _, err = run_cli("check", "--site", site, "--now", NOW)
+    assert code == 0 and "site_templates/templates/base.html:3: warning: an inline script" in err
+
+
+def test_the_themes_own_templates_have_no_inline_code() -> None:
+    """The packaged theme, as a site's own templates would be checked (the example site in
+    a checkout has it as its site_templates/)."""
+    from statusgen.site.advice import _inline_code
+
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "site_templates" / "templates").is_dir()
+    assert list(_inline_code(root)) == []

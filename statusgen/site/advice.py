@@ -22,6 +22,9 @@ environment variable) to change, and says what goes wrong if nothing changes:
 - unsubscribing by mail only: someone has to handle every request by hand;
 - a localised text (a title, an update, a component name, a content page, ...) that lacks
   one of the site's languages: readers of that language see another (`untranslated`);
+- a site's own page template (`site_templates/templates/`) with an inline script, style or
+  event handler: the Content-Security-Policy in the published `_headers` blocks it, so it
+  would work in a preview without the headers and silently fail in production;
 - a content page that still holds a `[[placeholder]]` to fill in (the scaffold's
   accessibility statement has them: its organisation, dates, contact, enforcement body).
 
@@ -37,6 +40,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from statusgen.content.config import CONFIG_PATH, is_place_zone, zones_on_the_clock_of
@@ -86,14 +90,44 @@ class Advice:
         return f"{self.path}:{self.line}: warning: {self.message}"
 
 
-def site_advice(site: Site, now: datetime, env: Mapping[str, str]) -> list[Advice]:
-    """Every warning about `site` at `now`, with `env` as the environment, sorted."""
+def site_advice(site: Site, now: datetime, env: Mapping[str, str], site_dir: Path | None = None) -> list[Advice]:
+    """Every warning about `site` at `now`, with `env` as the environment, sorted; with
+    `site_dir`, also about the site's own page templates there."""
     config = site.config
     found = [*_future_updates(site, now), *_unresolved(site, now), *_placeholders(config, env),
              *_plain_http(config), *_misspelt_variables(env),
              *_timezone(config), *_plain_smtp(config, env), *_unsubscribe_by_hand(config),
-             *(Advice(*found) for found in untranslated(site)), *_unfilled_pages(site)]
+             *(Advice(*found) for found in untranslated(site)), *_unfilled_pages(site),
+             *(_inline_code(site_dir) if site_dir is not None else ())]
     return sorted(set(found))
+
+
+PAGE_TEMPLATES = "site_templates/templates"
+"""A site's own page templates (the emails' may style inline: mail clients need it)."""
+INLINE_CODE = (("an inline script", re.compile(r"<script\b(?![^>]*\bsrc\s*=)", re.I)),
+               ("a <style> element", re.compile(r"<style\b", re.I)),
+               ("a style attribute", re.compile(r"<[a-z][^>]*\sstyle\s*=", re.I)),
+               ("an event handler attribute", re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.I)),
+               ("a javascript: URL", re.compile(r"javascript:", re.I)))
+"""What the published Content-Security-Policy (`seo.headers`: no 'unsafe-inline') refuses."""
+
+
+def _inline_code(site_dir: Path) -> Iterator[Advice]:
+    """Inline code in the site's own page templates, by file and line (a tag's attributes
+    on one line: enough for the mistakes people make)."""
+    folder = site_dir / PAGE_TEMPLATES
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in (".html", ".xml", ".svg") or not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            for what, pattern in INLINE_CODE:
+                if pattern.search(line):
+                    yield Advice(path.relative_to(site_dir).as_posix(), number,
+                                 f"{what}: the Content-Security-Policy the site publishes (_headers) blocks inline "
+                                 f"code, so browsers will ignore it; move it into a file in site_templates/static/")
+                    break
 
 
 def _future_updates(site: Site, now: datetime) -> Iterator[Advice]:
