@@ -187,14 +187,41 @@ def parse_yaml(path: str, text: str, first_line: int = 1) -> Any:
     if unprintable:  # the parser's own ReaderError says neither line nor a way out
         raise ContentError(path, _line_at(source, unprintable.start()),
                            f"invalid YAML: expected text without control characters; found "
-                           f"U+{ord(unprintable.group()):04X} (remove it, or write it as "
-                           f"\"\\x{ord(unprintable.group()):02x}\" inside double quotes)")
+                           f"U+{ord(unprintable.group()):04X} (remove it)")
     try:
         if "*" in source or sum(map(source.count, _INDICATORS)) > MAX_DEPTH:
             _check_expansion(path, source)
-        return yaml.load(source, Loader=_Loader)
+        data = yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(path, _detailed(error, source), source, first_line) from None
+    if "\\" in source:  # an escape in double quotes ("\a", "\x00", "\uFFFE") may make one
+        _check_escaped(path, data)
+    return data
+
+
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""What no page, feed or email can hold: C0 controls but tab and line ends, lone surrogates
+and the two non-characters XML refuses (the feeds' writer stops at them)."""
+
+
+def _check_escaped(path: str, data: Any) -> None:
+    """Text made by an escape that no page or feed can hold, refused at its line."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, line = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                at = node.line_of(key) if isinstance(node, LocatedDict) else line
+                stack += [(key, at), (value, at)]
+        elif isinstance(node, list):
+            stack += [(item, node.line_of(index) if isinstance(node, LocatedList) else line)
+                      for index, item in enumerate(node)]
+        elif isinstance(node, str) and (found := _NOT_TEXT.search(node)):
+            raise ContentError(path, line, _not_text(found.group(), "written as an escape: remove it"))
+
+
+def _not_text(character: str, remedy: str) -> str:
+    return f"expected text without control characters; found U+{ord(character):04X} ({remedy})"
 
 
 _UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -286,8 +313,11 @@ def parse_document(path: str, raw: bytes) -> Document:
     for index, line in enumerate(lines[1:], start=1):
         if line.strip() == "---":
             front = "".join(lines[1:index])
-            return Document(parse_yaml(path, front, first_line=2),
-                            "".join(lines[index + 1:]), index + 2)
+            body = "".join(lines[index + 1:])
+            if found := _NOT_TEXT.search(body):
+                line = index + 2 + body.count("\n", 0, found.start())
+                raise ContentError(path, line, _not_text(found.group(), "remove it"))
+            return Document(parse_yaml(path, front, first_line=2), body, index + 2)
     raise ContentError(path, 1, "expected front matter to end with a '---' line; found none")
 
 
