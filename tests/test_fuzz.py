@@ -301,6 +301,10 @@ def test_check_reports_every_mutated_file_as_path_line_message(
     try:
         code, err = run_check(site, capsys)
         assert_reported(code, err, site)
+        if code == 0:  # what check passes must also build: pages, feeds, calendars, the API
+            built = main(["build", "--site", str(site), "--out", str(site.parent / "public")])
+            err = capsys.readouterr().err
+            assert built == 0 and "Traceback" not in err, err
     finally:
         (site / path).write_bytes(original)
 
