@@ -244,7 +244,7 @@ def _check_expansion(path: str, source: str) -> None:
     open_at: list[tuple[str | None, int]] = []  # each open container: its anchor, nodes before it
     sizes: dict[str, int] = {}  # anchor -> how many nodes it stands for, its aliases' included
     nodes = repeated = 0
-    for event in yaml.parse(source, Loader=_Loader):
+    for event in _events(path, source):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             nodes += 1
             open_at.append((event.anchor, nodes))
@@ -271,6 +271,19 @@ def _check_expansion(path: str, source: str) -> None:
                                    "multiply: write the values out)")
 
 
+def _events(path: str, source: str) -> Iterator[yaml.Event]:
+    """The parser's events; libyaml's own depth limit (PyYAML 6.0.4 and later: 1,000 levels,
+    met while scanning ahead, before the first event) said as `MAX_DEPTH` is."""
+    try:
+        yield from yaml.parse(source, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        if "maximum nesting depth" not in str(error.problem):
+            raise
+        mark = error.problem_mark or error.context_mark
+        raise ContentError(path, mark.line + 1 if mark else 1,
+                           f"expected at most {MAX_DEPTH} levels of nested mappings and lists; found more") from None
+
+
 def _too_large(path: str, size: int) -> ContentError:
     return ContentError(path, 1, f"expected a file of at most {MAX_FILE_BYTES // 1024:,} KiB; "
                                  f"found {size / 1024 / 1024:.1f} MiB (split it, or shorten its texts)")
@@ -281,8 +294,8 @@ def _detailed(error: yaml.MarkedYAMLError, source: str) -> yaml.MarkedYAMLError:
         yaml.load(source, Loader=_DetailLoader)
     except yaml.MarkedYAMLError as detailed:
         return detailed
-    except yaml.YAMLError:  # the pure-Python parser is stricter in places: keep libyaml's word
-        return error
+    except (yaml.YAMLError, RecursionError):  # the pure-Python parser is stricter in places,
+        return error  # and recurses where libyaml does not: keep libyaml's word
     return error
 
 
