@@ -190,19 +190,18 @@ class PostgresSubscriptionStore:
             return stored_version(db, STORE)
 
     def reachable(self) -> bool:
-        try:
-            with self._transaction(HEALTH_WAIT) as db:
-                db.execute("SELECT 1")
-        except DatabaseError:
-            return False
-        return True
+        return self._succeeds("SELECT 1")
 
     def writable(self) -> bool:
         """Whether a write commits (`/healthz`): a database in read-only mode (a replica,
         `default_transaction_read_only`) or out of disk fails it; the row is rewritten as it was."""
+        return self._succeeds("UPDATE subscription_meta SET value = value WHERE key = 'salt'")
+
+    def _succeeds(self, statement: str) -> bool:
+        """Whether `statement` runs and commits within the health check's wait."""
         try:
             with self._transaction(HEALTH_WAIT) as db:
-                db.execute("UPDATE subscription_meta SET value = value WHERE key = 'salt'")
+                db.execute(statement)
         except DatabaseError:
             return False
         return True
