@@ -143,20 +143,20 @@ class Handler(BaseHTTPRequestHandler):
             if reply == HANG:
                 receiver.release.wait(WAIT)
                 return
-            if reply == CLOSE:  # hang up without a word
-                self.close_connection = True
-                return
-            assert not isinstance(reply, str)
-            status, headers, content = reply
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-        finally:
-            with receiver.lock:
+        finally:  # counted out before the answer leaves: once it has, the client may send its next
+            with receiver.lock:  # request, which could be counted in before this thread got here
                 receiver.in_flight -= 1
+        if reply == CLOSE:  # hang up without a word
+            self.close_connection = True
+            return
+        assert not isinstance(reply, str)
+        status, headers, content = reply
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
         pass
