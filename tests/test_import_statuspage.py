@@ -591,3 +591,18 @@ def test_statusgen_api_output_round_trips(example_build: Any, tmp_path: Path) ->
     names = json.loads((built / "api/v2/components.json").read_text(encoding="utf-8"))["components"]
     assert [c["name"] for c in names] == \
         [c["name"] for c in json.loads((example_build.out_dir / "api/v2/components.json").read_bytes())["components"]]
+
+
+def test_control_characters_in_the_source_are_left_out_so_the_site_builds(tmp_path: Path, run_cli: RunCli) -> None:
+    """Statuspage keeps a stray backspace or escape pasted into a body; no page or feed can
+    carry one (the loader refuses them), and nobody saw them: the import leaves them out."""
+    data = {"page": page_json()["page"], "components": COMPONENTS, "incidents": [
+        incident("ctrl", [update("u1", "investigating", "2026-11-02T11:00:00Z", "Bro\x08ken \x1b[31mnow\x00.")],
+                 name="Slow\x0b API"),
+    ]}
+    site = new_site(tmp_path)
+    import_dump(site, dump_of(data), now=datetime.fromisoformat(NOW))
+    code, _, err = run_cli("build", "--site", site, "--now", NOW)
+    assert code == 0, err
+    found = next(i for i in load_site(site)[0].incidents if "ctrl" in i.aliases)
+    assert (found.title["en"], found.updates[0].body["en"]) == ("Slow API", "Broken [31mnow.")

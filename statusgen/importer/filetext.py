@@ -34,13 +34,18 @@ COMPONENTS_HEADER = ("# Components and groups of the status page, in page order.
                      "# Ids are used in URLs, feeds and subscriptions: never change them.\n")
 
 
+NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""What the loader refuses in a text (no page or feed can carry it): a stray backspace or
+escape pasted into a Statuspage body, which nobody ever saw there, is left out."""
+
+
 def texts(value: Localised, languages: tuple[str, ...]) -> dict[str, str]:
     """A localised value as `text_field` takes it: one entry for a plain string (every
     language), else the site's languages it has, in the site's order."""
     if isinstance(value, str):
-        return {languages[0]: value}
-    given = {lang: value[lang] for lang in languages if lang in value}
-    return given or {languages[0]: next(iter(value.values()), "")}
+        return {languages[0]: NOT_TEXT.sub("", value)}
+    given = {lang: NOT_TEXT.sub("", value[lang]) for lang in languages if lang in value}
+    return given or {languages[0]: NOT_TEXT.sub("", next(iter(value.values()), ""))}
 
 
 def written_moment(moment: datetime, zone: tzinfo) -> str:
