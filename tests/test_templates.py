@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from statusgen.content.load import load_site
 from statusgen.content.model import Incident, Text
 from statusgen.content.templates import PlaceholderError, escape, fill, placeholders
+from statusgen.content.yamlsource import NOT_TEXT
 from statusgen.errors import ContentErrors
 from statusgen.importer.records import Report, TemplateRecord
 from statusgen.importer.statuspage.dump import Dump
@@ -429,10 +429,6 @@ def test_a_value_comes_out_literally_whatever_it_holds(make_site: MakeSite, run_
     assert incident.updates[0].body["nl"] == (f"Sinds {value} kan geen certificaat worden aangemaakt. "
                                               "Volgende update om 10:00.")
     assert incident.postmortem is None and len(incident.updates) == 1
-
-
-NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-"""Characters the loader refuses even written as escapes (content/yamlsource.py)."""
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -199,7 +199,7 @@ def parse_yaml(path: str, text: str, first_line: int = 1) -> Any:
     return data
 
 
-_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 """What no page, feed or email can hold: C0 controls but tab and line ends, lone surrogates
 and the two non-characters XML refuses (the feeds' writer stops at them)."""
 
@@ -216,7 +216,7 @@ def _check_escaped(path: str, data: Any) -> None:
         elif isinstance(node, list):
             stack += [(item, node.line_of(index) if isinstance(node, LocatedList) else line)
                       for index, item in enumerate(node)]
-        elif isinstance(node, str) and (found := _NOT_TEXT.search(node)):
+        elif isinstance(node, str) and (found := NOT_TEXT.search(node)):
             raise ContentError(path, line, _not_text(found.group(), "written as an escape: remove it"))
 
 
@@ -327,7 +327,7 @@ def parse_document(path: str, raw: bytes) -> Document:
         if line.strip() == "---":
             front = "".join(lines[1:index])
             body = "".join(lines[index + 1:])
-            if found := _NOT_TEXT.search(body):
+            if found := NOT_TEXT.search(body):
                 line = index + 2 + body.count("\n", 0, found.start())
                 raise ContentError(path, line, _not_text(found.group(), "remove it"))
             return Document(parse_yaml(path, front, first_line=2), body, index + 2)

@@ -24,6 +24,7 @@ from datetime import datetime, tzinfo
 import yaml
 
 from statusgen.authoring.yamltext import dumped, text_field, yaml_value
+from statusgen.content.yamlsource import NOT_TEXT
 from statusgen.importer.records import ComponentRecord, IncidentRecord, Localised, UpdateRecord
 
 PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^\n:#]|:(?! |$)|(?<! )#)*(?<! )\Z")
@@ -34,14 +35,11 @@ COMPONENTS_HEADER = ("# Components and groups of the status page, in page order.
                      "# Ids are used in URLs, feeds and subscriptions: never change them.\n")
 
 
-NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-"""What the loader refuses in a text (no page or feed can carry it): a stray backspace or
-escape pasted into a Statuspage body, which nobody ever saw there, is left out."""
-
-
 def texts(value: Localised, languages: tuple[str, ...]) -> dict[str, str]:
     """A localised value as `text_field` takes it: one entry for a plain string (every
-    language), else the site's languages it has, in the site's order."""
+    language), else the site's languages it has, in the site's order. What the loader
+    refuses in a text (`NOT_TEXT`: no page or feed can carry it), such as a stray backspace
+    pasted into a Statuspage body, which nobody ever saw there, is left out."""
     if isinstance(value, str):
         return {languages[0]: NOT_TEXT.sub("", value)}
     given = {lang: NOT_TEXT.sub("", value[lang]) for lang in languages if lang in value}
