@@ -125,10 +125,10 @@ def notify(site_dir: Path, out_dir: Path | None = None, now: str | None = None, 
     _preflight(site, env, transport, location, store, snapshot, audience, chosen=baseline or since is not None,
                listed=tuple(listed), missing=missing)
     assert snapshot is not None and moment is not None  # else the preflight stopped the run
-    if transport == "outbox" and not dry_run and preflight.relay_intended(site.config, env):
+    relay = _relay_settings(site, env) if transport == "outbox" and not dry_run else []
+    if relay:  # what `preflight.relay_intended` says, by name
         log.warning("a relay is set (%s) but this run writes its emails to the outbox, %s, and sends none: "
-                    "add --transport smtp to send them", ", ".join(_relay_settings(site, env)),
-                    site_dir / ".statusgen" / "outbox")
+                    "add --transport smtp to send them", ", ".join(relay), site_dir / ".statusgen" / "outbox")
     subscribers = audience.subscribers(site, tuple(listed))  # + self-service, − unsubscribed
     channels = _Channels(transport, webhooks, audience, env, connections)
     opened = store is None
