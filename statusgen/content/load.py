@@ -113,9 +113,16 @@ def _load_incidents_cached(site_dir: Path, config: SiteConfig, catalog: Catalog,
     Only the files the watcher reported (`FileCache.note`) are looked at, when it did."""
     context = cache.start(checking_context(config, catalog))
     paths, changed = cache.listing("incidents", INCIDENT_SUFFIXES, lambda: incident_paths(site_dir), str(site_dir))
-    _check_unique_ids(paths, problems)
+    problems.errors.extend(cache.derived("unique ids", paths, lambda: _unique_id_problems(paths)))
     incidents = []
     for path in paths:
+        if changed is not None and path not in changed and (kept := cache.trusted(path, context)) is not None:
+            if kept[1]:
+                problems.errors.extend(kept[1])
+            if kept[0] is not None:
+                incidents.append(kept[0])
+            continue
+
         def parse(path: str = path) -> tuple[Incident | None, list[ContentError]]:
             own = Problems()
             return load_incident(site_dir, site_dir / path, config, catalog, own), own.errors
@@ -158,9 +165,10 @@ def checking_context(config: SiteConfig, catalog: Catalog) -> Hashable:
 
 
 def _check_unique_aliases(incidents: list[Incident], problems: Problems) -> None:
-    """An incident's alias names it alone: no other incident has it as alias or id."""
+    """An incident's alias names it alone: no other incident has it as alias or id.
+    (Only incidents with aliases are visited, in order of path: few have any.)"""
     owner = {incident.id: incident.path for incident in incidents}
-    for incident in sorted(incidents, key=lambda i: i.path):
+    for incident in sorted((i for i in incidents if i.aliases), key=lambda i: i.path):
         for alias in incident.aliases:
             if alias in owner and owner[alias] != incident.path:
                 problems.add(incident.path, incident.aliases_line,
@@ -172,6 +180,12 @@ def _check_unique_aliases(incidents: list[Incident], problems: Problems) -> None
 
 def _check_unique_ids(paths: list[str], problems: Problems) -> None:
     """An incident's id is its file name; checked on the files, so a broken one counts too."""
+    problems.errors.extend(_unique_id_problems(paths))
+
+
+def _unique_id_problems(paths: list[str]) -> list[ContentError]:
+    """`_check_unique_ids`'s problems (with a cache: kept while the listing is the same)."""
+    problems = Problems()
     first: dict[str, str] = {}
     for path in sorted(paths):
         incident_id = os.path.splitext(path.rpartition("/")[2])[0]  # PurePosixPath.stem, faster
@@ -180,3 +194,4 @@ def _check_unique_ids(paths: list[str], problems: Problems) -> None:
                                   f"{first[incident_id]} has the same file name")
         else:
             first[incident_id] = path
+    return problems.errors
