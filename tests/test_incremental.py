@@ -357,6 +357,60 @@ def test_a_new_incident_changes_a_bounded_number_of_component_pages(site: Path, 
         assert_same_as_full_build(site, tmp_path / "out", tmp_path)
 
 
+OLDEST_APP = "incidents/2026/2026-08-27-vaccinations-missing.md"
+"""The app's oldest incident: on the app's first numbered page when pages hold two."""
+
+
+def test_edits_of_a_listed_incident_change_the_pages_that_list_it(site: Path, tmp_path: Path) -> None:
+    """Summaries (shared.py) and archive pages are taken over from build to build: an edit
+    to an incident must still reach every page that lists it, the oldest numbered component
+    page included, again and again, and undone, give the first bytes back."""
+    edit(site, "content/site.yaml", "history_days: 14", "history_days: 14\npage_size: 2")
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    archive = tmp_path / "out" / "en/components/dcc-app/page/1/index.html"
+    first = archive.read_bytes()
+    assert b"Recent vaccinations missing from certificates" in first
+    for title in ("Vaccinations gone", "Vaccinations missing again"):
+        text = (site / OLDEST_APP).read_text(encoding="utf-8")
+        edit(site, OLDEST_APP, text.split("  en: ", 1)[1].split("\n", 1)[0], title)
+        again = builder.build([OLDEST_APP])
+        assert again.counters["pages_rendered"] <= MOST_PAGES, again.counters
+        assert title.encode() in archive.read_bytes()
+        assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+    edit(site, OLDEST_APP, "Vaccinations missing again", "Recent vaccinations missing from certificates")
+    builder.build([OLDEST_APP])
+    assert archive.read_bytes() == first
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_an_edit_of_a_newer_incident_leaves_the_older_archive_pages(site: Path, tmp_path: Path) -> None:
+    """The numbered pages older than an edited incident's are taken from the last build
+    whole; the edited incident's own page shows the edit (as a full build does)."""
+    edit(site, "content/site.yaml", "history_days: 14", "history_days: 14\npage_size: 2")
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    before = component_files(tmp_path / "out", "dcc-app")
+    EDITS["title"](site)  # the November outage, newer than the app's oldest pages
+    builder.build([OUTAGE])
+    after = component_files(tmp_path / "out", "dcc-app")
+    changed = sorted(path for path in after if before.get(path) != after[path])
+    assert changed and "components/dcc-app/page/1/index.html" not in changed
+    assert any(b"Downloadable PDF" in after[path] for path in changed)
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
+def test_a_changed_summary_template_changes_every_list(site: Path, tmp_path: Path) -> None:
+    """The summaries kept from the last build are not used once the theme changed."""
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    builder.build()
+    override_template(site, "summary.html", '<article class="incident-summary', '<article class="edited incident-summary')
+    builder.build()
+    assert b'class="edited incident-summary' in (tmp_path / "out" / "en/components/dcc-app/index.html").read_bytes()
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
 def test_an_old_numbered_component_page_shows_its_incidents_and_links_back(site: Path, tmp_path: Path) -> None:
     edit(site, "content/site.yaml", "history_days: 14", "history_days: 14\npage_size: 2")
     build(site, tmp_path / "out", EXAMPLE_NOW)

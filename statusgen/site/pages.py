@@ -14,7 +14,7 @@ the last build instead: a template that shows more than its inputs must add it t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,8 +30,8 @@ from statusgen.site.fingerprints import PageInputs, availability_inputs, page_ki
 from statusgen.site.helpers import TemplateHelpers
 from statusgen.site.incremental import RenderMemo
 from statusgen.site.output import Outputs, StagedOutputs
-from statusgen.site.reuse import PagePlan, Section, history_rechecked
-from statusgen.site.shared import SharedPieces
+from statusgen.site.reuse import PagePlan, Section, Versions, archive_rechecked
+from statusgen.site.shared import SharedPieces, Shapes, plain
 from statusgen.site.state import IncidentState, SiteState, incidents_by_item
 from statusgen.site.theme import Theme, Translator
 from statusgen.site.uptime import WEIGHTS, ComponentUptime
@@ -157,7 +157,7 @@ class LanguagePages:
         self.helpers = TemplateHelpers(theme, self.t, lang, job.uptime, self.memo, self.site_inputs,
                                        job.uptime_keys)
         self.inputs = PageInputs(self.memo, state, self.helpers.uptime_bars)
-        self.shared_pieces = SharedPieces(theme, self.shared_context, self.link_for)
+        self.shared_pieces = SharedPieces(theme, self.shared_context, self.link_for, self.last_shapes())
         self.section: Section | None = None
         """Where `page` records the pages it makes (with a memo: `reuse.py`)."""
         self._touched: set[str] | None = None
@@ -183,6 +183,18 @@ class LanguagePages:
                   lambda l: urls.lang_prefix(config, l) + "404.html", (), absolute_links=True)
         if self.memo is not None:
             self.memo.carry(f"plan:{lang}", (self.site_inputs, now), plan)
+            self.memo.carry(f"shapes:{lang}", (self.site_inputs, now), self.shared_pieces.made)
+
+    def last_shapes(self) -> Shapes | None:
+        """The last build's shared pieces (`shared.Shapes`), if made with the same site-wide
+        inputs and `now`, without those made from incident states since replaced."""
+        if self.memo is None or self.memo.delta is None:
+            return None
+        shapes: Shapes | None = self.memo.carried(f"shapes:{self.lang}", (self.site_inputs, self.state.now))
+        delta = self.memo.delta
+        if shapes is not None and delta.replaced:
+            shapes.prune(lambda arg: plain(arg) or isinstance(arg, IncidentState) and delta.after.get(arg.id) is arg)
+        return shapes
 
     def last_plan(self) -> PagePlan | None:
         """The last build's `PagePlan`, if this build can start from it (`reuse.py`)."""
@@ -226,13 +238,34 @@ class LanguagePages:
         shown = self.inputs.status_inputs(group.components if group else (item_id,))
         before = None if last is None else last.items.get(item_id)
         assert self.memo is None or self.memo.delta is not None
+        plan.item_listed[item_id] = self.index.by_component.get(item_id, [])
         if before is not None and before[0] == shown and item_id not in self.touched():
             plan.items[item_id] = (shown, self.reuse(before[1]))
             return
         self.section = Section()
-        self.component_pages(item_id, shown)
+        looked = None if last is None or before is None else self.archive_kept(item_id, last, before[1])
+        self.component_pages(item_id, shown, looked)
         plan.items[item_id] = (shown, self.section)
         self.section = None
+
+    def archive_kept(self, item_id: str, last: PagePlan, before: Section) -> Collection[int]:
+        """Takes the numbered pages of a component or group (its archive) that no changed
+        incident can alter from the last build's `before`, as `history` does with the
+        history's; returns the numbered pages to make or look at again."""
+        config, lang, size = self.config, self.lang, self.config.page_size
+        listed, previous = self.index.by_component.get(item_id, []), last.item_listed.get(item_id, [])
+        changed = [pair for pair in self.changed_versions() if any(
+            entry is not None and item_id in _items_of(self.site, entry) for entry in pair)]
+        looked = archive_rechecked(previous, listed, changed, size)
+        self.section = self.reuse(before.without(
+            [urls.file_of(urls.component(config, lang, item_id, number)) for number in (0, *looked)], self.kind))
+        return looked
+
+    def changed_versions(self) -> list[Versions]:
+        """Each incident changed since the last build: its (old, new) states (`Delta.changed`)."""
+        assert self.memo is not None and self.memo.delta is not None
+        delta = self.memo.delta
+        return [(delta.before.get(i), delta.after.get(i)) for i in sorted(delta.changed)]
 
     def touched(self) -> set[str]:
         """The components and groups whose incidents changed since the last build."""
@@ -245,19 +278,15 @@ class LanguagePages:
         config, lang, inputs = self.config, self.lang, self.inputs
         incidents, size = self.state.incidents, config.page_size
         plan.listed = incidents
-        first = 0  # the first numbered page to look at again (0: all of them)
+        looked: Collection[int] | None = None  # the numbered pages to look at again (None: all of them)
         if last is not None and self.memo is not None and self.memo.delta is not None:
-            delta = self.memo.delta
-            first = history_rechecked(last.listed, incidents, list(delta.versions(delta.changed)), size) \
-                if delta.changed else len(incidents) // size
-            looked = [urls.file_of(urls.history(config, lang, number))
-                      for number in range(first, max(len(last.listed), len(incidents)) // size + 1)]
-            plan.history = self.reuse(last.history.without([urls.file_of(urls.history(config, lang)), *looked],
-                                                           self.kind))
+            looked = archive_rechecked(last.listed, incidents, self.changed_versions(), size)
+            plan.history = self.reuse(last.history.without(
+                [urls.file_of(urls.history(config, lang, number)) for number in (0, *looked)], self.kind))
         self.section = plan.history
         numbered = len(incidents) // size - 1
         for number, chunk in history_pages(incidents, size):
-            if number and first and number < first:
+            if number and looked is not None and number not in looked:
                 continue
             pagination = self.history_pagination(number, numbered)
             self.page("history.html", urls.history(config, lang, number),
@@ -266,15 +295,19 @@ class LanguagePages:
                       incidents=chunk, pagination=pagination)
         self.section = None
 
-    def component_pages(self, item_id: str, shown: tuple[Hashable, ...]) -> None:
+    def component_pages(self, item_id: str, shown: tuple[Hashable, ...],
+                        looked: Collection[int] | None = None) -> None:
         """A component's or group's pages, numbered as the history (`history_pages`): the
         first shows its status, bars and newest incidents; the numbered ones (the archive)
-        keep their incidents for good, so a new incident leaves them as they were."""
+        keep their incidents for good, so a new incident leaves them as they were. Numbered
+        pages not in `looked` (if given) were taken from the last build already."""
         config, lang = self.config, self.lang
         incidents = self.index.by_component.get(item_id, [])
         group = self.site.groups_by_id.get(item_id)
         numbered = len(incidents) // config.page_size - 1
         for number, chunk in history_pages(incidents, config.page_size):
+            if number and looked is not None and number not in looked:
+                continue
             pagination = self.archive_pagination(number, numbered, lambda n: urls.component(config, lang, item_id, n))
             self.page("component.html", urls.component(config, lang, item_id, number),
                       lambda l, n=number: urls.component(config, l, item_id, n),

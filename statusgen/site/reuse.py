@@ -9,13 +9,15 @@ of the memo's `Delta` touches as it was, in one dictionary update, and visits on
 others page by page (their unchanged pages still come from the memo).
 
     incident pages   all but the changed incidents'
-    component pages  all of a component or group whose incidents and shown status are unchanged
-    history          the numbered pages older than the oldest change (`history_rechecked`)
+    component pages  all of a component or group whose incidents and shown status are unchanged;
+                     of the others, the numbered pages older than the oldest change
+    history          the numbered pages older than the oldest change (`history_rechecked`), or
+                     when the edits moved no incident, all but those holding them (`archive_rechecked`)
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +56,8 @@ class PagePlan:
     """Each incident's page file, by incident id."""
     items: dict[str, tuple[Hashable, Section]] = field(default_factory=dict)
     """Each component's and group's pages, with the status inputs they showed."""
+    item_listed: dict[str, Sequence[IncidentState]] = field(default_factory=dict)
+    """The incidents each component's and group's pages listed, newest first."""
     history: Section = field(default_factory=Section)
     listed: tuple[IncidentState, ...] = ()
     """The incidents the history listed, newest first."""
@@ -85,3 +89,30 @@ def history_rechecked(before: Sequence[IncidentState], after: Sequence[IncidentS
             lowest = min(lowest, len(incidents) - 1 - newest_index(incidents, entry))
     numbered = min(len(before), len(after)) // size - 1
     return max(1, min(lowest // size + 1, numbered))
+
+
+Versions = tuple[IncidentState | None, IncidentState | None]
+"""An incident's state in the last build and in this one (None: not there)."""
+
+
+def archive_rechecked(before: Sequence[IncidentState], after: Sequence[IncidentState],
+                      changed: Sequence[Versions], size: int) -> Collection[int]:
+    """The numbered pages (`pages.history_pages`) of a list of incidents, `after` (newest
+    first; `before` in the last build), that `changed` can alter: when each changed
+    incident is where it was (the same count, its new version in its old one's place: an
+    edit that moved nothing), only the pages holding them; else every page from
+    `history_rechecked` on."""
+    count = len(after)
+    if len(before) == count:
+        places = []
+        for old, new in changed:
+            place = -1 if old is None or new is None else newest_index(before, old)
+            if not 0 <= place < count or before[place] is not old or after[place] is not new:
+                break
+            places.append(place)
+        else:
+            numbered = max(count // size - 1, 0)
+            return {number for place in places if 0 < (number := (count - 1 - place) // size + 1) <= numbered}
+    versions = [entry for pair in changed for entry in pair if entry is not None]
+    first = history_rechecked(before, after, versions, size) if versions else count // size
+    return range(first, max(len(before), count) // size + 1)

@@ -13,6 +13,14 @@ The links of a page in folder `en/incidents/a/` resolve the same as from any oth
 folder beside it (`en/incidents/b/`), unless a link points inside the folder: so the
 resolved pieces are shared by the pages of one parent folder, and a 10,000-incident
 site resolves the header's links a handful of times, not 10,000.
+
+With a memo (`serve --watch`), the shapes (`Shapes`) outlive the build: the next build of
+the language takes them over while its site-wide inputs and `now` are the same
+(`pages.LanguagePages`), so the summaries of an edited component's pages are not all
+rendered again. That holds because a piece shows only its arguments and what every page
+of the language shows (settings, theme, translations: `fingerprints.site_inputs`), as the
+pages' own fingerprints already assume; shapes whose arguments are incident states no
+longer in the build are dropped (`Shapes.prune`).
 """
 
 from __future__ import annotations
@@ -45,23 +53,42 @@ class _Shape:
     """The arguments it was made with, kept alive: objects among them are keyed by `id`."""
 
 
+class Shapes:
+    """The shapes of one language's pieces and the marking macros that made them: what a
+    build can hand to the next (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.shapes: dict[Hashable, _Shape] = {}
+        self.macros: dict[str, Any] = {}
+        self.marked: list[str] = []
+        """The markers the macro being called left, in order (`SharedPieces.shape`)."""
+        self.taking: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], bool]] = {}
+
+    def prune(self, current: Callable[[Any], bool]) -> None:
+        """Drop the shapes made with an argument for which `current(arg)` is False (an
+        incident state a newer build replaced): they would never be asked for again, and
+        their `args` would keep the old states alive."""
+        stale = [key for key, shape in self.shapes.items() if not all(map(current, shape.args))]
+        for key in stale:
+            del self.shapes[key]
+
+
 class SharedPieces:
     """The shared pieces of one language in one build.
 
     `context(link, slot)` is what the pieces see (everything site-wide, nothing of a page)
-    and `link_for(path, absolute)` makes a page's `link()`.
+    and `link_for(path, absolute)` makes a page's `link()`; `kept`: the shapes of an
+    earlier build made with the same site-wide inputs, to start from.
     """
 
     def __init__(self, theme: Theme, context: Callable[[Callable[[str], Any], Callable[[str], Any]], dict[str, Any]],
-                 link_for: Callable[[str, bool], Callable[[str], str]]) -> None:
+                 link_for: Callable[[str, bool], Callable[[str], str]], kept: Shapes | None = None) -> None:
         self.theme, self.context, self.link_for = theme, context, link_for
-        self.shapes: dict[Hashable, _Shape] = {}
-        self.macros: dict[str, Any] = {}
-        self.marked: list[str] = []
+        self.made = Shapes() if kept is None else kept
+        self.shapes, self.macros, self.taking = self.made.shapes, self.made.macros, self.made.taking
         self.resolved: dict[tuple[str, str], dict[Hashable, Any]] = {}
         """Each piece's resolved links (`resolve`) by where it shows, then by piece: None
         when seen once there (see `piece`); a place no page is left to use is `forget`-ed."""
-        self.taking: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], bool]] = {}
 
     def piece(self, name: str, path: str, absolute_links: bool, args: dict[str, Any],
               slots: dict[str, str]) -> Markup:
@@ -136,9 +163,11 @@ class SharedPieces:
         """The macro of piece `name`, in a module made once whose `link()` and `slot()`
         leave markers (see `_Shape`) and note each call."""
         if name not in self.macros:
+            made = self.made  # (not `self`: the shapes, and these macros, may serve a later build)
+
             def mark(kind: str) -> Callable[[str], Markup]:
                 def marker(value: str) -> Markup:
-                    self.marked.append(kind + value)
+                    made.marked.append(kind + value)
                     return Markup(f"{MARK}{kind}{value}{MARK}")
                 return marker
 
@@ -151,19 +180,24 @@ class SharedPieces:
         key = (name, current, arg_key)
         if key not in self.shapes:
             macro = self.macro(name)
-            self.marked = []
+            marked = self.made.marked = []
             extra = {"current": current} if "current" in macro.arguments else {}
             text = str(self.theme.reporting(name, lambda: macro(**args, **extra)))
             pieces = tuple(text.split(MARK))
-            self.shapes[key] = _Shape(pieces, frozenset(c[1:] for c in self.marked if c[0] == "L"), current,
-                                      reusable=list(pieces[1::2]) == self.marked, args=tuple(args.values()))
+            self.shapes[key] = _Shape(pieces, frozenset(c[1:] for c in marked if c[0] == "L"), current,
+                                      reusable=list(pieces[1::2]) == marked, args=tuple(args.values()))
         return self.shapes[key]
 
 
 _UNSEEN = object()
 
 
+def plain(value: Any) -> bool:
+    """Whether an argument is a plain value, a key as it is (else keyed by identity)."""
+    return value is None or isinstance(value, (str, int, float, bool, datetime))
+
+
 def _identity(value: Any) -> Hashable:
     """An argument as a cache key: plain values as they are, objects (an incident's state,
     immutable for the build) by identity, so no deep hashing per use."""
-    return value if value is None or isinstance(value, (str, int, float, bool, datetime)) else ("id", id(value))
+    return value if plain(value) else ("id", id(value))
