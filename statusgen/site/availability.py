@@ -23,13 +23,15 @@ computed once per build: each component's intervals once, then months × pieces.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from statusgen.content.model import Component
-from statusgen.site.state import SiteState
+from statusgen.site.state import IncidentState, SiteState
 from statusgen.site.uptime import Interval, downtime, intervals_by_component, local_midnight, worst_over_time
 
 if TYPE_CHECKING:
@@ -99,10 +101,13 @@ class ComponentAvailability:
     """Oldest first; the last is the current month."""
 
 
-def site_availability(state: SiteState, months: int = MONTHS,
-                      memo: RenderMemo | None = None) -> dict[str, ComponentAvailability]:
+def site_availability(state: SiteState, months: int = MONTHS, memo: RenderMemo | None = None,
+                      by_component: Mapping[str, Sequence[IncidentState]] | None = None,
+                      ) -> dict[str, ComponentAvailability]:
     """Every component's monthly figures at `state.now`. With a memo, a component's are
-    the last build's at the same `now` while no incident touching it changed since."""
+    the last build's at the same `now` while no incident touching it changed since; with
+    `by_component` (`state.incidents_by_item`), the others' are made from their incidents
+    alone, not from a look at every incident."""
     calendar = month_calendar(state.now, state.site.config.timezone, months)
     tz = state.site.config.timezone
     context = (state.now, tz.key, months)
@@ -115,7 +120,8 @@ def site_availability(state: SiteState, months: int = MONTHS,
                 if c.id in carried and carried[c.id][0] == c and c.id not in touched}
     stale = {c.id for c in state.site.components if c.id not in kept}
     if stale:
-        intervals = intervals_by_component(state, calendar[0][1], stale if kept else None)
+        among = None if not kept or by_component is None else _touching(state, stale, by_component)
+        intervals = intervals_by_component(state, calendar[0][1], stale if kept else None, among)
         for component in state.site.components:
             if component.id in stale:
                 kept[component.id] = (component, component_availability(
@@ -123,6 +129,13 @@ def site_availability(state: SiteState, months: int = MONTHS,
     if memo is not None:
         memo.carry("availability", context, kept)
     return {component.id: kept[component.id][1] for component in state.site.components}
+
+
+def _touching(state: SiteState, components: AbstractSet[str],
+              by_component: Mapping[str, Sequence[IncidentState]]) -> list[IncidentState]:
+    """The incidents that touch `components`, in `state.incidents`' order (newest first)."""
+    found = {entry.id: entry for cid in components for entry in by_component.get(cid, ())}
+    return sorted(found.values(), key=lambda entry: (entry.started_at, entry.id), reverse=True)
 
 
 def month_calendar(now: datetime, tz: ZoneInfo, months: int = MONTHS) -> list[tuple[date, datetime, datetime]]:

@@ -72,8 +72,10 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
     figures_keys = uptime_keys(uptime) if memo else {}
     if memo is not None:
         memo.site_key = machine_inputs(state, theme_key)
-    availability = site_availability(state, memo=memo)  # once: the pages and the files show the same figures
-    job = PageJob(state, uptime, theme, IncidentIndex(state, memo), memo, theme_key, figures_keys, availability)
+    index = IncidentIndex(state, memo)
+    # once: the pages and the files show the same figures
+    availability = site_availability(state, memo=memo, by_component=index.by_component)
+    job = PageJob(state, uptime, theme, index, memo, theme_key, figures_keys, availability)
     rest = outputs.part()
 
     def other_outputs() -> None:  # made here while forked workers render the pages

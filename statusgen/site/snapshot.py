@@ -115,7 +115,12 @@ def _incident_member(state: SiteState, entry: IncidentState, translators: dict[s
 
 
 def _joined(parts: dict[str, bytes]) -> bytes:
-    return b"{" + b",".join(parts[key] for key in sorted(parts)) + b"}\n"
+    """The file from its members: one join, so the 20 MB of a large site's are copied once."""
+    pieces = [b"{"]
+    for number, key in enumerate(sorted(parts)):
+        pieces += (b",", parts[key]) if number else (parts[key],)
+    pieces.append(b"}\n")
+    return b"".join(pieces)
 
 
 _Members = tuple[dict[str, bytes], list[str], bytes]
@@ -143,7 +148,12 @@ def _incidents_part(state: SiteState, member: Callable[[IncidentState], bytes], 
                 members[incident_id] = member(entry)
         same_ids = all((i in delta.before) == (i in delta.after) for i in delta.changed)
         order = order if same_ids else sorted(members)
-    joined = b"".join((_dumps("incidents").encode(), b":{", b",".join(members[key] for key in order), b"}"))
+    texts = [members[key] for key in order]  # joined once, the opening and closing on the ends
+    head = _dumps("incidents").encode() + b":{"
+    if texts:
+        texts[0] = head + texts[0]
+        texts[-1] += b"}"
+    joined = b",".join(texts) if texts else head + b"}"
     if memo is not None:
         memo.carry("snapshot", memo.site_key, (members, order, joined))
     return joined

@@ -13,13 +13,14 @@ same way, with the pieces these functions cut: `intervals_by_component`,
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from statusgen.content.model import COMPONENT_STATUSES, Component, severity
-from statusgen.site.state import SiteState
+from statusgen.site.state import IncidentState, SiteState
 
 DAYS = 90
 WEIGHTS = {"major_outage": 1.0, "partial_outage": 0.3}
@@ -84,13 +85,15 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
-def intervals_by_component(state: SiteState, since: datetime,
-                           only: AbstractSet[str] | None = None) -> dict[str, list[Interval]]:
+def intervals_by_component(state: SiteState, since: datetime, only: AbstractSet[str] | None = None,
+                           among: Iterable[IncidentState] | None = None) -> dict[str, list[Interval]]:
     """Every status an incident set on a component, cut to [since, now]: one pass over
     the incidents, so linear in their number. `only`: just the incidents touching these
-    components (the others' intervals may be left out too)."""
+    components (the others' intervals may be left out too); `among`: the incidents to
+    look at (default: all of `state`'s), in `state.incidents`' order, which must hold
+    every one touching `only`."""
     found: dict[str, list[Interval]] = defaultdict(list)
-    for incident in state.incidents:
+    for incident in state.incidents if among is None else among:
         if only is not None and only.isdisjoint(incident.incident.component_ids):
             continue
         for segment in incident.segments:
