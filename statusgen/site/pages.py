@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from markupsafe import Markup
@@ -30,7 +30,7 @@ from statusgen.site.fingerprints import PageInputs, availability_inputs, page_ki
 from statusgen.site.helpers import TemplateHelpers
 from statusgen.site.incremental import RenderMemo
 from statusgen.site.output import Outputs, StagedOutputs
-from statusgen.site.reuse import PagePlan, Section, Versions, archive_rechecked
+from statusgen.site.reuse import PagePlan, Section, Versions, archive_rechecked, newest_index
 from statusgen.site.shared import SharedPieces, Shapes, plain
 from statusgen.site.state import IncidentState, SiteState, incidents_by_item
 from statusgen.site.theme import Theme, Translator
@@ -59,9 +59,9 @@ def _by_item(state: SiteState, memo: RenderMemo | None) -> dict[str, list[Incide
         found[""] = list(state.incidents)
         for item in delta.items(site, delta.replaced):
             kept = [entry for entry in found.get(item, []) if entry.id not in delta.replaced]
-            kept += [entry for entry in delta.versions(delta.replaced) if delta.after.get(entry.id) is entry
-                     and item in _items_of(site, entry)]
-            kept.sort(key=_newest_first, reverse=True)
+            for entry in delta.versions(delta.replaced):  # each in its place: no sort of thousands again
+                if delta.after.get(entry.id) is entry and item in _items_of(site, entry):
+                    kept.insert(newest_index(kept, entry), entry)
             if kept:
                 found[item] = kept
             else:
@@ -74,11 +74,6 @@ def _by_item(state: SiteState, memo: RenderMemo | None) -> dict[str, list[Incide
 def _items_of(site: Site, entry: IncidentState) -> set[str]:
     ids = set(entry.incident.component_ids)
     return ids | {site.components_by_id[cid].group or "" for cid in ids} - {""}
-
-
-def _newest_first(entry: IncidentState) -> tuple[datetime, str]:
-    """The order of `SiteState.incidents` (reversed)."""
-    return entry.started_at, entry.id
 
 
 def _recent_days(state: SiteState) -> list[tuple[date, list[IncidentState]]]:
