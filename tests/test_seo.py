@@ -200,3 +200,20 @@ def test_large_sites_get_a_sitemap_index(monkeypatch) -> None:
     index = ET.fromstring(files["sitemap.xml"])
     assert [s.findtext("s:loc", namespaces=NS) for s in index.findall("s:sitemap", NS)] == [
         "https://s.example.org/sitemap-1.xml", "https://s.example.org/sitemap-2.xml"]
+
+
+def test_sitemap_entries_of_an_earlier_call_are_taken_only_for_the_same_pages() -> None:
+    """`serve --watch` hands `sitemaps` the last build's entries: taken for a page whose
+    translations are the same pages, made again for one that gained a translation."""
+    from dataclasses import replace
+
+    site = replace(config("https://s.example.org/"), languages=("en", "nl"))
+    made: dict = {}
+    first = sitemaps(["index.html", "history/index.html"], site, None, made)
+    assert len(made) == 2
+    known = {key: ["<url><loc>kept</loc></url>\n"] if key == (("en", "history/"),) else texts
+             for key, texts in made.items()}
+    again = sitemaps(["index.html", "history/index.html"], site, known)["sitemap.xml"]
+    assert b"kept" in again and again != first["sitemap.xml"]
+    more = sitemaps(["index.html", "history/index.html", "nl/history/index.html"], site, known)["sitemap.xml"]
+    assert b"kept" not in more and b"https://s.example.org/nl/history/" in more

@@ -154,10 +154,15 @@ def _all_pages_change(state: SiteState, theme_key: bytes, memo: RenderMemo) -> b
 def _seo_files(html: list[str], config: SiteConfig, memo: RenderMemo | None) -> dict[str, bytes]:
     """sitemap and friends: made from the set of pages (their order within a language's
     pages does not matter, and pages taken from the last build come in another), so
-    reused while it is the same."""
+    reused while it is the same; else made with the sitemap entries of the pages the
+    last build had (`seo.sitemaps`)."""
     if memo is None:
         return seo.seo_outputs(html, config)
-    return memo.recall("seo", "", (config, frozenset(html)), lambda: seo.seo_outputs(html, config))
+    known: seo.Entries = memo.carried("seo-entries", config) or {}
+    made: seo.Entries = {}
+    files = memo.recall("seo", "", (config, frozenset(html)), lambda: seo.seo_outputs(html, config, known, made))
+    memo.carry("seo-entries", config, made or known)
+    return files
 
 
 def machine_outputs(state: SiteState, theme: Theme, memo: RenderMemo | None) -> Iterator[tuple[str, bytes]]:

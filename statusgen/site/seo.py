@@ -39,17 +39,37 @@ PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 """Powerful features no status page uses, off for the page and anything it might ever embed."""
 
 
-def seo_outputs(paths: Iterable[str], config: SiteConfig) -> dict[str, bytes]:
-    """The files for crawlers and hosts, given the path of every other output file."""
+Entries = dict[tuple[tuple[str, str], ...], list[str]]
+"""The sitemap's entries of a page in each of its languages, by those pages
+(`{language: site path}.items()`): what `sitemaps` can take from an earlier call."""
+
+
+def seo_outputs(paths: Iterable[str], config: SiteConfig, known: Entries | None = None,
+                made: Entries | None = None) -> dict[str, bytes]:
+    """The files for crawlers and hosts, given the path of every other output file.
+    `known`, `made`: see `sitemaps`."""
     paths = list(paths)
-    files = {**sitemaps(paths, config), "robots.txt": robots(config)}
+    files = {**sitemaps(paths, config, known, made), "robots.txt": robots(config)}
     return {**files, "_headers": headers(config, paths + list(files))}
 
 
-def sitemaps(pages: Iterable[str], config: SiteConfig) -> dict[str, bytes]:
+def sitemaps(pages: Iterable[str], config: SiteConfig, known: Entries | None = None,
+             made: Entries | None = None) -> dict[str, bytes]:
+    """The sitemap (or its parts and index). `known`: entries of an earlier call with the
+    same `config`, taken instead of made again (`serve --watch`: a new incident adds two
+    pages to 25,000); `made`, if given, gets every entry of this call, for the next."""
     translations = _translations(pages, config)
-    entries = [_entry(config, page_path, translations[neutral])
-               for neutral in sorted(translations) for page_path in translations[neutral].values()]
+    known = {} if known is None else known
+    made = {} if made is None else made
+    entries = []
+    for neutral in sorted(translations):
+        found = translations[neutral]
+        key = tuple(found.items())
+        texts = known.get(key)
+        if texts is None:
+            texts = [_entry(config, page_path, found) for page_path in found.values()]
+        made[key] = texts
+        entries += texts
     if len(entries) <= SITEMAP_LIMIT:
         return {"sitemap.xml": _urlset(entries)}
     chunks = [entries[i:i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)]
