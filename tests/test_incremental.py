@@ -456,6 +456,23 @@ def test_the_api_after_a_delete_no_longer_lists_the_incident(site: Path, tmp_pat
     assert_same_as_full_build(site, tmp_path / "out", tmp_path)
 
 
+@pytest.mark.parametrize("change", ["delete ongoing", "title", "add update"])
+def test_the_api_after_edits_to_the_last_change_of_a_component(change: str, site: Path, tmp_path: Path) -> None:
+    """Deleting the incident that changed a component last moves its last change back
+    (looked for among all incidents again); an edit to an older one leaves it."""
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    before = (tmp_path / "out" / "api/v2/components.json").read_bytes()
+    if change == "delete ongoing":
+        (site / ONGOING).unlink()
+    else:
+        EDITS[change](site)
+    builder.build()
+    after = (tmp_path / "out" / "api/v2/components.json").read_bytes()
+    assert (before != after) == (change != "title")
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
 def test_availability_after_an_edit_moves_with_the_incident(site: Path, tmp_path: Path) -> None:
     """The P1 outage begun an hour earlier: its components' figures for November change."""
     builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)

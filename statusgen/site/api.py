@@ -338,6 +338,15 @@ def component_position(site: Site, component: Component) -> int:
     return siblings.index(component.id) + 1
 
 
+def _latest(changes: Iterable[Iterable[tuple[str, datetime]]], found: dict[str, datetime]) -> dict[str, datetime]:
+    """`found` with each component's latest moment among `changes` (incidents' changes)."""
+    for each in changes:
+        for cid, at in each:
+            if cid not in found or at > found[cid]:
+                found[cid] = at
+    return found
+
+
 def last_changes(state: SiteState, memo: RenderMemo | None = None) -> dict[str, datetime]:
     """When each component's status last changed, up to now. With a memo, from the last
     build's changes per incident, those of the incidents that changed since made again."""
@@ -350,19 +359,22 @@ def last_changes(state: SiteState, memo: RenderMemo | None = None) -> dict[str, 
             memo.carry("api-changes", (), carried)
             return changed
         own = dict(own)
+        latest: dict[str, datetime] | None = changed
         for incident_id in memo.delta.replaced:
+            if latest is not None and any(latest.get(cid) == at for cid, at in own.get(incident_id, ())):
+                latest = None  # it may have been a component's last change: look at all again
             entry = memo.delta.after.get(incident_id)
             if entry is None:
                 own.pop(incident_id, None)
             else:
                 own[incident_id] = _changes(entry)
+        if latest is not None:  # the incidents replaced held no component's last change: add theirs
+            changed = _latest((own.get(incident_id, ()) for incident_id in memo.delta.replaced), dict(latest))
+            memo.carry("api-changes", (), (own, changed))
+            return changed
     else:
         own = {entry.id: _changes(entry) for entry in state.incidents}
-    changed = {}
-    for found in own.values():
-        for cid, at in found:
-            if cid not in changed or at > changed[cid]:
-                changed[cid] = at
+    changed = _latest(own.values(), {})
     if memo is not None:
         memo.carry("api-changes", (), (own, changed))
     return changed

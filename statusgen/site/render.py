@@ -84,7 +84,11 @@ def render_site(state: SiteState, uptime: dict[str, ComponentUptime], theme: The
         rest.add("api/uptime.json", api.uptime_json(state, uptime) if memo is None else memo.recall(
             "uptime-json", "", (memo.site_key, state.now, tuple(figures_keys.items())),
             lambda: api.uptime_json(state, uptime)))
-        for path, content in availability_outputs(state, availability).items():
+        # (the files read the settings, catalog and `now` besides the figures: `site_key`)
+        files = availability_outputs(state, availability) if memo is None else memo.recall(
+            "availability-files", "", (memo.site_key, state.now, tuple(availability.items())),
+            lambda: availability_outputs(state, availability))
+        for path, content in files.items():
             rest.add(path, content)
         for path, content in machine_outputs(state, theme, memo):
             rest.add(path, content)
