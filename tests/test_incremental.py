@@ -486,6 +486,25 @@ def test_availability_after_an_edit_moves_with_the_incident(site: Path, tmp_path
     assert_same_as_full_build(site, tmp_path / "out", tmp_path)
 
 
+def test_availability_after_an_incident_moves_out_of_the_months_shown(site: Path, tmp_path: Path) -> None:
+    """Moved two years back, the outage no longer counts (its old version did); edited
+    there, it changes no figure."""
+    builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
+    builder.build()
+    files = ("availability.csv", "api/availability.json", "availability/index.html")
+    before = {path: (tmp_path / "out" / path).read_bytes() for path in files}
+    (site / OUTAGE).write_text((site / OUTAGE).read_text(encoding="utf-8").replace("2026-11-03", "2024-11-03"),
+                               encoding="utf-8")
+    builder.build([OUTAGE])
+    moved = {path: (tmp_path / "out" / path).read_bytes() for path in files}
+    assert all(moved[path] != before[path] for path in files)
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+    EDITS["title"](site)
+    builder.build([OUTAGE])
+    assert {path: (tmp_path / "out" / path).read_bytes() for path in files} == moved
+    assert_same_as_full_build(site, tmp_path / "out", tmp_path)
+
+
 def test_aliases_added_and_removed_by_edits_give_a_full_builds_redirects(site: Path, tmp_path: Path) -> None:
     builder = Builder(site, tmp_path / "out", EXAMPLE_NOW, parallel=False)
     builder.build()

@@ -115,7 +115,11 @@ def site_availability(state: SiteState, months: int = MONTHS, memo: RenderMemo |
         None if memo is None else memo.carried("availability", context)
     kept: dict[str, tuple[Component, ComponentAvailability]] = {}
     if carried is not None and memo is not None and memo.delta is not None:
-        touched = memo.delta.items(state.site, memo.delta.changed)
+        delta, since = memo.delta, calendar[0][1]
+        # An incident counts only with a status within the months shown (as `intervals_by_component`
+        # cuts them): an edit to an older one changes no figure.
+        touched = delta.items(state.site, [i for i in delta.changed if any(
+            _within(entry, since, state.now) for entry in delta.versions((i,)))])
         kept = {c.id: carried[c.id] for c in state.site.components
                 if c.id in carried and carried[c.id][0] == c and c.id not in touched}
     stale = {c.id for c in state.site.components if c.id not in kept}
@@ -129,6 +133,11 @@ def site_availability(state: SiteState, months: int = MONTHS, memo: RenderMemo |
     if memo is not None:
         memo.carry("availability", context, kept)
     return {component.id: kept[component.id][1] for component in state.site.components}
+
+
+def _within(entry: IncidentState, since: datetime, now: datetime) -> bool:
+    """Whether the incident set a status between `since` and `now`."""
+    return any((segment.end or now) > since and segment.start < now for segment in entry.segments)
 
 
 def _touching(state: SiteState, components: AbstractSet[str],

@@ -314,12 +314,14 @@ def write_changes(outputs: Mapping[str, bytes], out_dir: Path, previous: Mapping
     if previous is None or not out_dir.is_dir():
         write_site(outputs, out_dir)
         return None
-    changed = [path for path, content in outputs.items()
-               if (old := previous.get(path)) is not content and old != content]
+    # Most files are the very bytes of the last build (taken from the memo): compared by
+    # identity first, by value only when they are not.
+    maybe = [path for path, content in outputs.items() if previous.get(path) is not content]
+    changed = [path for path in maybe if previous.get(path) != outputs[path]]
     if len(changed) > SWAP_SHARE * len(outputs):
         write_site(outputs, out_dir)
         return None
-    gone = [path for path in previous if path not in outputs]
+    gone = previous.keys() - outputs.keys()
     for path in sorted(changed):
         replace_file(out_dir / path, outputs[path])
     for path in sorted(gone):
