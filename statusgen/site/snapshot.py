@@ -74,11 +74,12 @@ def snapshot_bytes(state: SiteState, theme: Theme, memo: RenderMemo | None = Non
         return b"".join(snapshot_chunks(state, theme))
     translators = _translators(state, theme)
     parts = {key: _member(key, value).encode() for key, value in _site_part(state, memo).items()}
-    parts["incidents"] = _incidents_part(state, lambda entry: _incident_member(state, entry, translators), memo)
+    members, order, fresh = _incident_members(state, lambda entry: _incident_member(state, entry, translators), memo)
     carried: tuple[dict[str, bytes], bytes] | None = memo.carried("snapshot-file", memo.site_key)
-    if carried is None or any(carried[0].get(key) is not value and carried[0].get(key) != value
-                              for key, value in parts.items()) or len(carried[0]) != len(parts):
-        carried = (parts, _joined(parts))  # (20 MB at 10,000 incidents: not copied again while the same)
+    if carried is None or fresh or any(carried[0].get(key) is not value and carried[0].get(key) != value
+                                       for key, value in parts.items()) or len(carried[0]) != len(parts):
+        # (20 MB at 10,000 incidents: joined at once, and not again while the same)
+        carried = (parts, _joined(parts, [members[key] for key in order]))
     memo.carry("snapshot-file", memo.site_key, carried)
     return carried[1]
 
@@ -114,32 +115,44 @@ def _incident_member(state: SiteState, entry: IncidentState, translators: dict[s
     return _member(entry.id, _incident(state, entry, translators)).encode()
 
 
-def _joined(parts: dict[str, bytes]) -> bytes:
-    """The file from its members: one join, so the 20 MB of a large site's are copied once."""
+def _joined(parts: dict[str, bytes], incidents: list[bytes]) -> bytes:
+    """The file from its members and each incident's `"id":{...}` text (in order): one
+    join, so the 20 MB of a large site's are copied once."""
     pieces = [b"{"]
-    for number, key in enumerate(sorted(parts)):
-        pieces += (b",", parts[key]) if number else (parts[key],)
+    for number, key in enumerate(sorted([*parts, "incidents"])):
+        if number:
+            pieces.append(b",")
+        if key != "incidents":
+            pieces.append(parts[key])
+            continue
+        pieces.append(_dumps("incidents").encode() + b":{")
+        if incidents:
+            separated: list[bytes] = [b","] * (2 * len(incidents) - 1)
+            separated[0::2] = incidents
+            pieces += separated
+        pieces.append(b"}")
     pieces.append(b"}\n")
     return b"".join(pieces)
 
 
-_Members = tuple[dict[str, bytes], list[str], bytes]
-"""Each incident's `"id":{...}` text, the ids sorted, and the `"incidents":{...}` part."""
+_Members = tuple[dict[str, bytes], list[str]]
+"""Each incident's `"id":{...}` text, and the ids sorted."""
 
 
-def _incidents_part(state: SiteState, member: Callable[[IncidentState], bytes], memo: RenderMemo | None) -> bytes:
-    """`"incidents":{...}`, from the last build's with a memo (see `snapshot_bytes`)."""
-    carried: _Members | None = None if memo is None else memo.carried("snapshot", memo.site_key)
-    if carried is None or memo is None or memo.delta is None:
+def _incident_members(state: SiteState, member: Callable[[IncidentState], bytes],
+                      memo: RenderMemo) -> tuple[dict[str, bytes], list[str], bool]:
+    """Each incident's `"id":{...}` text and the ids sorted, from the last build's (see
+    `snapshot_bytes`); and whether they may differ from the last build's."""
+    carried: _Members | None = memo.carried("snapshot", memo.site_key)
+    delta = memo.delta
+    if carried is None or delta is None:
         members = {entry.id: member(entry) for entry in state.incidents}
-        order = sorted(members)
+        order, fresh = sorted(members), True
+    elif not delta.changed:
+        members, order = carried
+        fresh = False
     else:
-        members, order, joined = carried
-        delta = memo.delta
-        if not delta.changed:
-            memo.carry("snapshot", memo.site_key, carried)
-            return joined
-        members = dict(members)
+        members, order = dict(carried[0]), carried[1]
         for incident_id in delta.changed:
             entry = delta.after.get(incident_id)
             if entry is None:
@@ -147,16 +160,9 @@ def _incidents_part(state: SiteState, member: Callable[[IncidentState], bytes], 
             else:
                 members[incident_id] = member(entry)
         same_ids = all((i in delta.before) == (i in delta.after) for i in delta.changed)
-        order = order if same_ids else sorted(members)
-    texts = [members[key] for key in order]  # joined once, the opening and closing on the ends
-    head = _dumps("incidents").encode() + b":{"
-    if texts:
-        texts[0] = head + texts[0]
-        texts[-1] += b"}"
-    joined = b",".join(texts) if texts else head + b"}"
-    if memo is not None:
-        memo.carry("snapshot", memo.site_key, (members, order, joined))
-    return joined
+        order, fresh = order if same_ids else sorted(members), True
+    memo.carry("snapshot", memo.site_key, (members, order))
+    return members, order, fresh
 
 
 def _dumps(value: Any) -> str:
