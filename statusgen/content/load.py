@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from operator import attrgetter
 from collections.abc import Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,7 +60,7 @@ def load_site(site_dir: Path, cache: FileCache | None = None) -> tuple[Site, tup
     log.debug("loaded %d components, %d incidents, %d pages", len(catalog.components),
               len(incidents), len(pages))
     site = Site(config=config, groups=catalog.groups, components=catalog.components,
-                incidents=tuple(sorted(incidents, key=lambda i: i.id)), pages=pages,
+                incidents=tuple(sorted(incidents, key=attrgetter("id"))), pages=pages,
                 layout=catalog.layout, templates=templates)
     return site, subscribers
 
@@ -167,8 +168,9 @@ def checking_context(config: SiteConfig, catalog: Catalog) -> Hashable:
 def _check_unique_aliases(incidents: list[Incident], problems: Problems) -> None:
     """An incident's alias names it alone: no other incident has it as alias or id.
     (Only incidents with aliases are visited, in order of path: few have any.)"""
-    owner = {incident.id: incident.path for incident in incidents}
-    for incident in sorted((i for i in incidents if i.aliases), key=lambda i: i.path):
+    aliased = sorted((i for i in incidents if i.aliases), key=attrgetter("path"))
+    owner = {incident.id: incident.path for incident in incidents} if aliased else {}
+    for incident in aliased:
         for alias in incident.aliases:
             if alias in owner and owner[alias] != incident.path:
                 problems.add(incident.path, incident.aliases_line,

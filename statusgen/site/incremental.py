@@ -85,11 +85,14 @@ class StateCache:
         previous = self._known
         known: dict[str, _Known] = {}
         fresh = []
-        for incident in site.incidents:
-            entry = self._state(incident, now)
-            known[incident.id] = entry
-            if entry is not previous.get(incident.id):
+        for incident in site.incidents:  # (`_state` inlined for the common case: 10,000 a build)
+            entry = previous.get(incident.id)
+            if entry is not None and entry.incident is incident and entry.horizon <= min(now, entry.computed_at):
+                self.reused += 1
+            else:
+                entry = self._state(incident, now)
                 fresh.append(incident.id)
+            known[incident.id] = entry
         added = sum(1 for i in fresh if i not in previous)
         gone = [i for i in previous if i not in known] if len(previous) + added != len(known) else []
         self._known = known
