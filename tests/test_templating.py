@@ -12,7 +12,8 @@ from markupsafe import Markup, escape
 
 from jinja2.runtime import markup_join
 
-from statusgen.site.templating import FastContext, FastEnvironment, concat_join, output_escape
+from statusgen.site.templating import (FastContext, FastEnvironment, _replaced, concat_join, escape_text,
+                                      output_escape)
 
 
 @jinja2.pass_context
@@ -133,7 +134,7 @@ def test_a_template_is_loaded_once_and_globals_still_reach_it() -> None:
 
 def test_text_is_escaped_as_markupsafe_escapes_it() -> None:
     for text in ["", "plain", "<a href='x' title=\"y\">&amp; & ; &#39;</a>", "é ’ \x7f \u2028 <<>>", "&&''\"\""]:
-        assert output_escape(text) == str(escape(text))
+        assert output_escape(text) == str(escape(text)) == _replaced(text) == escape_text(text)
         assert type(output_escape(text)) is str
     for value in [Markup("<b>"), 3, 1.5, None, ["<"], Markup("&amp;")]:
         assert output_escape(value) == escape(value)

@@ -27,6 +27,7 @@ from statusgen.content.model import Incident, Page, Text, Update
 from statusgen.markup import render_prose
 from statusgen.site.fingerprints import bars_kind
 from statusgen.site.incremental import RenderMemo
+from statusgen.site.templating import escape_text
 from statusgen.site.theme import Theme, Translator
 from statusgen.site.uptime import ComponentUptime
 
@@ -87,8 +88,9 @@ class TemplateHelpers:
         """A moment as the reader's words in `<time datetime>`; most moments are on a page
         or two, so this is made often: an f-string, not `Markup.format` (three times as slow),
         and not kept (one per update: 8 MiB per language at 10,000 incidents; the translator
-        keeps the words of each day and time of day)."""
-        return Markup(f'<time datetime="{escape(moment.isoformat())}">{escape(self.t.datetime(moment))}</time>')
+        keeps the words of each day and time of day). An ISO moment is digits, `-`, `:`, `+`,
+        `.` and `T`: nothing to escape."""
+        return Markup(f'<time datetime="{moment.isoformat()}">{escape_text(self.t.datetime(moment))}</time>')
 
     def uptime_bars(self, component_id: str) -> Markup:
         """A component's uptime bars, rendered once per language and reused on every page

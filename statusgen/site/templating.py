@@ -98,9 +98,10 @@ def _replaced(text: str) -> str:
 
 
 try:  # markupsafe's own escaping of text, without the `Markup` around it (markupsafe 3)
-    from markupsafe._speedups import _escape_inner as _escaped
+    from markupsafe._speedups import _escape_inner as escape_text
 except ImportError:  # pragma: no cover (pure Python or an older markupsafe: the same replacements)
-    _escaped = _replaced
+    escape_text = _replaced
+"""`str(markupsafe.escape(text))` for a `str`, without making the `Markup`."""
 
 
 def output_escape(value: Any) -> str:
@@ -110,7 +111,7 @@ def output_escape(value: Any) -> str:
     if kind is Markup:
         return value
     if kind is str:
-        return _escaped(value)
+        return escape_text(value)
     return escape(value)
 
 
