@@ -345,9 +345,11 @@ class LanguagePages:
 
     def link_for(self, path: str, absolute_links: bool) -> Callable[[str], str]:
         config = self.config
+        if not absolute_links:
+            return urls.relative_from(path)
 
         def link(target: str) -> str:
-            return urls.absolute(config, target) if absolute_links else urls.relative(path, target)
+            return urls.absolute(config, target)
         return link
 
     def render_page(self, template: str, path: str, path_in: Any, absolute_links: bool,
