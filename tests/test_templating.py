@@ -113,6 +113,8 @@ def test_the_environment_uses_the_fast_parts() -> None:
     assert isinstance(environment.from_string("{{ 1 }}").new_context(), FastContext)
     assert "environment.output_escape(" in environment.compile("{{ x }}", raw=True)
     assert "escape(" not in environment.compile("{{ x }}", raw=True).replace("output_escape(", "")
+    assert "context.call_in(None, None, " in environment.compile("{{ f(1) }}", raw=True)
+    assert "context.call_in(_loop_vars, None, " in environment.compile("{% for i in x %}{{ f(i) }}{% endfor %}", raw=True)
 
 
 def test_concatenation_as_jinja_joins() -> None:
