@@ -115,6 +115,7 @@ def test_the_environment_uses_the_fast_parts() -> None:
     assert "escape(" not in environment.compile("{{ x }}", raw=True).replace("output_escape(", "")
     assert "context.call_in(None, None, " in environment.compile("{{ f(1) }}", raw=True)
     assert "context.call_in(_loop_vars, None, " in environment.compile("{% for i in x %}{{ f(i) }}{% endfor %}", raw=True)
+    assert environment.compile("a{{ x }}b{{ y }}", raw=True).count("\n    yield ") == 1  # (besides `if 0: yield None`)
 
 
 def test_concatenation_as_jinja_joins() -> None:
