@@ -1,5 +1,5 @@
 """The translator formats dates, times, durations and percentages as babel does, although it
-formats each date, time of day and value once (statusgen/site/theme.py, `_Fields`)."""
+formats each date, time of day and value once (statusgen/site/theme.py, `_Layout`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from statusgen.site.theme import Translator
 PATTERNS = [  # (format_datetime, format_date and format_month)
     ("d MMM y, HH:mm", "EEEE d MMMM y"), ("d. MMM y, HH:mm", "MMMM y"), ("medium", "full"), ("full", "short"),
     ("h:mm a 'on' EEE, d/M/yy", "d/M/yy 'at' EEE"), ("yyyy-MM-dd'T'HH:mm:ss z", "Y 'week' w, e c"),
-    ("HH:mm zzzz (ZZZZ) v O", "G QQQ D F g"), ("k K B b SSS A", "LLLL y")]
+    ("HH:mm zzzz (ZZZZ) v O", "G QQQ D F g"), ("k K B b SSS A", "LLLL y"),
+    ("d MMM y % HH:mm %% z", "'%' d MMMM y 100%")]  # % is text
 ZONES = ["Europe/Brussels", "America/New_York", "Asia/Kolkata", "UTC"]
 
 

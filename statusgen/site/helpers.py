@@ -27,6 +27,7 @@ from statusgen.content.model import Incident, Page, Text, Update
 from statusgen.markup import render_prose
 from statusgen.site.fingerprints import bars_kind
 from statusgen.site.incremental import RenderMemo
+from statusgen.site.templating import escape_text
 from statusgen.site.theme import Theme, Translator
 from statusgen.site.uptime import ComponentUptime
 
@@ -37,6 +38,7 @@ _LANG = Markup(' lang="{0}"')
 _SPAN = Markup('<span lang="{0}">{1}</span>')
 _DIV = Markup('<div lang="{0}">{1}</div>')
 _NOTE = Markup('<p class="lang-note" lang="{0}">{1}</p>')
+_NOTHING = Markup("")
 """The note is in the page's language, and says so itself: it may sit inside a block that
 is marked as another language's (a content page's `<article lang>`)."""
 
@@ -87,8 +89,9 @@ class TemplateHelpers:
         """A moment as the reader's words in `<time datetime>`; most moments are on a page
         or two, so this is made often: an f-string, not `Markup.format` (three times as slow),
         and not kept (one per update: 8 MiB per language at 10,000 incidents; the translator
-        keeps the words of each day and time of day)."""
-        return Markup(f'<time datetime="{escape(moment.isoformat())}">{escape(self.t.datetime(moment))}</time>')
+        keeps the words of each day and time of day). An ISO moment is digits, `-`, `:`, `+`,
+        `.` and `T`: nothing to escape."""
+        return Markup(f'<time datetime="{moment.isoformat()}">{escape_text(self.t.datetime(moment))}</time>')
 
     def uptime_bars(self, component_id: str) -> Markup:
         """A component's uptime bars, rendered once per language and reused on every page
@@ -113,15 +116,15 @@ class TemplateHelpers:
         """` lang="en"` for the element that holds `value` when it is in another language
         than the page; else nothing."""
         if value is None:
-            return Markup("")
+            return _NOTHING
         real = self.lang_of(value)
-        return Markup("") if real == self.lang else _LANG.format(real)
+        return _NOTHING if real == self.lang else _LANG.format(real)
 
     def text(self, value: Text) -> Markup:
         """`value` in this language as inline text, in a `<span lang>` when it falls back;
         made once per text (a component's name recurs on every page)."""
         if not value.is_fallback(self.lang):
-            return Markup(escape(value[self.lang]))
+            return escape(value[self.lang])
         key = ("text", value)
         if key not in self.snippets:
             self.snippets[key] = _SPAN.format(value.lang_of(self.lang), value[self.lang])
@@ -140,7 +143,7 @@ class TemplateHelpers:
         incident's page, where some texts may be in the page's language)."""
         shown = {real for value in values for real in self._shown_languages(value)} - {self.lang}
         if not shown:
-            return Markup("")
+            return _NOTHING
         key = (message, tuple(sorted(shown)))
         if key not in self.snippets:
             names = format_list([self.t.language(code) for code in sorted(shown)], locale=self.t.locale)
@@ -151,9 +154,11 @@ class TemplateHelpers:
     def _shown_languages(self, value: Shown) -> list[str]:
         if value is None:
             return []
-        if isinstance(value, Incident):
-            return [real for part in (value.title, value.postmortem, *value.updates)
-                    for real in self._shown_languages(part)]
+        if isinstance(value, Incident):  # (one call per page: its parts without a call each)
+            lang = self.lang
+            found = [value.title.lang_of(lang), *(update.body.lang_of(lang) for update in value.updates
+                                                   if not update.automatic)]
+            return found if value.postmortem is None else [*found, value.postmortem.lang_of(lang)]
         if isinstance(value, Update):
             return [] if value.automatic else [value.body.lang_of(self.lang)]
         return [self.lang_of(value)]

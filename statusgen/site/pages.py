@@ -156,6 +156,8 @@ class LanguagePages:
         self.section: Section | None = None
         """Where `page` records the pages it makes (with a memo: `reuse.py`)."""
         self._touched: set[str] | None = None
+        self._site_wide: dict[str, Any] | None = None
+        self._last_link: tuple[tuple[str, bool] | None, Callable[[str], str]] = (None, str)
 
     # --- Which pages exist ------------------------------------------------------------
 
@@ -358,24 +360,33 @@ class LanguagePages:
                 self.section.record(self.kind, file, (fingerprint, self.outputs[file]))
 
     def site_context(self, link: Callable[[str], Any]) -> dict[str, Any]:
-        """What every template sees: everything site-wide, and `link()`."""
-        helpers = self.helpers
-        return dict(site=self.site, config=self.config, state=self.state, lang=self.lang, t=self.t, urls=urls,
-                    link=link, menu=self.pages, uptime=self.uptime, index=self.index,
-                    markdown=render_markdown, prose=render_prose, uptime_bars=helpers.uptime_bars,
-                    status=helpers.status, time=helpers.time, impact=helpers.impact,
-                    update_text=helpers.update_text, text=helpers.text, lang_attr=helpers.lang_attr,
-                    prose_text=helpers.prose_text, language_note=helpers.language_note, ids=ids)
+        """What every template sees: everything site-wide (gathered once), and `link()`."""
+        if self._site_wide is None:
+            helpers = self.helpers
+            self._site_wide = dict(
+                site=self.site, config=self.config, state=self.state, lang=self.lang, t=self.t, urls=urls,
+                menu=self.pages, uptime=self.uptime, index=self.index,
+                markdown=render_markdown, prose=render_prose, uptime_bars=helpers.uptime_bars,
+                status=helpers.status, time=helpers.time, impact=helpers.impact,
+                update_text=helpers.update_text, text=helpers.text, lang_attr=helpers.lang_attr,
+                prose_text=helpers.prose_text, language_note=helpers.language_note, ids=ids)
+        return {**self._site_wide, "link": link}
 
     def shared_context(self, link: Callable[[str], Any], slot: Callable[[str], Any]) -> dict[str, Any]:
         """What shared pieces see: the site-wide context, `slot()`, nothing of a page."""
         return {**self.site_context(link), "slot": slot}
 
     def link_for(self, path: str, absolute_links: bool) -> Callable[[str], str]:
+        """The `link()` of the page at `path`; the last one made is kept, as a page's shared
+        pieces ask for it again."""
+        if self._last_link[0] == (path, absolute_links):
+            return self._last_link[1]
         config = self.config
 
-        def link(target: str) -> str:
-            return urls.absolute(config, target) if absolute_links else urls.relative(path, target)
+        def absolute(target: str) -> str:
+            return urls.absolute(config, target)
+        link = absolute if absolute_links else urls.relative_from(path)
+        self._last_link = ((path, absolute_links), link)
         return link
 
     def render_page(self, template: str, path: str, path_in: Any, absolute_links: bool,

@@ -28,10 +28,12 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from statusgen.site.templating import output_escape
 from statusgen.site.theme import Theme
 
 MARK = "\x00"
@@ -89,6 +91,9 @@ class SharedPieces:
         self.resolved: dict[tuple[str, str], dict[Hashable, Any]] = {}
         """Each piece's resolved links (`resolve`) by where it shows, then by piece: None
         when seen once there (see `piece`); a place no page is left to use is `forget`-ed."""
+        self._place: tuple[str | None, str, tuple[str, str] | None] = (None, "", None)
+        """The last page's path, folder and where pieces resolved beside it are kept
+        (None: the page is at the top, with no folder)."""
 
     def piece(self, name: str, path: str, absolute_links: bool, args: dict[str, Any],
               slots: dict[str, str]) -> Markup:
@@ -106,13 +111,15 @@ class SharedPieces:
                                                      lambda slot: Markup(slots.get(slot, ""))))
             current = {"current": shape.current} if takes_current else {}
             return Markup(self.theme.reporting(name, lambda: module(**{k: args[k] for k in taken}, **current)))
-        slash = path.rfind("/")
-        folder = path[:slash + 1]
-        if slash < 0:
+        if self._place[0] != path:  # (a page asks for all its pieces in a row)
+            slash = path.rfind("/")
+            folder = path[:slash + 1]
+            self._place = (path, folder, None if slash < 0 else ("beside", folder.rstrip("/").rpartition("/")[0]))
+        _, folder, beside = self._place
+        if beside is None or any(map(str.startswith, shape.targets, repeat(folder))):
             where: tuple[str, str] = ("page", path)
         else:
-            inside = any(target.startswith(folder) for target in shape.targets)
-            where = ("page", path) if inside else ("beside", folder.rstrip("/").rpartition("/")[0])
+            where = beside
         key = (name, shape.current, arg_key, absolute_links)
         there = self.resolved.setdefault(where, {}) if where[0] == "beside" else None  # a page's own: used once
         resolved = _UNSEEN if there is None else there.get(key, _UNSEEN)
@@ -147,7 +154,7 @@ class SharedPieces:
         texts, names = [shape.pieces[0]], []
         for marker, text in zip(shape.pieces[1::2], shape.pieces[2::2]):
             if marker[0] == "L":
-                texts[-1] += str(escape(link(marker[1:]))) + text
+                texts[-1] += str(output_escape(link(marker[1:]))) + text
             else:
                 names.append(marker[1:])
                 texts.append(text)

@@ -7,9 +7,10 @@ that overrides another can extend it as `!theme/NAME`.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -154,33 +155,67 @@ _CLOCK_FIELDS = frozenset("abBhHKkmsSA")
 `O`, `X`, ...) depend on the moment and are formatted by babel each time."""
 
 
-class _Fields:
-    """A moment's fields for a babel pattern (`pattern.format % fields`, as babel's own
-    `DateTimePattern.apply` does), each field formatted by babel once per local date or
-    time of day and locale, not once per moment: a 10,000-incident site shows 40,000
-    different moments, but only a few thousand dates and times of day."""
+_PART = re.compile(r"%\((\w+)\)s|%%|[{}]")
+"""In babel's `%` template of a pattern: a field, an escaped `%`, or a brace to escape for
+`str.format`."""
 
-    __slots__ = ("cache", "locale", "value")
 
-    def __init__(self, value: date | datetime, locale: Locale, cache: dict[tuple[str, object], str]) -> None:
-        self.value, self.locale, self.cache = value, locale, cache
+class _Layout:
+    """A babel pattern's `%` template (what its `DateTimePattern.apply` fills) as a
+    `str.format` template whose fields come in three runs: those of the local date, those of
+    the time of day, the rest (zone fields). The first two are formatted by babel once per
+    date or time of day (a 10,000-incident site shows 40,000 moments, but only a few
+    thousand dates and times of day), the rest each time; a moment is then one `format`.
+    Made once per translator and pattern: the runs are in its locale."""
 
-    def __getitem__(self, name: str) -> str:
-        value = self.value
-        if name[0] in _DATE_FIELDS:
-            key: tuple[str, object] = (name, value.date() if isinstance(value, datetime) else value)
-        elif name[0] in _CLOCK_FIELDS and isinstance(value, datetime):
-            key = (name, value.time())
-        else:
-            return DateTimeFormat(value, self.locale)[name]
-        if key not in self.cache:
-            self.cache[key] = DateTimeFormat(value, self.locale)[name]
-        return self.cache[key]
+    __slots__ = ("by_clock", "by_date", "clock_fields", "date_fields", "locale", "other_fields", "template")
+
+    def __init__(self, layout: str, locale: Locale, moments: bool) -> None:
+        runs: tuple[list[str], list[str], list[str]] = ([], [], [])
+        parts: list[tuple[str, int, int] | str] = []
+        for match in _PART.finditer(layout):  # (the text between the parts is kept below)
+            name = match.group(1)
+            if name is None:
+                parts.append({"%%": "%", "{": "{{", "}": "}}"}[match.group()])
+                continue
+            run = 0 if name[0] in _DATE_FIELDS else 1 if name[0] in _CLOCK_FIELDS and moments else 2
+            parts.append(("", run, len(runs[run])))
+            runs[run].append(name)
+        offsets = (0, len(runs[0]), len(runs[0]) + len(runs[1]))
+        texts = _PART.split(layout)[::2]  # the text between the parts
+        template = texts[0]
+        for part, text in zip(parts, texts[1:]):
+            template += (part if isinstance(part, str) else f"{{{offsets[part[1]] + part[2]}}}") + text
+        self.template, self.locale = template, locale
+        self.date_fields, self.clock_fields, self.other_fields = (tuple(run) for run in runs)
+        self.by_date: dict[date, tuple[str, ...]] = {}
+        self.by_clock: dict[time, tuple[str, ...]] = {}
+
+    def apply(self, value: date | datetime) -> str:
+        """`value` (local) as babel's `DateTimePattern.apply` formats it."""
+        day = value.date() if isinstance(value, datetime) else value
+        dates = self.by_date.get(day)
+        if dates is None:
+            dates = self.by_date[day] = self._formatted(value, self.date_fields)
+        clocks: tuple[str, ...] = ()
+        if self.clock_fields:  # (a run of their own for moments only)
+            assert isinstance(value, datetime)
+            clock = value.time()
+            clocks = self.by_clock.get(clock) or ()
+            if not clocks:
+                clocks = self.by_clock[clock] = self._formatted(value, self.clock_fields)
+        return self.template.format(*dates, *clocks, *self._formatted(value, self.other_fields))
+
+    def _formatted(self, value: date | datetime, names: tuple[str, ...]) -> tuple[str, ...]:
+        if not names:
+            return ()
+        fields = DateTimeFormat(value, self.locale)
+        return tuple(fields[name] for name in names)
 
 
 _MOMENTS_KEPT = 4096
 """Moments whose words a translator keeps: most are on one page or two (an update's time), and
-every day and time of day are kept anyway (`_Fields`); all 40,000 of a 10,000-incident site
+every day and time of day are kept anyway (`_Layout`); all 40,000 of a 10,000-incident site
 held 8 MiB in each language's worker."""
 
 
@@ -198,7 +233,7 @@ class Translator:
         self._datetimes: dict[datetime, str] = {}
         self._dates: dict[date, str] = {}
         self._plain: dict[str, str] = {}  # messages without values, by key
-        self._fields: dict[tuple[str, object], str] = {}  # see _Fields
+        self._layouts: dict[tuple[str, bool], _Layout] = {}  # by pattern, for moments or dates
         self._formatted: dict[tuple[object, ...], str] = {}  # durations, percentages, units
 
     def __call__(self, key: str, count: int | None = None, **values: Any) -> str:
@@ -230,8 +265,12 @@ class Translator:
             if isinstance(value, datetime):
                 return format_datetime(value, pattern, locale=self.locale)
             return format_date(value, pattern, locale=self.locale)
-        layout = cast(str, parse_date_pattern(pattern).format)  # a `%` template (babel types it loosely)
-        return layout % _Fields(value, self.locale, self._fields)
+        moments = isinstance(value, datetime)
+        layout = self._layouts.get((pattern, moments))
+        if layout is None:
+            template = cast(str, parse_date_pattern(pattern).format)  # a `%` template (babel types it loosely)
+            layout = self._layouts[pattern, moments] = _Layout(template, self.locale, moments)
+        return layout.apply(value)
 
     def language(self, code: str) -> str:
         """A language's name in this one, as it reads inside a sentence (`Engels`, `anglais`)."""

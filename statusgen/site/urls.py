@@ -8,6 +8,8 @@ relatively, so the site works from any folder and from `file://`; feeds, emails 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from statusgen.content.model import SiteConfig
 
 
@@ -71,6 +73,22 @@ def relative(from_path: str, to_path: str) -> str:
         common += 1
     link = "../" * (len(here) - common) + "/".join(there[common:])
     return link or "./"
+
+
+def relative_from(from_path: str) -> Callable[[str], str]:
+    """`relative(from_path, target)` as a function of the target, for the many links of one
+    page: the page's folders are found once, and a link is the first of them (deepest first)
+    that the target is in, climbed up to."""
+    here = from_path.split("/")[:-1]
+    folders = [("/".join(here[:depth]) + "/" if depth else "", "../" * (len(here) - depth))
+               for depth in range(len(here), -1, -1)]
+
+    def link(to_path: str) -> str:
+        for folder, up in folders:
+            if to_path.startswith(folder):
+                return up + to_path[len(folder):] or "./"
+        raise AssertionError("every path is in the root folder")  # (folders ends with "")
+    return link
 
 
 def absolute(config: SiteConfig, path: str) -> str:
