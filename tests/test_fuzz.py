@@ -711,3 +711,13 @@ def test_text_no_feed_can_hold_stops_check_and_build_with_its_line(make_site: Ca
         code, _out, err = run_cli(command, "--site", folder, "--now", "2026-11-30T12:00:00+01:00")
         assert code == 1 and "Traceback" not in err
         assert err.splitlines()[0].startswith(f"{path}:{line}: expected text without control characters; found U+")
+
+
+@pytest.mark.parametrize("value", ["", *YAML_BITS, *KEYS, *HOSTILE, "1", "1.5", "~", "True", "0b101", "1:30"])
+def test_a_node_without_a_tag_gets_the_tag_pyyaml_gives_it(value: str) -> None:
+    """The loader's own `resolve` (libyaml asks it for every node) answers as PyYAML's."""
+    loader = yamlsource._Loader("")
+    assert not loader.yaml_path_resolvers and None not in loader.yaml_implicit_resolvers
+    for kind in (yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode):
+        for implicit in ((True, False), (False, True), (False, False)):
+            assert loader.resolve(kind, value, implicit) == yaml.resolver.BaseResolver.resolve(loader, kind, value, implicit)

@@ -62,6 +62,18 @@ _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser is ~5x
 class _Loader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader that builds located containers and leaves timestamps as text."""
 
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        """The tag of a node written without one, as `BaseResolver.resolve` gives it for this
+        loader (it has no path resolvers and no implicit resolvers for every first letter)
+        in fewer steps: libyaml asks for every node, 60 times per incident file."""
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):  # type: ignore[index]
+                    if regexp.match(value):
+                        return tag
+            return self.DEFAULT_SCALAR_TAG
+        return self.DEFAULT_SEQUENCE_TAG if kind is yaml.SequenceNode else self.DEFAULT_MAPPING_TAG
+
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
