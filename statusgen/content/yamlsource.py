@@ -170,10 +170,10 @@ for _loader in (_Loader, _DetailLoader):
 
 def _load(source: str, shared: bool) -> Any:
     """`yaml.load(source, Loader=_Loader)`, with the nodes of a plain document built by
-    `_construct_plain` instead of PyYAML's constructors, which cost a third of the whole
-    load on plain documents such as incident files (`bench/build_bench.py`). Text with
-    aliases (`shared`) may make one node stand for several values: only PyYAML's
-    constructors keep those one object (and build a mapping that holds itself)."""
+    `_construct_plain` instead of PyYAML's constructors, which took a third of the time
+    `yaml.load` spends on a plain document such as an incident file. Text with aliases
+    (`shared`) may make one node stand for several values: only PyYAML's constructors keep
+    those one object (and build a mapping that holds itself)."""
     loader = _Loader(source)
     try:
         node = loader.get_single_node()
