@@ -45,3 +45,23 @@ def _worker_signals() -> None:
     ends it, whatever handlers the parent had (`serve` has its own for both)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class Claims:
+    """The numbers from `start` up to `stop`, each taken once by whichever process asks
+    first: this one or a worker forked after it. Processes that share a list of parts this
+    way end together even when one of them runs slower (a core shared with other work),
+    where halves fixed in advance would wait for the slower one."""
+
+    def __init__(self, start: int, stop: int) -> None:
+        self._next = multiprocessing.get_context("fork").Value("q", start)  # shared memory and a lock
+        self._stop = stop
+
+    def take(self) -> int | None:
+        """The next number not taken yet, or None when all are."""
+        with self._next.get_lock():
+            number = self._next.value
+            if number >= self._stop:
+                return None
+            self._next.value = number + 1
+            return number

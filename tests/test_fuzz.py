@@ -39,7 +39,15 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from statusgen.cli import main
-from statusgen.content.yamlsource import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, parse_document
+from statusgen.content import yamlsource
+from statusgen.content.yamlsource import (
+    MAX_ALIAS_NODES,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    LocatedDict,
+    LocatedList,
+    parse_document,
+)
 from statusgen.errors import ContentError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -568,6 +576,85 @@ def test_explicit_tags_are_read_or_refused_with_a_line(text: str, message: str |
     assert str(raised.value) == f"x.yaml:1: {message}"
 
 
+# --- plain documents: built without PyYAML's constructors, into the same values --------
+
+PLAIN_CASES = (
+    "a: 1\nb: [x, {c: d}, [], {}]\nc: {nl: x, en: y}\n", "x\n", "", "# only a comment\n", "[1, 2.5, ~, yes]\n",
+    "{1: a, true: b}\n", "{1: a, 1.0: b}\n", "{null: a, ~: b}\n", "{.nan: a, .nan: b}\n", "{a: 1, a: 2}\n",
+    "<<: {a: 1}\nb: 2\n", "a: 1\n<<: [{b: 2}, {c: 3}]\n", "=: x\n", "? [a, b]\n: c\n", "? {a: 1}\n: c\n",
+    "--- a\n--- b\n", "a: &x 1\nb: 2\n", "!!map {a: 1}\n", "!!seq [a]\n", "!!str {a: 1}\n", "a: !!str 1\n",
+    "!!int 3: x\n", "!!bool yes: x\n", "!custom a: b\n", "a: !!timestamp 2026-11-28\n", "a: 2026-11-28 09:20\n",
+    "a:\n  - b: 1\n    c: [d]\n  -\n  - - e\n", "? |\n  a\n  b\n: c\nd:\n- |\n  e\n  f\n- g\n", "{a: [b, {c: [d, {e: f}]}]}\n", "a: 'it''s'\nb: \"\\u00e9\"\n",
+    *(f"a: {bit}\n" for bit in YAML_BITS), *(f"{bit}: a\n" for bit in YAML_BITS),
+)
+
+
+def _built(load: Callable[[str], object], source: str) -> object:
+    """What `load` makes of `source`, with the line of every key and item, or the error it
+    raises (its kind and message)."""
+    try:
+        return _located(load(source))
+    except yaml.YAMLError as error:
+        return type(error).__name__, str(error)
+
+
+def _located(value: object) -> object:
+    if isinstance(value, LocatedDict):
+        return "mapping", value.line, [(_located(key), _located(item), value.key_lines[key])
+                                       for key, item in value.items()]
+    if isinstance(value, LocatedList):
+        return "list", value.line, value.item_lines, [_located(item) for item in value]
+    return type(value).__name__, repr(value)
+
+
+def _plainly(source: str) -> object:
+    return yamlsource._load(source, shared=False)
+
+
+def _by_pyyaml(source: str) -> object:
+    return yaml.load(source, Loader=yamlsource._Loader)
+
+
+@pytest.mark.parametrize("source", PLAIN_CASES)
+def test_a_document_is_built_as_pyyamls_constructors_build_it(source: str) -> None:
+    """The loader builds plain mappings, lists and scalars itself (a third of an incident
+    file's load time): the same values and lines as PyYAML's constructors, and what it does
+    not build (tags, merges, `=`, collections as keys, duplicates) they build or refuse."""
+    assert _built(_plainly, source) == _built(_by_pyyaml, source)
+
+
+def test_the_cases_above_are_built_both_ways() -> None:
+    """The comparison means something only if some documents are built plainly and some
+    are left to PyYAML: the first case is the shape of an incident file."""
+    assert _built(_plainly, PLAIN_CASES[0]) == ("mapping", 1, [
+        (("str", "'a'"), ("int", "1"), 1),
+        (("str", "'b'"), ("list", 2, [2, 2, 2, 2], [("str", "'x'"), ("mapping", 2, [(("str", "'c'"), ("str", "'d'"), 2)]),
+                                                     ("list", 2, [], []), ("mapping", 2, [])]), 2),
+        (("str", "'c'"), ("mapping", 3, [(("str", "'nl'"), ("str", "'x'"), 3), (("str", "'en'"), ("str", "'y'"), 3)]), 3),
+    ])
+    node = yaml.compose("<<: {a: 1}\n", Loader=yamlsource._Loader)
+    with pytest.raises(yamlsource._NotPlain):
+        yamlsource._construct_plain(yamlsource._Loader(""), node)
+
+
+@FUZZ
+@given(case=mutated_file())
+def test_a_mutated_file_is_built_as_pyyamls_constructors_build_it(case: tuple[str, bytes]) -> None:
+    path, raw = case
+    text = raw.decode("utf-8", "replace")
+    parts = text.split("---\n", 2)
+    source = parts[1] if path.endswith(".md") and len(parts) == 3 else text
+    if "*" in source:  # aliases: PyYAML's constructors always, and the expansion checked first
+        return
+    try:
+        yamlsource._check_expansion(path, source)  # too deep to compose: refused before
+    except ContentError:
+        return
+    except yaml.YAMLError:
+        pass  # not YAML: both ways must raise the same
+    assert _built(_plainly, source) == _built(_by_pyyaml, source)
+
+
 def test_a_list_where_a_component_id_belongs_is_an_error(make_site: Callable[..., Path],
                                                          run_cli: Callable[..., tuple[int, str, str]]) -> None:
     """Found by the CI profile: `components: [[]]` in subscribers.yaml raised TypeError
@@ -624,3 +711,13 @@ def test_text_no_feed_can_hold_stops_check_and_build_with_its_line(make_site: Ca
         code, _out, err = run_cli(command, "--site", folder, "--now", "2026-11-30T12:00:00+01:00")
         assert code == 1 and "Traceback" not in err
         assert err.splitlines()[0].startswith(f"{path}:{line}: expected text without control characters; found U+")
+
+
+@pytest.mark.parametrize("value", ["", *YAML_BITS, *KEYS, *HOSTILE, "1", "1.5", "~", "True", "0b101", "1:30"])
+def test_a_node_without_a_tag_gets_the_tag_pyyaml_gives_it(value: str) -> None:
+    """The loader's own `resolve` (libyaml asks it for every node) answers as PyYAML's."""
+    loader = yamlsource._Loader("")
+    assert not loader.yaml_path_resolvers and None not in loader.yaml_implicit_resolvers
+    for kind in (yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode):
+        for implicit in ((True, False), (False, True), (False, False)):
+            assert loader.resolve(kind, value, implicit) == yaml.resolver.BaseResolver.resolve(loader, kind, value, implicit)

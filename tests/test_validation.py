@@ -784,6 +784,79 @@ def test_a_large_site_is_parsed_by_two_processes_with_the_same_result(
     assert "i1.md" in serial_errors[0] and "i6.md" in serial_errors[1]  # type: ignore[index]
 
 
+def test_files_shared_in_chunks_load_in_order_however_the_two_processes_take_them(
+        make_site: MakeSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The two processes take the chunks between the first (this process's) and the last
+    (the worker's) as each comes free: the incidents and errors come out in file order."""
+    import os
+
+    from statusgen.content import load
+    from statusgen.content.catalog import load_catalog
+    from statusgen.content.config import load_config
+    from statusgen.errors import Problems
+
+    files: dict[str, str | bytes | None] = {
+        f"incidents/2026/i{n:02}.md": VALID_INCIDENT.replace("PDF certificates", f"Outage {n}") for n in range(40)}
+    for n in (3, 17, 30):
+        files[f"incidents/2026/i{n:02}.md"] = VALID_INCIDENT.replace("impact: major", "impact: P9")
+    site = make_site(files)
+    pids = tmp_path / "pids"
+    real = load.load_incident
+
+    def noting_the_process(site_dir: Path, path: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with open(pids, "a") as record:
+            record.write(f"{path} {os.getpid()}\n")
+        return real(site_dir, path, *args, **kwargs)
+
+    def loaded(threshold: int) -> tuple[list[str], list[str]]:
+        monkeypatch.setattr(load, "PARALLEL_FROM", threshold)
+        problems = Problems()
+        config = load_config(site, problems)
+        assert config is not None
+        paths = load.incident_files_in_order(site)
+        incidents = load._load_incidents(site, paths, config, load_catalog(site, config.languages, problems),
+                                         problems)
+        return [incident.path for incident in incidents], [str(error) for error in problems.errors]
+
+    monkeypatch.setattr(load, "CHUNK_FILES", 1)
+    monkeypatch.setattr(load, "load_incident", noting_the_process)
+    serial = loaded(10_000)
+    pids.unlink()
+    shared = loaded(1)
+    assert shared == serial
+    assert shared[0] == [path for path in sorted(files) if path.startswith("incidents/") and
+                         path not in ("incidents/2026/i03.md", "incidents/2026/i17.md", "incidents/2026/i30.md")]
+    assert [error.split(":")[0] for error in shared[1]] == ["incidents/2026/i03.md", "incidents/2026/i17.md",
+                                                            "incidents/2026/i30.md"]
+    records = pids.read_text().splitlines()
+    parsed_by = dict(line.split() for line in records)
+    assert len(records) == len(parsed_by) == 40  # each file parsed once, by one of them
+    assert parsed_by["incidents/2026/i00.md"] == str(os.getpid())
+    assert parsed_by["incidents/2026/i39.md"] != str(os.getpid())
+
+
+def test_the_incident_files_are_found_as_paths_find_them(tmp_path: Path) -> None:
+    """A full load lists incident files with `scandir`: the files `Path.rglob` and
+    `is_file` find, in the order `Path`s sort in (which orders the problems reported)."""
+    from statusgen.content.incidents import incident_files
+    from statusgen.content.load import incident_files_in_order
+
+    site = tmp_path / "site"
+    for path in ("2026/b.md", "2026/a.yaml", "2026-x/a.md", "2026/z/deep.yml", "2026/notes.txt",
+                 ".md", "..md", ".hidden.md", "B.md", "folder.md/inside.yaml", "elsewhere/target.md"):
+        (site / "incidents" / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / "incidents" / path).write_text("title: x\n")
+    (site / "incidents/2026/linked.md").symlink_to(site / "incidents/elsewhere/target.md")
+    (site / "incidents/2026/gone.md").symlink_to(site / "incidents/nothing.md")
+    (site / "incidents/2026/linked-folder").symlink_to(site / "incidents/elsewhere", target_is_directory=True)
+
+    found = incident_files_in_order(site)
+    assert found == [file.relative_to(site).as_posix() for file in incident_files(site)]
+    assert found == ["incidents/..md", "incidents/.hidden.md", "incidents/2026/a.yaml", "incidents/2026/b.md",
+                     "incidents/2026/linked.md", "incidents/2026/z/deep.yml", "incidents/2026-x/a.md",
+                     "incidents/B.md", "incidents/elsewhere/target.md", "incidents/folder.md/inside.yaml"]
+
+
 CET_ZONES = ("(name a place with that clock instead, so that summer time is right: 'Europe/Amsterdam', "
              "'Europe/Andorra', 'Europe/Belgrade', 'Europe/Berlin', ...)")
 

@@ -57,7 +57,7 @@ def check_incident_file(site: AuthoringSite, path: Path) -> Incident:
     unique ids, is kept by the file name chosen.
     """
     problems = Problems()
-    incident = load_incident(site.dir, path, site.config, site.catalog, problems)
+    incident = load_incident(site.dir, path.relative_to(site.dir).as_posix(), site.config, site.catalog, problems)
     if incident is None or problems.errors:
         raise ContentErrors(problems.errors)
     return incident

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 from statusgen.errors import Problems
@@ -45,10 +46,16 @@ class Catalog:
                 return group.components
         return (component_or_group,)
 
+    @cached_property
+    def _expansions(self) -> dict[str, tuple[str, ...]]:
+        """`expand` of every id, made once: every component an incident file names is
+        looked up here (on a large site, a hundred thousand times in one load)."""
+        return {ref: self.expand(ref) for ref in self.ids}
+
     def resolve(self, path: str, line: int, ref: object, problems: Problems) -> tuple[str, ...]:
         """Expand a component or group reference, or record why it is unknown."""
-        if isinstance(ref, str) and ref in self.ids:
-            return self.expand(ref)
+        if isinstance(ref, str) and ref in self._expansions:
+            return self._expansions[ref]
         if isinstance(ref, (dict, list)):  # a list where an id belongs: never hashed or printed whole
             problems.add(path, line, f"expected a component or group id; found {describe(ref)}")
             return ()

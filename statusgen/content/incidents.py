@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from statusgen.content.catalog import Catalog
 from statusgen.errors import Problems
@@ -44,16 +44,19 @@ def incident_files(site_dir: Path) -> list[Path]:
     return sorted(files)
 
 
-def load_incident(site_dir: Path, file: Path, config: SiteConfig, catalog: Catalog,
+def load_incident(site_dir: Path, path: str, config: SiteConfig, catalog: Catalog,
                   problems: Problems) -> Incident | None:
+    """The incident in the file at site path `path` (`incidents/2026/x.md`); None when the
+    file has errors, which are recorded."""
     before = len(problems.errors)
-    found = read_named(site_dir, file.relative_to(site_dir).as_posix(), file.stem, problems,
+    incident_id = PurePosixPath(path).stem
+    found = read_named(site_dir, path, incident_id, problems,
                        role="the file name is the incident's id and URL",
                        what="an incident (a mapping with title and updates)")
     if found is None:
         return None
     fields, body = found
-    incident = _IncidentReader(fields, config, catalog, file.stem).read(body)
+    incident = _IncidentReader(fields, config, catalog, incident_id).read(body)
     return incident if len(problems.errors) == before else None
 
 

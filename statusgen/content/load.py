@@ -19,7 +19,7 @@ from statusgen import workers
 from statusgen.content.catalog import Catalog, load_catalog
 from statusgen.content.config import load_config
 from statusgen.errors import ContentError, ContentErrors, Problems
-from statusgen.content.incidents import incident_files, load_incident
+from statusgen.content.incidents import load_incident
 from statusgen.content.model import Incident, Site, SiteConfig, Subscriber
 from statusgen.content.pages import load_pages
 from statusgen.content.subscribers import load_subscribers
@@ -47,9 +47,9 @@ def load_site(site_dir: Path, cache: FileCache | None = None) -> tuple[Site, tup
         raise ContentErrors(problems.errors)
     catalog = load_catalog(site_dir, config.languages, problems, config.sla)
     if cache is None:
-        files = incident_files(site_dir)
-        _check_unique_ids([file.relative_to(site_dir).as_posix() for file in files], problems)
-        incidents = _load_incidents(site_dir, files, config, catalog, problems)
+        paths = incident_files_in_order(site_dir)
+        _check_unique_ids(paths, problems)
+        incidents = _load_incidents(site_dir, paths, config, catalog, problems)
     else:
         incidents = _load_incidents_cached(site_dir, config, catalog, problems, cache)
     _check_unique_aliases(incidents, problems)
@@ -66,26 +66,23 @@ def load_site(site_dir: Path, cache: FileCache | None = None) -> tuple[Site, tup
 
 
 PARALLEL_FROM = 2000
-"""Incident files from which a second process parses half of them (a fork and sending
-the parsed incidents back cost about as much as parsing a thousand)."""
+"""Incident files from which a forked worker shares the parsing (a fork and sending the
+parsed incidents back cost about as much as parsing a thousand)."""
+CHUNK_FILES = 100
+"""Files parsed per claim when two processes share them: small enough that neither waits
+long for the other at the end, large enough that claiming one costs nothing beside it."""
+
+_Part = tuple[list[Incident], list[ContentError]]
 
 
-def _load_incidents(site_dir: Path, files: list[Path], config: SiteConfig, catalog: Catalog,
+def _load_incidents(site_dir: Path, paths: list[str], config: SiteConfig, catalog: Catalog,
                     problems: Problems) -> list[Incident]:
-    """`load_incident` for every file, in order; on a large site a forked worker parses
-    the second half meanwhile (`bench/build_bench.py`: 10,000 files, 2.9 s → 1.9 s)."""
-    global _chunk
-    if len(files) < PARALLEL_FROM or workers.available(2) == 1:
-        parts = [_load_incident_files(site_dir, files, config, catalog)]
+    """`load_incident` for every file, in order; on a large site a forked worker shares
+    the parsing (`_load_shared`)."""
+    if len(paths) < PARALLEL_FROM or workers.available(2) == 1:
+        parts = [_load_incident_files(site_dir, paths, config, catalog)]
     else:
-        half = len(files) // 2
-        _chunk = (site_dir, files[half:], config, catalog)
-        try:
-            with workers.forked(1) as pool:
-                later = pool.apply_async(_load_chunk)
-                parts = [_load_incident_files(site_dir, files[:half], config, catalog), later.get()]
-        finally:
-            _chunk = None
+        parts = _load_shared(site_dir, paths, config, catalog)
     incidents: list[Incident] = []
     for loaded, errors in parts:
         incidents.extend(loaded)
@@ -93,19 +90,50 @@ def _load_incidents(site_dir: Path, files: list[Path], config: SiteConfig, catal
     return incidents
 
 
-_chunk: tuple[Path, list[Path], SiteConfig, Catalog] | None = None
-"""What the forked worker parses: inherited, never sent."""
+def _load_shared(site_dir: Path, paths: list[str], config: SiteConfig, catalog: Catalog) -> list[_Part]:
+    """The files in chunks, parsed by this process and a forked worker: the first chunk is
+    this process's, the last the worker's, and each takes the others one at a time
+    (`workers.Claims`) until none is left, so both end together however the two cores are
+    shared. The worker sends each chunk back as soon as it is parsed, so sending the
+    incidents (pickling and unpickling them: a fifth of the parsing) overlaps the parsing
+    instead of following it, as it did when each process parsed a fixed half."""
+    global _shared
+    size = min(CHUNK_FILES, (len(paths) + 1) // 2)  # two chunks at least: one for each
+    chunks = [paths[start:start + size] for start in range(0, len(paths), size)]
+    last = len(chunks) - 1
+    parts: list[_Part] = [([], [])] * len(chunks)
+    claims = workers.Claims(1, last)
+    _shared = (site_dir, chunks, config, catalog, claims)
+    try:
+        with workers.forked(1) as pool:
+            sent = pool.imap_unordered(_load_claimed, [last] + [None] * (last - 1))
+            index: int | None = 0
+            while index is not None:
+                parts[index] = _load_incident_files(site_dir, chunks[index], config, catalog)
+                index = claims.take()
+            for index, part in filter(None, sent):
+                parts[index] = part
+    finally:
+        _shared = None
+    return parts
 
 
-def _load_chunk() -> tuple[list[Incident], list[ContentError]]:
-    assert _chunk is not None
-    return _load_incident_files(*_chunk)
+_shared: tuple[Path, list[list[str]], SiteConfig, Catalog, workers.Claims] | None = None
+"""What the forked worker parses, and the claims it shares: inherited, never sent."""
 
 
-def _load_incident_files(site_dir: Path, files: list[Path], config: SiteConfig,
-                         catalog: Catalog) -> tuple[list[Incident], list[ContentError]]:
+def _load_claimed(index: int | None) -> tuple[int, _Part] | None:
+    """In the worker: the chunk `index`, else the next one not claimed yet, parsed; None
+    when every chunk is claimed."""
+    assert _shared is not None
+    site_dir, chunks, config, catalog, claims = _shared
+    index = claims.take() if index is None else index
+    return None if index is None else (index, _load_incident_files(site_dir, chunks[index], config, catalog))
+
+
+def _load_incident_files(site_dir: Path, paths: list[str], config: SiteConfig, catalog: Catalog) -> _Part:
     own = Problems()
-    return [i for f in files if (i := load_incident(site_dir, f, config, catalog, own))], own.errors
+    return [i for path in paths if (i := load_incident(site_dir, path, config, catalog, own))], own.errors
 
 
 def _load_incidents_cached(site_dir: Path, config: SiteConfig, catalog: Catalog, problems: Problems,
@@ -126,7 +154,7 @@ def _load_incidents_cached(site_dir: Path, config: SiteConfig, catalog: Catalog,
 
         def parse(path: str = path) -> tuple[Incident | None, list[ContentError]]:
             own = Problems()
-            return load_incident(site_dir, site_dir / path, config, catalog, own), own.errors
+            return load_incident(site_dir, path, config, catalog, own), own.errors
 
         trusted = changed is not None and path not in changed
         incident, errors = cache.recall(path, f"{site_dir}/{path}", context, parse, trusted)
@@ -137,23 +165,34 @@ def _load_incidents_cached(site_dir: Path, config: SiteConfig, catalog: Catalog,
     return incidents
 
 
+def incident_files_in_order(site_dir: Path) -> list[str]:
+    """`incident_paths` in the order of `incidents.incident_files` (a `Path` sorts by its
+    parts), which a full load keeps: the order its problems are reported in."""
+    return sorted(incident_paths(site_dir), key=lambda path: path.split("/"))
+
+
 def incident_paths(site_dir: Path) -> list[str]:
     """The site paths of `incidents.incident_files`, found with plain strings and `scandir`
-    (no `stat` per file): on a site with 10,000 incidents this runs on every rebuild."""
+    (no `Path` nor `stat` per file): on a site with 10,000 incidents this runs on every
+    rebuild, and took a tenth of a full load, before any parsing could begin."""
     found: list[str] = []
     _scan(str(site_dir), "incidents", found)
     return sorted(found)
 
 
 def _scan(root: str, folder: str, found: list[str]) -> None:
+    """What `Path.rglob("*")` finds with an incident suffix that `is_file()`: it goes into
+    real folders only (not through links to one), and past those it may not read."""
     try:
         entries = list(os.scandir(f"{root}/{folder}"))
-    except (FileNotFoundError, NotADirectoryError):
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
         return
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
             _scan(root, f"{folder}/{entry.name}", found)
-        elif os.path.splitext(entry.name)[1] in INCIDENT_SUFFIXES and entry.is_file():
+        # as `Path.suffix`: a name that is only a suffix (`.md`) has none, `..md` has one
+        elif entry.name.endswith(INCIDENT_SUFFIXES) and entry.name not in INCIDENT_SUFFIXES \
+                and entry.is_file():
             found.append(f"{folder}/{entry.name}")
 
 
