@@ -334,3 +334,75 @@ def test_lost_events_make_the_next_build_walk(tmp_path: Path) -> None:
         assert "Seen after an overflow" not in page.read_text(encoding="utf-8")
         logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; filesystem events were lost")
         until(lambda: "Seen after an overflow" in page.read_text(encoding="utf-8"), 10, "the walk sees the edit")
+
+
+def _clock_builds(site: Path) -> tuple[Any, Any, Any]:
+    """Two builds at the clock, nothing edited between; again if the minute turned meanwhile."""
+    from statusgen.site.build import Builder
+
+    while True:
+        builder = Builder(site, site / "public", parallel=False)
+        first, second = builder.build(), builder.build([])
+        if first.state.now == second.state.now:
+            return builder, first, second
+
+
+def test_builds_at_the_clock_share_its_minute_so_a_second_build_renders_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve without --now builds at the clock's minute (pages show minutes): to the second,
+    every build would see a new `now` and look at every page again."""
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    builder, first, second = _clock_builds(copy_example(tmp_path / "site"))
+    now = first.state.now
+    assert (now.second, now.microsecond) == (0, 0)
+    assert timedelta(0) <= datetime.now(UTC) - now < timedelta(minutes=2)
+    languages = first.site.config.languages  # only the home pages, always made
+    assert second.counters["pages_rendered"] <= len(languages) < second.counters["pages_reused"]
+    builder.built_at = now - timedelta(minutes=1)  # as if the clock had moved on since
+    assert builder.behind()
+
+
+def test_a_fixed_now_is_never_behind_the_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from statusgen.site.build import Builder
+
+    site = copy_example(tmp_path / "site")
+    given = Builder(site, tmp_path / "given", EXAMPLE_NOW, parallel=False)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")
+    epoch = Builder(site, tmp_path / "epoch", parallel=False)
+    for builder in (given, epoch):
+        built = builder.build()
+        assert builder.built_at == built.state.now
+        builder.built_at -= timedelta(minutes=5)
+        assert not builder.behind()
+    assert epoch.build().state.now.timestamp() == 1790000000  # to the second, as given
+
+
+def test_the_preview_builds_the_clocks_next_minute_by_itself_without_reloading_pages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the clock moves to another minute, `serve --watch` builds once with nothing
+    edited, so the next edit finds its minute built and rebuilds only what it touched;
+    open pages are not told to reload."""
+    from datetime import timedelta
+
+    from statusgen.authoring.serve import Preview
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    site = copy_example(tmp_path / "site")
+    with Preview(site, port=0, debounce=0.05, parallel=False) as preview:
+        builder, served = preview.builder, preview.live.current
+        assert builder.built_at is not None
+        earlier = builder.built_at - timedelta(minutes=1)
+        builder.built_at = earlier  # as if the last build were a minute old
+        until(lambda: builder.built_at != earlier, 10, "the clock's build")
+        assert not builder.behind() or builder.built_at != earlier
+        assert preview.live.current.build == served.build and preview.live.current.errors == ()
+        assert preview.live.current.builds == served.builds  # no build the browser hears of
+        text = (site / OUTAGE).read_text(encoding="utf-8")
+        (site / OUTAGE).write_text(text.replace(TITLE, "en: After the tick"), encoding="utf-8")
+        page = site / "public" / PAGE / "index.html"
+        until(lambda: "After the tick" in page.read_text(encoding="utf-8"), 10, "the edit")
+        assert preview.live.current.build != served.build

@@ -172,12 +172,24 @@ class Rebuilder:
             if raise_errors or isinstance(error, UsageError):
                 self.live.update(building=False)
                 raise
-            lines = [str(e) for e in error.errors] if isinstance(error, ContentErrors) else [f"statusgen: {error}"]
-            self._failed(lines)
+            self._failed(_error_lines(error))
             return None
         self.live.update(building=False, errors=(), build=f"{os.getpid()}-{self.live.current.builds}",
                          headers=tuple(security_headers(result.site.config).items()))
         log.info("%s", result.summary())
+        return result
+
+    def tick(self) -> BuildResult | None:
+        """A build at the clock's new minute, nothing edited (`Builder.behind`), so that the
+        next edit finds its minute built and rebuilds only what it touched. Open pages are
+        left as they are (they would otherwise reload every minute); errors are told as
+        any build's."""
+        try:
+            result = self.builder.build(())
+        except StatusgenError as error:  # (a theme file edited meanwhile)
+            self._failed(_error_lines(error))
+            return None
+        log.debug("%s (the clock's next minute)", result.summary())
         return result
 
     def _failed(self, lines: list[str]) -> None:
@@ -210,6 +222,8 @@ class Rebuilder:
     def _run(self) -> None:
         while not self.live.stopped:
             if not self._pending.wait(timeout=0.5):
+                if self.builder.behind() and not self.live.current.errors:
+                    self.tick()
                 continue
             while (quiet := time.monotonic() - self._last_event) < self.debounce:
                 time.sleep(self.debounce - quiet)
@@ -221,6 +235,10 @@ class Rebuilder:
         self._pending.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+
+def _error_lines(error: StatusgenError) -> list[str]:
+    return [str(e) for e in error.errors] if isinstance(error, ContentErrors) else [f"statusgen: {error}"]
 
 
 class _Changes(FileSystemEventHandler):

@@ -35,7 +35,7 @@ from statusgen.site.render import render_site
 from statusgen.site.snapshot import snapshot_location
 from statusgen.site.state import SiteState, site_state
 from statusgen.site.theme import Theme
-from statusgen.times import TimeError, build_time
+from statusgen.times import TimeError, build_time, clock_minute
 from statusgen.site.uptime import site_uptime
 
 log = logging.getLogger(__name__)
@@ -186,9 +186,12 @@ def build(site_dir: Path, out_dir: Path | None = None, now: str | datetime | Non
 class Builder:
     """Builds one site into one folder again and again, reusing what did not change.
 
-    `now=None` takes the clock (or `SOURCE_DATE_EPOCH`) at each build. A failed build
-    (content errors, a broken template) raises, writes nothing and leaves the cache as
-    the last good build left it.
+    `now=None` takes the clock's minute (or `SOURCE_DATE_EPOCH`) at each build: pages
+    show minutes, and builds within one minute then share a `now`, so an edit rebuilds
+    only what it touched (a new `now` has every page looked at again); `behind` says
+    when the clock has moved on since the last good build (`serve` then builds once, so
+    that the next edit finds its minute built). A failed build (content errors, a broken
+    template) raises, writes nothing and leaves the cache as the last good build left it.
     """
 
     def __init__(self, site_dir: Path, out_dir: Path | None = None, now: str | datetime | None = None,
@@ -198,6 +201,9 @@ class Builder:
         self._snapshot_written: bytes | None = None
         self.now, self.parallel = now, parallel
         self.cache = BuildCache()
+        self.built_at: datetime | None = None
+        """The `now` of the last good build."""
+        self._follows_clock = False
         self._theme: tuple[bytes, Theme] | None = None
 
     def build(self, changed: Iterable[Path | str] | None = None) -> BuildResult:
@@ -222,7 +228,7 @@ class Builder:
         started = time.perf_counter()
         stages, cache = _Stages(), self.cache
         site, _ = stages.run("load", lambda: load_site(self.site_dir, cache.files))
-        state = stages.run("state", lambda: cache.states.site_state(site, resolve_now(site, self.now)))
+        state = stages.run("state", lambda: cache.states.site_state(site, self.moment(site)))
         cache.render.start()
         try:
             cache.render.begin(state)
@@ -234,9 +240,27 @@ class Builder:
             cache.render.abandon()
             raise
         cache.render.commit()
+        self.built_at = state.now
         seconds = time.perf_counter() - started
         return BuildResult(site, state, outputs, self.out_dir, seconds, tuple(stages.times), written,
                            cache.counters(), self.snapshot)
+
+    def moment(self, site: Site) -> datetime:
+        """This build's `now`: the one given, else SOURCE_DATE_EPOCH's, else the clock's minute."""
+        if isinstance(self.now, datetime):
+            return self.now
+        try:
+            moment, self._follows_clock = clock_minute(self.now, site.config.timezone)
+        except TimeError as error:
+            raise UsageError(f"--now: {error}") from None
+        return moment
+
+    def behind(self) -> bool:
+        """Whether the last good build follows the clock and the clock has since moved to
+        another minute: what a build now would show differs (durations, the last update)."""
+        if not self._follows_clock or self.built_at is None:
+            return False
+        return datetime.now(self.built_at.tzinfo).replace(second=0, microsecond=0) != self.built_at
 
     def theme(self) -> Theme:
         """The same `Theme` while no theme file changed, so Jinja compiles templates once."""
