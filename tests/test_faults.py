@@ -116,6 +116,30 @@ def resize(disk: Path, size: int) -> None:
 # ── the build ────────────────────────────────────────────────────────────────────────
 
 
+def test_an_incidents_folder_the_build_may_not_read_is_named_and_nothing_is_built(
+        tmp_path: Path, modes_hold: None) -> None:
+    """`Path.rglob` passes over a folder it may not read: its incidents vanished from the
+    site, unsaid. Now the folder is named, and the previous site stays as it was."""
+    from tests.test_incremental import copy_example
+
+    site = copy_example(tmp_path / "site")
+    assert statusgen("build", "--site", site, "--now", EXAMPLE_NOW).returncode == 0
+    before = read_tree(site / "public")
+    hidden = site / "incidents" / "2026"
+    hidden.chmod(0)
+    try:
+        result = statusgen("build", "--site", site, "--now", EXAMPLE_NOW, as_ordinary_user=True)
+        checked = statusgen("check", "--site", site, as_ordinary_user=True)
+    finally:
+        hidden.chmod(0o755)
+    assert result.returncode == 1 and checked.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for said in (result.stderr, checked.stderr):
+        assert "incidents/2026:1: cannot read this folder (Permission denied): the incidents in it would be left out" \
+            in said, said
+    assert read_tree(site / "public") == before
+
+
 def test_a_disk_that_fills_up_halfway_leaves_the_previous_site_and_says_why(tmp_path: Path) -> None:
     """The example site (about 2 MB) is built onto a disk of its own; the disk is then
     shrunk to what that takes plus half of it, so the next build writes about half its

@@ -182,11 +182,16 @@ def incident_paths(site_dir: Path) -> list[str]:
 
 def _scan(root: str, folder: str, found: list[str]) -> None:
     """What `Path.rglob("*")` finds with an incident suffix that `is_file()`: it goes into
-    real folders only (not through links to one), and past those it may not read."""
+    real folders only (not through links to one). A folder it may not read is an error
+    (rglob passes over it, and its incidents would vanish from the site unsaid)."""
     try:
         entries = list(os.scandir(f"{root}/{folder}"))
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
+    except (FileNotFoundError, NotADirectoryError):
         return
+    except OSError as error:
+        raise ContentErrors([ContentError(folder, 1, f"cannot read this folder ({error.strerror or error}): the "
+                                                     "incidents in it would be left out; let the user who builds "
+                                                     "read it, or move them elsewhere")]) from None
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
             _scan(root, f"{folder}/{entry.name}", found)
