@@ -180,8 +180,9 @@ def row(benchmark: Benchmark, outcome: Outcome) -> str:
     children = outcome.median("peak_rss_children_mib")
     outside = statistics.median(mib for _, mib in outcome.outside)
     together = outcome.median("peak_pss_total_mib")
-    memory = (f"{_number(largest, 0)} / {_number(children, 0)}" if largest is not None
-              else f"{_number(outside, 0)} (largest process, whole run)")
+    memory = (_number(outside, 0) + " (largest process, whole run)" if largest is None
+              else _number(largest, 0) if children is None  # (no workers: the notifier)
+              else f"{_number(largest, 0)} / {_number(children, 0)}")
     if together is not None:
         memory += f" / {_number(together, 0)}"
     seconds = outcome.median("edit_seconds") or outcome.median("seconds")

@@ -54,6 +54,13 @@ print("RESULT " + json.dumps({{"seconds": [1.0, 3.0, 2.0][run], "cpu_seconds": 4
     assert report.row(bench, outcome) == "| full build | 10 incidents | 2.00 | 4.50 | 200 / 150 / 390 | 25,000 | 2.0 |  |"
 
 
+def test_a_benchmark_without_workers_shows_one_memory_figure(report: ModuleType, tmp_path: Path) -> None:
+    bench = report.Benchmark("notify", "10 subscribers", script(tmp_path, "notify.py", """\
+print('RESULT {"seconds": 5.0, "cpu_seconds": 6.0, "peak_rss_mib": 100, "messages_per_second": 1914}')
+"""))
+    assert report.row(bench, report.run(bench, 1, 60)) == "| notify | 10 subscribers | 5.00 | 6.00 | 100 |  |  | 1,914 |"
+
+
 @pytest.mark.parametrize(("body", "shown"), [
     ("import sys\nprint('RESULT {}')\nsys.exit('boom')\n", "failed: exit code 1: boom"),
     ("print('all done')\n", "failed: no RESULT line"),
