@@ -45,6 +45,7 @@ from markupsafe import Markup
 from statusgen.site import urls
 from statusgen.markup import render_markdown
 from statusgen.content.model import Site, SiteConfig, Text, Update
+from statusgen.site.reuse import newest_index
 from statusgen.site.state import IncidentState, SiteState, incidents_by_item
 from statusgen.site.theme import Theme, Translator
 
@@ -105,7 +106,7 @@ def feed_selections(site: Site, newest: list[IncidentState]) -> dict[str, list[I
 
 def newest_first(incidents: Iterable[IncidentState]) -> list[IncidentState]:
     """Most recently updated first; the file id breaks ties so the order never wobbles."""
-    return sorted(incidents, key=lambda s: (s.updated_at, s.id), reverse=True)
+    return sorted(incidents, key=_updated, reverse=True)
 
 
 def _newest_first(state: SiteState, memo: RenderMemo | None) -> list[IncidentState]:
@@ -131,27 +132,19 @@ def _patched(order: list[IncidentState], before: dict[str, IncidentState], after
     found = list(order)
     for incident_id in replaced:
         if (old := before.get(incident_id)) is not None:
-            place = _updated_index(found, old)
+            place = newest_index(found, old, by=_updated)
             if place >= len(found) or found[place] is not old:
                 return None
             del found[place]
     for incident_id in replaced:
         if (new := after.get(incident_id)) is not None:
-            found.insert(_updated_index(found, new), new)
+            found.insert(newest_index(found, new, by=_updated), new)
     return found
 
 
-def _updated_index(incidents: list[IncidentState], entry: IncidentState) -> int:
-    """Where `entry`'s place is in `incidents`, ordered as `newest_first`: binary search."""
-    key = (entry.updated_at, entry.id)
-    low, high = 0, len(incidents)
-    while low < high:
-        middle = (low + high) // 2
-        if (incidents[middle].updated_at, incidents[middle].id) > key:
-            low = middle + 1
-        else:
-            high = middle
-    return low
+def _updated(entry: IncidentState) -> tuple[datetime, str]:
+    """The order of `newest_first`."""
+    return entry.updated_at, entry.id
 
 
 def item_ids(site: Site) -> list[str]:

@@ -17,8 +17,9 @@ others page by page (their unchanged pages still come from the memo).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from statusgen.site.state import IncidentState
@@ -63,14 +64,20 @@ class PagePlan:
     """The incidents the history listed, newest first."""
 
 
-def newest_index(incidents: Sequence[IncidentState], entry: IncidentState) -> int:
-    """Where `entry`'s place is in `incidents` (newest first, as `SiteState.incidents`),
-    by binary search on (started_at, id)."""
-    key = (entry.started_at, entry.id)
+def started(entry: IncidentState) -> tuple[datetime, str]:
+    """The order of `SiteState.incidents` (newest first)."""
+    return entry.started_at, entry.id
+
+
+def newest_index(incidents: Sequence[IncidentState], entry: IncidentState,
+                 by: Callable[[IncidentState], tuple[datetime, str]] = started) -> int:
+    """Where `entry`'s place is in `incidents`, ordered newest first by `by` (default: as
+    `SiteState.incidents`), by binary search."""
+    key = by(entry)
     low, high = 0, len(incidents)
     while low < high:
         middle = (low + high) // 2
-        if (incidents[middle].started_at, incidents[middle].id) > key:
+        if by(incidents[middle]) > key:
             low = middle + 1
         else:
             high = middle
