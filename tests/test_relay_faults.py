@@ -31,31 +31,11 @@ from statusgen.notifier.store import SqliteNotifyStore
 from statusgen.site.build import build
 from tests.conftest import MakeSite
 from tests.faultyrelay import LOGIN, PHASES, SAFETY, FaultyRelay
+from tests.test_notify import APP_DOWN as APP_DOWN_WITH
+from tests.test_notify import SITE_YAML, SUBSCRIBERS
 
 SECRET = "s" * 32
-SITE_YAML = """\
-title: {en: Example status, nl: Voorbeeldstatus}
-base_url: https://status.example.org/
-languages: [en, nl]
-timezone: Europe/Brussels
-subscriptions: {url: https://status.example.org/subscriptions/}
-notify: {from: status@example.org, unsubscribe_mailto: leave@example.org}
-"""
-SUBSCRIBERS = """\
-- {email: group@example.org, components: [eu-dcc], language: nl}
-- {email: app@example.org, components: [dcc-app]}
-- {email: all@example.org}
-- {email: lookup@example.org, components: [lookup-portal]}
-"""
-APP_DOWN = """\
----
-title: {en: App sign-in fails, nl: Aanmelden in de app mislukt}
-impact: P2
-components: {dcc-app: major_outage}
-updates:
-  - {at: 2026-11-30 09:00, status: investigating, body: {en: We are looking into it., nl: We onderzoeken het.}}
----
-"""
+APP_DOWN = APP_DOWN_WITH.format(more="")
 RECIPIENTS = ("all@example.org", "app@example.org", "group@example.org")  # who follows dcc-app
 ONCE = {recipient: 1 for recipient in RECIPIENTS}
 
@@ -502,8 +482,7 @@ def test_timeout_and_ca_file_come_from_the_site_and_the_environment_wins(certs: 
 
 def test_check_names_the_line_of_a_bad_timeout_or_a_relative_ca_file(make_site: MakeSite, run_cli: Any) -> None:
     root = make_site({"content/site.yaml": SITE_YAML.replace(
-        "unsubscribe_mailto: leave@example.org}",
-        "unsubscribe_mailto: leave@example.org,\n         smtp: {timeout: -1, ca_file: certs/relay.pem}}")})
+        "reminders: [24h]}", "reminders: [24h],\n         smtp: {timeout: -1, ca_file: certs/relay.pem}}")})
     code, _, err = run_cli("check", "--site", root)
     assert code == 1
     assert ("content/site.yaml:7: notify.smtp.timeout: expected the seconds the relay has for each answer, a number "
