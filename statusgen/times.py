@@ -66,14 +66,10 @@ def build_time(now: str | None, tz: ZoneInfo) -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def clock_minute(now: str | None, tz: ZoneInfo) -> tuple[datetime, bool]:
-    """`build_time` for a build that runs again and again (`serve`): the clock taken to
-    the minute (what pages show), so that builds within a minute see one `now`; and
-    whether it follows the clock (False: `--now` or SOURCE_DATE_EPOCH fixed it)."""
-    if now is not None or os.environ.get("SOURCE_DATE_EPOCH"):
-        return build_time(now, tz), False
-    return datetime.now(UTC).replace(second=0, microsecond=0), True
 
+def follows_clock(now: str | None) -> bool:
+    """Whether `build_time(now, ...)` reads the clock (neither `--now` nor SOURCE_DATE_EPOCH)."""
+    return now is None and not os.environ.get("SOURCE_DATE_EPOCH")
 
 def parse_duration(value: object) -> timedelta:
     """Parse a lead time such as `24h`, `90m`, `2d` or `1h30m`."""

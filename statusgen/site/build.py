@@ -35,7 +35,7 @@ from statusgen.site.render import render_site
 from statusgen.site.snapshot import snapshot_location
 from statusgen.site.state import SiteState, site_state
 from statusgen.site.theme import Theme
-from statusgen.times import TimeError, build_time, clock_minute
+from statusgen.times import TimeError, build_time, follows_clock
 from statusgen.site.uptime import site_uptime
 
 log = logging.getLogger(__name__)
@@ -247,13 +247,9 @@ class Builder:
 
     def moment(self, site: Site) -> datetime:
         """This build's `now`: the one given, else SOURCE_DATE_EPOCH's, else the clock's minute."""
-        if isinstance(self.now, datetime):
-            return self.now
-        try:
-            moment, self._follows_clock = clock_minute(self.now, site.config.timezone)
-        except TimeError as error:
-            raise UsageError(f"--now: {error}") from None
-        return moment
+        self._follows_clock = not isinstance(self.now, datetime) and follows_clock(self.now)
+        moment = resolve_now(site, self.now)
+        return moment.replace(second=0) if self._follows_clock else moment  # (the clock has no microseconds)
 
     def behind(self) -> bool:
         """Whether the last good build follows the clock and the clock has since moved to
