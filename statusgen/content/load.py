@@ -48,7 +48,7 @@ def load_site(site_dir: Path, cache: FileCache | None = None) -> tuple[Site, tup
     catalog = load_catalog(site_dir, config.languages, problems, config.sla)
     if cache is None:
         paths = incident_files_in_order(site_dir)
-        _check_unique_ids(paths, problems)
+        problems.errors.extend(_unique_id_problems(paths))
         incidents = _load_incidents(site_dir, paths, config, catalog, problems)
     else:
         incidents = _load_incidents_cached(site_dir, config, catalog, problems, cache)
@@ -224,13 +224,9 @@ def _check_unique_aliases(incidents: list[Incident], problems: Problems) -> None
                 owner[alias] = incident.path
 
 
-def _check_unique_ids(paths: list[str], problems: Problems) -> None:
-    """An incident's id is its file name; checked on the files, so a broken one counts too."""
-    problems.errors.extend(_unique_id_problems(paths))
-
-
 def _unique_id_problems(paths: list[str]) -> list[ContentError]:
-    """`_check_unique_ids`'s problems (with a cache: kept while the listing is the same)."""
+    """An incident's id is its file name; checked on the files, so a broken one counts too
+    (with a cache, the problems are kept while the listing is the same)."""
     problems = Problems()
     first: dict[str, str] = {}
     for path in sorted(paths):
