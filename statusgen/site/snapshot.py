@@ -33,7 +33,7 @@ in the API's order (`component_ids`), so a webhook can send the very objects of
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,7 +79,7 @@ def snapshot_bytes(state: SiteState, theme: Theme, memo: RenderMemo | None = Non
     if carried is None or fresh or any(carried[0].get(key) is not value and carried[0].get(key) != value
                                        for key, value in parts.items()) or len(carried[0]) != len(parts):
         # (20 MB at 10,000 incidents: joined at once, and not again while the same)
-        carried = (parts, _joined(parts, [members[key] for key in order]))
+        carried = (parts, b"".join(_file(parts, (members[key] for key in order))))
     memo.carry("snapshot-file", memo.site_key, carried)
     return carried[1]
 
@@ -94,20 +94,8 @@ def snapshot_chunks(state: SiteState, theme: Theme) -> Iterator[bytes]:
     (`output.StagedOutputs.write_beside`), so only one incident's text lives at a time."""
     translators = _translators(state, theme)
     parts = {key: _member(key, value).encode() for key, value in _site_part(state).items()}
-    parts["incidents"] = b""  # in its place among the sorted keys, made piece by piece below
-    yield b"{"
-    for number, key in enumerate(sorted(parts)):
-        if number:
-            yield b","
-        if key != "incidents":
-            yield parts[key]
-            continue
-        yield _dumps("incidents").encode() + b":{"
-        for position, entry in enumerate(sorted(state.incidents, key=lambda entry: entry.id)):
-            text = _incident_member(state, entry, translators)
-            yield text if position == 0 else b"," + text
-        yield b"}"
-    yield b"}\n"
+    yield from _file(parts, (_incident_member(state, entry, translators)
+                             for entry in sorted(state.incidents, key=lambda entry: entry.id)))
 
 
 def _incident_member(state: SiteState, entry: IncidentState, translators: dict[str, Translator]) -> bytes:
@@ -115,24 +103,23 @@ def _incident_member(state: SiteState, entry: IncidentState, translators: dict[s
     return _member(entry.id, _incident(state, entry, translators)).encode()
 
 
-def _joined(parts: dict[str, bytes], incidents: list[bytes]) -> bytes:
-    """The file from its members and each incident's `"id":{...}` text (in order): one
-    join, so the 20 MB of a large site's are copied once."""
-    pieces = [b"{"]
+def _file(parts: dict[str, bytes], incidents: Iterable[bytes]) -> Iterator[bytes]:
+    """The file in pieces: the `parts` (each `"key":value`) and, in its place among their
+    sorted keys, `"incidents":{...}` from each incident's `"id":{...}` text (in order)."""
+    yield b"{"
     for number, key in enumerate(sorted([*parts, "incidents"])):
         if number:
-            pieces.append(b",")
+            yield b","
         if key != "incidents":
-            pieces.append(parts[key])
+            yield parts[key]
             continue
-        pieces.append(_dumps("incidents").encode() + b":{")
-        if incidents:
-            separated: list[bytes] = [b","] * (2 * len(incidents) - 1)
-            separated[0::2] = incidents
-            pieces += separated
-        pieces.append(b"}")
-    pieces.append(b"}\n")
-    return b"".join(pieces)
+        yield _dumps("incidents").encode() + b":{"
+        for position, text in enumerate(incidents):
+            if position:
+                yield b","
+            yield text
+        yield b"}"
+    yield b"}\n"
 
 
 _Members = tuple[dict[str, bytes], list[str]]
